@@ -1,0 +1,76 @@
+"""Stable check codes shared by every part of the federation.
+
+Categories follow the UN ITL's: 1xxx message and authentication, 2xxx platform and account validity,
+3xxx units and serial blocks, 4xxx activity-level double counting, 5xxx recognition policy, 6xxx
+transaction sequence and idempotency, 7xxx reconciliation. A code, once published, keeps its meaning.
+Codes appear in problem details (``code`` and ``errors[].code``) and in decision records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    MESSAGE = "message and authentication"
+    PLATFORM = "platform and account validity"
+    UNITS = "units and serial blocks"
+    ACTIVITY = "activity-level double counting"
+    RECOGNITION = "recognition policy"
+    SEQUENCE = "transaction sequence and idempotency"
+    RECONCILIATION = "reconciliation"
+
+
+_CATEGORY_BY_DIGIT = {
+    "1": Category.MESSAGE,
+    "2": Category.PLATFORM,
+    "3": Category.UNITS,
+    "4": Category.ACTIVITY,
+    "5": Category.RECOGNITION,
+    "6": Category.SEQUENCE,
+    "7": Category.RECONCILIATION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCode:
+    code: str
+    name: str
+    message: str
+
+    @property
+    def category(self) -> Category:
+        return _CATEGORY_BY_DIGIT[self.code[0]]
+
+
+def _codes(*items: CheckCode) -> dict[str, CheckCode]:
+    table: dict[str, CheckCode] = {}
+    for item in items:
+        if item.code in table or not (len(item.code) == 4 and item.code[0] in _CATEGORY_BY_DIGIT):
+            raise ValueError(f"bad or duplicate check code {item.code}")
+        table[item.code] = item
+    return table
+
+
+CHECK_CODES: dict[str, CheckCode] = _codes(
+    CheckCode("1001", "malformed-body", "The request body is not well-formed JSON."),
+    CheckCode("1002", "schema-violation", "A member does not conform to the exchange schema."),
+    CheckCode("1003", "unknown-schema", "No exchange schema of that name exists."),
+    CheckCode("1004", "invalid-request", "A request parameter is missing or invalid."),
+    CheckCode("1010", "jws-malformed", "The JWS is not a well-formed compact serialization."),
+    CheckCode("1011", "signature-invalid", "The signature does not verify over the signed bytes."),
+    CheckCode("1012", "unknown-key", "The JWS names a key (kid) that is not known for its signer."),
+    CheckCode("1013", "algorithm-unsupported", "The JWS algorithm is not EdDSA/Ed25519."),
+    CheckCode("1014", "payload-not-canonical", "The signed payload is not RFC 8785 canonical JSON."),
+    CheckCode("1015", "critical-header", "The JWS carries a critical header parameter not understood."),
+    CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),
+    CheckCode("3002", "quantity-mismatch", "The quantity is not serial_end - serial_start + 1."),
+    CheckCode("3003", "total-mismatch", "The stated total is not the sum of the items."),
+    CheckCode("3004", "period-malformed", "A date range or time window ends before it starts."),
+)
+
+
+def check_code(code: str) -> CheckCode:
+    """The registered check code ``code``; a KeyError names an unregistered one."""
+    return CHECK_CODES[code]
