@@ -64,6 +64,8 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("1013", "algorithm-unsupported", "The JWS algorithm is not EdDSA/Ed25519."),
     CheckCode("1014", "payload-not-canonical", "The signed payload is not RFC 8785 canonical JSON."),
     CheckCode("1015", "critical-header", "The JWS carries a critical header parameter not understood."),
+    CheckCode("2001", "platform-exists", "A platform with this code is already registered."),
+    CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),
     CheckCode("3002", "quantity-mismatch", "The quantity is not serial_end - serial_start + 1."),
     CheckCode("3003", "total-mismatch", "The stated total is not the sum of the items."),

@@ -1,0 +1,38 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from hub import __version__
+from hub.database import Database
+from hub.keystore import KeyStore
+from hub.meta.endpoints import router as meta_router
+from hub.platforms.endpoints import router as platforms_router
+from hub.problems import install_problem_handlers
+from hub.settings import Settings
+
+DESCRIPTION = """
+Puhui Hub connects China's carbon-inclusion (碳普惠) platforms: a shared exchange schema,
+per-region adapters, and signed cross-region recognition, transfer and deduplication.
+
+Every error is an RFC 9457 problem (`application/problem+json`) carrying a check code and one
+JSON pointer per failure.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the hub. The database must already be migrated (``puhui db upgrade``)."""
+    settings = settings or Settings()
+    database = database or Database.from_url(settings.resolved_database_url)
+    keystore = KeyStore(settings.resolved_keys_dir)
+    keystore.active()  # the first run generates the hub's signing key
+
+    app = FastAPI(title="Puhui Hub", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.keystore = keystore
+    install_problem_handlers(app)
+    app.include_router(meta_router)
+    app.include_router(platforms_router)
+    return app

@@ -1,0 +1,22 @@
+"""Entry point of the ``puhui`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli import db, envelope, keys, schemas_cmd, serve
+
+app = typer.Typer(
+    help="Puhui Hub: the federation hub for carbon-inclusion (碳普惠) platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve_command)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.add_typer(schemas_cmd.app, name="schemas")
+app.add_typer(envelope.app, name="envelope")
+app.add_typer(serve.demo_app, name="demo")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,81 @@
+"""``puhui serve`` and ``puhui demo``: run the hub."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from hub.app import create_app
+from hub.cli.common import console
+from hub.database import Database
+from hub.migrate import upgrade
+from hub.seed import seed_demo
+from hub.settings import Settings
+
+demo_app = typer.Typer(help="The demo federation.", no_args_is_help=True)
+
+HostOption = Annotated[str | None, typer.Option(help="Interface; default PUHUI_HOST (127.0.0.1).")]
+PortOption = Annotated[int | None, typer.Option(help="Port; default PUHUI_PORT (8000).")]
+
+
+def _settings(host: str | None, port: int | None, **extra: object) -> Settings:
+    overrides = {k: v for k, v in {"host": host, "port": port, **extra}.items() if v is not None}
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _announce(settings: Settings) -> None:
+    base = settings.resolved_public_url
+    console.print(f"[bold]Puhui Hub[/] serving on {base}", soft_wrap=True)
+    console.print(f"  database   {settings.resolved_database_url}", highlight=False, soft_wrap=True)
+    for label, path in [
+        ("health", "/healthz"),
+        ("ready", "/readyz"),
+        ("API docs", "/docs"),
+        ("OpenAPI", "/openapi.json"),
+        ("schemas", "/v1/schemas"),
+        ("platforms", "/v1/platforms"),
+        ("hub keys", "/.well-known/jwks.json"),
+    ]:
+        console.print(f"  {label:<10} {base}{path}", highlight=False)
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    _announce(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def serve_command(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the hub (the database must be migrated: puhui db upgrade)."""
+    serve(_settings(host, port))
+
+
+@demo_app.command("seed")
+def seed_command() -> None:
+    """Register the demo platforms if the database has none."""
+    settings = _settings(None, None)
+    _seed(settings)
+
+
+def _seed(settings: Settings) -> None:
+    database = Database.from_url(settings.resolved_database_url)
+    try:
+        result = seed_demo(database, settings.data_dir, settings.resolved_public_url)
+    finally:
+        database.dispose()
+    if result.seeded:
+        console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
+        console.print(f"  demo platform keys: {result.credentials_dir}", highlight=False)
+    else:
+        console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
+
+
+@demo_app.command("up")
+def up_command(host: HostOption = None, port: PortOption = None) -> None:
+    """Migrate the database, seed the demo federation if empty, and serve (what `make run` does)."""
+    settings = _settings(host, port, demo=True)
+    upgrade(settings.resolved_database_url)
+    _seed(settings)
+    serve(settings)

@@ -1,0 +1,142 @@
+"""The hub's own signing keys, kept as files readable only by their owner.
+
+``<keys_dir>/<kid>.jwk.json`` holds one private Ed25519 JWK (mode 0600, directory 0700) and
+``<keys_dir>/active`` names the key that signs. Every key in the directory is published in the JWKS,
+so signatures made before a rotation keep verifying; ``retire`` moves a key out of publication.
+Processes sharing the directory see each other's rotations (the directory is re-read when it
+changes); the first key is created exactly once even when several processes start together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from schemas.jwk import Ed25519Key
+
+ACTIVE = "active"
+SUFFIX = ".jwk.json"
+
+
+class KeyStoreError(RuntimeError):
+    """A key file that is missing, unreadable, malformed or too widely readable."""
+
+
+def write_private_file(path: Path, content: str) -> None:
+    """Create ``path`` with mode 0600 (refusing to overwrite) and write ``content``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+
+
+def read_private_key(path: Path) -> Ed25519Key:
+    """Load a private JWK file, refusing one that group or others may read."""
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyStoreError(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        key = Ed25519Key.from_jwk(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError) as exc:
+        raise KeyStoreError(f"cannot load key {path}: {exc}") from exc
+    if not key.can_sign:
+        raise KeyStoreError(f"{path} holds no private key")
+    return key
+
+
+class KeyStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._stamp: tuple[int, int] | None = None
+        self._keys: dict[str, Ed25519Key] = {}
+        self._active: str | None = None
+
+    def _prepare(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+
+    def _load(self) -> None:
+        active_path = self.directory / ACTIVE
+        try:
+            stamp = (
+                self.directory.stat().st_mtime_ns,
+                active_path.stat().st_mtime_ns if active_path.exists() else 0,
+            )
+        except FileNotFoundError:
+            stamp = (0, 0)
+        if stamp == self._stamp:
+            return
+        keys: dict[str, Ed25519Key] = {}
+        if self.directory.is_dir():
+            for path in sorted(self.directory.glob("*" + SUFFIX)):
+                key = read_private_key(path)
+                keys[key.kid] = key
+        active = active_path.read_text("utf-8").strip() if active_path.exists() else None
+        if active is not None and active not in keys:
+            raise KeyStoreError(f"the active key {active} has no file in {self.directory}")
+        self._keys, self._active, self._stamp = keys, active, stamp
+
+    def keys(self) -> list[Ed25519Key]:
+        """Every published key, the active one first."""
+        self._load()
+        ordered = sorted(self._keys.values(), key=lambda key: key.kid != self._active)
+        return ordered
+
+    def active(self) -> Ed25519Key:
+        """The key that signs now; generates the first key when there is none."""
+        self._load()
+        if self._active is None:
+            self._create_first()
+            self._load()
+        assert self._active is not None
+        return self._keys[self._active]
+
+    def _write_key(self, key: Ed25519Key) -> None:
+        self._prepare()
+        write_private_file(self.directory / f"{key.kid}{SUFFIX}", json.dumps(key.private_jwk()))
+
+    def _create_first(self) -> None:
+        key = Ed25519Key.generate()
+        self._write_key(key)
+        pending = self.directory / f".{key.kid}.active"
+        write_private_file(pending, key.kid)
+        try:
+            os.link(pending, self.directory / ACTIVE)  # fails if another process got there first
+        except FileExistsError:
+            (self.directory / f"{key.kid}{SUFFIX}").unlink()
+        finally:
+            pending.unlink()
+
+    def generate(self, *, activate: bool = True) -> Ed25519Key:
+        """Add a new key; with ``activate`` it signs from now on (older keys stay published)."""
+        key = Ed25519Key.generate()
+        self._write_key(key)
+        if activate:
+            self.activate(key.kid)
+        return key
+
+    def activate(self, kid: str) -> None:
+        self._load()
+        if kid not in self._keys and not (self.directory / f"{kid}{SUFFIX}").exists():
+            raise KeyStoreError(f"no key {kid} in {self.directory}")
+        pending = self.directory / f".{kid}.activating"
+        pending.unlink(missing_ok=True)
+        write_private_file(pending, kid)
+        os.replace(pending, self.directory / ACTIVE)
+
+    def retire(self, kid: str) -> None:
+        """Stop publishing ``kid``; its file moves to ``retired/``. The active key cannot retire."""
+        self._load()
+        if kid == self._active:
+            raise KeyStoreError(f"{kid} is the active key; activate another one first")
+        if kid not in self._keys:
+            raise KeyStoreError(f"no key {kid} in {self.directory}")
+        retired = self.directory / "retired"
+        retired.mkdir(exist_ok=True, mode=0o700)
+        os.replace(self.directory / f"{kid}{SUFFIX}", retired / f"{kid}{SUFFIX}")
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The public JWK Set of every published key."""
+        self.active()
+        return {"keys": [key.public_jwk() for key in self.keys()]}

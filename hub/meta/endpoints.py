@@ -1,0 +1,85 @@
+"""Health, readiness, exchange-schema index and documents, the hub's JWKS."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+
+from hub import __version__
+from hub.deps import DatabaseDep, KeyStoreDep, SettingsDep
+from hub.problems import NotFound, SchemaViolation, Unavailable
+from schemas import catalog, validate
+
+router = APIRouter(tags=["meta"])
+
+SCHEMA_MEDIA_TYPE = "application/schema+json"
+
+
+@router.get("/", summary="Entry points of this hub")
+def index(settings: SettingsDep) -> dict[str, Any]:
+    base = settings.resolved_public_url
+    return {
+        "service": "puhui-hub",
+        "version": __version__,
+        "links": {
+            "health": f"{base}/healthz",
+            "ready": f"{base}/readyz",
+            "schemas": f"{base}/v1/schemas",
+            "platforms": f"{base}/v1/platforms",
+            "jwks": f"{base}/.well-known/jwks.json",
+            "openapi": f"{base}/openapi.json",
+            "docs": f"{base}/docs",
+        },
+    }
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: the database answers")
+def readyz(database: DatabaseDep) -> dict[str, str]:
+    try:
+        database.ping()
+    except Exception as exc:
+        raise Unavailable(f"database unreachable: {type(exc).__name__}") from exc
+    return {"status": "ready", "database": database.engine.dialect.name}
+
+
+@router.get("/v1/schemas", summary="Index of the exchange schema documents")
+def list_schemas() -> list[dict[str, str]]:
+    return [info.as_dict() for info in catalog().index()]
+
+
+def _known(name: str) -> str:
+    if name not in catalog():
+        raise NotFound(f"no exchange schema {name!r}", code="1003")
+    return name
+
+
+@router.get("/v1/schemas/{name}", summary="One exchange schema document (JSON Schema 2020-12)")
+def get_schema(name: str) -> JSONResponse:
+    return JSONResponse(catalog().document(_known(name)), media_type=SCHEMA_MEDIA_TYPE)
+
+
+@router.post(
+    "/v1/schemas/{name}/validate",
+    summary="Validate a record against an exchange schema (dry run; stores nothing)",
+)
+def validate_record(name: str, record: Annotated[Any, Body()]) -> dict[str, Any]:
+    issues = validate(_known(name), record)
+    if issues:
+        raise SchemaViolation(
+            f"{len(issues)} member(s) of the {name} record failed validation",
+            code=issues[0].code if len({i.code for i in issues}) == 1 else "1002",
+            errors=issues,
+        )
+    return {"valid": True, "schema": catalog().info(name).id}
+
+
+@router.get("/.well-known/jwks.json", summary="The hub's public signing keys (RFC 7517 JWK Set)")
+def jwks(keystore: KeyStoreDep) -> JSONResponse:
+    return JSONResponse(keystore.jwks(), media_type="application/jwk-set+json")

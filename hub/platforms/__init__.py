@@ -1,0 +1,1 @@
+"""Platforms of the federation: the directory of members, their keys and endpoints."""

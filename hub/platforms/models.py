@@ -1,0 +1,57 @@
+"""The platform entity: table model and its API shapes (FastAPI template's model family)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from hub.models import json_column, timestamp_column, utcnow
+
+
+class PlatformKind(StrEnum):
+    PROVINCIAL = "provincial"
+    MUNICIPAL = "municipal"
+    NATIONAL = "national"
+    HUB = "hub"
+
+
+class PlatformStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class PlatformBase(SQLModel):
+    code: str = Field(primary_key=True, max_length=16, regex=r"^[A-Z][A-Z0-9]{1,15}$")
+    name: str = Field(max_length=200)
+    name_zh: str = Field(max_length=200)
+    region: str = Field(max_length=16, description="ISO 3166-2 code, e.g. CN-SH; CN for national registries.")
+    kind: PlatformKind = Field(sa_type=String(16))
+    api_base_url: str = Field(max_length=500)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    grams_per_point: int | None = Field(
+        default=None, ge=1, description="How many grams one personal point is worth; None: not convertible."
+    )
+    points_note: str | None = Field(default=None, max_length=500)
+    demonstration: bool = False
+
+
+class Platform(PlatformBase, table=True):
+    __tablename__ = "platform"
+
+    status: PlatformStatus = Field(default=PlatformStatus.ACTIVE, sa_type=String(16))
+    jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []}, sa_column=json_column())
+    scopes: list[str] = Field(default_factory=list, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class PlatformCreate(PlatformBase):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []})
+    scopes: list[str] = Field(default_factory=list)

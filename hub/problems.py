@@ -1,0 +1,173 @@
+"""Errors as RFC 9457 problem details, rendered by one set of handlers.
+
+Every error the hub answers is ``application/problem+json`` with a ``type`` URI, a ``title``, the
+HTTP ``status``, the check ``code`` when a check failed, and one ``errors`` entry per failure with a
+JSON pointer (body members) or the parameter name (query, path, header). Nothing defaults to 500 but
+a real fault of the hub, whose details are logged, not sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas.validation import Issue, pointer
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://schemas.puhui-hub.org/problems/"
+
+log = logging.getLogger("puhui.hub")
+
+
+class HubError(Exception):
+    """Base of every error the hub reports; subclasses fix the HTTP status and problem type."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Iterable[Issue | dict[str, str]] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.errors = [e.as_dict() if isinstance(e, Issue) else dict(e) for e in errors]
+        self.headers = headers or {}
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        return problem_body(
+            self.status, self.slug, self.title, self.detail, self.code, self.errors, instance
+        )
+
+
+class BadRequest(HubError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class MalformedBody(BadRequest):
+    slug = "malformed-body"
+    title = "The request body is not well-formed JSON"
+
+
+class NotFound(HubError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(HubError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict with the current state"
+
+
+class SchemaViolation(HubError):
+    status = 422
+    slug = "schema-violation"
+    title = "Request does not conform to the exchange schema"
+
+
+class Unavailable(HubError):
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+def problem_body(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    code: str | None = None,
+    errors: Sequence[dict[str, str]] = (),
+    instance: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if code:
+        body["code"] = code
+    if errors:
+        body["errors"] = list(errors)
+    return body
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _validation_entry(error: dict[str, Any]) -> dict[str, str]:
+    location = list(error.get("loc", ()))
+    source = location[0] if location else "body"
+    message = str(error.get("msg", "invalid"))
+    if source == "body":
+        return {"pointer": pointer(location[1:]), "code": "1002", "detail": message}
+    name = ".".join(str(part) for part in location[1:]) or str(source)
+    return {"parameter": name, "in": str(source), "code": "1004", "detail": message}
+
+
+async def _on_hub_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HubError)
+    return problem_response(exc.body(request.url.path), exc.headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in raw):
+        found = next(error for error in raw if error.get("type") == "json_invalid")
+        where = (found.get("ctx") or {}).get("error", "invalid JSON")
+        error = MalformedBody(f"the body is not well-formed JSON: {where}", code="1001")
+        return problem_response(error.body(request.url.path))
+    entries = [_validation_entry(error) for error in raw]
+    code = "1002" if all("pointer" in entry for entry in entries) else "1004"
+    status, slug, title = (
+        (422, SchemaViolation.slug, SchemaViolation.title)
+        if code == "1002"
+        else (400, "invalid-request", "A request parameter is missing or invalid")
+    )
+    detail = f"{len(entries)} member(s) failed validation"
+    return problem_response(problem_body(status, slug, title, detail, code, entries, request.url.path))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    names = {
+        404: ("not-found", "Not found", f"no resource at {request.url.path}"),
+        405: ("method-not-allowed", "Method not allowed", f"{request.method} is not allowed here"),
+    }
+    slug, title, detail = names.get(
+        exc.status_code, ("http-error", str(exc.detail), str(exc.detail))
+    )
+    body = problem_body(exc.status_code, slug, title, detail, instance=request.url.path)
+    return problem_response(body, dict(exc.headers or {}))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = problem_body(500, "internal-error", "Internal error", instance=request.url.path)
+    return problem_response(body)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error of ``app`` as problem details."""
+    app.add_exception_handler(HubError, _on_hub_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
