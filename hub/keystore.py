@@ -4,14 +4,19 @@
 ``<keys_dir>/active`` names the key that signs. Every key in the directory is published in the JWKS,
 so signatures made before a rotation keep verifying; ``retire`` moves a key out of publication.
 Processes sharing the directory see each other's rotations (the directory is re-read when it
-changes); the first key is created exactly once even when several processes start together.
+changes). Changes are made under an exclusive ``flock`` on ``.lock`` and every file is written
+under a temporary name and renamed into place, so the first key is created exactly once even when
+several processes start together, and no reader ever sees a half-written file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from schemas.jwk import Ed25519Key
@@ -29,6 +34,14 @@ def write_private_file(path: Path, content: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(content)
+
+
+def replace_private_file(path: Path, content: str) -> None:
+    """Atomically put ``content`` at ``path`` (mode 0600) through a temporary file and a rename."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    write_private_file(temporary, content)
+    os.replace(temporary, path)
 
 
 def read_private_key(path: Path) -> Ed25519Key:
@@ -52,24 +65,29 @@ class KeyStore:
         self._keys: dict[str, Ed25519Key] = {}
         self._active: str | None = None
 
-    def _prepare(self) -> None:
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
+        fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._stamp = None  # re-read inside the lock
+            yield
+        finally:
+            os.close(fd)
 
     def _load(self) -> None:
         active_path = self.directory / ACTIVE
         try:
-            stamp = (
-                self.directory.stat().st_mtime_ns,
-                active_path.stat().st_mtime_ns if active_path.exists() else 0,
-            )
+            stamp = (self.directory.stat().st_mtime_ns, active_path.stat().st_mtime_ns)
         except FileNotFoundError:
             stamp = (0, 0)
         if stamp == self._stamp:
             return
         keys: dict[str, Ed25519Key] = {}
-        if self.directory.is_dir():
-            for path in sorted(self.directory.glob("*" + SUFFIX)):
+        for path in sorted(self.directory.glob("*" + SUFFIX)):
+            if path.exists():  # a concurrent retire may have moved it
                 key = read_private_key(path)
                 keys[key.kid] = key
         active = active_path.read_text("utf-8").strip() if active_path.exists() else None
@@ -80,61 +98,53 @@ class KeyStore:
     def keys(self) -> list[Ed25519Key]:
         """Every published key, the active one first."""
         self._load()
-        ordered = sorted(self._keys.values(), key=lambda key: key.kid != self._active)
-        return ordered
+        return sorted(self._keys.values(), key=lambda key: key.kid != self._active)
 
     def active(self) -> Ed25519Key:
         """The key that signs now; generates the first key when there is none."""
         self._load()
         if self._active is None:
-            self._create_first()
-            self._load()
+            with self._locked():
+                self._load()
+                if self._active is None:
+                    self._add(Ed25519Key.generate(), activate=True)
         assert self._active is not None
         return self._keys[self._active]
 
-    def _write_key(self, key: Ed25519Key) -> None:
-        self._prepare()
-        write_private_file(self.directory / f"{key.kid}{SUFFIX}", json.dumps(key.private_jwk()))
-
-    def _create_first(self) -> None:
-        key = Ed25519Key.generate()
-        self._write_key(key)
-        pending = self.directory / f".{key.kid}.active"
-        write_private_file(pending, key.kid)
-        try:
-            os.link(pending, self.directory / ACTIVE)  # fails if another process got there first
-        except FileExistsError:
-            (self.directory / f"{key.kid}{SUFFIX}").unlink()
-        finally:
-            pending.unlink()
+    def _add(self, key: Ed25519Key, *, activate: bool) -> None:
+        """Write a key (and the active pointer); the caller holds the lock."""
+        replace_private_file(self.directory / f"{key.kid}{SUFFIX}", json.dumps(key.private_jwk()))
+        if activate:
+            replace_private_file(self.directory / ACTIVE, key.kid)
+        self._stamp = None
+        self._load()
 
     def generate(self, *, activate: bool = True) -> Ed25519Key:
         """Add a new key; with ``activate`` it signs from now on (older keys stay published)."""
         key = Ed25519Key.generate()
-        self._write_key(key)
-        if activate:
-            self.activate(key.kid)
+        with self._locked():
+            self._add(key, activate=activate)
         return key
 
     def activate(self, kid: str) -> None:
-        self._load()
-        if kid not in self._keys and not (self.directory / f"{kid}{SUFFIX}").exists():
-            raise KeyStoreError(f"no key {kid} in {self.directory}")
-        pending = self.directory / f".{kid}.activating"
-        pending.unlink(missing_ok=True)
-        write_private_file(pending, kid)
-        os.replace(pending, self.directory / ACTIVE)
+        with self._locked():
+            self._load()
+            if kid not in self._keys:
+                raise KeyStoreError(f"no key {kid} in {self.directory}")
+            self._add(self._keys[kid], activate=True)
 
     def retire(self, kid: str) -> None:
         """Stop publishing ``kid``; its file moves to ``retired/``. The active key cannot retire."""
-        self._load()
-        if kid == self._active:
-            raise KeyStoreError(f"{kid} is the active key; activate another one first")
-        if kid not in self._keys:
-            raise KeyStoreError(f"no key {kid} in {self.directory}")
-        retired = self.directory / "retired"
-        retired.mkdir(exist_ok=True, mode=0o700)
-        os.replace(self.directory / f"{kid}{SUFFIX}", retired / f"{kid}{SUFFIX}")
+        with self._locked():
+            self._load()
+            if kid == self._active:
+                raise KeyStoreError(f"{kid} is the active key; activate another one first")
+            if kid not in self._keys:
+                raise KeyStoreError(f"no key {kid} in {self.directory}")
+            retired = self.directory / "retired"
+            retired.mkdir(exist_ok=True, mode=0o700)
+            os.replace(self.directory / f"{kid}{SUFFIX}", retired / f"{kid}{SUFFIX}")
+            self._stamp = None
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The public JWK Set of every published key."""

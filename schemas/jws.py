@@ -3,7 +3,8 @@
 Records are signed over their RFC 8785 canonical bytes. A detached JWS (RFC 7515 Appendix F) is
 ``header..signature``: the payload travels separately (the record itself) and is canonicalized by
 the verifier. The protected header always carries ``alg`` and ``kid`` (the RFC 7638 thumbprint of
-the signing key); verifiers accept ``alg`` ``EdDSA`` and its RFC 9864 name ``Ed25519``.
+the signing key); verifiers accept ``alg`` ``EdDSA`` and its RFC 9864 name ``Ed25519``, select the
+key from a JWK Set by ``kid``, and refuse ``crit`` and unencoded (``b64: false``) payloads.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def _parse_header(protected: str) -> dict[str, Any]:
         raise JWSError("1013", f"algorithm {alg!r} is not accepted; use EdDSA (Ed25519)")
     if "crit" in header or header.get("b64") is False:
         raise JWSError("1015", f"critical header parameters are not supported: {header.get('crit')}")
-    if not isinstance(header.get("kid"), str):
-        raise JWSError("1012", "the protected header names no key (kid)")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise JWSError("1010", "kid must be a string")
     return header
 
 
@@ -114,9 +115,15 @@ def _split(token: str) -> tuple[str, str, str]:
 
 def _check(protected: str, encoded: str, signature: str, keys: JWKSet | Ed25519Key) -> Verified:
     header = _parse_header(protected)
-    key = keys.get(header["kid"]) if isinstance(keys, JWKSet) else keys
-    if key is None or key.kid != header["kid"]:
-        raise JWSError("1012", f"key {header['kid']!r} is not known")
+    kid = header.get("kid")
+    if isinstance(keys, JWKSet):
+        if kid is None:
+            raise JWSError("1012", "the protected header names no key (kid) to select from the JWK Set")
+        key = keys.get(kid)
+    else:  # one given key: kid may be absent (RFC 7515), but must not name another key
+        key = keys if kid in (None, keys.kid) else None
+    if key is None:
+        raise JWSError("1012", f"key {kid!r} is not known")
     try:
         raw_signature = b64url_decode(signature)
         payload = b64url_decode(encoded)

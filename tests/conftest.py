@@ -1,0 +1,142 @@
+"""Test fixtures: a fresh, migrated database per test, on SQLite and on PostgreSQL.
+
+Storage tests take the ``database`` (or ``client``) fixture, which runs each of them twice: on an
+embedded SQLite file and on PostgreSQL. PostgreSQL is found through ``PUHUI_TEST_DATABASE_URL`` or
+on 127.0.0.1:5432; without a server those runs are skipped (and the run says so), unless
+``PUHUI_REQUIRE_POSTGRES=1`` makes that a failure (CI). Every test gets its own database, copied
+from a template that the migrations built once per worker; nothing is shared between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from hub.app import create_app
+from hub.database import Database
+from hub.migrate import upgrade
+from hub.settings import Settings
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REQUIRE_POSTGRES = os.environ.get("PUHUI_REQUIRE_POSTGRES") == "1"
+
+
+def _reachable(url: str) -> str | None:
+    """None when a PostgreSQL server answers at ``url``, else why not."""
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), timeout=1):
+            pass
+    except OSError as exc:
+        return f"no PostgreSQL server at {parsed.host}:{parsed.port or 5432} ({exc.strerror or exc})"
+    return None
+
+
+POSTGRES_URL = os.environ.get("PUHUI_TEST_DATABASE_URL") or DEFAULT_POSTGRES
+POSTGRES_UNAVAILABLE = _reachable(POSTGRES_URL)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if POSTGRES_UNAVAILABLE and REQUIRE_POSTGRES:
+        raise pytest.UsageError(
+            f"PUHUI_REQUIRE_POSTGRES=1 but {POSTGRES_UNAVAILABLE}; start PostgreSQL or unset it"
+        )
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_UNAVAILABLE:
+        return f"storage backends: sqlite only — PostgreSQL tests will be SKIPPED: {POSTGRES_UNAVAILABLE}"
+    return f"storage backends: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if POSTGRES_UNAVAILABLE and not hasattr(terminalreporter.config, "workerinput"):
+        terminalreporter.write_line(
+            f"NOTE: the PostgreSQL storage tests were SKIPPED ({POSTGRES_UNAVAILABLE}). "
+            "Set PUHUI_TEST_DATABASE_URL to run them.",
+            yellow=True,
+            bold=True,
+        )
+
+
+def _admin(url: str) -> psycopg.Connection:
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        dbname=parsed.database or "postgres",
+        autocommit=True,
+    )
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    if POSTGRES_UNAVAILABLE:
+        pytest.skip(f"PostgreSQL tests skipped: {POSTGRES_UNAVAILABLE}")
+    name = f"puhui_template_{_worker()}"
+    with _admin(POSTGRES_URL) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    upgrade(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+    yield name
+    with _admin(POSTGRES_URL) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "hub.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"puhui_test_{uuid.uuid4().hex[:16]}"
+    with _admin(POSTGRES_URL) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with _admin(POSTGRES_URL) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database.from_url(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", host="127.0.0.1", port=8000)
+
+
+@pytest.fixture
+def client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, database), raise_server_exceptions=False) as test_client:
+        yield test_client

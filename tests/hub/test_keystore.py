@@ -1,0 +1,80 @@
+"""The hub's signing keys: created once, owner-only files, rotation, retirement."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from hub.keystore import KeyStore, KeyStoreError
+from schemas.jwk import JWKSet
+from schemas.jws import sign_record, verify_record
+
+
+def test_first_use_creates_one_owner_only_key(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    key = store.active()
+    path = tmp_path / "keys" / f"{key.kid}.jwk.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
+    assert KeyStore(tmp_path / "keys").active().kid == key.kid
+
+
+def test_processes_starting_together_agree_on_one_first_key(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    kids: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        kids.append(KeyStore(directory).active().kid)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(kids)) == 1
+    assert len(list(directory.glob("*.jwk.json"))) == 1
+
+
+def test_rotation_keeps_old_signatures_verifiable(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    old = store.active()
+    token = sign_record({"n": 1}, old)
+    new = store.generate()
+    assert store.active().kid == new.kid != old.kid
+    published = JWKSet.from_dict(store.jwks())
+    assert [key.kid for key in published] == [new.kid, old.kid]
+    assert verify_record(token, published).kid == old.kid
+
+
+def test_another_process_sees_a_rotation(tmp_path: Path) -> None:
+    serving, operator = KeyStore(tmp_path / "keys"), KeyStore(tmp_path / "keys")
+    serving.active()
+    new = operator.generate()
+    assert serving.active().kid == new.kid
+
+
+def test_retired_keys_are_no_longer_published_and_the_active_one_cannot_retire(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    old = store.active()
+    with pytest.raises(KeyStoreError):
+        store.retire(old.kid)
+    store.generate()
+    store.retire(old.kid)
+    assert old.kid not in {key["kid"] for key in store.jwks()["keys"]}
+
+
+def test_a_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    key = store.active()
+    os.chmod(tmp_path / "keys" / f"{key.kid}.jwk.json", 0o644)
+    with pytest.raises(KeyStoreError, match="readable by others"):
+        KeyStore(tmp_path / "keys").active()
+
+
+def test_without_keys_the_hub_generates_its_first_at_startup(client) -> None:
+    assert len(client.get("/.well-known/jwks.json").json()["keys"]) == 1

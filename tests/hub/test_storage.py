@@ -1,0 +1,97 @@
+"""Storage on SQLite and PostgreSQL: migrations, the unit of work, the platform directory."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.app import create_app
+from hub.database import Database
+from hub.migrate import current_revision, head_revision
+from hub.platforms.models import PlatformCreate, PlatformKind
+from hub.platforms.records import platform_record
+from hub.platforms.service import PlatformService
+from hub.problems import Conflict, SchemaViolation
+from hub.seed import seed_demo
+from schemas import validate
+
+
+def _platform(code: str = "GD", **changes: object) -> PlatformCreate:
+    data: dict[str, object] = {
+        "code": code,
+        "name": "Guangdong Carbon Inclusion (test)",
+        "name_zh": "广东碳普惠（测试）",
+        "region": "CN-GD",
+        "kind": PlatformKind.PROVINCIAL,
+        "api_base_url": "https://gd.example/api",
+        "grams_per_point": 1,
+        "scopes": ["blocks:read"],
+    }
+    data.update(changes)
+    return PlatformCreate.model_validate(data)
+
+
+def test_the_tests_run_on_a_database_migrated_to_head(database_url: str) -> None:
+    assert current_revision(database_url) == head_revision() is not None
+
+
+def test_a_registered_platform_is_stored_as_a_valid_exchange_record(database: Database) -> None:
+    with database.unit_of_work() as session:
+        PlatformService(session).register(_platform())
+    with database.unit_of_work() as session:
+        stored = PlatformService(session).get("GD")
+        record = platform_record(stored)
+    assert validate("platform", record) == []
+    assert record["points"] == {"grams_per_point": 1}
+    assert record["kind"] == "provincial"
+
+
+def test_a_failing_unit_of_work_changes_nothing(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.unit_of_work() as session:
+        PlatformService(session).register(_platform())
+        raise RuntimeError("crash after the write")
+    with database.unit_of_work() as session:
+        assert PlatformService(session).is_empty()
+
+
+def test_registering_a_code_twice_is_a_conflict(database: Database) -> None:
+    with database.unit_of_work() as session:
+        PlatformService(session).register(_platform())
+    with pytest.raises(Conflict) as raised, database.unit_of_work() as session:
+        PlatformService(session).register(_platform(name="another"))
+    assert raised.value.code == "2001"
+
+
+def test_a_platform_that_is_not_a_valid_record_is_refused(database: Database) -> None:
+    with pytest.raises(SchemaViolation) as raised, database.unit_of_work() as session:
+        PlatformService(session).register(_platform(region="Guangdong"))
+    assert [e["pointer"] for e in raised.value.errors] == ["/region"]
+    with database.unit_of_work() as session:
+        assert PlatformService(session).is_empty()
+
+
+def test_the_demo_federation_is_seeded_once(database: Database, tmp_path) -> None:
+    first = seed_demo(database, tmp_path, "http://127.0.0.1:8000")
+    second = seed_demo(database, tmp_path, "http://127.0.0.1:8000")
+    assert first.seeded and not second.seeded
+    assert sorted(first.platforms) == ["AH", "CCER", "JS", "SH", "ZJ"]
+    assert sorted(second.platforms) == sorted(first.platforms)
+    credential = tmp_path / "demo" / "credentials" / "JS.jwk.json"
+    assert credential.stat().st_mode & 0o777 == 0o600
+
+
+def test_platform_directory_over_http(client: TestClient, database: Database, settings) -> None:
+    seed_demo(database, settings.data_dir, settings.resolved_public_url)
+    listed = client.get("/v1/platforms").json()
+    assert [p["code"] for p in listed] == ["AH", "CCER", "JS", "SH", "ZJ"]
+    assert all(p["demonstration"] for p in listed)
+    assert all(validate("platform", p) == [] for p in listed)
+    assert client.get("/v1/platforms/ZJ").json()["points"] == {"grams_per_point": 1}
+
+
+def test_readyz_is_a_503_problem_when_the_database_is_unreachable(settings) -> None:
+    broken = Database.from_url("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    with TestClient(create_app(settings, broken), raise_server_exceptions=False) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
