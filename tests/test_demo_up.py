@@ -1,0 +1,55 @@
+"""`make run` end to end: `puhui demo up` migrates, seeds, serves and honours PUHUI_PORT/DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_up_serves_the_seeded_hub(tmp_path: Path) -> None:
+    port = _free_port()
+    data_dir = tmp_path / "hub-data"
+    env = {**os.environ, "PUHUI_PORT": str(port), "PUHUI_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    env.pop("PUHUI_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli.main", "demo", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "the hub exited before answering"
+            assert time.monotonic() < deadline, "no answer on /healthz within 60 s"
+            time.sleep(0.2)
+        assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
+        codes = [p["code"] for p in httpx.get(f"{base}/v1/platforms").json()]
+        assert codes == ["AH", "CCER", "JS", "SH", "ZJ"]
+        assert (data_dir / "hub.sqlite3").exists()
+        assert len(list((data_dir / "keys").glob("*.jwk.json"))) == 1
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    assert f"{base}/healthz" in output
+    assert f"{base}/.well-known/jwks.json" in output
+    assert "seeded demo federation: SH, JS, ZJ, AH, CCER" in output
