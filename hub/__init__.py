@@ -1,3 +1,3 @@
-"""The Puhui Hub service: FastAPI app, storage, key store, CLI. Wires the domain packages together."""
+"""The Puhui Hub service: FastAPI app, storage, key store, CLI; wires the domain packages."""
 
 __version__ = "0.1.0"

@@ -49,7 +49,9 @@ def read_private_key(path: Path) -> Ed25519Key:
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyStoreError(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+            raise KeyStoreError(
+                f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
+            )
         key = Ed25519Key.from_jwk(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError) as exc:
         raise KeyStoreError(f"cannot load key {path}: {exc}") from exc
@@ -95,7 +97,7 @@ class KeyStore:
             raise KeyStoreError(f"the active key {active} has no file in {self.directory}")
         self._keys, self._active, self._stamp = keys, active, stamp
 
-    def keys(self) -> list[Ed25519Key]:
+    def published(self) -> list[Ed25519Key]:
         """Every published key, the active one first."""
         self._load()
         return sorted(self._keys.values(), key=lambda key: key.kid != self._active)
@@ -149,4 +151,4 @@ class KeyStore:
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The public JWK Set of every published key."""
         self.active()
-        return {"keys": [key.public_jwk() for key in self.keys()]}
+        return {"keys": [key.public_jwk() for key in self.published()]}

@@ -109,7 +109,9 @@ def problem_body(
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return JSONResponse(
+        body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
 
 
 def _validation_entry(error: dict[str, Any]) -> dict[str, str]:
@@ -143,7 +145,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         else (400, "invalid-request", "A request parameter is missing or invalid")
     )
     detail = f"{len(entries)} member(s) failed validation"
-    return problem_response(problem_body(status, slug, title, detail, code, entries, request.url.path))
+    return problem_response(
+        problem_body(status, slug, title, detail, code, entries, request.url.path)
+    )
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:

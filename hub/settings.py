@@ -14,7 +14,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PUHUI_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./var"), description="Embedded database, keys, demo files.")
+    data_dir: Path = Field(
+        default=Path("./var"), description="Embedded database, keys, demo files."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file under data_dir."
     )
@@ -23,8 +25,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL the hub is reached at; default http://host:port."
     )
-    keys_dir: Path | None = Field(default=None, description="Hub signing keys; default data_dir/keys.")
-    demo: bool = Field(default=False, description="Demo mode: seeds and serves the demo federation.")
+    keys_dir: Path | None = Field(
+        default=None, description="Hub signing keys; default data_dir/keys."
+    )
+    demo: bool = Field(
+        default=False, description="Demo mode: seeds and serves the demo federation."
+    )
     log_level: str = "info"
 
     @cached_property

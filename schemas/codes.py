@@ -2,7 +2,7 @@
 
 Categories follow the UN ITL's: 1xxx message and authentication, 2xxx platform and account validity,
 3xxx units and serial blocks, 4xxx activity-level double counting, 5xxx recognition policy, 6xxx
-transaction sequence and idempotency, 7xxx reconciliation. A code, once published, keeps its meaning.
+transaction sequence and idempotency, 7xxx reconciliation. A published code keeps its meaning.
 Codes appear in problem details (``code`` and ``errors[].code``) and in decision records.
 """
 
@@ -62,8 +62,12 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("1011", "signature-invalid", "The signature does not verify over the signed bytes."),
     CheckCode("1012", "unknown-key", "The JWS names a key (kid) that is not known for its signer."),
     CheckCode("1013", "algorithm-unsupported", "The JWS algorithm is not EdDSA/Ed25519."),
-    CheckCode("1014", "payload-not-canonical", "The signed payload is not RFC 8785 canonical JSON."),
-    CheckCode("1015", "critical-header", "The JWS carries a critical header parameter not understood."),
+    CheckCode(
+        "1014", "payload-not-canonical", "The signed payload is not RFC 8785 canonical JSON."
+    ),
+    CheckCode(
+        "1015", "critical-header", "The JWS carries a critical header parameter not understood."
+    ),
     CheckCode("2001", "platform-exists", "A platform with this code is already registered."),
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),

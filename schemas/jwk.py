@@ -125,7 +125,9 @@ class JWKSet:
         keys = [
             Ed25519Key.from_jwk(entry)
             for entry in entries
-            if isinstance(entry, Mapping) and entry.get("kty") == "OKP" and entry.get("crv") == "Ed25519"
+            if isinstance(entry, Mapping)
+            and entry.get("kty") == "OKP"
+            and entry.get("crv") == "Ed25519"
         ]
         return cls(keys)
 

@@ -56,7 +56,9 @@ def _header(key: Ed25519Key, typ: str | None, extra: Mapping[str, Any] | None) -
     return canonicalize(header)
 
 
-def _sign(payload: bytes, key: Ed25519Key, typ: str | None, extra: Mapping[str, Any] | None) -> tuple[str, str, str]:
+def _sign(
+    payload: bytes, key: Ed25519Key, typ: str | None, extra: Mapping[str, Any] | None
+) -> tuple[str, str, str]:
     protected = b64url_encode(_header(key, typ, extra))
     encoded = b64url_encode(payload)
     signature = key.sign(f"{protected}.{encoded}".encode("ascii"))
@@ -98,7 +100,9 @@ def _parse_header(protected: str) -> dict[str, Any]:
     if alg not in ACCEPTED_ALGORITHMS:
         raise JWSError("1013", f"algorithm {alg!r} is not accepted; use EdDSA (Ed25519)")
     if "crit" in header or header.get("b64") is False:
-        raise JWSError("1015", f"critical header parameters are not supported: {header.get('crit')}")
+        raise JWSError(
+            "1015", f"critical header parameters are not supported: {header.get('crit')}"
+        )
     if "kid" in header and not isinstance(header["kid"], str):
         raise JWSError("1010", "kid must be a string")
     return header
@@ -118,7 +122,9 @@ def _check(protected: str, encoded: str, signature: str, keys: JWKSet | Ed25519K
     kid = header.get("kid")
     if isinstance(keys, JWKSet):
         if kid is None:
-            raise JWSError("1012", "the protected header names no key (kid) to select from the JWK Set")
+            raise JWSError(
+                "1012", "the protected header names no key (kid) to select from the JWK Set"
+            )
         key = keys.get(kid)
     else:  # one given key: kid may be absent (RFC 7515), but must not name another key
         key = keys if kid in (None, keys.kid) else None
@@ -143,7 +149,7 @@ def verify_compact(token: str, keys: JWKSet | Ed25519Key) -> Verified:
 
 
 def verify_detached(token: str, payload: bytes, keys: JWKSet | Ed25519Key) -> Verified:
-    """Verify a detached compact JWS over ``payload``; an attached JWS must carry the same payload."""
+    """Verify a detached compact JWS over ``payload`` (an attached one must carry that payload)."""
     protected, encoded, signature = _split(token)
     expected = b64url_encode(payload)
     if encoded and encoded != expected:
@@ -151,7 +157,9 @@ def verify_detached(token: str, payload: bytes, keys: JWKSet | Ed25519Key) -> Ve
     return _check(protected, expected, signature, keys)
 
 
-def sign_record(record: Any, key: Ed25519Key, *, typ: str | None = None, detached: bool = False) -> str:
+def sign_record(
+    record: Any, key: Ed25519Key, *, typ: str | None = None, detached: bool = False
+) -> str:
     """Sign the canonical bytes of a JSON record."""
     payload = canonicalize(record)
     if detached:

@@ -1,11 +1,12 @@
 """Validation of exchange records: the JSON Schema, then the invariants a schema cannot express.
 
-Every failure is an :class:`Issue` with a JSON pointer (RFC 6901) into the instance and a check code,
+Every failure is an :class:`Issue` with a JSON pointer (RFC 6901) into the instance and a code,
 so that platforms can see exactly which member of which record is wrong.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,21 +36,30 @@ def pointer(path: Sequence[str | int]) -> str:
 
 def _schema_issues(error: ValidationError) -> Iterator[Issue]:
     path = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, Mapping):
-        for name in error.validator_value:
-            if name not in error.instance:
+    instance, schema = error.instance, error.schema
+    if error.validator == "required" and isinstance(instance, Mapping):
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        for name in required:
+            if name not in instance:
                 yield Issue(pointer([*path, name]), "1002", f"'{name}' is required")
         return
-    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        known = set(error.schema.get("properties", {}))
-        for name in error.instance:
-            if name not in known:
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(instance, Mapping)
+        and isinstance(schema, Mapping)
+    ):
+        known = set(schema.get("properties", {}))
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+        for name in instance:
+            if name not in known and not any(p.search(name) for p in patterns):
                 yield Issue(pointer([*path, name]), "1002", f"'{name}' is not allowed here")
         return
     yield Issue(pointer(path), "1002", error.message)
 
 
-def _serial_issues(node: Mapping[str, Any], path: list[str | int], start: str, end: str) -> Iterator[Issue]:
+def _serial_issues(
+    node: Mapping[str, Any], path: list[str | int], start: str, end: str
+) -> Iterator[Issue]:
     first, last, quantity = node.get(start), node.get(end), node.get("quantity")
     if not (isinstance(first, int) and isinstance(last, int)):
         return
@@ -77,7 +87,7 @@ def _period_issues(node: Mapping[str, Any], path: list[str | int]) -> Iterator[I
     if start is None or end is None or type(start) is not type(end):
         return
     try:
-        backwards = end < start  # type: ignore[operator]
+        backwards = end < start
     except TypeError:  # naive against aware date-time
         return
     if backwards:

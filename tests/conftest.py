@@ -37,7 +37,9 @@ def _reachable(url: str) -> str | None:
         with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), timeout=1):
             pass
     except OSError as exc:
-        return f"no PostgreSQL server at {parsed.host}:{parsed.port or 5432} ({exc.strerror or exc})"
+        return (
+            f"no PostgreSQL server at {parsed.host}:{parsed.port or 5432} ({exc.strerror or exc})"
+        )
     return None
 
 
@@ -54,7 +56,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_report_header() -> str:
     if POSTGRES_UNAVAILABLE:
-        return f"storage backends: sqlite only — PostgreSQL tests will be SKIPPED: {POSTGRES_UNAVAILABLE}"
+        return f"storage: sqlite only; PostgreSQL tests will be SKIPPED: {POSTGRES_UNAVAILABLE}"
     return f"storage backends: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"
 
 

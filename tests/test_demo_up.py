@@ -1,4 +1,4 @@
-"""`make run` end to end: `puhui demo up` migrates, seeds, serves and honours PUHUI_PORT/DATA_DIR."""
+"""`make run` end to end: `puhui demo up` migrates, seeds, serves; honours PUHUI_PORT/DATA_DIR."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ from hub.settings import Settings
 app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 
 UrlOption = Annotated[
-    str | None, typer.Option("--url", help="Database URL; default PUHUI_DATABASE_URL or the SQLite file.")
+    str | None,
+    typer.Option("--url", help="Database URL; default PUHUI_DATABASE_URL or the SQLite file."),
 ]
 
 

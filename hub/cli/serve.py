@@ -69,7 +69,9 @@ def _seed(settings: Settings) -> None:
         console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
         console.print(f"  demo platform keys: {result.credentials_dir}", highlight=False)
     else:
-        console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
+        console.print(
+            f"database already holds platforms {', '.join(result.platforms)}; not seeding"
+        )
 
 
 @demo_app.command("up")

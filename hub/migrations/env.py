@@ -9,6 +9,7 @@ config = context.config
 
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, render_as_batch=True)
         with context.begin_transaction():

@@ -58,7 +58,9 @@ def test_another_process_sees_a_rotation(tmp_path: Path) -> None:
     assert serving.active().kid == new.kid
 
 
-def test_retired_keys_are_no_longer_published_and_the_active_one_cannot_retire(tmp_path: Path) -> None:
+def test_retired_keys_are_no_longer_published_and_the_active_one_cannot_retire(
+    tmp_path: Path,
+) -> None:
     store = KeyStore(tmp_path / "keys")
     old = store.active()
     with pytest.raises(KeyStoreError):

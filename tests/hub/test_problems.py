@@ -20,7 +20,9 @@ def _problem(response, status: int) -> dict:
 
 
 def test_malformed_json_body_is_a_400_with_code_1001(client: TestClient) -> None:
-    response = client.post(URL, content=b'{"serial_start": ', headers={"content-type": "application/json"})
+    response = client.post(
+        URL, content=b'{"serial_start": ', headers={"content-type": "application/json"}
+    )
     body = _problem(response, 400)
     assert body["code"] == "1001"
 
@@ -37,14 +39,20 @@ def test_invariant_failures_carry_their_own_check_code(client: TestClient) -> No
         "block_id": "JS-B-1", "origin_registry": "JS", "current_registry": "JS",
         "serial_namespace": "JS", "serial_start": 1, "serial_end": 10, "quantity": 9,
         "unit": "tCO2e", "vintage": 2025,
-        "methodology": {"catalogue_id": "AFFORESTATION", "local_code": "CCER-14-001-V01", "version": "V01"},
+        "methodology": {
+            "catalogue_id": "AFFORESTATION", "local_code": "CCER-14-001-V01", "version": "V01"
+        },
         "project": {"registry": "JS", "project_id": "P1"},
         "holder": {"registry": "JS", "account_id": "A1"}, "status": "held",
     }  # fmt: skip
     body = _problem(client.post(URL, json=record), 422)
     assert body["code"] == "3002"
     assert body["errors"] == [
-        {"pointer": "/quantity", "code": "3002", "detail": "quantity 9 is not serial_end - serial_start + 1 = 10"}
+        {
+            "pointer": "/quantity",
+            "code": "3002",
+            "detail": "quantity 9 is not serial_end - serial_start + 1 = 10",
+        }
     ]
 
 
@@ -62,7 +70,9 @@ def test_unknown_platform_is_a_404_problem_with_code_2002(client: TestClient) ->
 
 
 def test_non_json_body_is_a_4xx_problem(client: TestClient) -> None:
-    response = client.post(URL, content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+    response = client.post(
+        URL, content=b"\xff\xfe not json", headers={"content-type": "application/json"}
+    )
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == PROBLEM
 

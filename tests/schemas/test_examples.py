@@ -1,4 +1,4 @@
-"""Every schema's valid and invalid examples, run as data (schemas/examples/<name>/{valid,invalid})."""
+"""Every schema's valid and invalid examples, run as data (schemas/examples/<name>/...)."""
 
 from __future__ import annotations
 

@@ -62,7 +62,9 @@ def test_we_verify_what_joserfc_signs(theirs: OKPKey, alg: str) -> None:
     assert verified.kid == theirs.thumbprint()
 
 
-def test_we_verify_a_detached_jws_joserfc_made_and_refuse_it_over_other_bytes(theirs: OKPKey) -> None:
+def test_we_verify_a_detached_jws_joserfc_made_and_refuse_it_over_other_bytes(
+    theirs: OKPKey,
+) -> None:
     public = JWKSet([Ed25519Key.from_jwk(theirs.as_dict(private=False))])
     payload = canonicalize(RECORD)
     with warnings.catch_warnings():
