@@ -1,0 +1,1 @@
+"""Benchmarks: each reports its rate beside the raw primitive measured in the same run."""
