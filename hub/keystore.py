@@ -87,12 +87,16 @@ class KeyStore:
             stamp = (0, 0)
         if stamp == self._stamp:
             return
+        # The pointer first: a writer puts the key file in place before it points at it.
+        try:
+            active: str | None = active_path.read_text("utf-8").strip()
+        except FileNotFoundError:
+            active = None
         keys: dict[str, Ed25519Key] = {}
         for path in sorted(self.directory.glob("*" + SUFFIX)):
             if path.exists():  # a concurrent retire may have moved it
                 key = read_private_key(path)
                 keys[key.kid] = key
-        active = active_path.read_text("utf-8").strip() if active_path.exists() else None
         if active is not None and active not in keys:
             raise KeyStoreError(f"the active key {active} has no file in {self.directory}")
         self._keys, self._active, self._stamp = keys, active, stamp

@@ -60,6 +60,7 @@ def pytest_report_header() -> str:
     return f"storage backends: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if POSTGRES_UNAVAILABLE and not hasattr(terminalreporter.config, "workerinput"):
         terminalreporter.write_line(

@@ -25,17 +25,23 @@ def test_first_use_creates_one_owner_only_key(tmp_path: Path) -> None:
 def test_processes_starting_together_agree_on_one_first_key(tmp_path: Path) -> None:
     directory = tmp_path / "keys"
     kids: list[str] = []
+    failures: list[BaseException] = []
     barrier = threading.Barrier(8)
 
     def start() -> None:
         barrier.wait()
-        kids.append(KeyStore(directory).active().kid)
+        try:
+            kids.append(KeyStore(directory).active().kid)
+        except BaseException as exc:
+            failures.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert failures == []
+    assert len(kids) == 8
     assert len(set(kids)) == 1
     assert len(list(directory.glob("*.jwk.json"))) == 1
 
