@@ -101,33 +101,16 @@ def test_envelope_detached_verify_canonicalizes_the_payload(tmp_path: Path) -> N
     token_file.write_text(signed.stdout)
     reformatted = tmp_path / "same.json"
     reformatted.write_text('{\n  "a": 1,\n  "b": 2\n}\n')
-    ok = runner.invoke(
-        app,
-        [
-            "envelope",
-            "verify",
-            str(token_file),
-            "--jwks",
-            str(jwks_file),
-            "--payload",
-            str(reformatted),
-        ],
-    )
+
+    def verify_with(payload: Path):
+        command = ["envelope", "verify", str(token_file), "--jwks", str(jwks_file)]
+        return runner.invoke(app, [*command, "--payload", str(payload)])
+
+    ok = verify_with(reformatted)
     assert ok.exit_code == 0, ok.output
     changed = tmp_path / "changed.json"
     changed.write_text('{"a": 1, "b": 3}')
-    bad = runner.invoke(
-        app,
-        [
-            "envelope",
-            "verify",
-            str(token_file),
-            "--jwks",
-            str(jwks_file),
-            "--payload",
-            str(changed),
-        ],
-    )
+    bad = verify_with(changed)
     assert bad.exit_code == 1 and "[1011]" in bad.output
 
 
