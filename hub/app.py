@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub import __version__
+from hub.auth.endpoints import router as oauth_router
 from hub.database import Database
 from hub.keystore import KeyStore
+from hub.limits import BodySizeLimit
 from hub.meta.endpoints import router as meta_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
+from hub.receipts.endpoints import router as receipts_router
 from hub.settings import Settings
 
 DESCRIPTION = """
@@ -34,5 +37,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keystore = keystore
     install_problem_handlers(app)
     app.include_router(meta_router)
+    app.include_router(oauth_router)
     app.include_router(platforms_router)
+    app.include_router(receipts_router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -52,7 +52,10 @@ def read_private_key(path: Path) -> Ed25519Key:
             raise KeyStoreError(
                 f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
             )
-        key = Ed25519Key.from_jwk(json.loads(path.read_text("utf-8")))
+        document = json.loads(path.read_text("utf-8"))
+        if isinstance(document, dict) and isinstance(document.get("private_jwk"), dict):
+            document = document["private_jwk"]  # a credentials file (puhui clients create, demo)
+        key = Ed25519Key.from_jwk(document)
     except (OSError, ValueError) as exc:
         raise KeyStoreError(f"cannot load key {path}: {exc}") from exc
     if not key.can_sign:

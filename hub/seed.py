@@ -1,8 +1,10 @@
-"""The demo federation: the five demonstration platforms SH, JS, ZJ, AH and CCER.
+"""The demo federation: five demonstration platforms (SH, JS, ZJ, AH, CCER) and their OAuth
+clients, a Shanghai and a Jiangsu operator, and one standards committee member.
 
-Each demo platform gets an Ed25519 key pair; the public key goes into its registered JWKS and the
-private JWK is written (mode 0600) to ``$PUHUI_DATA_DIR/demo/credentials/<CODE>.jwk.json``, so that
-its stand-in client can sign requests and envelopes offline (``puhui envelope sign --key …``).
+Each client's credentials (``client_id``, ``token_endpoint``, private JWK, and in demo mode a
+``client_secret`` for ``client_secret_basic``) are written once, mode 0600, to
+``$PUHUI_DATA_DIR/demo/credentials/<name>.json`` with names ``sh``, ``js``, ``zj``, ``ah``, ``ccer``,
+``operator-sh``, ``operator-js``, ``committee-1``. A platform client's key is its platform's key.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hub.auth.scopes import ClientKind
+from hub.auth.service import ClientService
 from hub.database import Database
-from hub.keystore import write_private_file
+from hub.keystore import replace_private_file
 from hub.platforms.models import PlatformCreate
 from hub.platforms.service import PlatformService
-from schemas.jwk import Ed25519Key
+from hub.settings import Settings
 
-DEMO_SCOPES = [
-    "blocks:read",
-    "blocks:write",
-    "recognitions:request",
-    "transfers:write",
-    "events:read",
-    "reconciliation:write",
+DEMO_PEOPLE = [
+    ("operator-sh", ClientKind.OPERATOR, "Shanghai operator (碳普惠管理及运营中心, demo)", "SH"),
+    ("operator-js", ClientKind.OPERATOR, "Jiangsu operator (demo)", "JS"),
+    ("committee-1", ClientKind.COMMITTEE, "YRD standards committee member 1 (demo)", None),
 ]
 
 
@@ -42,40 +43,51 @@ def demo_federation() -> dict[str, Any]:
     return data
 
 
-def _platform_key(credentials: Path, code: str) -> Ed25519Key:
-    path = credentials / f"{code}.jwk.json"
-    if path.exists():
-        return Ed25519Key.from_jwk(json.loads(path.read_text("utf-8")))
-    key = Ed25519Key.generate()
-    write_private_file(path, json.dumps(key.private_jwk(), indent=2))
-    return key
-
-
-def seed_demo(database: Database, data_dir: Path, public_url: str) -> SeedResult:
-    """Register the demo platforms when the database holds no platform yet."""
-    credentials = data_dir / "demo" / "credentials"
+def seed_demo(database: Database, settings: Settings) -> SeedResult:
+    """Register the demo federation when the database holds no platform yet."""
+    credentials_dir = settings.data_dir / "demo" / "credentials"
+    written: dict[str, str] = {}
     with database.unit_of_work() as session:
-        service = PlatformService(session)
-        if not service.is_empty():
-            return SeedResult(False, [p.code for p in service.list()], credentials)
-        credentials.mkdir(parents=True, exist_ok=True, mode=0o700)
+        platforms = PlatformService(session)
+        if not platforms.is_empty():
+            return SeedResult(False, [p.code for p in platforms.list()], credentials_dir)
+        clients = ClientService(session, settings)
         codes = []
         for entry in demo_federation()["platforms"]:
-            key = _platform_key(credentials, entry["code"])
-            service.register(
+            code = entry["code"]
+            platforms.register(
                 PlatformCreate(
-                    code=entry["code"],
+                    code=code,
                     name=entry["name"],
                     name_zh=entry["name_zh"],
                     region=entry["region"],
                     kind=entry["kind"],
-                    api_base_url=f"{public_url}/sandbox/{entry['code'].lower()}",
+                    api_base_url=f"{settings.resolved_public_url}/sandbox/{code.lower()}",
                     grams_per_point=entry["grams_per_point"],
                     points_note=entry["points_note"],
                     demonstration=True,
-                    jwks={"keys": [key.public_jwk()]},
-                    scopes=list(DEMO_SCOPES),
+                    scopes=[],
                 )
             )
-            codes.append(entry["code"])
-    return SeedResult(True, codes, credentials)
+            credentials = clients.create(
+                kind=ClientKind.PLATFORM,
+                name=entry["name"],
+                client_id=code.lower(),
+                platform=code,
+                with_secret=settings.client_secret_basic_enabled,
+            )
+            written[code.lower()] = credentials.to_json()
+            codes.append(code)
+        for name, kind, label, region in DEMO_PEOPLE:
+            credentials = clients.create(
+                kind=kind,
+                name=label,
+                client_id=name,
+                region=region,
+                with_secret=settings.client_secret_basic_enabled,
+            )
+            written[name] = credentials.to_json()
+    credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name, text in written.items():
+        replace_private_file(credentials_dir / f"{name}.json", text)
+    return SeedResult(True, codes, credentials_dir)

@@ -33,6 +33,33 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
 
+    allow_client_secret_basic: bool | None = Field(
+        default=None,
+        description="Accept client_secret_basic at the token endpoint; default: only in demo mode.",
+    )
+    access_token_ttl: int = Field(default=600, ge=30, le=86400, description="Seconds.")
+    assertion_max_lifetime: int = Field(
+        default=3600, description="Seconds a client assertion's exp may lie ahead (authlib sends 3600)."
+    )
+    clock_skew: int = Field(default=300, ge=0, description="Seconds of iat skew a signed request may have.")
+    key_grace_period: int = Field(
+        default=86400, ge=0, description="Seconds a platform's replaced keys stay honoured."
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per client per minute.")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest request body.")
+
+    @property
+    def client_secret_basic_enabled(self) -> bool:
+        return self.demo if self.allow_client_secret_basic is None else self.allow_client_secret_basic
+
+    @property
+    def issuer(self) -> str:
+        return self.resolved_public_url
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.resolved_public_url}/oauth/token"
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -68,12 +68,80 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode(
         "1015", "critical-header", "The JWS carries a critical header parameter not understood."
     ),
+    CheckCode(
+        "1020",
+        "envelope-malformed",
+        "The signed envelope is not {signed, signatures: [{kid, jws}]}.",
+    ),
+    CheckCode(
+        "1021",
+        "signature-threshold-not-met",
+        "Fewer keys of the role signed than its threshold requires.",
+    ),
+    CheckCode(
+        "1022",
+        "root-inconsistent",
+        "The committee root names a key it does not list, a threshold above its keys, or a kid"
+        " that is not its key's thumbprint.",
+    ),
+    CheckCode(
+        "1023", "root-version-not-next", "A new committee root must carry the trusted version + 1."
+    ),
+    CheckCode("1024", "root-expired", "The committee root has expired."),
+    CheckCode(
+        "1025", "committee-mismatch", "The document names a committee other than the trusted one."
+    ),
     CheckCode("2001", "platform-exists", "A platform with this code is already registered."),
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),
     CheckCode("3002", "quantity-mismatch", "The quantity is not serial_end - serial_start + 1."),
     CheckCode("3003", "total-mismatch", "The stated total is not the sum of the items."),
     CheckCode("3004", "period-malformed", "A date range or time window ends before it starts."),
+    CheckCode(
+        "5001",
+        "no-equivalence",
+        "No equivalence rule maps the methodology from the origin to the destination.",
+    ),
+    CheckCode("5002", "ruleset-not-in-force", "The ruleset is not in force on that date."),
+    CheckCode(
+        "5003", "eligibility-condition-failed", "An eligibility condition of the rule is not met."
+    ),
+    CheckCode(
+        "5004",
+        "purpose-not-accepted",
+        "The destination does not accept credits of that origin for that purpose.",
+    ),
+    CheckCode(
+        "5005",
+        "purpose-limit-exceeded",
+        "The use would exceed a purpose limit (share of verified emissions or outside the region).",
+    ),
+    CheckCode(
+        "5006",
+        "ruleset-version-invalid",
+        "The ruleset version does not follow the published ones (version, supersedes, committee).",
+    ),
+    CheckCode(
+        "5007",
+        "ruleset-inconsistent",
+        "The ruleset contradicts itself or the methodology catalogue.",
+    ),
+    CheckCode(
+        "5008",
+        "no-ruleset-in-force",
+        "No ruleset in force covers that origin and destination on that date.",
+    ),
+    CheckCode(
+        "5009",
+        "purpose-limit-inputs-missing",
+        "The purpose has limits but the covered entity's verified emissions and prior use are"
+        " not given.",
+    ),
+    CheckCode(
+        "5010",
+        "methodology-unknown",
+        "The methodology is not in the catalogue for that registry.",
+    ),
 )
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,8 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from hub.app import create_app
+from hub.client import PlatformClient
 from hub.database import Database
 from hub.migrate import upgrade
+from hub.seed import seed_demo
 from hub.settings import Settings
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -136,10 +138,32 @@ def database(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", host="127.0.0.1", port=8000)
+    """Test settings: the hub at a loopback URL; client_secret_basic off (as outside the demo)."""
+    return Settings(data_dir=tmp_path / "data", public_url="http://127.0.0.1:8000")
 
 
 @pytest.fixture
 def client(settings: Settings, database: Database) -> Iterator[TestClient]:
     with TestClient(create_app(settings, database), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def federation(database: Database, settings: Settings) -> Path:
+    """The demo federation seeded; the directory of its clients' credentials files."""
+    return seed_demo(database, settings).credentials_dir
+
+
+@pytest.fixture
+def as_client(client: TestClient, federation: Path) -> Iterator[Callable[[str], PlatformClient]]:
+    """``as_client("js")``: a PlatformClient with a demo client's credentials, talking to the app."""
+    made: list[PlatformClient] = []
+
+    def make(name: str) -> PlatformClient:
+        credentials = federation / f"{name}.json"
+        made.append(PlatformClient.from_credentials(credentials, transport=client._transport))
+        return made[-1]
+
+    yield make
+    for platform_client in made:
+        platform_client.close()

@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import json
+
 import httpx
+from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc.jwk import OKPKey
 
 
 def _free_port() -> int:
@@ -43,13 +48,39 @@ def test_demo_up_serves_the_seeded_hub(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "no answer on /healthz within 60 s"
             time.sleep(0.2)
         assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
-        codes = [p["code"] for p in httpx.get(f"{base}/v1/platforms").json()]
-        assert codes == ["AH", "CCER", "JS", "SH", "ZJ"]
         assert (data_dir / "hub.sqlite3").exists()
         assert len(list((data_dir / "keys").glob("*.jwk.json"))) == 1
+        _stock_oauth_client_round_trip(base, data_dir / "demo" / "credentials" / "js.json")
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=20)
     assert f"{base}/healthz" in output
     assert f"{base}/.well-known/jwks.json" in output
     assert "seeded demo federation: SH, JS, ZJ, AH, CCER" in output
+
+
+def _stock_oauth_client_round_trip(base: str, credentials_file: Path) -> None:
+    """authlib's own httpx client with private_key_jwt: token, introspection, revocation."""
+    credentials = json.loads(credentials_file.read_text("utf-8"))
+    token_endpoint = credentials["token_endpoint"]
+    assert token_endpoint == f"{base}/oauth/token"
+    auth = PrivateKeyJWT(token_endpoint, alg="EdDSA")
+    with OAuth2Client(
+        client_id=credentials["client_id"],
+        client_secret=OKPKey.import_key(credentials["private_jwk"]),
+        token_endpoint_auth_method=auth,
+        revocation_endpoint_auth_method=auth,
+    ) as oauth:
+        token = oauth.fetch_token(token_endpoint, grant_type="client_credentials")
+        access = token["access_token"]
+        bearer = {"Authorization": f"Bearer {access}"}
+        codes = [p["code"] for p in httpx.get(f"{base}/v1/platforms", headers=bearer).json()]
+        assert codes == ["AH", "CCER", "JS", "SH", "ZJ"]
+        assert oauth.introspect_token(f"{base}/oauth/introspect", access).json()["active"] is True
+        assert oauth.revoke_token(f"{base}/oauth/revoke", access).status_code == 200
+        assert oauth.introspect_token(f"{base}/oauth/introspect", access).json() == {"active": False}
+    refused = httpx.get(f"{base}/v1/platforms", headers=bearer)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "1022"
+    assert refused.headers["www-authenticate"].startswith('Bearer realm="puhui-hub"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import db, envelope, keys, schemas_cmd, serve
+from hub.cli import db, envelope, keys, platforms, schemas_cmd, serve
 
 app = typer.Typer(
     help="Puhui Hub: the federation hub for carbon-inclusion (碳普惠) platforms.",
@@ -17,6 +17,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(schemas_cmd.app, name="schemas")
 app.add_typer(envelope.app, name="envelope")
 app.add_typer(serve.demo_app, name="demo")
+app.add_typer(platforms.platforms_app, name="platforms")
+app.add_typer(platforms.clients_app, name="clients")
 
 if __name__ == "__main__":
     app()

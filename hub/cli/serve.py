@@ -54,20 +54,20 @@ def serve_command(host: HostOption = None, port: PortOption = None) -> None:
 
 @demo_app.command("seed")
 def seed_command() -> None:
-    """Register the demo platforms if the database has none."""
-    settings = _settings(None, None)
+    """Register the demo federation if the database has no platform yet."""
+    settings = _settings(None, None, demo=True)
     _seed(settings)
 
 
 def _seed(settings: Settings) -> None:
     database = Database.from_url(settings.resolved_database_url)
     try:
-        result = seed_demo(database, settings.data_dir, settings.resolved_public_url)
+        result = seed_demo(database, settings)
     finally:
         database.dispose()
     if result.seeded:
         console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
-        console.print(f"  demo platform keys: {result.credentials_dir}", highlight=False)
+        console.print(f"  demo credentials: {result.credentials_dir}/<name>.json", highlight=False)
     else:
         console.print(
             f"database already holds platforms {', '.join(result.platforms)}; not seeding"

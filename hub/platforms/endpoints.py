@@ -1,23 +1,70 @@
-"""The public directory of the federation's platforms."""
+"""The federation's platform directory and its management."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Depends, status
 
-from hub.deps import SessionDep
+from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
+from hub.auth.signing import SignedRequestDep
+from hub.deps import SessionDep, SettingsDep
+from hub.platforms.models import PlatformCreate, PlatformStatus
 from hub.platforms.records import platform_record
-from hub.platforms.service import PlatformService
+from hub.platforms.service import PlatformService, checked_jwks
 
 router = APIRouter(prefix="/v1/platforms", tags=["platforms"])
 
+Manager = Annotated[Principal, Depends(require("platforms:manage"))]
+
 
 @router.get("", summary="List the federation's platforms (exchange schema: platform)")
-def list_platforms(session: SessionDep) -> list[dict[str, Any]]:
+def list_platforms(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return [platform_record(p) for p in PlatformService(session).list()]
 
 
 @router.get("/{code}", summary="One platform (exchange schema: platform)")
-def get_platform(code: str, session: SessionDep) -> dict[str, Any]:
+def get_platform(code: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     return platform_record(PlatformService(session).get(code))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a platform (operators: platforms:manage)",
+)
+def register_platform(
+    data: PlatformCreate, session: SessionDep, principal: Manager, signed: SignedRequestDep
+) -> dict[str, Any]:
+    if data.jwks.get("keys"):
+        data.jwks = checked_jwks(data.jwks, "/jwks")
+    return platform_record(PlatformService(session).register(data))
+
+
+@router.put(
+    "/{code}/jwks",
+    summary="Rotate a platform's keys: the new ones work at once, the old ones for a grace period",
+)
+def rotate_jwks(
+    code: str,
+    jwks: Annotated[dict[str, Any], Body()],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    signed: SignedRequestDep,
+) -> dict[str, Any]:
+    if principal.platform_code != code and "platforms:manage" not in principal.scopes:
+        raise Forbidden(f"only {code} itself or an operator may rotate its keys", scope="platforms:manage")
+    grace = timedelta(seconds=settings.key_grace_period)
+    return platform_record(PlatformService(session).rotate_jwks(code, jwks, grace))
+
+
+@router.post("/{code}/suspend", summary="Suspend a platform: its tokens stop working at once")
+def suspend(code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep) -> dict[str, Any]:
+    return platform_record(PlatformService(session).set_status(code, PlatformStatus.SUSPENDED))
+
+
+@router.post("/{code}/reactivate", summary="Reactivate a suspended platform")
+def reactivate(code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep) -> dict[str, Any]:
+    return platform_record(PlatformService(session).set_status(code, PlatformStatus.ACTIVE))

@@ -50,6 +50,10 @@ class Platform(PlatformBase, table=True):
     status: PlatformStatus = Field(default=PlatformStatus.ACTIVE, sa_type=String(16))
     jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []}, sa_column=json_column())
     scopes: list[str] = Field(default_factory=list, sa_column=json_column())
+    previous_jwks: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    previous_jwks_until: datetime | None = Field(
+        default=None, sa_column=timestamp_column(nullable=True)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 

@@ -1,16 +1,39 @@
-"""Registering and reading platforms."""
+"""Registering platforms, rotating their keys, suspending and reactivating them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
-from hub.platforms.models import Platform, PlatformCreate
+from hub.platforms.models import Platform, PlatformCreate, PlatformStatus
 from hub.platforms.records import platform_record
 from hub.platforms.repository import PlatformRepository
-from hub.problems import Conflict, NotFound, SchemaViolation
+from hub.problems import BadRequest, Conflict, NotFound, SchemaViolation
 from schemas import validate
+from schemas.jwk import JWKError, JWKSet
+
+
+def _refuse(pointer: str, detail: str) -> SchemaViolation:
+    error = {"pointer": pointer, "code": "1002", "detail": detail}
+    return SchemaViolation(f"{pointer or 'the body'}: {detail}", code="1002", errors=[error])
+
+
+def checked_jwks(jwks: Any, pointer: str = "") -> dict[str, Any]:
+    """A JWK Set of public Ed25519 keys whose kids are their thumbprints, else a 422 problem."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise _refuse(pointer, "not a JWK Set ({'keys': [...]})")
+    if any(isinstance(key, dict) and "d" in key for key in jwks["keys"]):
+        raise _refuse(f"{pointer}/keys", "a JWK Set sent to the hub must not hold private keys")
+    try:
+        keys = JWKSet.from_dict(jwks)
+    except JWKError as exc:
+        raise _refuse(f"{pointer}/keys", str(exc)) from exc
+    if len(keys) == 0:
+        raise _refuse(f"{pointer}/keys", "the JWK Set holds no OKP/Ed25519 key")
+    return keys.as_dict()
 
 
 class PlatformService:
@@ -40,3 +63,22 @@ class PlatformService:
 
     def is_empty(self) -> bool:
         return self.platforms.count() == 0
+
+    def rotate_jwks(self, code: str, jwks: Any, grace: timedelta) -> Platform:
+        """Replace the platform's keys: the new ones work at once, the replaced ones for ``grace``."""
+        platform = self.get(code)
+        new = checked_jwks(jwks)
+        now = datetime.now(UTC)
+        platform.previous_jwks = platform.jwks
+        platform.previous_jwks_until = now + grace
+        platform.jwks = new
+        platform.updated_at = now
+        return self.platforms.add(platform)
+
+    def set_status(self, code: str, status: PlatformStatus) -> Platform:
+        platform = self.get(code)
+        if platform.status == status:
+            raise BadRequest(f"platform {code} is already {status}", code="1004")
+        platform.status = status
+        platform.updated_at = datetime.now(UTC)
+        return self.platforms.add(platform)

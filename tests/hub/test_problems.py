@@ -65,8 +65,10 @@ def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
     _problem(client.delete("/healthz"), 405)
 
 
-def test_unknown_platform_is_a_404_problem_with_code_2002(client: TestClient) -> None:
-    assert _problem(client.get("/v1/platforms/XX"), 404)["code"] == "2002"
+def test_unknown_platform_is_a_404_problem_with_code_2002(client: TestClient, as_client) -> None:
+    token = as_client("js").access_token()
+    response = client.get("/v1/platforms/XX", headers={"Authorization": f"Bearer {token}"})
+    assert _problem(response, 404)["code"] == "2002"
 
 
 def test_non_json_body_is_a_4xx_problem(client: TestClient) -> None:

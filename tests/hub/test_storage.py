@@ -70,23 +70,27 @@ def test_a_platform_that_is_not_a_valid_record_is_refused(database: Database) ->
         assert PlatformService(session).is_empty()
 
 
-def test_the_demo_federation_is_seeded_once(database: Database, tmp_path) -> None:
-    first = seed_demo(database, tmp_path, "http://127.0.0.1:8000")
-    second = seed_demo(database, tmp_path, "http://127.0.0.1:8000")
+def test_the_demo_federation_is_seeded_once(database: Database, settings) -> None:
+    first = seed_demo(database, settings)
+    second = seed_demo(database, settings)
     assert first.seeded and not second.seeded
     assert sorted(first.platforms) == ["AH", "CCER", "JS", "SH", "ZJ"]
     assert sorted(second.platforms) == sorted(first.platforms)
-    credential = tmp_path / "demo" / "credentials" / "JS.jwk.json"
-    assert credential.stat().st_mode & 0o777 == 0o600
+    names = sorted(path.name for path in first.credentials_dir.iterdir())
+    assert names == [
+        f"{name}.json"
+        for name in ["ah", "ccer", "committee-1", "js", "operator-js", "operator-sh", "sh", "zj"]
+    ]
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in first.credentials_dir.iterdir())
 
 
-def test_platform_directory_over_http(client: TestClient, database: Database, settings) -> None:
-    seed_demo(database, settings.data_dir, settings.resolved_public_url)
-    listed = client.get("/v1/platforms").json()
+def test_platform_directory_over_http(as_client) -> None:
+    zhejiang = as_client("zj")
+    listed = zhejiang.get("/v1/platforms")
     assert [p["code"] for p in listed] == ["AH", "CCER", "JS", "SH", "ZJ"]
     assert all(p["demonstration"] for p in listed)
     assert all(validate("platform", p) == [] for p in listed)
-    assert client.get("/v1/platforms/ZJ").json()["points"] == {"grams_per_point": 1}
+    assert zhejiang.get("/v1/platforms/ZJ")["points"] == {"grams_per_point": 1}
 
 
 def test_readyz_is_a_503_problem_when_the_database_is_unreachable(settings) -> None:

@@ -1,0 +1,2 @@
+"""OAuth2 for the federation: clients, the authorization server (authlib), access tokens, scopes,
+signed requests and abuse limits."""

@@ -1,0 +1,41 @@
+"""Which public keys authenticate a client: its platform's (plus replaced keys during the grace
+period) for platform clients, its own for operators and committee members."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+from typing import Any
+
+from joserfc.jwk import KeySet
+
+from hub.auth.models import OAuthClient
+from hub.platforms.models import Platform
+from schemas.jwk import JWKSet
+
+# joserfc warns on every use of "EdDSA", which RFC 9864 deprecates in favour of "Ed25519". The
+# federation accepts both names (stock clients still send EdDSA); the warning is noise here.
+warnings.filterwarnings("ignore", message=".*EdDSA is deprecated.*")
+
+ACCEPTED_ALGORITHMS = ["EdDSA", "Ed25519"]
+
+
+def client_jwks(client: OAuthClient, platform: Platform | None, now: datetime) -> dict[str, Any]:
+    """The JWK Set that authenticates ``client`` at ``now``."""
+    if platform is None:
+        return client.jwks or {"keys": []}
+    keys = list(platform.jwks.get("keys", []))
+    until = platform.previous_jwks_until
+    if platform.previous_jwks and until is not None and _aware(until) > now:
+        current = {key.get("kid") for key in keys}
+        keys += [key for key in platform.previous_jwks.get("keys", []) if key.get("kid") not in current]
+    return {"keys": keys}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def as_keyset(jwks: dict[str, Any]) -> KeySet:
+    """A joserfc key set (for authlib) of the Ed25519 keys in ``jwks``."""
+    return KeySet.import_key_set({"keys": JWKSet.from_dict(jwks).as_dict()["keys"]})

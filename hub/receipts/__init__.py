@@ -1,0 +1,1 @@
+"""Receipts: the signed requests the hub received, exactly as received (non-repudiation)."""
