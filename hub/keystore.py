@@ -49,9 +49,7 @@ def read_private_key(path: Path) -> Ed25519Key:
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyStoreError(
-                f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
-            )
+            raise KeyStoreError(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
         document = json.loads(path.read_text("utf-8"))
         if isinstance(document, dict) and isinstance(document.get("private_jwk"), dict):
             document = document["private_jwk"]  # a credentials file (puhui clients create, demo)

@@ -11,8 +11,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.problems import problem_body
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(BaseException):
+    """Raised from ``receive`` once the body passes the limit. A BaseException, so that the
+    framework's body parsing (which turns any Exception into a 400) lets it through to us."""
 
 
 class BodySizeLimit:

@@ -47,9 +47,7 @@ class HubError(Exception):
         self.headers = headers or {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
-        return problem_body(
-            self.status, self.slug, self.title, self.detail, self.code, self.errors, instance
-        )
+        return problem_body(self.status, self.slug, self.title, self.detail, self.code, self.errors, instance)
 
 
 class BadRequest(HubError):
@@ -109,9 +107,7 @@ def problem_body(
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
-    )
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _validation_entry(error: dict[str, Any]) -> dict[str, str]:
@@ -145,9 +141,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         else (400, "invalid-request", "A request parameter is missing or invalid")
     )
     detail = f"{len(entries)} member(s) failed validation"
-    return problem_response(
-        problem_body(status, slug, title, detail, code, entries, request.url.path)
-    )
+    return problem_response(problem_body(status, slug, title, detail, code, entries, request.url.path))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -156,9 +150,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         404: ("not-found", "Not found", f"no resource at {request.url.path}"),
         405: ("method-not-allowed", "Method not allowed", f"{request.method} is not allowed here"),
     }
-    slug, title, detail = names.get(
-        exc.status_code, ("http-error", str(exc.detail), str(exc.detail))
-    )
+    slug, title, detail = names.get(exc.status_code, ("http-error", str(exc.detail), str(exc.detail)))
     body = problem_body(exc.status_code, slug, title, detail, instance=request.url.path)
     return problem_response(body, dict(exc.headers or {}))
 

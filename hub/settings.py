@@ -14,9 +14,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PUHUI_", extra="ignore")
 
-    data_dir: Path = Field(
-        default=Path("./var"), description="Embedded database, keys, demo files."
-    )
+    data_dir: Path = Field(default=Path("./var"), description="Embedded database, keys, demo files.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file under data_dir."
     )
@@ -25,12 +23,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL the hub is reached at; default http://host:port."
     )
-    keys_dir: Path | None = Field(
-        default=None, description="Hub signing keys; default data_dir/keys."
-    )
-    demo: bool = Field(
-        default=False, description="Demo mode: seeds and serves the demo federation."
-    )
+    keys_dir: Path | None = Field(default=None, description="Hub signing keys; default data_dir/keys.")
+    demo: bool = Field(default=False, description="Demo mode: seeds and serves the demo federation.")
     log_level: str = "info"
 
     allow_client_secret_basic: bool | None = Field(
@@ -39,7 +33,8 @@ class Settings(BaseSettings):
     )
     access_token_ttl: int = Field(default=600, ge=30, le=86400, description="Seconds.")
     assertion_max_lifetime: int = Field(
-        default=3600, description="Seconds a client assertion's exp may lie ahead (authlib sends 3600)."
+        default=3600,
+        description="Seconds a client assertion's exp may lie ahead (authlib sends 3600).",
     )
     clock_skew: int = Field(default=300, ge=0, description="Seconds of iat skew a signed request may have.")
     key_grace_period: int = Field(

@@ -87,7 +87,7 @@ class Ed25519Key:
         raw = self.public.public_bytes(Encoding.Raw, PublicFormat.Raw)
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
         if with_kid:
-            jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
+            jwk.update({"kid": self.kid, "use": "sig"})
         return jwk
 
     def private_jwk(self) -> dict[str, str]:
@@ -125,9 +125,7 @@ class JWKSet:
         keys = [
             Ed25519Key.from_jwk(entry)
             for entry in entries
-            if isinstance(entry, Mapping)
-            and entry.get("kty") == "OKP"
-            and entry.get("crv") == "Ed25519"
+            if isinstance(entry, Mapping) and entry.get("kty") == "OKP" and entry.get("crv") == "Ed25519"
         ]
         return cls(keys)
 

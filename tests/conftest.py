@@ -39,9 +39,7 @@ def _reachable(url: str) -> str | None:
         with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), timeout=1):
             pass
     except OSError as exc:
-        return (
-            f"no PostgreSQL server at {parsed.host}:{parsed.port or 5432} ({exc.strerror or exc})"
-        )
+        return f"no PostgreSQL server at {parsed.host}:{parsed.port or 5432} ({exc.strerror or exc})"
     return None
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import json
 
 import httpx
 from authlib.integrations.httpx_client import OAuth2Client

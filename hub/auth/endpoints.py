@@ -57,7 +57,12 @@ async def _oauth(request: Request, endpoint: str | None) -> JSONResponse:
         return _error(400, "invalid_request", "the body is not UTF-8")
     status, payload, headers = await run_in_threadpool(_run, request, form, endpoint)
     if status >= 400 and isinstance(payload, dict):
-        return _error(status, payload.get("error", "invalid_request"), payload.get("error_description"), headers)
+        return _error(
+            status,
+            payload.get("error", "invalid_request"),
+            payload.get("error_description"),
+            headers,
+        )
     return JSONResponse(payload, status_code=status, headers={**dict(headers or []), **NO_STORE})
 
 
@@ -129,5 +134,3 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
 )
 def metadata(request: Request) -> dict[str, Any]:
     return server_metadata(request.app.state.settings)
-
-

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, OKPKey
 
 from hub.auth.models import OAuthClient
+
+if TYPE_CHECKING:
+    from hub.keystore import KeyStore
 from hub.platforms.models import Platform
 from schemas.jwk import JWKSet
 
@@ -38,4 +41,13 @@ def _aware(moment: datetime) -> datetime:
 
 def as_keyset(jwks: dict[str, Any]) -> KeySet:
     """A joserfc key set (for authlib) of the Ed25519 keys in ``jwks``."""
-    return KeySet.import_key_set({"keys": JWKSet.from_dict(jwks).as_dict()["keys"]})
+    return KeySet.import_key_set(cast(Any, JWKSet.from_dict(jwks).as_dict()))
+
+
+def hub_keyset(keystore: KeyStore) -> KeySet:
+    """The hub's published keys as a joserfc key set."""
+    return KeySet.import_key_set(cast(Any, keystore.jwks()))
+
+
+def signing_key(private_jwk: dict[str, str]) -> OKPKey:
+    return OKPKey.import_key(cast(Any, private_jwk))

@@ -23,7 +23,9 @@ class OAuthClient(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: ClientKind = Field(sa_type=String(16))
     platform_code: str | None = Field(default=None, foreign_key="platform.code", max_length=16)
-    region: str | None = Field(default=None, max_length=16, description="An operator's region (platform code).")
+    region: str | None = Field(
+        default=None, max_length=16, description="An operator's region (platform code)."
+    )
     scopes: list[str] = Field(default_factory=list, sa_column=json_column())
     jwks: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     secret_hash: str | None = Field(default=None, max_length=200)

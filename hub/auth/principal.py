@@ -18,7 +18,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from hub.auth.keys import ACCEPTED_ALGORITHMS
+from hub.auth.keys import ACCEPTED_ALGORITHMS, hub_keyset
 from hub.auth.repository import AuthRepository
 from hub.auth.scopes import ClientKind
 from hub.deps import DatabaseDep, KeyStoreDep, SessionDep, SettingsDep
@@ -111,7 +111,9 @@ def _rate_limit(database: Any, client_id: str, per_minute: int) -> None:
     if count > per_minute:
         retry = max(1, int((window + 1) * 60 - now))
         raise TooManyRequests(
-            f"more than {per_minute} requests this minute", code="1024", headers={"Retry-After": str(retry)}
+            f"more than {per_minute} requests this minute",
+            code="1024",
+            headers={"Retry-After": str(retry)},
         )
 
 
@@ -123,7 +125,7 @@ def authenticate(
     keystore: KeyStoreDep,
 ) -> Principal:
     token = _bearer(request)
-    claims = _claims(token, KeySet.import_key_set(keystore.jwks()), settings.issuer)
+    claims = _claims(token, hub_keyset(keystore), settings.issuer)
     _rate_limit(database, str(claims["client_id"]), settings.rate_limit_per_minute)
     found = AuthRepository(session).token_state(str(claims["jti"]))
     if found is None:

@@ -49,9 +49,7 @@ class AuthRepository:
     def token(self, jti: str) -> AccessToken | None:
         return self.session.get(AccessToken, jti)
 
-    def token_state(
-        self, jti: str
-    ) -> tuple[AccessToken, OAuthClient, Platform | None] | None:
+    def token_state(self, jti: str) -> tuple[AccessToken, OAuthClient, Platform | None] | None:
         """The token row with its client and the client's platform, in one round trip."""
         row = self.session.exec(
             select(AccessToken, OAuthClient, Platform)

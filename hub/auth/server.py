@@ -32,12 +32,12 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, OKPKey
+from joserfc.jwk import KeySet
 from sqlmodel import Session
 
-from hub.auth.keys import ACCEPTED_ALGORITHMS, as_keyset, client_jwks
+from hub.auth.keys import ACCEPTED_ALGORITHMS, as_keyset, client_jwks, hub_keyset, signing_key
 from hub.auth.models import AccessToken, OAuthClient
 from hub.auth.repository import AuthRepository
 from hub.auth.secrets import verify_secret
@@ -46,10 +46,10 @@ from hub.platforms.models import Platform
 from hub.settings import Settings
 
 PRIVATE_KEY_JWT = "private_key_jwt"
-CLIENT_SECRET_BASIC = "client_secret_basic"
+CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name, not a secret)
 
 
-class FormRequest(OAuth2Request):
+class FormRequest(OAuth2Request):  # type: ignore[misc]
     """An OAuth2Request over an already parsed ``application/x-www-form-urlencoded`` body."""
 
     def __init__(self, method: str, uri: str, headers: Any, form: dict[str, str]) -> None:
@@ -155,11 +155,24 @@ class ClientAssertion(JWTBearerClientAssertion):  # type: ignore[misc]
     def resolve_client_public_key(self, client: HubClient) -> KeySet:
         return as_keyset(client_jwks(client.row, client.platform, self.server.now))
 
-    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+    def process_assertion_claims(self, assertion: str, resolve_key: KeySet) -> dict[str, Any]:
+        """Verify the assertion. Stock clients (authlib's among them) send no ``kid``: then each of
+        the client's keys is tried (a platform holds more than one during a rotation)."""
         try:
-            token = jwt.decode(assertion, resolve_key, algorithms=ACCEPTED_ALGORITHMS)
-        except JoseError as exc:
-            raise InvalidClientError(description=f"client assertion: {exc.description}") from exc
+            kid = jws.extract_compact(assertion.encode()).headers().get("kid")
+        except (JoseError, ValueError) as exc:
+            raise InvalidClientError(description="client assertion: not a compact JWT") from exc
+        candidates: list[Any] = [resolve_key] if kid else list(resolve_key.keys) or [resolve_key]
+        failure: JoseError | None = None
+        for candidate in candidates:
+            try:
+                token = jwt.decode(assertion, candidate, algorithms=ACCEPTED_ALGORITHMS)
+                break
+            except JoseError as exc:
+                failure = exc
+        else:
+            description = failure.description if failure else "no key"
+            raise InvalidClientError(description=f"client assertion: {description}")
         self.verify_claims(token.claims)
         return dict(token.claims)
 
@@ -210,8 +223,8 @@ class TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
             )
         )
         header = {"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid}
-        signing_key = OKPKey.import_key(key.private_jwk())
-        return str(jwt.encode(header, claims, signing_key, algorithms=["EdDSA"]))
+        signing = signing_key(key.private_jwk())
+        return str(jwt.encode(header, claims, signing, algorithms=["EdDSA"]))
 
 
 class _TokenLookup:
@@ -237,7 +250,11 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):  # type: ignore[misc]
     def introspect_token(self, token: TokenView) -> dict[str, Any]:
         claims = token.claims
         fields = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
-        return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in fields if k in claims}}
+        return {
+            "active": True,
+            "token_type": "Bearer",
+            **{k: claims[k] for k in fields if k in claims},
+        }
 
 
 class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
@@ -266,7 +283,11 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         row, platform = found
         if row.status != "active" or (platform is not None and str(platform.status) != "active"):
             raise InvalidClientError(description=f"client {client_id} is suspended")
-        return HubClient(row=row, platform=platform, secret_basic_enabled=self.settings.client_secret_basic_enabled)
+        return HubClient(
+            row=row,
+            platform=platform,
+            secret_basic_enabled=self.settings.client_secret_basic_enabled,
+        )
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """Tokens are recorded when they are generated (TokenGenerator)."""
@@ -283,7 +304,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def decode_access_token(self, token: str) -> dict[str, Any] | None:
         """Claims of an access token this hub signed (any published key), else None."""
         try:
-            keys = KeySet.import_key_set(self.keystore.jwks())
+            keys = hub_keyset(self.keystore)
             decoded = jwt.decode(token, keys, algorithms=ACCEPTED_ALGORITHMS)
         except (JoseError, ValueError):
             return None

@@ -22,9 +22,7 @@ def sign(
     file: Annotated[str, typer.Argument(help="The document to sign ('-' for stdin).")],
     key: Annotated[Path, typer.Option(help="Private JWK file (mode 0600).")],
     detached: Annotated[bool, typer.Option(help="Detached form header..signature.")] = False,
-    raw: Annotated[
-        bool, typer.Option(help="Sign the bytes as they are, not canonical JSON.")
-    ] = False,
+    raw: Annotated[bool, typer.Option(help="Sign the bytes as they are, not canonical JSON.")] = False,
     typ: Annotated[str | None, typer.Option(help="JWS typ header.")] = None,
 ) -> None:
     """Sign a JSON document over its RFC 8785 canonical bytes; print the compact JWS."""
@@ -43,9 +41,7 @@ def sign(
 @app.command("verify")
 def verify(
     jws: Annotated[str, typer.Argument(help="File holding the compact JWS ('-' for stdin).")],
-    jwks: Annotated[
-        str, typer.Option(help="JWK Set: a file, or a URL such as HUB/.well-known/jwks.json.")
-    ],
+    jwks: Annotated[str, typer.Option(help="JWK Set: a file, or a URL such as HUB/.well-known/jwks.json.")],
     payload: Annotated[
         str | None, typer.Option(help="The payload of a detached JWS (JSON is canonicalized).")
     ] = None,

@@ -13,9 +13,7 @@ from hub.keystore import KeyStore, KeyStoreError, write_private_file
 from hub.settings import Settings
 from schemas.jwk import Ed25519Key
 
-app = typer.Typer(
-    help="Ed25519 signing keys (JWK, kid = RFC 7638 thumbprint).", no_args_is_help=True
-)
+app = typer.Typer(help="Ed25519 signing keys (JWK, kid = RFC 7638 thumbprint).", no_args_is_help=True)
 
 
 def _store() -> KeyStore:
@@ -26,9 +24,7 @@ def _store() -> KeyStore:
 def generate(
     out: Annotated[
         Path | None,
-        typer.Option(
-            help="Write a stand-alone private JWK here (0600) instead of the hub's key store."
-        ),
+        typer.Option(help="Write a stand-alone private JWK here (0600) instead of the hub's key store."),
     ] = None,
     activate: Annotated[bool, typer.Option(help="Make the new hub key the signing key.")] = True,
 ) -> None:

@@ -28,7 +28,9 @@ def _database(settings: Settings) -> Database:
 
 def _report(error: HubError) -> None:
     details = "; ".join(f"{e.get('pointer') or e.get('parameter')}: {e['detail']}" for e in error.errors)
-    fail(f"{error.detail}" + (f" ({details})" if details else "") + (f" [{error.code}]" if error.code else ""))
+    fail(
+        f"{error.detail}" + (f" ({details})" if details else "") + (f" [{error.code}]" if error.code else "")
+    )
 
 
 @platforms_app.command("add")
@@ -38,9 +40,13 @@ def add(
     name_zh: Annotated[str, typer.Option(help="Chinese name.")],
     region: Annotated[str, typer.Option(help="ISO 3166-2 code, e.g. CN-GD; CN for national.")],
     api_base_url: Annotated[str, typer.Option(help="The platform's API base URL.")],
-    kind: Annotated[PlatformKind, typer.Option(help="provincial, municipal, national.")] = PlatformKind.PROVINCIAL,
+    kind: Annotated[
+        PlatformKind, typer.Option(help="provincial, municipal, national.")
+    ] = PlatformKind.PROVINCIAL,
     webhook_url: Annotated[str | None, typer.Option(help="Where events are delivered.")] = None,
-    grams_per_point: Annotated[int | None, typer.Option(help="Grams per personal point, if convertible.")] = None,
+    grams_per_point: Annotated[
+        int | None, typer.Option(help="Grams per personal point, if convertible.")
+    ] = None,
     jwks: Annotated[Path | None, typer.Option(help="JWK Set file with the platform's public keys.")] = None,
 ) -> None:
     """Register a platform."""
@@ -77,10 +83,8 @@ def list_platforms() -> None:
     with database.unit_of_work() as session:
         for platform in PlatformService(session).list():
             keys = len(platform.jwks.get("keys", []))
-            console.print(
-                f"{platform.code:<6} {platform.status!s:<10} {platform.region:<6} {keys} key(s)  {platform.name}",
-                highlight=False,
-            )
+            line = f"{platform.code:<6} {platform.status!s:<10} {platform.region:<6} {keys} key(s)"
+            console.print(f"{line}  {platform.name}", highlight=False, soft_wrap=True)
     database.dispose()
 
 
@@ -118,7 +122,9 @@ def create(
     client_id: Annotated[str | None, typer.Option(help="Default: generated.")] = None,
     scope: Annotated[list[str] | None, typer.Option(help="Scopes; default: all of the kind's.")] = None,
     secret: Annotated[bool, typer.Option(help="Also issue a client_secret (client_secret_basic).")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write the credentials here (0600), not to stdout.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the credentials here (0600), not to stdout.")
+    ] = None,
 ) -> None:
     """Create an OAuth client and print its credentials once (private key, optional secret)."""
     settings = Settings()

@@ -69,9 +69,7 @@ def _seed(settings: Settings) -> None:
         console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
         console.print(f"  demo credentials: {result.credentials_dir}/<name>.json", highlight=False)
     else:
-        console.print(
-            f"database already holds platforms {', '.join(result.platforms)}; not seeding"
-        )
+        console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
 
 
 @demo_app.command("up")

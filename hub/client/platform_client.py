@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc.jwk import OKPKey
 
@@ -48,11 +47,16 @@ class PlatformClient:
         self.token_endpoint = token_endpoint or f"{self.base_url}/oauth/token"
         self.scope = scope
         self.http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)
+        from authlib.integrations.httpx_client import (
+            OAuth2Client,
+        )  # imported late: it warns on import
+
+        assertion = PrivateKeyJWT(self.token_endpoint, alg="EdDSA", headers={"kid": self.key.kid})
         self.oauth = OAuth2Client(
             client_id=client_id,
             client_secret=OKPKey.import_key(private_jwk),
-            token_endpoint_auth_method=PrivateKeyJWT(self.token_endpoint, alg="EdDSA"),
-            revocation_endpoint_auth_method=PrivateKeyJWT(self.token_endpoint, alg="EdDSA"),
+            token_endpoint_auth_method=assertion,
+            revocation_endpoint_auth_method=assertion,
             scope=scope,
             transport=transport,
             timeout=timeout,
@@ -64,9 +68,17 @@ class PlatformClient:
         cls, credentials: str | Path | dict[str, Any], *, base_url: str | None = None, **kwargs: Any
     ) -> PlatformClient:
         """A client from a credentials file (as ``puhui clients create`` and the demo write)."""
-        data = credentials if isinstance(credentials, dict) else json.loads(Path(credentials).read_text("utf-8"))
+        data = (
+            credentials if isinstance(credentials, dict) else json.loads(Path(credentials).read_text("utf-8"))
+        )
         issuer = base_url or data.get("issuer") or _origin(data["token_endpoint"])
-        return cls(issuer, data["client_id"], data["private_jwk"], token_endpoint=data["token_endpoint"], **kwargs)
+        return cls(
+            issuer,
+            data["client_id"],
+            data["private_jwk"],
+            token_endpoint=data["token_endpoint"],
+            **kwargs,
+        )
 
     # tokens
     def access_token(self) -> str:

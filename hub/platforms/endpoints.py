@@ -66,5 +66,7 @@ def suspend(code: str, session: SessionDep, principal: Manager, signed: SignedRe
 
 
 @router.post("/{code}/reactivate", summary="Reactivate a suspended platform")
-def reactivate(code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep) -> dict[str, Any]:
+def reactivate(
+    code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep
+) -> dict[str, Any]:
     return platform_record(PlatformService(session).set_status(code, PlatformStatus.ACTIVE))

@@ -29,9 +29,7 @@ class PlatformBase(SQLModel):
     code: str = Field(primary_key=True, max_length=16, regex=r"^[A-Z][A-Z0-9]{1,15}$")
     name: str = Field(max_length=200)
     name_zh: str = Field(max_length=200)
-    region: str = Field(
-        max_length=16, description="ISO 3166-2 code, e.g. CN-SH; CN for national registries."
-    )
+    region: str = Field(max_length=16, description="ISO 3166-2 code, e.g. CN-SH; CN for national registries.")
     kind: PlatformKind = Field(sa_type=String(16))
     api_base_url: str = Field(max_length=500)
     webhook_url: str | None = Field(default=None, max_length=500)
@@ -51,9 +49,7 @@ class Platform(PlatformBase, table=True):
     jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []}, sa_column=json_column())
     scopes: list[str] = Field(default_factory=list, sa_column=json_column())
     previous_jwks: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
-    previous_jwks_until: datetime | None = Field(
-        default=None, sa_column=timestamp_column(nullable=True)
-    )
+    previous_jwks_until: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 

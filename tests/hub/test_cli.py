@@ -49,9 +49,7 @@ def test_schemas_validate_accepts_a_valid_record(tmp_path: Path) -> None:
 
 def test_schemas_validate_prints_pointer_and_code_of_each_failure(tmp_path: Path) -> None:
     case = EXAMPLES / "credit-block" / "invalid" / "missing-fields-and-unknown-status.json"
-    result = runner.invoke(
-        app, ["schemas", "validate", "credit-block", str(_instance(case, tmp_path))]
-    )
+    result = runner.invoke(app, ["schemas", "validate", "credit-block", str(_instance(case, tmp_path))])
     assert result.exit_code == 1
     for pointer in ["/holder", "/vintage", "/status", "/price"]:
         assert f"{pointer}  [1002]" in result.output
@@ -94,9 +92,7 @@ def test_envelope_detached_verify_canonicalizes_the_payload(tmp_path: Path) -> N
     key_file, jwks_file = _keypair(tmp_path)
     document = tmp_path / "doc.json"
     document.write_text('{"b": 2, "a": 1}')
-    signed = runner.invoke(
-        app, ["envelope", "sign", str(document), "--key", str(key_file), "--detached"]
-    )
+    signed = runner.invoke(app, ["envelope", "sign", str(document), "--key", str(key_file), "--detached"])
     token_file = tmp_path / "doc.jws"
     token_file.write_text(signed.stdout)
     reformatted = tmp_path / "same.json"
@@ -180,10 +176,7 @@ def test_hub_keys_generate_rotates_and_list_shows_both(tmp_path: Path) -> None:
 
 def test_db_upgrade_then_demo_seed_is_idempotent(tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    assert (
-        current_revision(f"sqlite:///{(tmp_path / 'data' / 'hub.sqlite3').resolve()}")
-        == head_revision()
-    )
+    assert current_revision(f"sqlite:///{(tmp_path / 'data' / 'hub.sqlite3').resolve()}") == head_revision()
     seeded = runner.invoke(app, ["demo", "seed"])
     assert seeded.exit_code == 0 and "SH, JS, ZJ, AH, CCER" in seeded.output
     again = runner.invoke(app, ["demo", "seed"])

@@ -20,9 +20,7 @@ def _problem(response, status: int) -> dict:
 
 
 def test_malformed_json_body_is_a_400_with_code_1001(client: TestClient) -> None:
-    response = client.post(
-        URL, content=b'{"serial_start": ', headers={"content-type": "application/json"}
-    )
+    response = client.post(URL, content=b'{"serial_start": ', headers={"content-type": "application/json"})
     body = _problem(response, 400)
     assert body["code"] == "1001"
 
@@ -72,9 +70,7 @@ def test_unknown_platform_is_a_404_problem_with_code_2002(client: TestClient, as
 
 
 def test_non_json_body_is_a_4xx_problem(client: TestClient) -> None:
-    response = client.post(
-        URL, content=b"\xff\xfe not json", headers={"content-type": "application/json"}
-    )
+    response = client.post(URL, content=b"\xff\xfe not json", headers={"content-type": "application/json"})
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == PROBLEM
 

@@ -34,13 +34,9 @@ def upgrade() -> None:
         sa.Column("scopes", JSONType, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('provincial', 'municipal', 'national', 'hub')", name="platform_kind"
-        ),
+        sa.CheckConstraint("kind IN ('provincial', 'municipal', 'national', 'hub')", name="platform_kind"),
         sa.CheckConstraint("status IN ('active', 'suspended')", name="platform_status"),
-        sa.CheckConstraint(
-            "grams_per_point IS NULL OR grams_per_point >= 1", name="platform_points"
-        ),
+        sa.CheckConstraint("grams_per_point IS NULL OR grams_per_point >= 1", name="platform_points"),
     )
 
 

@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.CheckConstraint("kind IN ('platform', 'operator', 'committee')", name="client_kind"),
         sa.CheckConstraint("status IN ('active', 'suspended')", name="client_status"),
-        sa.CheckConstraint(
-            "(kind = 'platform') = (platform_code IS NOT NULL)", name="client_platform"
-        ),
+        sa.CheckConstraint("(kind = 'platform') = (platform_code IS NOT NULL)", name="client_platform"),
     )
     op.create_table(
         "access_token",
