@@ -150,3 +150,30 @@ def create(
     else:
         typer.echo(credentials.to_json())
         console.print("store these now: the private key and secret are not kept by the hub", style="yellow")
+
+
+@clients_app.command("assertion")
+def assertion(
+    credentials: Annotated[
+        Path, typer.Option(help="A credentials file (client_id, private_jwk, token_endpoint).")
+    ],
+    lifetime: Annotated[int, typer.Option(help="Seconds until the assertion expires.")] = 300,
+) -> None:
+    """Print a private_key_jwt client assertion (RFC 7523), e.g. for a token request with curl."""
+    from authlib.oauth2.rfc7523 import private_key_jwt_sign
+    from joserfc.jwk import OKPKey
+
+    try:
+        data = json.loads(credentials.read_text("utf-8"))
+        key = OKPKey.import_key(data["private_jwk"])
+        token = private_key_jwt_sign(
+            key,
+            client_id=data["client_id"],
+            token_endpoint=data["token_endpoint"],
+            alg="EdDSA",
+            header={"kid": data["private_jwk"]["kid"]},
+            expires_in=lifetime,
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        fail(f"cannot make an assertion from {credentials}: {exc}")
+    typer.echo(token if isinstance(token, str) else token.decode())

@@ -98,3 +98,23 @@ def test_clients_create_refuses_a_scope_outside_the_kind() -> None:
     )
     assert result.exit_code == 1
     assert "may not hold platforms:manage" in result.output
+
+
+def test_clients_assertion_makes_a_private_key_jwt(tmp_path: Path) -> None:
+    from joserfc import jwt
+    from joserfc.jwk import OKPKey
+
+    _add_guangdong()
+    out = tmp_path / "gd.json"
+    runner.invoke(
+        app,
+        ["clients", "create", "--kind", "platform", "--name", "GD", "--platform", "GD", "--out", str(out)],
+    )
+    result = runner.invoke(app, ["clients", "assertion", "--credentials", str(out)])
+    assert result.exit_code == 0, result.output
+    credentials = json.loads(out.read_text())
+    key = OKPKey.import_key({k: v for k, v in credentials["private_jwk"].items() if k != "d"})
+    claims = jwt.decode(result.stdout.strip(), key, algorithms=["EdDSA"]).claims
+    assert claims["iss"] == claims["sub"] == credentials["client_id"]
+    assert claims["aud"] == credentials["token_endpoint"]
+    assert claims["exp"] - claims["iat"] == 300
