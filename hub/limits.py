@@ -60,7 +60,7 @@ class BodySizeLimit:
             "body-too-large",
             "Request body too large",
             f"the body exceeds {self.max_bytes} bytes",
-            "1025",
+            "1035",
             instance=scope.get("path"),
         )
         payload = json.dumps(body).encode()

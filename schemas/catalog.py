@@ -97,9 +97,7 @@ class SchemaCatalog:
 
     def info(self, name: str) -> SchemaInfo:
         doc = self._documents[name]
-        return SchemaInfo(
-            name=name, version=self.version, id=doc["$id"], title=doc.get("title", name)
-        )
+        return SchemaInfo(name=name, version=self.version, id=doc["$id"], title=doc.get("title", name))
 
     def index(self) -> list[SchemaInfo]:
         return [self.info(name) for name in self._documents]

@@ -62,12 +62,12 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("1011", "signature-invalid", "The signature does not verify over the signed bytes."),
     CheckCode("1012", "unknown-key", "The JWS names a key (kid) that is not known for its signer."),
     CheckCode("1013", "algorithm-unsupported", "The JWS algorithm is not EdDSA/Ed25519."),
-    CheckCode(
-        "1014", "payload-not-canonical", "The signed payload is not RFC 8785 canonical JSON."
-    ),
-    CheckCode(
-        "1015", "critical-header", "The JWS carries a critical header parameter not understood."
-    ),
+    CheckCode("1014", "payload-not-canonical", "The signed payload is not RFC 8785 canonical JSON."),
+    CheckCode("1015", "critical-header", "The JWS carries a critical header parameter not understood."),
+    CheckCode("1016", "signature-missing", "A state-changing request from a platform carries no signature."),
+    CheckCode("1017", "replayed-request", "A request with this jti was already received."),
+    CheckCode("1018", "clock-skew", "The signed iat is more than the allowed skew from the hub's clock."),
+    CheckCode("1019", "signature-binding", "The signature was made for another method or path."),
     CheckCode(
         "1020",
         "envelope-malformed",
@@ -84,15 +84,18 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "The committee root names a key it does not list, a threshold above its keys, or a kid"
         " that is not its key's thumbprint.",
     ),
-    CheckCode(
-        "1023", "root-version-not-next", "A new committee root must carry the trusted version + 1."
-    ),
+    CheckCode("1023", "root-version-not-next", "A new committee root must carry the trusted version + 1."),
     CheckCode("1024", "root-expired", "The committee root has expired."),
-    CheckCode(
-        "1025", "committee-mismatch", "The document names a committee other than the trusted one."
-    ),
+    CheckCode("1025", "committee-mismatch", "The document names a committee other than the trusted one."),
+    CheckCode("1030", "token-missing", "No access token was presented."),
+    CheckCode("1031", "token-invalid", "The access token is malformed, badly signed, expired or unknown."),
+    CheckCode("1032", "token-revoked", "The access token has been revoked."),
+    CheckCode("1033", "insufficient-scope", "The access token lacks a scope the operation requires."),
+    CheckCode("1034", "rate-limited", "The client sent more requests than its rate limit allows."),
+    CheckCode("1035", "body-too-large", "The request body exceeds the size limit."),
     CheckCode("2001", "platform-exists", "A platform with this code is already registered."),
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
+    CheckCode("2003", "client-suspended", "The client or its platform is suspended."),
     CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),
     CheckCode("3002", "quantity-mismatch", "The quantity is not serial_end - serial_start + 1."),
     CheckCode("3003", "total-mismatch", "The stated total is not the sum of the items."),
@@ -103,9 +106,7 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "No equivalence rule maps the methodology from the origin to the destination.",
     ),
     CheckCode("5002", "ruleset-not-in-force", "The ruleset is not in force on that date."),
-    CheckCode(
-        "5003", "eligibility-condition-failed", "An eligibility condition of the rule is not met."
-    ),
+    CheckCode("5003", "eligibility-condition-failed", "An eligibility condition of the rule is not met."),
     CheckCode(
         "5004",
         "purpose-not-accepted",
@@ -134,8 +135,7 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode(
         "5009",
         "purpose-limit-inputs-missing",
-        "The purpose has limits but the covered entity's verified emissions and prior use are"
-        " not given.",
+        "The purpose has limits but the covered entity's verified emissions and prior use are not given.",
     ),
     CheckCode(
         "5010",

@@ -100,9 +100,7 @@ def _parse_header(protected: str) -> dict[str, Any]:
     if alg not in ACCEPTED_ALGORITHMS:
         raise JWSError("1013", f"algorithm {alg!r} is not accepted; use EdDSA (Ed25519)")
     if "crit" in header or header.get("b64") is False:
-        raise JWSError(
-            "1015", f"critical header parameters are not supported: {header.get('crit')}"
-        )
+        raise JWSError("1015", f"critical header parameters are not supported: {header.get('crit')}")
     if "kid" in header and not isinstance(header["kid"], str):
         raise JWSError("1010", "kid must be a string")
     return header
@@ -122,9 +120,7 @@ def _check(protected: str, encoded: str, signature: str, keys: JWKSet | Ed25519K
     kid = header.get("kid")
     if isinstance(keys, JWKSet):
         if kid is None:
-            raise JWSError(
-                "1012", "the protected header names no key (kid) to select from the JWK Set"
-            )
+            raise JWSError("1012", "the protected header names no key (kid) to select from the JWK Set")
         key = keys.get(kid)
     else:  # one given key: kid may be absent (RFC 7515), but must not name another key
         key = keys if kid in (None, keys.kid) else None
@@ -157,9 +153,7 @@ def verify_detached(token: str, payload: bytes, keys: JWKSet | Ed25519Key) -> Ve
     return _check(protected, expected, signature, keys)
 
 
-def sign_record(
-    record: Any, key: Ed25519Key, *, typ: str | None = None, detached: bool = False
-) -> str:
+def sign_record(record: Any, key: Ed25519Key, *, typ: str | None = None, detached: bool = False) -> str:
     """Sign the canonical bytes of a JSON record."""
     payload = canonicalize(record)
     if detached:

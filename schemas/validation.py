@@ -57,9 +57,7 @@ def _schema_issues(error: ValidationError) -> Iterator[Issue]:
     yield Issue(pointer(path), "1002", error.message)
 
 
-def _serial_issues(
-    node: Mapping[str, Any], path: list[str | int], start: str, end: str
-) -> Iterator[Issue]:
+def _serial_issues(node: Mapping[str, Any], path: list[str | int], start: str, end: str) -> Iterator[Issue]:
     first, last, quantity = node.get(start), node.get(end), node.get("quantity")
     if not (isinstance(first, int) and isinstance(last, int)):
         return
@@ -118,9 +116,7 @@ def _sum_issue(instance: Mapping[str, Any], items: str, total: str = "quantity")
         return
     actual = sum(row.get("quantity", 0) for row in rows if isinstance(row, Mapping))
     if actual != stated:
-        yield Issue(
-            pointer([total]), "3003", f"{total} {stated} is not the sum of {items} ({actual})"
-        )
+        yield Issue(pointer([total]), "3003", f"{total} {stated} is not the sum of {items} ({actual})")
 
 
 RecordCheck = Callable[[Mapping[str, Any]], Iterator[Issue]]

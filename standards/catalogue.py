@@ -135,8 +135,7 @@ class Catalogue:
                 if known != entry.catalogue_id:
                     raise CatalogueError(
                         "1002",
-                        f"{code.registry} code {code.code} maps to both {known}"
-                        f" and {entry.catalogue_id}",
+                        f"{code.registry} code {code.code} maps to both {known} and {entry.catalogue_id}",
                     )
 
     @classmethod
@@ -161,9 +160,7 @@ class Catalogue:
     def entries(self, registry: str | None = None) -> list[Methodology]:
         """Entries sorted by id; with ``registry``, only those that registry has a code for."""
         return [
-            entry
-            for _, entry in sorted(self._by_id.items())
-            if registry is None or entry.codes_for(registry)
+            entry for _, entry in sorted(self._by_id.items()) if registry is None or entry.codes_for(registry)
         ]
 
     def get(self, catalogue_id: str) -> Methodology:
@@ -181,9 +178,7 @@ class Catalogue:
         """The catalogue id of ``registry``'s code ``local_code``; 5010 when unknown."""
         found = self.find(registry, local_code)
         if found is None:
-            raise CatalogueError(
-                "5010", f"{registry} methodology code {local_code} is not in the catalogue"
-            )
+            raise CatalogueError("5010", f"{registry} methodology code {local_code} is not in the catalogue")
         return found
 
     def local_codes(self, catalogue_id: str, registry: str) -> tuple[LocalCode, ...]:
@@ -199,9 +194,7 @@ class Catalogue:
 
     def registries(self) -> list[str]:
         """Every registry with at least one code, sorted."""
-        return sorted(
-            {code.registry for entry in self._by_id.values() for code in entry.local_codes}
-        )
+        return sorted({code.registry for entry in self._by_id.values() for code in entry.local_codes})
 
     def as_records(self, registry: str | None = None) -> list[dict[str, Any]]:
         """``methodology`` records (e.g. for ``GET /v1/methodologies?registry=``)."""

@@ -43,9 +43,7 @@ class VintageRange:
         """Compare the block's vintage with the range."""
         inside = self.min <= block.vintage <= self.max
         word = "within" if inside else "outside"
-        return ConditionOutcome(
-            self.name, inside, f"vintage {block.vintage} {word} {self.min}–{self.max}"
-        )
+        return ConditionOutcome(self.name, inside, f"vintage {block.vintage} {word} {self.min}–{self.max}")
 
     def as_dict(self) -> dict[str, Any]:
         """The ruleset form."""
@@ -70,9 +68,7 @@ class CapacityMax:
             return ConditionOutcome(self.name, False, "project capacity not given")
         order = capacity.compare(self.limit)
         if order is None:
-            return ConditionOutcome(
-                self.name, False, f"{capacity} cannot be compared with {self.limit}"
-            )
+            return ConditionOutcome(self.name, False, f"{capacity} cannot be compared with {self.limit}")
         sign = "≤" if order <= 0 else ">"
         return ConditionOutcome(self.name, order <= 0, f"{capacity} {sign} {self.limit}")
 
@@ -121,9 +117,7 @@ class CreditingPeriodWithin:
         if period is None:
             period, what = block.monitoring_period, "monitoring period"
         if period is None:
-            return ConditionOutcome(
-                self.name, False, "neither crediting nor monitoring period given"
-            )
+            return ConditionOutcome(self.name, False, "neither crediting nor monitoring period given")
         inside = period.within(self.period)
         word = "within" if inside else "not within"
         return ConditionOutcome(self.name, inside, f"{what} {period} {word} {self.period}")

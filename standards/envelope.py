@@ -103,9 +103,7 @@ def parse_envelope(envelope: Any) -> tuple[dict[str, Any], tuple[Signature, ...]
         if not isinstance(kid, str) or not kid:
             issues.append(Issue(pointer([*where, "kid"]), "1020", "kid must be a string"))
         elif not isinstance(jws, str) or not DETACHED_JWS.match(jws):
-            issues.append(
-                Issue(pointer([*where, "jws"]), "1020", "jws must be a detached compact JWS")
-            )
+            issues.append(Issue(pointer([*where, "jws"]), "1020", "jws must be a detached compact JWS"))
         else:
             signatures.append(Signature(kid, jws))
     if issues or not isinstance(payload, Mapping):

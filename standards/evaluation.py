@@ -177,9 +177,7 @@ def evaluate(
             )
         )
     else:
-        checks.append(
-            CheckOutcome("5001", True, f"{equivalence.label}, factor {equivalence.factor}")
-        )
+        checks.append(CheckOutcome("5001", True, f"{equivalence.label}, factor {equivalence.factor}"))
         try:
             target = known.reference(equivalence.destination_catalogue_id, destination)
         except CatalogueError as exc:

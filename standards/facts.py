@@ -109,9 +109,7 @@ class PurposeUsage:
         if any(type(value) is not int or value < 0 for value in values):
             raise EvaluationInputError("1004", "usage amounts are non-negative integers")
         if self.used_outside_region > self.used_total:
-            raise EvaluationInputError(
-                "1004", "offsets used from outside the region exceed the offsets used"
-            )
+            raise EvaluationInputError("1004", "offsets used from outside the region exceed the offsets used")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +130,15 @@ class BlockFacts:
         """From a credit-block record; :class:`EvaluationInputError` (1002) names bad members."""
         issues: list[Issue] = []
 
-        def need(name: str, kind: type) -> Any:
+        def _need(name: str, kind: type) -> Any:
             value = block.get(name)
             if not isinstance(value, kind) or isinstance(value, bool):
                 issues.append(Issue(f"/{name}", "1002", f"'{name}' must be a {kind.__name__}"))
             return value
 
-        block_id, origin = need("block_id", str), need("origin_registry", str)
-        quantity, unit, vintage = need("quantity", int), need("unit", str), need("vintage", int)
-        methodology = need("methodology", Mapping)
+        block_id, origin = _need("block_id", str), _need("origin_registry", str)
+        quantity, unit, vintage = _need("quantity", int), _need("unit", str), _need("vintage", int)
+        methodology = _need("methodology", Mapping)
         if isinstance(quantity, int) and quantity < 1:
             issues.append(Issue("/quantity", "1002", "'quantity' must be at least 1"))
         ref: MethodologyRef | None = None

@@ -30,9 +30,7 @@ class VerifiedRuleset:
     envelope: Mapping[str, Any]
 
 
-def check_ruleset_signatures(
-    envelope: Mapping[str, Any], root: CommitteeRoot
-) -> VerificationResult:
+def check_ruleset_signatures(envelope: Mapping[str, Any], root: CommitteeRoot) -> VerificationResult:
     """Who of the root's ``rulesets`` role signed the envelope's canonical payload; never raises
     on signatures (a malformed envelope raises 1020)."""
     payload, _ = parse_envelope(envelope)
@@ -56,9 +54,7 @@ def verify_ruleset(
         raise ThresholdError([result])
     ruleset = Ruleset.from_payload(payload, catalogue)
     if ruleset.committee != root.committee_id:
-        raise RootError(
-            "1025", f"ruleset of committee {ruleset.committee}, trusted is {root.committee_id}"
-        )
+        raise RootError("1025", f"ruleset of committee {ruleset.committee}, trusted is {root.committee_id}")
     return VerifiedRuleset(ruleset=ruleset, result=result, envelope=envelope)
 
 
@@ -82,14 +78,10 @@ def succession_issues(new: Ruleset, published: Iterable[Ruleset]) -> list[Issue]
     latest = max(earlier, key=lambda item: item.version)
     if new.version != latest.version + 1:
         issues.append(
-            Issue(
-                "/version", "5006", f"version must be {latest.version + 1} after {latest.version}"
-            )
+            Issue("/version", "5006", f"version must be {latest.version + 1} after {latest.version}")
         )
     if new.supersedes != latest.version:
-        issues.append(
-            Issue("/supersedes", "5006", f"must supersede the latest version {latest.version}")
-        )
+        issues.append(Issue("/supersedes", "5006", f"must supersede the latest version {latest.version}"))
     if new.committee != latest.committee:
         issues.append(Issue("/committee", "5006", f"committee changed from {latest.committee}"))
     return issues

@@ -50,18 +50,14 @@ def purpose_check(
         return CheckOutcome("5004", False, f"{destination} has no purpose rule for {purpose}")
     if origin not in rule.accepted_origins:
         accepted = ", ".join(rule.accepted_origins)
-        return CheckOutcome(
-            "5004", False, f"{destination} accepts {purpose} credits from {accepted} only"
-        )
+        return CheckOutcome("5004", False, f"{destination} accepts {purpose} credits from {accepted} only")
     if equivalence is not None and purpose not in equivalence.purposes:
         allowed = ", ".join(equivalence.purposes)
         return CheckOutcome("5004", False, f"equivalence {equivalence.label} allows {allowed} only")
     return CheckOutcome("5004", True, f"{destination} accepts {origin} credits for {purpose}")
 
 
-def limit_check(
-    rule: PurposeRule, origin: str, amount: int, usage: PurposeUsage | None
-) -> CheckOutcome:
+def limit_check(rule: PurposeRule, origin: str, amount: int, usage: PurposeUsage | None) -> CheckOutcome:
     """5005 (or 5009 when ``usage`` is missing): whether using ``amount`` more destination units
     keeps the covered entity within the purpose's limits."""
     if usage is None:
@@ -87,9 +83,7 @@ def limit_check(
     if rule.max_outside_region_share is not None and origin != rule.destination:
         share = rule.max_outside_region_share
         base, base_text = (
-            (allowance, "the allowance")
-            if allowance is not None
-            else (Fraction(total_after), "offsets")
+            (allowance, "the allowance") if allowance is not None else (Fraction(total_after), "offsets")
         )
         outside_cap = share.fraction * base
         outside_after = usage.used_outside_region + amount

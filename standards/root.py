@@ -9,6 +9,7 @@ thresholds of both N and N+1, and not expired. Time is always a parameter; only 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,18 +46,14 @@ def root_issues(payload: Any) -> list[Issue]:
             continue
         if actual != kid:
             issues.append(
-                Issue(
-                    pointer(["keys", kid]), "1022", f"the key's thumbprint is {actual}, not {kid}"
-                )
+                Issue(pointer(["keys", kid]), "1022", f"the key's thumbprint is {actual}, not {kid}")
             )
     for name in ROLES:
         role = payload["roles"][name]
         for index, kid in enumerate(role["keyids"]):
             if kid not in keys:
                 issues.append(
-                    Issue(
-                        pointer(["roles", name, "keyids", index]), "1022", f"{kid} is not in keys"
-                    )
+                    Issue(pointer(["roles", name, "keyids", index]), "1022", f"{kid} is not in keys")
                 )
         if role["threshold"] > len(role["keyids"]):
             issues.append(
@@ -71,7 +68,7 @@ def root_issues(payload: Any) -> list[Issue]:
 
 @dataclass(frozen=True, slots=True)
 class CommitteeRoot:
-    """A parsed, consistent committee root. ``payload`` is the document as given."""
+    """A parsed, consistent committee root. ``payload`` is a copy of the document as given."""
 
     committee_id: str
     version: int
@@ -94,7 +91,7 @@ class CommitteeRoot:
             expires=expires,
             keys={kid: Ed25519Key.from_jwk(jwk) for kid, jwk in payload["keys"].items()},
             roles={name: Role.from_dict(payload["roles"][name]) for name in ROLES},
-            payload=payload,
+            payload=copy.deepcopy(payload),
         )
 
     def role(self, name: str) -> Role:
@@ -110,8 +107,7 @@ class CommitteeRoot:
         if self.is_expired(at):
             raise RootError(
                 "1024",
-                f"committee root {self.committee_id} v{self.version} expired at"
-                f" {self.expires.isoformat()}",
+                f"committee root {self.committee_id} v{self.version} expired at {self.expires.isoformat()}",
             )
 
     def check(
@@ -146,9 +142,7 @@ def _parse_signed_root(envelope: Mapping[str, Any]) -> tuple[bytes, CommitteeRoo
     return canonical_payload(payload), CommitteeRoot.from_payload(payload)
 
 
-def verify_initial_root(
-    envelope: Mapping[str, Any], *, at: datetime | None = None
-) -> CommitteeRoot:
+def verify_initial_root(envelope: Mapping[str, Any], *, at: datetime | None = None) -> CommitteeRoot:
     """Trust a first root installed by an operator: valid, self-signed by its own root-role
     threshold (1021), and not expired at ``at`` (1024)."""
     payload, root = _parse_signed_root(envelope)
@@ -182,9 +176,7 @@ def verify_root_update(
     root-role thresholds of N and of N+1 (1021), not expired at ``at`` (1024)."""
     payload, new = _parse_signed_root(envelope)
     if new.committee_id != trusted.committee_id:
-        raise RootError(
-            "1025", f"root of committee {new.committee_id}, trusted is {trusted.committee_id}"
-        )
+        raise RootError("1025", f"root of committee {new.committee_id}, trusted is {trusted.committee_id}")
     if new.version != trusted.version + 1:
         raise RootError(
             "1023", f"root version {new.version} does not follow trusted version {trusted.version}"

@@ -8,6 +8,7 @@ effective dates and the sources of every factor. Signature checks live in ``stan
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -99,10 +100,7 @@ class PurposeRule:
     @property
     def has_limits(self) -> bool:
         """Whether any limit applies to this purpose."""
-        return (
-            self.max_share_of_verified_emissions is not None
-            or self.max_outside_region_share is not None
-        )
+        return self.max_share_of_verified_emissions is not None or self.max_outside_region_share is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +153,7 @@ def ruleset_issues(payload: Any, catalogue: Catalogue | None = None) -> list[Iss
     return issues
 
 
-def _catalogue_issues(
-    item: Mapping[str, Any], where: list[str | int], catalogue: Catalogue
-) -> list[Issue]:
+def _catalogue_issues(item: Mapping[str, Any], where: list[str | int], catalogue: Catalogue) -> list[Issue]:
     issues: list[Issue] = []
     for side in ("origin", "destination"):
         registry, catalogue_id = item[side]["registry"], item[side]["catalogue_id"]
@@ -175,7 +171,7 @@ def _catalogue_issues(
 
 @dataclass(frozen=True, slots=True)
 class Ruleset:
-    """A parsed, consistent ruleset. ``payload`` is the document as given; ``digest`` covers its
+    """A parsed, consistent ruleset. ``payload`` is a copy of the document as given; ``digest`` covers its
     canonical bytes."""
 
     ruleset_id: str
@@ -211,7 +207,7 @@ class Ruleset:
             purpose_rules=tuple(PurposeRule.from_dict(item) for item in payload["purpose_rules"]),
             sources=tuple(payload["sources"]),
             demonstration=bool(payload.get("demonstration", False)),
-            payload=payload,
+            payload=copy.deepcopy(payload),
             digest=payload_digest(payload),
         )
 
@@ -274,9 +270,7 @@ def select_current(
     return max(covering, key=lambda item: (item.version, item.effective_from, item.ruleset_id))
 
 
-def require_current(
-    rulesets: Iterable[Ruleset], origin: str, destination: str, on_date: date
-) -> Ruleset:
+def require_current(rulesets: Iterable[Ruleset], origin: str, destination: str, on_date: date) -> Ruleset:
     """Like :func:`select_current`, but :class:`RulesetError` (5008) when there is none."""
     found = select_current(rulesets, origin, destination, on_date)
     if found is None:

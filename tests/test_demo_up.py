@@ -81,5 +81,5 @@ def _stock_oauth_client_round_trip(base: str, credentials_file: Path) -> None:
     refused = httpx.get(f"{base}/v1/platforms", headers=bearer)
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
-    assert refused.json()["code"] == "1022"
+    assert refused.json()["code"] == "1032"
     assert refused.headers["www-authenticate"].startswith('Bearer realm="puhui-hub"')

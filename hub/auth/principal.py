@@ -46,7 +46,7 @@ class Forbidden(HubError):
 
     def __init__(self, detail: str, *, scope: str) -> None:
         challenge = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
-        super().__init__(detail, code="1023", headers={"WWW-Authenticate": challenge})
+        super().__init__(detail, code="1033", headers={"WWW-Authenticate": challenge})
 
 
 class TooManyRequests(HubError):
@@ -76,10 +76,10 @@ class Principal:
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
-        raise Unauthorized("an access token is required", code="1020", error=None)
+        raise Unauthorized("an access token is required", code="1030", error=None)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
-        raise Unauthorized("the Authorization header is not 'Bearer <token>'", code="1021")
+        raise Unauthorized("the Authorization header is not 'Bearer <token>'", code="1031")
     return token.strip()
 
 
@@ -97,9 +97,9 @@ def _claims(token: str, keys: KeySet, issuer: str) -> dict[str, Any]:
         )
         registry.validate(decoded.claims)
     except (JoseError, ValueError) as exc:
-        raise Unauthorized("the access token is invalid or expired", code="1021") from exc
+        raise Unauthorized("the access token is invalid or expired", code="1031") from exc
     if decoded.header.get("typ") not in ("at+jwt", "application/at+jwt"):
-        raise Unauthorized("not an access token (typ at+jwt)", code="1021")
+        raise Unauthorized("not an access token (typ at+jwt)", code="1031")
     return dict(decoded.claims)
 
 
@@ -112,7 +112,7 @@ def _rate_limit(database: Any, client_id: str, per_minute: int) -> None:
         retry = max(1, int((window + 1) * 60 - now))
         raise TooManyRequests(
             f"more than {per_minute} requests this minute",
-            code="1024",
+            code="1034",
             headers={"Retry-After": str(retry)},
         )
 
@@ -129,10 +129,10 @@ def authenticate(
     _rate_limit(database, str(claims["client_id"]), settings.rate_limit_per_minute)
     found = AuthRepository(session).token_state(str(claims["jti"]))
     if found is None:
-        raise Unauthorized("the access token is unknown", code="1021")
+        raise Unauthorized("the access token is unknown", code="1031")
     row, client, platform = found
     if row.revoked_at is not None:
-        raise Unauthorized("the access token has been revoked", code="1022")
+        raise Unauthorized("the access token has been revoked", code="1032")
     if client.status != "active" or (platform is not None and str(platform.status) != "active"):
         raise Unauthorized(f"client {client.client_id} is suspended", code="2003")
     granted = frozenset(row.scope.split()) & frozenset(client.scopes)

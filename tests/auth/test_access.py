@@ -30,14 +30,14 @@ def _bearer(token: str) -> dict[str, str]:
 
 def test_no_token_is_a_401_with_a_bearer_challenge(client: TestClient) -> None:
     response = client.get("/v1/platforms")
-    _refusal(response, 401, "1020")
+    _refusal(response, 401, "1030")
     assert response.headers["www-authenticate"] == 'Bearer realm="puhui-hub"'
 
 
 @pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer a b", "Bearer not-a-jwt"])
 def test_a_malformed_token_is_a_401_invalid_token(client: TestClient, header: str) -> None:
     response = client.get("/v1/platforms", headers={"Authorization": header})
-    _refusal(response, 401, "1021")
+    _refusal(response, 401, "1031")
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
@@ -58,7 +58,7 @@ def _forged(settings, **claims: object) -> str:
 
 
 def test_an_expired_token_is_a_401(client: TestClient, settings, federation) -> None:
-    _refusal(client.get("/v1/platforms", headers=_bearer(_forged(settings))), 401, "1021")
+    _refusal(client.get("/v1/platforms", headers=_bearer(_forged(settings))), 401, "1031")
 
 
 def test_a_token_signed_by_another_key_is_a_401(client: TestClient, federation) -> None:
@@ -68,12 +68,12 @@ def test_a_token_signed_by_another_key_is_a_401(client: TestClient, federation) 
               "iat": now, "exp": now + 600, "jti": "y", "scope": "blocks:read"}  # fmt: skip
     header = {"alg": "EdDSA", "typ": "at+jwt", "kid": other.thumbprint()}
     token = jwt.encode(header, claims, other, algorithms=["EdDSA"])
-    _refusal(client.get("/v1/platforms", headers=_bearer(token)), 401, "1021")
+    _refusal(client.get("/v1/platforms", headers=_bearer(token)), 401, "1031")
 
 
 def test_a_token_the_hub_never_issued_is_a_401(client: TestClient, settings, federation) -> None:
     token = _forged(settings, exp=int(time.time()) + 600, jti="never-issued")
-    _refusal(client.get("/v1/platforms", headers=_bearer(token)), 401, "1021")
+    _refusal(client.get("/v1/platforms", headers=_bearer(token)), 401, "1031")
 
 
 def test_a_revoked_token_is_a_401_at_once(client: TestClient, as_client) -> None:
@@ -83,7 +83,7 @@ def test_a_revoked_token_is_a_401_at_once(client: TestClient, as_client) -> None
     assert jiangsu.introspect(token)["active"] is True
     jiangsu.revoke()
     response = client.get("/v1/platforms", headers=_bearer(token))
-    _refusal(response, 401, "1022")
+    _refusal(response, 401, "1032")
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert as_client("js").introspect(token) == {"active": False}
 
@@ -98,13 +98,13 @@ def test_a_platform_token_cannot_use_an_operator_scope(as_client) -> None:
     jiangsu = as_client("js")
     with pytest.raises(PermissionDenied) as refused:
         jiangsu.post("/v1/platforms/JS/suspend", {})
-    assert refused.value.code == "1023"
+    assert refused.value.code == "1033"
 
 
 def test_insufficient_scope_names_the_scope_in_the_challenge(client: TestClient, as_client) -> None:
     token = as_client("committee-1").access_token()
     response = client.post("/v1/platforms/JS/suspend", headers=_bearer(token))
-    _refusal(response, 403, "1023")
+    _refusal(response, 403, "1033")
     assert response.headers["www-authenticate"] == (
         'Bearer realm="puhui-hub", error="insufficient_scope", scope="platforms:manage"'
     )
@@ -135,7 +135,7 @@ def test_the_rate_limit_answers_429_with_retry_after(database, settings, federat
         codes = [test_client.get("/v1/platforms", headers=_bearer(token)).status_code for _ in range(4)]
         assert codes[:3] == [200, 200, 200]
         refused = test_client.get("/v1/platforms", headers=_bearer(token))
-        _refusal(refused, 429, "1024")
+        _refusal(refused, 429, "1034")
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         with pytest.raises(RateLimited) as raised:
             jiangsu.get("/v1/platforms")
@@ -147,6 +147,6 @@ def test_a_body_over_the_limit_is_a_413_problem(database, settings) -> None:
     small = settings.model_copy(update={"max_body_bytes": 1024})
     with TestClient(create_app(small, database)) as test_client:
         response = test_client.post("/v1/schemas/problem/validate", content=b"x" * 5000)
-        _refusal(response, 413, "1025")
+        _refusal(response, 413, "1035")
         streamed = test_client.post("/v1/schemas/problem/validate", content=iter([b"x" * 800, b"y" * 800]))
-        _refusal(streamed, 413, "1025")
+        _refusal(streamed, 413, "1035")
