@@ -14,6 +14,7 @@ from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
 from hub.receipts.endpoints import router as receipts_router
 from hub.settings import Settings
+from hub.standards.endpoints import router as standards_router
 
 DESCRIPTION = """
 Puhui Hub connects China's carbon-inclusion (碳普惠) platforms: a shared exchange schema,
@@ -40,5 +41,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(oauth_router)
     app.include_router(platforms_router)
     app.include_router(receipts_router)
+    app.include_router(standards_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -39,15 +39,18 @@ class HubError(Exception):
         code: str | None = None,
         errors: Iterable[Issue | dict[str, str]] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.code = code
         self.errors = [e.as_dict() if isinstance(e, Issue) else dict(e) for e in errors]
         self.headers = headers or {}
+        self.extra = extra or {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
-        return problem_body(self.status, self.slug, self.title, self.detail, self.code, self.errors, instance)
+        body = problem_body(self.status, self.slug, self.title, self.detail, self.code, self.errors, instance)
+        return {**self.extra, **body}
 
 
 class BadRequest(HubError):

@@ -1,5 +1,6 @@
 """The demo federation: five demonstration platforms (SH, JS, ZJ, AH, CCER) and their OAuth
-clients, a Shanghai and a Jiangsu operator, and one standards committee member.
+clients, a Shanghai and a Jiangsu operator, and one standards committee member; the committee's
+root of trust and the default YRD rulesets (``hub.seed_standards``).
 
 Each client's credentials (``client_id``, ``token_endpoint``, private JWK, and in demo mode a
 ``client_secret`` for ``client_secret_basic``) are written once, mode 0600, to
@@ -21,7 +22,9 @@ from hub.database import Database
 from hub.keystore import replace_private_file
 from hub.platforms.models import PlatformCreate
 from hub.platforms.service import PlatformService
+from hub.seed_standards import seed_committee
 from hub.settings import Settings
+from schemas.jwk import Ed25519Key
 
 DEMO_PEOPLE = [
     ("operator-sh", ClientKind.OPERATOR, "Shanghai operator (碳普惠管理及运营中心, demo)", "SH"),
@@ -87,6 +90,8 @@ def seed_demo(database: Database, settings: Settings) -> SeedResult:
                 with_secret=settings.client_secret_basic_enabled,
             )
             written[name] = credentials.to_json()
+            if kind is ClientKind.COMMITTEE and credentials.private_jwk is not None:
+                written.update(seed_committee(session, Ed25519Key.from_jwk(credentials.private_jwk)))
     credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, text in written.items():
         replace_private_file(credentials_dir / f"{name}.json", text)

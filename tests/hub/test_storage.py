@@ -79,7 +79,18 @@ def test_the_demo_federation_is_seeded_once(database: Database, settings) -> Non
     names = sorted(path.name for path in first.credentials_dir.iterdir())
     assert names == [
         f"{name}.json"
-        for name in ["ah", "ccer", "committee-1", "js", "operator-js", "operator-sh", "sh", "zj"]
+        for name in [
+            "ah",
+            "ccer",
+            "committee-1",
+            "committee-2",
+            "committee-3",
+            "js",
+            "operator-js",
+            "operator-sh",
+            "sh",
+            "zj",
+        ]
     ]
     assert all(path.stat().st_mode & 0o777 == 0o600 for path in first.credentials_dir.iterdir())
 

@@ -1,0 +1,195 @@
+"""Methodology catalogue, committee roots and rulesets over HTTP.
+
+Reading standards is public (auditors verify offline what the hub enforces); publishing needs
+``rulesets:publish`` and, above all, the committee's threshold of signatures.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth.principal import CurrentPrincipal, Principal, require
+from hub.auth.signing import SignedRequestDep
+from hub.deps import SessionDep
+from hub.problems import BadRequest
+from hub.standards.service import Published, StandardsService, refusal
+from standards import (
+    EvaluationInputError,
+    ProjectFacts,
+    PurposeUsage,
+    StandardsError,
+    evaluate,
+    load_catalogue,
+    render_diff,
+)
+
+router = APIRouter(tags=["standards"])
+Publisher = Annotated[Principal, Depends(require("rulesets:publish"))]
+
+
+async def raw_body(request: Request) -> str:
+    """The body exactly as received (stored beside the parsed document)."""
+    return (await request.body()).decode("utf-8", errors="replace")
+
+
+RawBody = Annotated[str, Depends(raw_body)]
+
+
+def published(item: Published) -> dict[str, Any]:
+    record = item.record
+    return {
+        "ruleset_id": record.ruleset_id,
+        "version": record.version,
+        "committee": record.committee_id,
+        "digest": item.ruleset.digest.as_dict(),
+        "effective_from": record.effective_from.isoformat(),
+        "effective_until": record.effective_until.isoformat() if record.effective_until else None,
+        "signed_by": record.signed_by,
+        "published_by": record.published_by,
+        "published_at": record.published_at.isoformat(),
+        "envelope": record.envelope,
+    }
+
+
+@router.get("/v1/methodologies", summary="The methodology catalogue (exchange schema: methodology)")
+def methodologies(
+    region: Annotated[
+        str | None, Query(description="Only entries with a local code of this registry.")
+    ] = None,
+) -> list[dict[str, Any]]:
+    return load_catalogue().as_records(region)
+
+
+@router.get("/v1/standards/roots/{committee_id}", summary="A committee's trusted root (its envelope)")
+def current_root(committee_id: str, session: SessionDep, version: int | None = None) -> dict[str, Any]:
+    record = StandardsService(session).root_record(committee_id, version)
+    return {"committee_id": record.committee_id, "version": record.version, "envelope": record.envelope}
+
+
+@router.post(
+    "/v1/standards/root",
+    status_code=status.HTTP_201_CREATED,
+    summary="Rotate a committee root: version N+1 signed by the root thresholds of N and N+1",
+)
+def rotate_root(
+    envelope: Annotated[dict[str, Any], Body()],
+    received: RawBody,
+    session: SessionDep,
+    principal: Publisher,
+    signed: SignedRequestDep,
+) -> dict[str, Any]:
+    root = StandardsService(session).rotate_root(envelope, by=principal.client_id, received=received)
+    return {"committee_id": root.committee_id, "version": root.version}
+
+
+@router.post(
+    "/v1/rulesets",
+    status_code=status.HTTP_201_CREATED,
+    summary="Publish a signed ruleset; refused, naming who signed, below the committee's threshold",
+)
+def publish(
+    envelope: Annotated[dict[str, Any], Body()],
+    received: RawBody,
+    session: SessionDep,
+    principal: Publisher,
+    signed: SignedRequestDep,
+) -> dict[str, Any]:
+    return published(StandardsService(session).publish(envelope, by=principal.client_id, received=received))
+
+
+@router.get("/v1/rulesets", summary="Every published ruleset version")
+def listing(session: SessionDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "ruleset_id": r.ruleset_id,
+            "version": r.version,
+            "committee": r.committee_id,
+            "digest": {"alg": "sha-256", "value": r.digest},
+            "effective_from": r.effective_from.isoformat(),
+            "effective_until": r.effective_until.isoformat() if r.effective_until else None,
+            "signed_by": r.signed_by,
+        }
+        for r in StandardsService(session).listing()
+    ]
+
+
+@router.get("/v1/rulesets/current", summary="The ruleset in force for an origin and a destination")
+def current(
+    session: SessionDep,
+    origin: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
+    destination: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
+    on: Annotated[date | None, Query(alias="date", description="Default: today (UTC).")] = None,
+) -> dict[str, Any]:
+    return published(StandardsService(session).current(origin, destination, on))
+
+
+@router.get("/v1/rulesets/{ruleset_id}/versions/{version}", summary="One published version")
+def version(ruleset_id: str, version: int, session: SessionDep) -> dict[str, Any]:
+    return published(StandardsService(session).version(ruleset_id, version))
+
+
+@router.get("/v1/rulesets/{ruleset_id}/diff", summary="What changed between two versions, readable")
+def diff(
+    ruleset_id: str,
+    session: SessionDep,
+    old: Annotated[int, Query(alias="from", ge=1)],
+    new: Annotated[int, Query(alias="to", ge=1)],
+) -> dict[str, Any]:
+    service = StandardsService(session)
+    record = service.diff(ruleset_id, old, new)
+    record["text"] = render_diff(
+        service.version(ruleset_id, old).ruleset, service.version(ruleset_id, new).ruleset
+    )
+    return record
+
+
+class EvaluationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    block: dict[str, Any] = Field(description="A credit-block exchange record.")
+    destination: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    purpose: str
+    on_date: date | None = Field(default=None, alias="date", description="Default: today (UTC).")
+    project: dict[str, Any] | None = Field(default=None, description="The block's project record, if known.")
+    verified_emissions: int | None = Field(default=None, ge=0, description="Covered entity's, tonnes.")
+    used_total: int = Field(default=0, ge=0)
+    used_outside_region: int = Field(default=0, ge=0)
+
+
+@router.post("/v1/rulesets/evaluate", summary="Dry run: what the ruleset in force says about a block")
+def evaluate_block(
+    request: EvaluationRequest, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    origin = request.block.get("origin_registry")
+    if not isinstance(origin, str):
+        raise BadRequest(
+            "block.origin_registry is required",
+            code="1002",
+            errors=[{"pointer": "/block/origin_registry", "code": "1002", "detail": "required"}],
+        )
+    day = request.on_date or datetime.now(UTC).date()
+    chosen = StandardsService(session).current(origin, request.destination, day)
+    usage = (
+        PurposeUsage(request.verified_emissions, request.used_total, request.used_outside_region)
+        if request.verified_emissions is not None
+        else None
+    )
+    try:
+        decision = evaluate(
+            request.block,
+            destination=request.destination,
+            purpose=request.purpose,
+            on_date=day,
+            ruleset=chosen.ruleset,
+            project=ProjectFacts.from_project(request.project) if request.project else None,
+            usage=usage,
+        )
+    except EvaluationInputError as error:
+        raise refusal(error) from error
+    except StandardsError as error:
+        raise refusal(error) from error
+    return decision.as_record()
