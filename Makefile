@@ -27,7 +27,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy hub schemas standards mutual_recognition adapters
+	$(VENV)/bin/mypy hub schemas standards mutual_recognition adapters transparency
 
 ## bench: micro-benchmarks, each reported as a ratio to the raw primitive
 bench: $(STAMP)

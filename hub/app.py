@@ -9,6 +9,7 @@ from hub.auth.endpoints import router as oauth_router
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.limits import BodySizeLimit
+from hub.log.endpoints import router as log_router
 from hub.meta.endpoints import router as meta_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
@@ -42,5 +43,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(platforms_router)
     app.include_router(receipts_router)
     app.include_router(standards_router)
+    app.include_router(log_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -70,7 +70,8 @@ def seed_demo(database: Database, settings: Settings) -> SeedResult:
                     points_note=entry["points_note"],
                     demonstration=True,
                     scopes=[],
-                )
+                ),
+                actor="demo-seed",
             )
             credentials = clients.create(
                 kind=ClientKind.PLATFORM,
@@ -78,6 +79,7 @@ def seed_demo(database: Database, settings: Settings) -> SeedResult:
                 client_id=code.lower(),
                 platform=code,
                 with_secret=settings.client_secret_basic_enabled,
+                actor="demo-seed",
             )
             written[code.lower()] = credentials.to_json()
             codes.append(code)
@@ -88,6 +90,7 @@ def seed_demo(database: Database, settings: Settings) -> SeedResult:
                 client_id=name,
                 region=region,
                 with_secret=settings.client_secret_basic_enabled,
+                actor="demo-seed",
             )
             written[name] = credentials.to_json()
             if kind is ClientKind.COMMITTEE and credentials.private_jwk is not None:

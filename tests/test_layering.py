@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "schemas": {"fastapi", "starlette", "sqlmodel", "sqlalchemy", "alembic", "hub", "adapters",
                 "standards", "mutual_recognition", "httpx"},
+    "transparency": {"fastapi", "starlette", "sqlmodel", "sqlalchemy", "alembic", "hub", "adapters",
+                     "standards", "mutual_recognition", "httpx"},
     "standards": {"fastapi", "starlette", "sqlmodel", "sqlalchemy", "alembic", "hub", "adapters",
                   "mutual_recognition", "httpx"},
     "mutual_recognition": {"fastapi", "starlette", "sqlmodel", "sqlalchemy", "alembic", "hub",

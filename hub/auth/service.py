@@ -13,6 +13,7 @@ from hub.auth.models import OAuthClient
 from hub.auth.repository import AuthRepository
 from hub.auth.scopes import ClientKind, allowed_scopes
 from hub.auth.secrets import hash_secret, new_secret
+from hub.log.changes import record_change
 from hub.platforms.repository import PlatformRepository
 from hub.problems import BadRequest, Conflict, NotFound
 from hub.settings import Settings
@@ -69,6 +70,7 @@ class ClientService:
         scopes: list[str] | None = None,
         key: Ed25519Key | None = None,
         with_secret: bool = False,
+        actor: str,
     ) -> Credentials:
         """Register a client. A platform client signs with its platform's keys: ``key`` (or a new
         one) is added to the platform's JWKS. Others get their own key."""
@@ -104,6 +106,14 @@ class ClientService:
                 jwks=jwks,
                 secret_hash=hash_secret(secret) if secret else None,
             )
+        )
+        record_change(
+            self.clients.session,
+            "client.created",
+            subject=("client", client_id),
+            actor=actor,
+            platforms=[platform] if platform else [],
+            data={"kind": str(kind), "platform": platform, "region": region, "scopes": granted},
         )
         return Credentials(
             client_id=client_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import db, envelope, keys, platforms, schemas_cmd, serve, standards_cmd
+from hub.cli import audit, db, envelope, keys, platforms, schemas_cmd, serve, standards_cmd
 
 app = typer.Typer(
     help="Puhui Hub: the federation hub for carbon-inclusion (碳普惠) platforms.",
@@ -20,6 +20,7 @@ app.add_typer(serve.demo_app, name="demo")
 app.add_typer(platforms.platforms_app, name="platforms")
 app.add_typer(platforms.clients_app, name="clients")
 app.add_typer(standards_cmd.app, name="standards")
+app.add_typer(audit.app, name="audit")
 
 if __name__ == "__main__":
     app()

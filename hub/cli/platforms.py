@@ -66,7 +66,8 @@ def add(
                     webhook_url=webhook_url,
                     grams_per_point=grams_per_point,
                     jwks=keys,
-                )
+                ),
+                actor="operator-cli",
             )
     except HubError as error:
         _report(error)
@@ -93,7 +94,7 @@ def _set_status(code: str, status: PlatformStatus) -> None:
     database = _database(settings)
     try:
         with database.unit_of_work() as session:
-            PlatformService(session).set_status(code, status)
+            PlatformService(session).set_status(code, status, actor="operator-cli")
     except HubError as error:
         _report(error)
     finally:
@@ -139,6 +140,7 @@ def create(
                 region=region,
                 scopes=scope,
                 with_secret=secret,
+                actor="operator-cli",
             )
     except HubError as error:
         _report(error)

@@ -39,7 +39,7 @@ def register_platform(
 ) -> dict[str, Any]:
     if data.jwks.get("keys"):
         data.jwks = checked_jwks(data.jwks, "/jwks")
-    return platform_record(PlatformService(session).register(data))
+    return platform_record(PlatformService(session).register(data, actor=principal.client_id))
 
 
 @router.put(
@@ -57,16 +57,20 @@ def rotate_jwks(
     if principal.platform_code != code and "platforms:manage" not in principal.scopes:
         raise Forbidden(f"only {code} itself or an operator may rotate its keys", scope="platforms:manage")
     grace = timedelta(seconds=settings.key_grace_period)
-    return platform_record(PlatformService(session).rotate_jwks(code, jwks, grace))
+    return platform_record(PlatformService(session).rotate_jwks(code, jwks, grace, actor=principal.client_id))
 
 
 @router.post("/{code}/suspend", summary="Suspend a platform: its tokens stop working at once")
 def suspend(code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep) -> dict[str, Any]:
-    return platform_record(PlatformService(session).set_status(code, PlatformStatus.SUSPENDED))
+    return platform_record(
+        PlatformService(session).set_status(code, PlatformStatus.SUSPENDED, actor=principal.client_id)
+    )
 
 
 @router.post("/{code}/reactivate", summary="Reactivate a suspended platform")
 def reactivate(
     code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep
 ) -> dict[str, Any]:
-    return platform_record(PlatformService(session).set_status(code, PlatformStatus.ACTIVE))
+    return platform_record(
+        PlatformService(session).set_status(code, PlatformStatus.ACTIVE, actor=principal.client_id)
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from hub.log.changes import record_change
 from hub.platforms.models import Platform, PlatformCreate, PlatformStatus
 from hub.platforms.records import platform_record
 from hub.platforms.repository import PlatformRepository
@@ -38,9 +39,10 @@ def checked_jwks(jwks: Any, pointer: str = "") -> dict[str, Any]:
 
 class PlatformService:
     def __init__(self, session: Session) -> None:
+        self.session = session
         self.platforms = PlatformRepository(session)
 
-    def register(self, data: PlatformCreate) -> Platform:
+    def register(self, data: PlatformCreate, *, actor: str) -> Platform:
         """Add a platform; its record must be a valid ``platform`` exchange record."""
         if self.platforms.get(data.code) is not None:
             raise Conflict(f"platform {data.code} is already registered", code="2001")
@@ -50,7 +52,12 @@ class PlatformService:
             raise SchemaViolation(
                 f"platform {data.code} is not a valid platform record", code="1002", errors=issues
             )
-        return self.platforms.add(platform)
+        self.platforms.add(platform)
+        record_change(
+            self.session, "platform.registered", subject=("platform", platform.code), actor=actor,
+            platforms=[platform.code], data=platform_record(platform),
+        )  # fmt: skip
+        return platform
 
     def get(self, code: str) -> Platform:
         platform = self.platforms.get(code)
@@ -64,7 +71,7 @@ class PlatformService:
     def is_empty(self) -> bool:
         return self.platforms.count() == 0
 
-    def rotate_jwks(self, code: str, jwks: Any, grace: timedelta) -> Platform:
+    def rotate_jwks(self, code: str, jwks: Any, grace: timedelta, *, actor: str) -> Platform:
         """Replace the platform's keys: the new ones work at once, the replaced ones for ``grace``."""
         platform = self.get(code)
         new = checked_jwks(jwks)
@@ -73,12 +80,21 @@ class PlatformService:
         platform.previous_jwks_until = now + grace
         platform.jwks = new
         platform.updated_at = now
-        return self.platforms.add(platform)
+        self.platforms.add(platform)
+        kids = [key["kid"] for key in new["keys"]]
+        record_change(
+            self.session, "platform.keys_rotated", subject=("platform", code), actor=actor,
+            platforms=[code], data={"kids": kids, "previous_valid_until": (now + grace).isoformat()},
+        )  # fmt: skip
+        return platform
 
-    def set_status(self, code: str, status: PlatformStatus) -> Platform:
+    def set_status(self, code: str, status: PlatformStatus, *, actor: str) -> Platform:
         platform = self.get(code)
         if platform.status == status:
             raise BadRequest(f"platform {code} is already {status}", code="1004")
         platform.status = status
         platform.updated_at = datetime.now(UTC)
-        return self.platforms.add(platform)
+        self.platforms.add(platform)
+        what = "platform.suspended" if status is PlatformStatus.SUSPENDED else "platform.reactivated"
+        record_change(self.session, what, subject=("platform", code), actor=actor, platforms=[code])
+        return platform

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from hub.log.changes import record_change
+from hub.platforms.repository import PlatformRepository
 from hub.problems import Conflict, HubError, NotFound
 from hub.standards.models import CommitteeRootRecord, RulesetRecord
 from hub.standards.repository import StandardsRepository
@@ -125,6 +127,14 @@ class StandardsService:
     def _store_root(
         self, root: CommitteeRoot, envelope: Mapping[str, Any], by: str, received: str | None
     ) -> None:
+        record_change(
+            self.repository.session,
+            "root.installed" if root.version == 1 else "root.rotated",
+            subject=("committee-root", f"{root.committee_id}.v{root.version}"),
+            actor=by,
+            platforms=self._everyone(),
+            data={"committee_id": root.committee_id, "version": root.version, "keyids": sorted(root.keys)},
+        )
         self.repository.add(
             CommitteeRootRecord(
                 committee_id=root.committee_id,
@@ -174,7 +184,18 @@ class StandardsService:
             published_by=by,
         )
         self.repository.add(record)
+        record_change(
+            self.repository.session,
+            "ruleset.published",
+            subject=("ruleset", f"{ruleset.ruleset_id}.v{ruleset.version}"),
+            actor=by,
+            platforms=self._everyone(),
+            data={"ruleset": ruleset.ref.as_dict(), "signed_by": record.signed_by},
+        )
         return Published(record, ruleset)
+
+    def _everyone(self) -> list[str]:
+        return [platform.code for platform in PlatformRepository(self.repository.session).list()]
 
     def version(self, ruleset_id: str, version: int) -> Published:
         record = self.repository.ruleset(ruleset_id, version)

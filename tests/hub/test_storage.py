@@ -37,7 +37,7 @@ def test_the_tests_run_on_a_database_migrated_to_head(database_url: str) -> None
 
 def test_a_registered_platform_is_stored_as_a_valid_exchange_record(database: Database) -> None:
     with database.unit_of_work() as session:
-        PlatformService(session).register(_platform())
+        PlatformService(session).register(_platform(), actor="test")
     with database.unit_of_work() as session:
         stored = PlatformService(session).get("GD")
         record = platform_record(stored)
@@ -48,7 +48,7 @@ def test_a_registered_platform_is_stored_as_a_valid_exchange_record(database: Da
 
 def test_a_failing_unit_of_work_changes_nothing(database: Database) -> None:
     with pytest.raises(RuntimeError), database.unit_of_work() as session:
-        PlatformService(session).register(_platform())
+        PlatformService(session).register(_platform(), actor="test")
         raise RuntimeError("crash after the write")
     with database.unit_of_work() as session:
         assert PlatformService(session).is_empty()
@@ -56,15 +56,15 @@ def test_a_failing_unit_of_work_changes_nothing(database: Database) -> None:
 
 def test_registering_a_code_twice_is_a_conflict(database: Database) -> None:
     with database.unit_of_work() as session:
-        PlatformService(session).register(_platform())
+        PlatformService(session).register(_platform(), actor="test")
     with pytest.raises(Conflict) as raised, database.unit_of_work() as session:
-        PlatformService(session).register(_platform(name="another"))
+        PlatformService(session).register(_platform(name="another"), actor="test")
     assert raised.value.code == "2001"
 
 
 def test_a_platform_that_is_not_a_valid_record_is_refused(database: Database) -> None:
     with pytest.raises(SchemaViolation) as raised, database.unit_of_work() as session:
-        PlatformService(session).register(_platform(region="Guangdong"))
+        PlatformService(session).register(_platform(region="Guangdong"), actor="test")
     assert [e["pointer"] for e in raised.value.errors] == ["/region"]
     with database.unit_of_work() as session:
         assert PlatformService(session).is_empty()

@@ -1,0 +1,91 @@
+"""Every query on the log, its nodes, heads, recipients and deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import tuple_
+from sqlmodel import Session, col, select
+
+from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
+from transparency import Node
+
+
+class LogRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_head(self) -> LogHead:
+        """The head row, locked until the transaction ends (SQLite: the write lock is already held)."""
+        head = self.session.exec(select(LogHead).where(LogHead.id == 1).with_for_update()).one()
+        return head
+
+    def size(self) -> int:
+        return int(self.session.exec(select(LogHead.size).where(LogHead.id == 1)).one())
+
+    def nodes(self, wanted: Iterable[Node]) -> dict[Node, bytes]:
+        keys = list(set(wanted))
+        if not keys:
+            return {}
+        rows = self.session.exec(
+            select(LogNode).where(tuple_(col(LogNode.level), col(LogNode.idx)).in_(keys))
+        ).all()
+        return {(row.level, row.idx): row.hash for row in rows}
+
+    def add_all(self, rows: Iterable[object]) -> None:
+        self.session.add_all(list(rows))
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def entries(self, start: int, end: int) -> Sequence[LogEntry]:
+        return self.session.exec(
+            select(LogEntry)
+            .where(col(LogEntry.index) >= start, col(LogEntry.index) < end)
+            .order_by(col(LogEntry.index))
+        ).all()
+
+    def leaf_hashes(self, start: int, end: int) -> dict[int, bytes]:
+        rows = self.session.exec(
+            select(LogNode).where(LogNode.level == 0, col(LogNode.idx) >= start, col(LogNode.idx) < end)
+        ).all()
+        return {row.idx: row.hash for row in rows}
+
+    def head(self, size: int) -> TreeHead | None:
+        return self.session.get(TreeHead, size)
+
+    def heads(self, after: int, limit: int) -> Sequence[TreeHead]:
+        return self.session.exec(
+            select(TreeHead).where(col(TreeHead.size) > after).order_by(col(TreeHead.size)).limit(limit)
+        ).all()
+
+    def events_for(self, platform: str, after: int, limit: int) -> Sequence[LogEntry]:
+        return self.session.exec(
+            select(LogEntry)
+            .join(EventRecipient, col(EventRecipient.index) == col(LogEntry.index))
+            .where(EventRecipient.platform_code == platform, col(LogEntry.index) > after)
+            .order_by(col(LogEntry.index))
+            .limit(limit)
+        ).all()
+
+    def due_deliveries(self, now: datetime, limit: int) -> Sequence[WebhookDelivery]:
+        """Pending deliveries that are due, locked for this worker (others skip them)."""
+        return self.session.exec(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
+            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.index))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    def delivery(self, index: int, platform: str) -> WebhookDelivery | None:
+        return self.session.get(WebhookDelivery, (index, platform))
+
+    def deliveries(self, platform: str | None, status: str | None, limit: int) -> Sequence[WebhookDelivery]:
+        query = select(WebhookDelivery).order_by(col(WebhookDelivery.index).desc()).limit(limit)
+        if platform:
+            query = query.where(WebhookDelivery.platform_code == platform)
+        if status:
+            query = query.where(WebhookDelivery.status == status)
+        return self.session.exec(query).all()

@@ -1,0 +1,190 @@
+"""The transparency log over HTTP: every change logged, signed heads, RFC 9162 proofs checked by an
+independent implementation, the event feed, and the audit catching edits made in the database."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from joserfc import jws
+from joserfc.jwk import KeySet
+from pymerkle import InmemoryTree
+from sqlalchemy import text
+
+from hub.cli.audit import run_audit
+from schemas.jwk import Ed25519Key
+from transparency import leaf_hash, verify_consistency, verify_inclusion
+
+
+def _entries(client: TestClient, size: int) -> list[bytes]:
+    items = client.get("/v1/log/entries", params={"start": 0, "end": size}).json()
+    return [base64.b64decode(item["entry_b64"]) for item in items]
+
+
+def _rotate(as_client, code: str = "js") -> None:
+    as_client(code).put(f"/v1/platforms/{code.upper()}/jwks", {"keys": [Ed25519Key.generate().public_jwk()]})
+
+
+def test_every_change_of_the_demo_is_logged(client: TestClient, federation) -> None:
+    head = client.get("/v1/log/tree-head").json()
+    types = [json.loads(entry)["type"] for entry in _entries(client, head["tree_size"])]
+    assert types.count("platform.registered") == 5
+    assert types.count("client.created") == 8
+    assert types.count("root.installed") == 1
+    assert types.count("ruleset.published") == 2
+
+
+def test_the_signed_head_verifies_with_an_independent_jose_library_and_pymerkle(
+    client: TestClient, federation
+) -> None:
+    head = client.get("/v1/log/tree-head").json()
+    keys = KeySet.import_key_set(client.get("/.well-known/jwks.json").json())
+    payload = json.loads(jws.deserialize_compact(head["signature"], keys, algorithms=["EdDSA"]).payload)
+    assert payload == {
+        "tree_size": head["tree_size"],
+        "root_hash": head["root_hash"],
+        "timestamp": head["timestamp"],
+    }
+    tree = InmemoryTree(algorithm="sha256")
+    for entry in _entries(client, head["tree_size"]):
+        tree.append_entry(entry)
+    assert tree.get_root().hex() == head["root_hash"]
+
+
+def test_an_inclusion_proof_over_http_is_the_independent_implementations(
+    client: TestClient, federation
+) -> None:
+    size = client.get("/v1/log/tree-head").json()["tree_size"]
+    entries = _entries(client, size)
+    tree = InmemoryTree(algorithm="sha256")
+    for entry in entries:
+        tree.append_entry(entry)
+    root = tree.get_root()
+    for index in (0, 5, size - 1):
+        proof = client.get("/v1/log/proofs/inclusion", params={"leaf_index": index, "tree_size": size}).json()
+        assert proof["audit_path"] == tree.prove_inclusion(index + 1, size).serialize()["path"][1:]
+        path = [bytes.fromhex(h) for h in proof["audit_path"]]
+        assert verify_inclusion(leaf_hash(entries[index]), index, size, path, root)
+
+
+def test_successive_heads_are_consistent(client: TestClient, as_client) -> None:
+    first = client.get("/v1/log/tree-head").json()
+    _rotate(as_client)
+    second = client.get("/v1/log/tree-head").json()
+    assert second["tree_size"] == first["tree_size"] + 1
+    proof = client.get(
+        "/v1/log/proofs/consistency", params={"first": first["tree_size"], "second": second["tree_size"]}
+    )
+    path = [bytes.fromhex(h) for h in proof.json()["consistency_path"]]
+    assert verify_consistency(
+        first["tree_size"],
+        second["tree_size"],
+        bytes.fromhex(first["root_hash"]),
+        bytes.fromhex(second["root_hash"]),
+        path,
+    )
+    assert [h["tree_size"] for h in client.get("/v1/log/tree-heads").json()] == [
+        first["tree_size"],
+        second["tree_size"],
+    ]
+
+
+def test_bad_proof_requests_are_4xx(client: TestClient, federation) -> None:
+    size = client.get("/v1/log/tree-head").json()["tree_size"]
+    assert (
+        client.get("/v1/log/proofs/inclusion", params={"leaf_index": size, "tree_size": size}).status_code
+        == 400
+    )
+    assert (
+        client.get("/v1/log/proofs/inclusion", params={"leaf_index": 0, "tree_size": size + 5}).status_code
+        == 400
+    )
+    assert client.get("/v1/log/proofs/consistency", params={"first": 3, "second": 2}).status_code == 400
+    assert client.get("/v1/log/entries", params={"start": 5, "end": 5}).status_code == 400
+
+
+def test_a_refused_request_logs_nothing(client: TestClient, as_client) -> None:
+    before = client.get("/v1/log/tree-head").json()["tree_size"]
+    response = client.post(
+        "/v1/platforms/JS/suspend", headers={"Authorization": f"Bearer {as_client('js').access_token()}"}
+    )
+    assert response.status_code == 403
+    assert client.get("/v1/log/tree-head").json()["tree_size"] == before
+
+
+def test_the_event_feed_shows_a_platform_its_own_events_after_a_cursor(as_client) -> None:
+    jiangsu, shanghai = as_client("js"), as_client("sh")
+    start = jiangsu.get("/v1/events")
+    assert {
+        event["subject"]["id"] for event in start["events"] if event["subject"]["kind"] == "platform"
+    } == {"JS"}
+    cursor = start["next_cursor"]
+    _rotate(as_client)
+    fresh = jiangsu.get("/v1/events", after=cursor)
+    assert [event["type"] for event in fresh["events"]] == ["platform.keys_rotated"]
+    assert fresh["events"][0]["log_index"] > cursor
+    assert jiangsu.get("/v1/events", after=fresh["next_cursor"])["events"] == []
+    assert "platform.keys_rotated" not in [event["type"] for event in shanghai.get("/v1/events")["events"]]
+
+
+def test_the_audit_passes_on_an_untouched_log(client: TestClient, as_client) -> None:
+    client.get("/v1/log/tree-head")
+    _rotate(as_client)
+    report, current = run_audit(client)
+    assert report.ok, report.findings
+    assert report.entries == current["tree_size"]
+
+
+@pytest.mark.parametrize(
+    ("statements", "params", "expected"),
+    [
+        (
+            ['UPDATE log_entry SET entry = :forged WHERE "index" = 3'],
+            {"forged": b'{"forged":true}'},
+            "entry 3",
+        ),
+        (['DELETE FROM log_entry WHERE "index" = 4'], {}, "entry 4: missing"),
+        (
+            ["UPDATE log_node SET hash = :forged WHERE level = 0 AND idx = 6"],
+            {"forged": b"\0" * 32},
+            "entry 6",
+        ),
+        (
+            [
+                'UPDATE log_entry SET "index" = -1 WHERE "index" = 1',
+                'UPDATE log_entry SET "index" = 1 WHERE "index" = 2',
+                'UPDATE log_entry SET "index" = 2 WHERE "index" = -1',
+            ],
+            {},
+            "entry 1: it says it is entry 2",
+        ),
+    ],
+    ids=["edited", "deleted", "leaf-hash-edited", "reordered"],
+)
+def test_the_audit_names_the_entry_edited_in_the_database(
+    client: TestClient, database, as_client, statements: list[str], params: dict, expected: str
+) -> None:
+    client.get("/v1/log/tree-head")
+    with database.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement), params)
+    report, _ = run_audit(client)
+    assert not report.ok
+    assert any(expected in finding for finding in report.findings), report.findings
+
+
+def test_the_audit_catches_an_edited_inner_node_through_consistency(
+    client: TestClient, database, as_client
+) -> None:
+    assert client.get("/v1/log/tree-head").json()["tree_size"] == 16
+    for _ in range(2):
+        _rotate(as_client)
+        client.get("/v1/log/tree-head")
+    with database.engine.begin() as connection:  # the root of entries 0..15, used to prove 17 -> 18
+        connection.execute(
+            text("UPDATE log_node SET hash = :forged WHERE level = 4 AND idx = 0"), {"forged": b"\1" * 32}
+        )
+    report, _ = run_audit(client)
+    assert any("17 -> 18: not consistent" in finding for finding in report.findings), report.findings
