@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from hub import __version__
@@ -10,6 +13,8 @@ from hub.database import Database
 from hub.keystore import KeyStore
 from hub.limits import BodySizeLimit
 from hub.log.endpoints import router as log_router
+from hub.log.webhook_endpoints import router as webhooks_router
+from hub.log.webhooks import WebhookWorker, WorkerThread
 from hub.meta.endpoints import router as meta_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
@@ -33,7 +38,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     keystore = KeyStore(settings.resolved_keys_dir)
     keystore.active()  # the first run generates the hub's signing key
 
-    app = FastAPI(title="Puhui Hub", version=__version__, description=DESCRIPTION)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = (
+            WorkerThread(WebhookWorker(database, keystore, settings)) if settings.webhook_worker else None
+        )
+        if worker:
+            worker.start()
+        yield
+        if worker:
+            worker.stop()
+
+    app = FastAPI(title="Puhui Hub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.keystore = keystore
@@ -44,5 +60,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(receipts_router)
     app.include_router(standards_router)
     app.include_router(log_router)
+    app.include_router(webhooks_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per client per minute.")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest request body.")
 
+    webhook_worker: bool = Field(default=True, description="Deliver webhooks from this process.")
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a delivery is dead.")
+    webhook_backoff: float = Field(default=5.0, gt=0, description="Seconds before the first retry; doubles.")
+    webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a receiver.")
+
     @property
     def client_secret_basic_enabled(self) -> bool:
         return self.demo if self.allow_client_secret_basic is None else self.allow_client_secret_basic

@@ -136,8 +136,9 @@ def database(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Test settings: the hub at a loopback URL; client_secret_basic off (as outside the demo)."""
-    return Settings(data_dir=tmp_path / "data", public_url="http://127.0.0.1:8000")
+    """Test settings: the hub at a loopback URL; client_secret_basic off (as outside the demo);
+    webhooks are delivered by the tests calling the worker, not by a background thread."""
+    return Settings(data_dir=tmp_path / "data", public_url="http://127.0.0.1:8000", webhook_worker=False)
 
 
 @pytest.fixture

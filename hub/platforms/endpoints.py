@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, status
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
@@ -58,6 +59,26 @@ def rotate_jwks(
         raise Forbidden(f"only {code} itself or an operator may rotate its keys", scope="platforms:manage")
     grace = timedelta(seconds=settings.key_grace_period)
     return platform_record(PlatformService(session).rotate_jwks(code, jwks, grace, actor=principal.client_id))
+
+
+class WebhookTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl | None = Field(description="Where events are delivered; null to stop.")
+
+
+@router.put("/{code}/webhook", summary="Where a platform's events are delivered (itself or an operator)")
+def set_webhook(
+    code: str,
+    target: WebhookTarget,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    signed: SignedRequestDep,
+) -> dict[str, Any]:
+    if principal.platform_code != code and "platforms:manage" not in principal.scopes:
+        raise Forbidden(f"only {code} itself or an operator may set its webhook", scope="platforms:manage")
+    url = str(target.url) if target.url is not None else None
+    return platform_record(PlatformService(session).set_webhook(code, url, actor=principal.client_id))
 
 
 @router.post("/{code}/suspend", summary="Suspend a platform: its tokens stop working at once")

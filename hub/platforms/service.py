@@ -88,6 +88,18 @@ class PlatformService:
         )  # fmt: skip
         return platform
 
+    def set_webhook(self, code: str, url: str | None, *, actor: str) -> Platform:
+        """Where the platform's events are delivered (None: nowhere)."""
+        platform = self.get(code)
+        platform.webhook_url = url
+        platform.updated_at = datetime.now(UTC)
+        self.platforms.add(platform)
+        record_change(
+            self.session, "platform.webhook_set", subject=("platform", code), actor=actor,
+            platforms=[code], data={"webhook_url": url},
+        )  # fmt: skip
+        return platform
+
     def set_status(self, code: str, status: PlatformStatus, *, actor: str) -> Platform:
         platform = self.get(code)
         if platform.status == status:

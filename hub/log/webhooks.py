@@ -1,0 +1,160 @@
+"""Webhook delivery per the Standard Webhooks convention, from the transactional outbox.
+
+Each due delivery is leased (its ``next_attempt_at`` pushed past the timeout, committed) before it
+is sent, so a crashed worker's deliveries are retried by another — at least once, with a stable
+``webhook-id`` (``evt-<log index>``) receivers deduplicate on. Headers: ``webhook-id``,
+``webhook-timestamp`` (Unix seconds) and ``webhook-signature: v1a,<base64 Ed25519 signature of
+"{id}.{timestamp}.{body}">`` by the hub's active key (named in ``webhook-key-id``; verify with
+``/.well-known/jwks.json``). Failures back off exponentially; after ``webhook_max_attempts`` the
+delivery is dead until an operator re-sends it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlmodel import col, select
+
+from hub.database import Database
+from hub.keystore import KeyStore
+from hub.log.changes import event_id
+from hub.log.models import LogEntry, WebhookDelivery
+from hub.log.repository import LogRepository
+from hub.settings import Settings
+
+log = logging.getLogger("puhui.webhooks")
+BATCH = 50
+
+
+def signature_headers(keystore: KeyStore, msg_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    key = keystore.active()
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": "v1a," + base64.b64encode(key.sign(signed)).decode("ascii"),
+        "webhook-key-id": key.kid,
+        "content-type": "application/json",
+    }
+
+
+@dataclass(frozen=True)
+class Job:
+    index: int
+    platform: str
+    url: str
+    attempts: int
+    body: bytes
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        database: Database,
+        keystore: KeyStore,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.database = database
+        self.keystore = keystore
+        self.settings = settings
+        self.transport = transport
+
+    def _lease(self, now: datetime) -> list[Job]:
+        lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
+        with self.database.unit_of_work() as session:
+            due = LogRepository(session).due_deliveries(now, BATCH)
+            if not due:
+                return []
+            bodies = dict(
+                session.exec(
+                    select(LogEntry.index, LogEntry.entry).where(
+                        col(LogEntry.index).in_([d.index for d in due])
+                    )
+                ).all()
+            )
+            jobs = []
+            for delivery in due:
+                delivery.next_attempt_at = lease
+                session.add(delivery)
+                jobs.append(
+                    Job(
+                        delivery.index,
+                        delivery.platform_code,
+                        delivery.url,
+                        delivery.attempts,
+                        bodies[delivery.index],
+                    )
+                )
+            return jobs
+
+    def _send(self, client: httpx.Client, job: Job) -> str | None:
+        """None when delivered, else why not."""
+        headers = signature_headers(self.keystore, event_id(job.index), job.body, int(time.time()))
+        try:
+            response = client.post(job.url, content=job.body, headers=headers)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+    def _record(self, job: Job, error: str | None, now: datetime) -> None:
+        with self.database.unit_of_work() as session:
+            delivery = session.get(WebhookDelivery, (job.index, job.platform))
+            if delivery is None or delivery.status != "pending":
+                return
+            delivery.attempts = job.attempts + 1
+            if error is None:
+                delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
+            else:
+                delivery.last_error = error[:1000]
+                if delivery.attempts >= self.settings.webhook_max_attempts:
+                    delivery.status = "dead"
+                else:
+                    backoff = self.settings.webhook_backoff * 2 ** (delivery.attempts - 1)
+                    delivery.next_attempt_at = now + timedelta(seconds=backoff)
+            session.add(delivery)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Attempt every due delivery once; how many were delivered."""
+        moment = now or datetime.now(UTC)
+        jobs = self._lease(moment)
+        delivered = 0
+        with httpx.Client(transport=self.transport, timeout=self.settings.webhook_timeout) as client:
+            for job in jobs:
+                error = self._send(client, job)
+                self._record(job, error, now or datetime.now(UTC))
+                delivered += error is None
+                if error:
+                    log.info("webhook %s to %s failed: %s", event_id(job.index), job.platform, error)
+        return delivered
+
+
+class WorkerThread:
+    """Runs a worker every ``interval`` seconds in a daemon thread until stopped."""
+
+    def __init__(self, worker: WebhookWorker, interval: float = 1.0) -> None:
+        self.worker = worker
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.worker.run_once()
+            except Exception:  # keep delivering; the failure is logged
+                log.exception("webhook worker round failed")
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

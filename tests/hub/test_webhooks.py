@@ -1,0 +1,114 @@
+"""Signed webhooks (Standard Webhooks, v1a/Ed25519) from the outbox: retries with backoff, stable
+ids, dead letters, re-sending; delivery failures mocked with respx."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import respx
+
+from hub.keystore import KeyStore
+from hub.log.webhooks import WebhookWorker
+from schemas.jwk import JWKSet
+
+HOOK = "https://js.example/hooks/puhui"
+
+
+def _verify(request: httpx.Request, jwks: dict) -> dict:
+    """What a receiver does: check the Standard Webhooks v1a signature with the hub's JWKS."""
+    msg_id = request.headers["webhook-id"]
+    timestamp = request.headers["webhook-timestamp"]
+    scheme, signature = request.headers["webhook-signature"].split(",", 1)
+    assert scheme == "v1a"
+    key = JWKSet.from_dict(jwks).get(request.headers["webhook-key-id"])
+    assert key is not None
+    assert key.verify(base64.b64decode(signature), f"{msg_id}.{timestamp}.".encode() + request.content)
+    event = json.loads(request.content)
+    assert event["event_id"] == msg_id
+    return event
+
+
+@pytest.fixture
+def worker(database, settings) -> WebhookWorker:
+    return WebhookWorker(database, KeyStore(settings.resolved_keys_dir), settings)
+
+
+def _subscribe(as_client) -> None:
+    as_client("js").put("/v1/platforms/JS/webhook", {"url": HOOK})
+
+
+def test_a_receiver_failing_twice_gets_each_event_once_by_id_with_a_valid_signature(
+    client, as_client, worker
+) -> None:
+    jwks = client.get("/.well-known/jwks.json").json()
+    _subscribe(as_client)  # the subscription event itself is delivered too
+    received: dict[str, int] = {}
+    answers = iter([500, 503])
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        event = _verify(request, jwks)
+        status = next(answers, 200)
+        if status == 200:
+            received[event["event_id"]] = received.get(event["event_id"], 0) + 1
+        return httpx.Response(status)
+
+    now = datetime.now(UTC)
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post(HOOK).mock(side_effect=receiver)
+        assert worker.run_once(now) == 0
+        assert worker.run_once(now) == 0  # not due yet: backing off
+        assert worker.run_once(now + timedelta(seconds=6)) == 0
+        assert worker.run_once(now + timedelta(seconds=30)) == 1
+        assert worker.run_once(now + timedelta(hours=1)) == 0  # delivered: never again
+    assert route.call_count == 3
+    ids = {call.request.headers["webhook-id"] for call in route.calls}
+    assert len(ids) == 1
+    assert received == {ids.pop(): 1}
+    deliveries = as_client("js").get("/v1/webhooks/deliveries")
+    assert [(d["status"], d["attempts"]) for d in deliveries] == [("delivered", 3)]
+
+
+def test_after_the_last_attempt_a_delivery_is_dead_until_an_operator_resends_it(
+    client, as_client, worker, settings
+) -> None:
+    _subscribe(as_client)
+    now = datetime.now(UTC)
+    with respx.mock() as mock:
+        mock.post(HOOK).mock(side_effect=httpx.ConnectError("refused"))
+        for attempt in range(settings.webhook_max_attempts):
+            worker.run_once(now + timedelta(days=attempt))
+    dead = as_client("js").get("/v1/webhooks/deliveries", status="dead")
+    assert len(dead) == 1
+    assert "ConnectError" in dead[0]["last_error"]
+    operator = as_client("operator-sh")
+    resent = operator.post(f"/v1/webhooks/deliveries/{dead[0]['log_index']}/JS/redeliver", {})
+    assert resent["status"] == "pending"
+    with respx.mock() as mock:
+        route = mock.post(HOOK).mock(return_value=httpx.Response(204))
+        assert worker.run_once(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert route.calls[0].request.headers["webhook-id"] == dead[0]["event_id"]
+
+
+def test_only_subscribed_recipients_get_deliveries(client, as_client, worker) -> None:
+    _subscribe(as_client)
+    as_client("sh").put(
+        "/v1/platforms/SH/jwks",
+        {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]},
+    )
+    with respx.mock() as mock:
+        route = mock.post(HOOK).mock(return_value=httpx.Response(200))
+        worker.run_once(datetime.now(UTC))
+    events = [json.loads(call.request.content)["type"] for call in route.calls]
+    assert events == ["platform.webhook_set"]
+    assert as_client("sh").get("/v1/webhooks/deliveries") == []
+
+
+def test_a_platform_may_not_set_anothers_webhook(as_client) -> None:
+    from hub.client import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        as_client("js").put("/v1/platforms/SH/webhook", {"url": HOOK})
