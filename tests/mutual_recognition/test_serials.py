@@ -1,0 +1,60 @@
+"""The serial merge check, as tables."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within, span
+
+
+def R(start: int, end: int, ref: str = "") -> SerialRange:
+    return SerialRange(start, end, ref)
+
+
+@pytest.mark.parametrize(
+    ("ranges", "pairs"),
+    [
+        ([R(1, 10), R(11, 20)], []),
+        ([R(1, 10), R(10, 20)], [(R(1, 10), R(10, 20))]),
+        ([R(5, 5), R(1, 100)], [(R(1, 100), R(5, 5))]),
+        ([R(1, 3), R(7, 9), R(4, 6)], []),
+        ([R(1, 50), R(10, 20), R(30, 40)], [(R(1, 50), R(10, 20)), (R(1, 50), R(30, 40))]),
+    ],
+)
+def test_overlaps_within_a_batch(ranges, pairs) -> None:
+    assert overlaps_within(ranges) == pairs
+
+
+@pytest.mark.parametrize(
+    ("new", "existing", "pairs"),
+    [
+        ([R(1, 10)], [], []),
+        ([R(11, 20)], [R(1, 10), R(21, 30)], []),
+        ([R(10, 21)], [R(1, 10), R(21, 30)], [(R(10, 21), R(1, 10)), (R(10, 21), R(21, 30))]),
+        ([R(5, 6), R(25, 26)], [R(1, 10), R(21, 30)], [(R(5, 6), R(1, 10)), (R(25, 26), R(21, 30))]),
+        ([R(100, 200)], [R(1, 10), R(150, 150)], [(R(100, 200), R(150, 150))]),
+    ],
+)
+def test_overlaps_with_registered_blocks(new, existing, pairs) -> None:
+    assert overlaps_with(new, existing) == pairs
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 300), st.integers(0, 20)), max_size=25),
+    st.tuples(st.integers(1, 300), st.integers(0, 40)),
+)
+def test_the_merge_agrees_with_the_naive_check(blocks, probe) -> None:
+    existing: list[SerialRange] = []
+    for start, length in sorted(blocks):
+        candidate = R(start, start + length)
+        if not any(candidate.overlaps(other) for other in existing):
+            existing.append(candidate)
+    new = R(probe[0], probe[0] + probe[1])
+    naive = [(new, other) for other in existing if new.overlaps(other)]
+    assert overlaps_with([new], sorted(existing)) == naive
+
+
+def test_span() -> None:
+    assert span([R(5, 9), R(1, 2), R(20, 30)]) == (1, 30)
