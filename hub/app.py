@@ -19,6 +19,8 @@ from hub.meta.endpoints import router as meta_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
 from hub.receipts.endpoints import router as receipts_router
+from hub.reconciliation.endpoints import router as reconciliation_router
+from hub.registry.endpoints import router as registry_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
 
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(oauth_router)
     app.include_router(platforms_router)
     app.include_router(receipts_router)
+    app.include_router(registry_router)
+    app.include_router(reconciliation_router)
     app.include_router(standards_router)
     app.include_router(log_router)
     app.include_router(webhooks_router)

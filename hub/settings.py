@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         default=None, description="Base URL the hub is reached at; default http://host:port."
     )
     keys_dir: Path | None = Field(default=None, description="Hub signing keys; default data_dir/keys.")
+    federation_key_file: Path | None = Field(
+        default=None, description="The federation's pseudonymization key; default data_dir/federation.key."
+    )
     demo: bool = Field(default=False, description="Demo mode: seeds and serves the demo federation.")
     log_level: str = "info"
 
@@ -69,6 +72,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_keys_dir(self) -> Path:
         return (self.keys_dir or self.data_dir / "keys").resolve()
+
+    @cached_property
+    def resolved_federation_key_file(self) -> Path:
+        return (self.federation_key_file or self.data_dir / "federation.key").resolve()
 
     @cached_property
     def resolved_public_url(self) -> str:

@@ -1,0 +1,247 @@
+"""What the five reference adapters share: media-type and encoding checks, the all-or-nothing
+parse, batch checks (duplicates, overlapping serials), a last validation against the exchange
+schemas, rendering by record kind, fixtures and the httpx client.
+
+A region module subclasses :class:`BaseAdapter` and supplies ``read`` (local text → labelled
+exchange records) and ``write`` (exchange records → local bytes).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import Message
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from adapters.client import ClientSpec, HttpPlatformAPI
+from adapters.contract import (
+    CREDIT_BLOCK,
+    PERSONAL_BATCH,
+    PROJECT,
+    Fixture,
+    ParseResult,
+    RenderError,
+    Units,
+)
+from adapters.fields import Collector
+from adapters.privacy import Pseudonymizer
+from adapters.records import check_duplicates, check_serial_overlaps, local_methodologies
+from schemas.validation import validate
+
+Labelled = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Draft:
+    """Records read from a payload, each with the label that names it in errors."""
+
+    projects: list[Labelled] = field(default_factory=list)
+    blocks: list[Labelled] = field(default_factory=list)
+    batches: list[Labelled] = field(default_factory=list)
+
+    def labelled(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            *((PROJECT, label, record) for label, record in self.projects),
+            *((CREDIT_BLOCK, label, record) for label, record in self.blocks),
+            *((PERSONAL_BATCH, label, record) for label, record in self.batches),
+        ]
+
+
+def record_kind(record: Mapping[str, Any]) -> str:
+    """The exchange schema of a record, by its id member."""
+    if "batch_id" in record:
+        return PERSONAL_BATCH
+    if "block_id" in record:
+        return CREDIT_BLOCK
+    if "project_id" in record and "owner_uscc_hash" in record:
+        return PROJECT
+    raise RenderError("1045", "not a project, credit block or personal reduction batch")
+
+
+def media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """``("text/csv", {"charset": "gbk"})`` from a Content-Type value."""
+    message = Message()
+    message["content-type"] = content_type
+    params = {key.lower(): value.lower() for key, value in (message.get_params() or [])[1:]}
+    return message.get_content_type(), params
+
+
+class BaseAdapter(ABC):
+    """Shared behaviour of the reference adapters (see the module docstring)."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    name_zh: ClassVar[str]
+    format: ClassVar[str]
+    media_types: ClassVar[tuple[str, ...]]
+    record_kinds: ClassVar[tuple[str, ...]]
+    units: ClassVar[Units]
+    spec: ClassVar[ClientSpec]
+    encoding: ClassVar[str] = "utf-8"
+    charsets: ClassVar[tuple[str, ...]] = ("utf-8",)
+    # local field names used by the shared batch checks and by the last validation
+    block_id_field: ClassVar[str] = ""
+    serial_field: ClassVar[str] = ""
+    project_id_field: ClassVar[str] = ""
+    field_map: ClassVar[Mapping[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.code}>"
+
+    @property
+    def local_methodologies(self) -> dict[str, str]:
+        return local_methodologies(self.code)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``puhui adapters list`` shows."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "name_zh": self.name_zh,
+            "format": self.format,
+            "media_types": list(self.media_types),
+            "record_kinds": list(self.record_kinds),
+            "units": self.units.as_dict(),
+            "local_methodologies": self.local_methodologies,
+        }
+
+    # -- parse -------------------------------------------------------------------------------
+
+    def parse(
+        self, payload: bytes, *, content_type: str | None = None, pseudonymizer: Pseudonymizer
+    ) -> ParseResult:
+        errors = Collector()
+        if content_type is not None:
+            self._check_media_type(content_type, errors)
+        text = None if errors else self.decode(payload, errors)
+        if text is None:
+            return ParseResult.refused(errors.errors)
+        draft = self.read(text, pseudonymizer, errors)
+        if not errors:
+            self._batch_checks(draft, errors)
+        if not errors:
+            self._validate(draft, errors)
+        if errors:
+            return ParseResult.refused(errors.errors)
+        return ParseResult(
+            projects=tuple(record for _, record in draft.projects),
+            blocks=tuple(record for _, record in draft.blocks),
+            batches=tuple(record for _, record in draft.batches),
+        )
+
+    def _check_media_type(self, content_type: str, errors: Collector) -> None:
+        kind, params = media_type(content_type)
+        accepted = {media_type(item)[0] for item in self.media_types}
+        if kind not in accepted:
+            errors.add("payload", "Content-Type", f"{kind} is not one of {', '.join(accepted)}", "1044")
+        elif "charset" in params and params["charset"] not in self.charsets:
+            errors.add(
+                "payload",
+                "Content-Type",
+                f"charset {params['charset']} is not {' or '.join(self.charsets)}",
+                "1040",
+            )
+
+    def decode(self, payload: bytes, errors: Collector) -> str | None:
+        """The payload as text in the format's encoding; 1040 when it is not in that encoding."""
+        codec = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
+        try:
+            return payload.decode(codec)
+        except UnicodeDecodeError as exc:
+            errors.add(
+                f"byte {exc.start}", "(encoding)", f"the payload is not valid {self.encoding.upper()}", "1040"
+            )
+            return None
+
+    @abstractmethod
+    def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:
+        """Labelled exchange records of the decoded payload; errors go to ``errors``."""
+
+    def load_json(self, text: str, errors: Collector) -> Any:
+        """JSON with decimals kept exact (``parse_float=Decimal``); 1043 when not well-formed."""
+        try:
+            return json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            errors.add("payload", "(JSON)", f"not well-formed JSON at line {exc.lineno}: {exc.msg}", "1043")
+            return None
+
+    def _batch_checks(self, draft: Draft, errors: Collector) -> None:
+        if self.project_id_field:
+            keys = [(label, record["project_id"]) for label, record in draft.projects]
+            check_duplicates(keys, self.project_id_field, errors, "project id")
+        if self.block_id_field:
+            keys = [(label, record["block_id"]) for label, record in draft.blocks]
+            check_duplicates(keys, self.block_id_field, errors, "block id")
+            check_serial_overlaps(draft.blocks, self.serial_field, errors)
+
+    def _validate(self, draft: Draft, errors: Collector) -> None:
+        """The exchange schema as a last line: any issue is named by the local field it came from."""
+        for kind, label, record in draft.labelled():
+            for issue in validate(kind, record):
+                generic = re.sub(r"/\d+(?=/|$)", "/*", issue.pointer)
+                local = self.field_map.get(f"{kind}:{generic}", f"(exchange {issue.pointer})")
+                errors.add(label, local, issue.detail, issue.code)
+
+    # -- render ------------------------------------------------------------------------------
+
+    def render(self, record: Mapping[str, Any]) -> bytes:
+        return self.render_many([record])
+
+    def render_many(self, records: Sequence[Mapping[str, Any]]) -> bytes:
+        kinds = []
+        for record in records:
+            kind = record_kind(record)
+            if kind not in self.record_kinds:
+                raise RenderError("1045", f"the {self.code} format carries no {kind} records")
+            kinds.append((kind, record))
+        return self.write(kinds)
+
+    @abstractmethod
+    def write(self, records: Sequence[tuple[str, Mapping[str, Any]]]) -> bytes:
+        """The local payload carrying ``(kind, record)`` pairs."""
+
+    # -- client and fixtures -----------------------------------------------------------------
+
+    def client(
+        self,
+        base_url: str,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        pseudonymizer: Pseudonymizer | None = None,
+        timeout: float = 10.0,
+    ) -> HttpPlatformAPI:
+        return HttpPlatformAPI(self, base_url, transport, pseudonymizer=pseudonymizer, timeout=timeout)
+
+    def fixture_dir(self) -> Path:
+        return Path(inspect.getfile(type(self))).parent / "fixtures"
+
+    def fixtures(self) -> list[Fixture]:
+        """``fixtures/good/*`` and ``fixtures/broken/*``, described by ``fixtures/expected.json``."""
+        root = self.fixture_dir()
+        meta = json.loads((root / "expected.json").read_text("utf-8"))
+        found = []
+        for group in ("good", "broken"):
+            for path in sorted((root / group).iterdir()):
+                if not path.is_file():
+                    continue
+                about = meta.get(group, {}).get(path.name, {})
+                found.append(
+                    Fixture(
+                        name=f"{group}/{path.name}",
+                        path=path,
+                        content_type=about.get("content_type", self.media_types[0]),
+                        good=group == "good",
+                        expected_codes=tuple(about.get("codes", ())),
+                        expected_fields=tuple(about.get("fields", ())),
+                        identifiers=tuple(meta.get("identifiers", ())),
+                    )
+                )
+        return found

@@ -1,0 +1,93 @@
+"""Helpers over whole payloads and exchange records that the region adapters share: batch checks
+(duplicates, overlapping serials), labels, methodology codes, China-time dates and places."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from adapters.contract import RenderError
+from adapters.fields import CHINA, IDENTIFIER, Collector
+from standards.catalogue import load_catalogue
+from standards.errors import CatalogueError
+
+
+def local_methodologies(registry: str) -> dict[str, str]:
+    """Every local code of ``registry`` → its catalogue id."""
+    return {
+        code.code: entry.catalogue_id
+        for entry in load_catalogue().entries(registry)
+        for code in entry.codes_for(registry)
+    }
+
+
+def day_window(day: str) -> dict[str, str]:
+    """The half-open window of one calendar day in China time."""
+    start = datetime.combine(date.fromisoformat(day), datetime.min.time(), CHINA)
+    return {"start": start.isoformat(), "end": (start + timedelta(days=1)).isoformat()}
+
+
+def china_time(value: str) -> datetime:
+    """An exchange date-time as an aware datetime in China time."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(CHINA)
+
+
+def check_duplicates(items: Iterable[tuple[str, Any]], field: str, errors: Collector, what: str) -> None:
+    """3007 for each record whose key repeats an earlier record's."""
+    seen: dict[Any, str] = {}
+    for label, key in items:
+        if key is None:
+            continue
+        if key in seen:
+            errors.add(label, field, f"the same {what} as {seen[key]}", "3007")
+        else:
+            seen[key] = label
+
+
+def check_serial_overlaps(
+    blocks: Iterable[tuple[str, dict[str, Any]]], field: str, errors: Collector
+) -> None:
+    """3008 for each block whose serials overlap an earlier block's in the same namespace."""
+    ordered = sorted(blocks, key=lambda item: (item[1]["serial_namespace"], item[1]["serial_start"]))
+    reach: tuple[str, int, str] | None = None  # namespace, highest end so far, its label
+    for label, block in ordered:
+        namespace, start, end = block["serial_namespace"], block["serial_start"], block["serial_end"]
+        if reach is not None and reach[0] == namespace and start <= reach[1]:
+            errors.add(label, field, f"serials {start}-{end} overlap those of {reach[2]}", "3008")
+        if reach is None or reach[0] != namespace or end > reach[1]:
+            reach = (namespace, end, label)
+
+
+def label_of(item: Any, id_field: str, fallback: str) -> str:
+    """The local id of a record when it has a usable one, else its position."""
+    value = item.get(id_field) if isinstance(item, Mapping) else None
+    return value.strip() if isinstance(value, str) and IDENTIFIER.match(value.strip()) else fallback
+
+
+def items_of(container: Any, field: str, errors: Collector, record: str = "payload") -> list[Any]:
+    """The list ``container[field]`` (absent: empty); 1043 when it is not a list."""
+    value = container.get(field) if isinstance(container, Mapping) else None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.add(record, field, "must be a list", "1043")
+        return []
+    return value
+
+
+def division_code(location: Mapping[str, str]) -> str:
+    """The most precise GB/T 2260 code of an exchange location."""
+    return location.get("district") or location.get("city") or location["province"]
+
+
+def local_code_for(methodology: Mapping[str, str], registry: str) -> str:
+    """``registry``'s own code for a methodology ref (personal batches are credited in the
+    destination's scenario); RenderError 5010 when the registry has none."""
+    catalogue = load_catalogue()
+    if catalogue.find(registry, methodology["local_code"]) == methodology["catalogue_id"]:
+        return methodology["local_code"]
+    try:
+        return catalogue.reference(methodology["catalogue_id"], registry).local_code
+    except CatalogueError as exc:
+        raise RenderError(exc.code, exc.message) from exc

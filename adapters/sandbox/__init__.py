@@ -1,0 +1,170 @@
+"""Platform sandboxes: small FastAPI apps that behave like each platform's API, in its own format.
+
+``create_sandbox(code)`` builds the app for one registered adapter, laid out by the adapter's
+:class:`~adapters.client.ClientSpec`, with in-memory state seeded from the adapter's good fixtures
+(demonstration data). It serves what the adapter's client calls:
+
+- ``GET <issuances>?<cursor>=N`` — page N of issuances in the local format (one fixture payload per
+  page; past the end an empty document), the next cursor in the spec's header;
+- ``POST <lock>`` / ``POST <unlock>`` — lock a held block for export, release it (404 unknown
+  block, 409 wrong serials or state: a pledged block cannot be locked);
+- ``POST <import>`` — credit a block in the local format (422 with the adapter's errors, 409 when
+  the block id is known);
+- ``POST <retirement>`` — take a retirement notice;
+- ``POST /_sandbox/issuances`` (append a page in the local format) and ``GET /_sandbox/state``.
+
+A repeated ``Idempotency-Key`` gets the first answer again. Run one with
+``python -m adapters.sandbox CODE --port 9001``; the demo mounts or starts one per platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from adapters.base import BaseAdapter
+from adapters.privacy import Pseudonymizer
+from adapters.registry import get
+
+SANDBOX_KEY = b"puhui sandbox pseudonym key - demonstration only"
+
+
+@dataclass
+class SandboxState:
+    """What the sandbox platform holds (in memory)."""
+
+    pages: list[bytes]
+    blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    imports: list[str] = field(default_factory=list)
+    retirements: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+
+
+def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAPI:
+    """The sandbox app of platform ``code`` (its good fixtures as issuances unless ``pages``)."""
+    adapter = get(code)
+    if not isinstance(adapter, BaseAdapter):
+        raise TypeError(f"the {code} adapter has no ClientSpec to lay a sandbox out by")
+    spec = adapter.spec
+    names = spec.fields
+    media = adapter.media_types[0]
+    pseudonymizer = Pseudonymizer(SANDBOX_KEY, key_id="sandbox")
+    state = SandboxState(
+        pages=list(pages) if pages is not None else [f.read() for f in adapter.fixtures() if f.good]
+    )
+
+    def register(payload: bytes, content_type: str | None, status: str | None) -> JSONResponse | list[str]:
+        """The ids of the blocks now held, or the refusal."""
+        parsed = adapter.parse(payload, content_type=content_type, pseudonymizer=pseudonymizer)
+        if not parsed.ok:
+            return JSONResponse({"errors": [e.as_dict() for e in parsed.errors]}, status_code=422)
+        known = [block["block_id"] for block in parsed.blocks if block["block_id"] in state.blocks]
+        if known:
+            return JSONResponse({"error": f"already held here: {', '.join(known)}"}, status_code=409)
+        for block in parsed.blocks:
+            state.blocks[block["block_id"]] = {**block, "status": status or block["status"]}
+        return [block["block_id"] for block in parsed.blocks]
+
+    for page in state.pages:
+        register(page, None, None)
+
+    app = FastAPI(title=f"{adapter.name} sandbox (demonstration)", docs_url=None, redoc_url=None)
+    app.state.sandbox = state
+
+    def once(request: Request, answer: tuple[int, dict[str, Any]]) -> JSONResponse:
+        key = request.headers.get("idempotency-key")
+        if key is not None:
+            answer = state.answers.setdefault(key, answer)
+        return JSONResponse(answer[1], status_code=answer[0])
+
+    def replay(request: Request) -> JSONResponse | None:
+        key = request.headers.get("idempotency-key")
+        if key is not None and key in state.answers:
+            status, body = state.answers[key]
+            return JSONResponse(body, status_code=status)
+        return None
+
+    @app.get(spec.issuances_path)
+    def issuances(request: Request) -> Response:
+        raw = request.query_params.get(spec.cursor_param, "0")
+        if not raw.isdigit():
+            return JSONResponse({"error": f"{spec.cursor_param} must be a page number"}, status_code=400)
+        index = int(raw)
+        body, following = (state.pages[index], index + 1) if index < len(state.pages) else (b"", index)
+        if not body:
+            body = adapter.render_many([])
+        return Response(body, media_type=media, headers={spec.cursor_header: str(following)})
+
+    async def block_call(request: Request, block_id: str, wanted: str, then: str) -> JSONResponse:
+        if (again := replay(request)) is not None:
+            return again
+        body = await request.json()
+        block = state.blocks.get(block_id)
+        if block is None:
+            return JSONResponse({"error": f"no block {block_id}"}, status_code=404)
+        serials = (body.get(names["serial_start"]), body.get(names["serial_end"]))
+        if serials != (block["serial_start"], block["serial_end"]):
+            return JSONResponse({"error": "the serials are not those of the block"}, status_code=409)
+        if block["status"] != wanted:
+            reason = (
+                "pledged (质押): release the pledge first"
+                if block["status"] == "encumbered"
+                else block["status"]
+            )
+            return JSONResponse({"error": f"block {block_id} is {reason}"}, status_code=409)
+        block["status"] = then
+        return once(request, (200, {"result": "ok", names["block_id"]: block_id, "status": then}))
+
+    @app.post(spec.lock_path)
+    async def lock(request: Request, block_id: str) -> JSONResponse:
+        return await block_call(request, block_id, "held", "locked")
+
+    @app.post(spec.unlock_path)
+    async def unlock(request: Request, block_id: str) -> JSONResponse:
+        return await block_call(request, block_id, "locked", "held")
+
+    @app.post(spec.import_path)
+    async def credit_import(request: Request) -> JSONResponse:
+        if (again := replay(request)) is not None:
+            return again
+        credited = register(await request.body(), request.headers.get("content-type"), "imported")
+        if isinstance(credited, JSONResponse):
+            return credited
+        state.imports.extend(credited)
+        return once(request, (200, {"result": "ok", "credited": credited}))
+
+    @app.post(spec.retirement_path)
+    async def retirement(request: Request) -> JSONResponse:
+        if (again := replay(request)) is not None:
+            return again
+        body = await request.json()
+        if not isinstance(body, dict) or not body.get(names["retirement_id"]):
+            return JSONResponse({"error": f"{names['retirement_id']} is missing"}, status_code=400)
+        state.retirements.append(body)
+        return once(request, (200, {"result": "ok", "received": body[names["retirement_id"]]}))
+
+    @app.post("/_sandbox/issuances")
+    async def add_page(request: Request) -> JSONResponse:
+        payload = await request.body()
+        held = register(payload, request.headers.get("content-type"), None)
+        if isinstance(held, JSONResponse):
+            return held
+        state.pages.append(payload)
+        return JSONResponse({"cursor": str(len(state.pages) - 1)})
+
+    @app.get("/_sandbox/state")
+    def sandbox_state() -> dict[str, Any]:
+        return {
+            "platform": code,
+            "demonstration": True,
+            "pages": len(state.pages),
+            "blocks": {block_id: block["status"] for block_id, block in state.blocks.items()},
+            "imports": state.imports,
+            "retirements": [item[names["retirement_id"]] for item in state.retirements],
+        }
+
+    return app

@@ -1,0 +1,1 @@
+"""Reconciliation of a platform's holdings with the hub's registry (ITL style)."""

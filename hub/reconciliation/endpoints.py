@@ -1,0 +1,98 @@
+"""``POST /v1/reconciliations``: a platform submits its totals and block list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth.principal import CurrentPrincipal, Principal, require
+from hub.auth.signing import SignedRequestDep
+from hub.deps import SessionDep
+from hub.problems import NotFound
+from hub.reconciliation.models import Reconciliation
+from hub.reconciliation.service import ReconciliationService
+from mutual_recognition.reconciliation import BlockView
+
+router = APIRouter(prefix="/v1/reconciliations", tags=["reconciliation"])
+Submitter = Annotated[Principal, Depends(require("reconciliation:write"))]
+Manager = Annotated[Principal, Depends(require("platforms:manage"))]
+
+
+class Totals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    blocks: int = Field(ge=0)
+    tonnes: int = Field(ge=0)
+
+
+class SubmittedBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    block_id: str
+    serial_start: int = Field(ge=1)
+    serial_end: int = Field(ge=1)
+    quantity: int = Field(ge=1)
+    status: str
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    totals: Totals
+    blocks: list[SubmittedBlock]
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=3, max_length=2000)
+
+
+def record(item: Reconciliation) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "platform": item.platform,
+        "status": item.status,
+        "discrepancies": item.discrepancies,
+        "log_index": item.log_index,
+        "created_at": item.created_at.isoformat(),
+        "resolved_by": item.resolved_by,
+        "resolution_note": item.resolution_note,
+    }
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Reconcile: totals, unit blocks, audit trail")
+def submit(
+    body: Submission, session: SessionDep, principal: Submitter, signed: SignedRequestDep
+) -> dict[str, Any]:
+    platform = principal.platform_code
+    if platform is None:
+        raise NotFound("only a platform reconciles its holdings")
+    blocks = [BlockView.from_dict(block.model_dump()) for block in body.blocks]
+    result = ReconciliationService(session).run(
+        platform,
+        (body.totals.blocks, body.totals.tonnes),
+        blocks,
+        actor=principal.client_id,
+        submitted=body.model_dump(),
+    )
+    return record(result)
+
+
+@router.get("/{reconciliation_id}", summary="A reconciliation report")
+def get(reconciliation_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    found = ReconciliationService(session).get(reconciliation_id)
+    if not principal.owns(found.platform):
+        raise NotFound(f"no reconciliation {reconciliation_id}")
+    return record(found)
+
+
+@router.post("/{reconciliation_id}/resolve", summary="Close after manual intervention (operators)")
+def resolve(
+    reconciliation_id: str,
+    body: Resolution,
+    session: SessionDep,
+    principal: Manager,
+    signed: SignedRequestDep,
+) -> dict[str, Any]:
+    return record(
+        ReconciliationService(session).resolve(reconciliation_id, body.note, actor=principal.client_id)
+    )

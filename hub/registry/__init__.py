@@ -1,0 +1,1 @@
+"""The block registry: projects, credit blocks and personal reduction batches as ingested."""

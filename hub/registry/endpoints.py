@@ -1,0 +1,140 @@
+"""Ingest and read the block registry.
+
+``POST /v1/platforms/{code}/batches`` takes either the exchange form
+(``application/vnd.puhui.records+json``: ``{"projects": [], "blocks": [], "batches": []}``) or the
+platform's own format (its adapter's media types). Formats that carry personal identifiers are
+refused in local form: they are parsed on the platform's side (``puhui import``), so raw
+identifiers never reach the hub.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from adapters.contract import PERSONAL_BATCH
+from adapters.registry import UnknownAdapter, get
+from hub.auth.principal import Forbidden, Principal, require
+from hub.auth.signing import SignedRequestDep
+from hub.deps import SessionDep, SettingsDep
+from hub.problems import BadRequest, HubError, NotFound
+from hub.registry.federation_key import pseudonymizer
+from hub.registry.ingest import BatchRefused, IngestService, Records
+from hub.registry.models import CreditBlock
+from hub.registry.repository import RegistryRepository
+
+router = APIRouter(tags=["registry"])
+EXCHANGE_FORM = "application/vnd.puhui.records+json"
+
+Writer = Annotated[Principal, Depends(require("blocks:write"))]
+Reader = Annotated[Principal, Depends(require("blocks:read"))]
+
+
+class UnsupportedFormat(HubError):
+    status = 415
+    slug = "media-type-unsupported"
+    title = "The platform's adapter does not read this content type"
+
+
+def exchange_records(body: bytes) -> Records:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not JSON: {exc}", code="1001") from exc
+    if not isinstance(document, dict) or not set(document) <= {"projects", "blocks", "batches"}:
+        raise BadRequest('the body is {"projects": [...], "blocks": [...], "batches": [...]}', code="1002")
+    lists = {key: document.get(key, []) for key in ("projects", "blocks", "batches")}
+    if not all(
+        isinstance(value, list) and all(isinstance(r, dict) for r in value) for value in lists.values()
+    ):
+        raise BadRequest("projects, blocks and batches are arrays of records", code="1002")
+    return Records(**lists)
+
+
+def local_records(code: str, body: bytes, content_type: str, settings: Any) -> tuple[Records, str]:
+    try:
+        adapter = get(code)
+    except UnknownAdapter as exc:
+        raise UnsupportedFormat(f"no adapter for {code}; send {EXCHANGE_FORM}", code="1044") from exc
+    media = content_type.split(";")[0].strip().lower()
+    if media not in {m.split(";")[0].lower() for m in adapter.media_types}:
+        raise UnsupportedFormat(
+            f"{code} sends {', '.join(adapter.media_types)} or {EXCHANGE_FORM}, not {media}", code="1044"
+        )
+    if PERSONAL_BATCH in adapter.record_kinds:
+        raise UnsupportedFormat(
+            f"{adapter.format} carries personal identifiers: parse it on the platform's side "
+            f"(puhui import {code} FILE) and send {EXCHANGE_FORM}",
+            code="1044",
+        )
+    parsed = adapter.parse(
+        body, content_type=content_type, pseudonymizer=pseudonymizer(settings.resolved_federation_key_file)
+    )
+    if not parsed.ok:
+        errors = [
+            {"pointer": "", "record": e.record, "field": e.field, "code": e.code, "detail": e.reason}
+            for e in parsed.errors
+        ]
+        raise BatchRefused(
+            f"{len(errors)} problem(s) in the {code} payload", code=errors[0]["code"], errors=errors
+        )
+    return Records(parsed.projects, parsed.blocks, parsed.batches), adapter.format
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/v1/platforms/{code}/batches",
+    status_code=status.HTTP_201_CREATED,
+    summary="Ingest a batch (local format or exchange form), all or nothing",
+)
+def ingest(
+    code: str,
+    request: Request,
+    body: Annotated[bytes, Depends(_body)],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Writer,
+    signed: SignedRequestDep,
+) -> dict[str, Any]:
+    if principal.platform_code != code:
+        raise Forbidden(f"only {code} sends {code}'s batches", scope="blocks:write")
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() == EXCHANGE_FORM:
+        records, source = exchange_records(body), "exchange"
+    else:
+        records, source = local_records(code, body, content_type, settings)
+    report = IngestService(session).ingest(code, records, actor=principal.client_id, source=source)
+    return report.as_dict()
+
+
+def _visible(block: CreditBlock, principal: Principal) -> bool:
+    return principal.owns(block.current_registry) or principal.owns(block.origin_registry)
+
+
+@router.get("/v1/blocks", summary="Blocks the caller's platform holds, by block id")
+def blocks(
+    session: SessionDep,
+    principal: Reader,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    registry = principal.platform_code or principal.region
+    if registry is None:
+        return []
+    return [
+        block.record | {"status": block.status}
+        for block in RegistryRepository(session).blocks(registry, after, limit)
+    ]
+
+
+@router.get("/v1/blocks/{block_id}", summary="One block (404 unless the caller holds or issued it)")
+def block(block_id: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    found = RegistryRepository(session).block(block_id)
+    if found is None or not _visible(found, principal):
+        raise NotFound(f"no block {block_id}")
+    return found.record | {"status": found.status}

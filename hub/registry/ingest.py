@@ -1,0 +1,246 @@
+"""Ingesting a batch of exchange records: all-or-nothing, every error with its pointer and code.
+
+Checks, in order: each record against its exchange schema; the uploader issues only in its own
+registry and serial namespace (2004) and only held or encumbered blocks (3013); no block id or
+serial twice in the batch (3007, 3008); no block id already registered (3012); no serial of a
+namespace's registered blocks (3011: an advisory lock per namespace on PostgreSQL, an ordered
+index probe of the neighbouring blocks, a merge check). Then one Core or COPY insert per table,
+one log entry for the batch, one ingest record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from hub.log.changes import record_change
+from hub.problems import HubError
+from hub.registry.models import IngestBatch
+from hub.registry.repository import RegistryRepository
+from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within, span
+from schemas.canonical import canonicalize
+from schemas.validation import Issue, validate
+
+ISSUABLE = frozenset({"held", "encumbered"})
+
+
+class BatchRefused(HubError):
+    status = 422
+    slug = "batch-refused"
+    title = "The batch is refused; nothing was stored"
+
+
+@dataclass(frozen=True)
+class Records:
+    """The exchange records of one upload."""
+
+    projects: Sequence[dict[str, Any]] = ()
+    blocks: Sequence[dict[str, Any]] = ()
+    batches: Sequence[dict[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    ingest_id: str
+    log_index: int
+    projects: int
+    blocks: int
+    tonnes: int
+    personal_batches: int
+    grams: int
+    digest: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ingest_id": self.ingest_id,
+            "log_index": self.log_index,
+            "projects": self.projects,
+            "blocks": self.blocks,
+            "tonnes": self.tonnes,
+            "personal_batches": self.personal_batches,
+            "grams": self.grams,
+            "digest": {"alg": "sha-256", "value": self.digest},
+        }
+
+
+def _schema_issues(records: Records) -> list[Issue]:
+    issues: list[Issue] = []
+    for kind, schema, items in (
+        ("projects", "project", records.projects),
+        ("blocks", "credit-block", records.blocks),
+        ("batches", "personal-reduction-batch", records.batches),
+    ):
+        for position, record in enumerate(items):
+            issues += [
+                Issue(f"/{kind}/{position}{issue.pointer}", issue.code, issue.detail)
+                for issue in validate(schema, record)
+            ]
+    return issues
+
+
+def _issuer_issues(platform: str, records: Records) -> list[Issue]:
+    issues: list[Issue] = []
+    for position, block in enumerate(records.blocks):
+        for member in ("origin_registry", "current_registry", "serial_namespace"):
+            if block[member] != platform:
+                issues.append(
+                    Issue(f"/blocks/{position}/{member}", "2004", f"{platform} issues only as {platform}")
+                )
+        if block["status"] not in ISSUABLE:
+            issues.append(
+                Issue(
+                    f"/blocks/{position}/status",
+                    "3013",
+                    f"a new block is held or encumbered, not {block['status']}",
+                )
+            )
+    for position, project in enumerate(records.projects):
+        if project["registry"] != platform:
+            issues.append(
+                Issue(f"/projects/{position}/registry", "2004", f"{platform} registers only its own projects")
+            )
+    for position, batch in enumerate(records.batches):
+        if batch["platform"] != platform:
+            issues.append(
+                Issue(f"/batches/{position}/platform", "2004", f"{platform} sends only its own batches")
+            )
+    return issues
+
+
+def _duplicate_issues(records: Records) -> list[Issue]:
+    issues: list[Issue] = []
+    seen = Counter(block["block_id"] for block in records.blocks)
+    positions = {block["block_id"]: i for i, block in enumerate(records.blocks)}
+    issues += [
+        Issue(f"/blocks/{positions[b]}/block_id", "3007", f"block {b} appears {n} times")
+        for b, n in seen.items()
+        if n > 1
+    ]
+    by_namespace: dict[str, list[SerialRange]] = defaultdict(list)
+    for position, block in enumerate(records.blocks):
+        by_namespace[block["serial_namespace"]].append(
+            SerialRange(block["serial_start"], block["serial_end"], str(position))
+        )
+    for ranges in by_namespace.values():
+        for first, second in overlaps_within(ranges):
+            issues.append(
+                Issue(f"/blocks/{second.ref}/serial_start", "3008", f"serials overlap /blocks/{first.ref}")
+            )
+    seen_batches = Counter(batch["batch_id"] for batch in records.batches)
+    issues += [
+        Issue("/batches", "3007", f"batch {b} appears {n} times") for b, n in seen_batches.items() if n > 1
+    ]
+    return issues
+
+
+class IngestService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.registry = RegistryRepository(session)
+
+    def _registered_issues(self, records: Records) -> list[Issue]:
+        issues: list[Issue] = []
+        positions = {block["block_id"]: i for i, block in enumerate(records.blocks)}
+        for block_id in self.registry.existing_block_ids(list(positions)):
+            issues.append(
+                Issue(
+                    f"/blocks/{positions[block_id]}/block_id",
+                    "3012",
+                    f"block {block_id} is already registered",
+                )
+            )
+        by_namespace: dict[str, list[SerialRange]] = defaultdict(list)
+        for position, block in enumerate(records.blocks):
+            by_namespace[block["serial_namespace"]].append(
+                SerialRange(block["serial_start"], block["serial_end"], str(position))
+            )
+        self.registry.lock_namespaces(by_namespace)
+        for namespace, ranges in by_namespace.items():
+            low, high = span(ranges)
+            for new, old in overlaps_with(ranges, self.registry.neighbours(namespace, low, high)):
+                issues.append(
+                    Issue(
+                        f"/blocks/{new.ref}/serial_start",
+                        "3011",
+                        f"serials {new.start}-{new.end} overlap registered block {old.ref}"
+                        f" ({old.start}-{old.end})",
+                    )
+                )
+        existing = self.registry.existing_personal([batch["batch_id"] for batch in records.batches])
+        issues += [
+            Issue("/batches", "3012", f"batch {batch_id} is already registered")
+            for batch_id in sorted(existing)
+        ]
+        return issues
+
+    def ingest(self, platform: str, records: Records, *, actor: str, source: str) -> IngestReport:
+        """Store every record or none; :class:`BatchRefused` lists every reason."""
+        issues = _schema_issues(records)
+        if not issues:
+            issues = _issuer_issues(platform, records) + _duplicate_issues(records)
+        if not issues:
+            issues = self._registered_issues(records)
+        if issues:
+            raise BatchRefused(f"{len(issues)} problem(s) in the batch", code=issues[0].code, errors=issues)
+        ingest_id = str(uuid.uuid4())
+        keys = [(p["registry"], p["project_id"]) for p in records.projects]
+        known = self.registry.existing_projects(keys)
+        fresh = [p for p in records.projects if (p["registry"], p["project_id"]) not in known]
+        self.registry.insert_projects(fresh, ingest_id)
+        self.registry.insert_blocks(list(records.blocks), ingest_id)
+        self.registry.insert_personal(list(records.batches), ingest_id)
+        digest = hashlib.sha256(
+            canonicalize(
+                {
+                    "projects": list(records.projects),
+                    "blocks": list(records.blocks),
+                    "batches": list(records.batches),
+                }
+            )
+        ).hexdigest()
+        tonnes = sum(block["quantity"] for block in records.blocks)
+        grams = sum(batch["quantity"] for batch in records.batches)
+        counts = {
+            "projects": len(records.projects),
+            "blocks": len(records.blocks),
+            "personal_batches": len(records.batches),
+        }
+        index = record_change(
+            self.session,
+            "batch.ingested",
+            subject=("credit-block" if records.blocks else "personal-reduction-batch", ingest_id),
+            actor=actor,
+            platforms=[platform],
+            data={**counts, "tonnes": tonnes, "grams": grams, "digest": digest, "source": source},
+        )
+        report = IngestReport(
+            ingest_id,
+            index,
+            counts["projects"],
+            counts["blocks"],
+            tonnes,
+            counts["personal_batches"],
+            grams,
+            digest,
+        )
+        self.registry.add_ingest(
+            IngestBatch(
+                id=ingest_id,
+                platform=platform,
+                source=source,
+                projects=report.projects,
+                blocks=report.blocks,
+                tonnes=tonnes,
+                personal_batches=report.personal_batches,
+                grams=grams,
+                digest=digest,
+                log_index=index,
+            )
+        )
+        return report

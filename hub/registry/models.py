@@ -1,0 +1,72 @@
+"""Registered projects, credit blocks, personal batches and their activities, ingest batches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+from hub.models import json_column, timestamp_column, utcnow
+
+
+class ProjectRecord(SQLModel, table=True):
+    __tablename__ = "project"
+
+    registry_code: str = Field(primary_key=True, max_length=16)
+    project_id: str = Field(primary_key=True, max_length=128)
+    record: dict[str, Any] = Field(sa_column=json_column())
+    batch_id: str = Field(max_length=36)
+
+
+class CreditBlock(SQLModel, table=True):
+    """A block of serialized credits. Active blocks never overlap within a serial namespace."""
+
+    __tablename__ = "credit_block"
+    __table_args__ = (Index("ix_credit_block_serials", "serial_namespace", "serial_start"),)
+
+    block_id: str = Field(primary_key=True, max_length=128)
+    origin_registry: str = Field(max_length=16)
+    current_registry: str = Field(max_length=16, index=True)
+    serial_namespace: str = Field(max_length=16)
+    serial_start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    serial_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    quantity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vintage: int = Field(sa_column=Column(Integer, nullable=False))
+    catalogue_id: str = Field(max_length=64)
+    project_registry: str = Field(max_length=16)
+    project_id: str = Field(max_length=128)
+    holder_account: str = Field(max_length=128)
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    record: dict[str, Any] = Field(sa_column=json_column())
+    batch_id: str = Field(max_length=36, index=True)
+
+
+class PersonalBatch(SQLModel, table=True):
+    __tablename__ = "personal_batch"
+
+    batch_id: str = Field(primary_key=True, max_length=128)
+    platform: str = Field(max_length=16, index=True)
+    scenario: str = Field(max_length=64)
+    quantity: int = Field(sa_column=Column(BigInteger, nullable=False), description="Grams.")
+    record: dict[str, Any] = Field(sa_column=json_column())
+    ingest_id: str = Field(max_length=36)
+
+
+class IngestBatch(SQLModel, table=True):
+    """One accepted upload: what it held and where the log recorded it."""
+
+    __tablename__ = "ingest_batch"
+
+    id: str = Field(primary_key=True, max_length=36)
+    platform: str = Field(max_length=16, index=True)
+    source: str = Field(max_length=64, description="Adapter format, or the exchange form.")
+    projects: int = 0
+    blocks: int = 0
+    tonnes: int = Field(default=0, sa_type=BigInteger)
+    personal_batches: int = 0
+    grams: int = Field(default=0, sa_type=BigInteger)
+    digest: str = Field(max_length=64, description="SHA-256 of the canonical records.")
+    log_index: int = Field(sa_type=BigInteger)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

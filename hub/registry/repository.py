@@ -1,0 +1,172 @@
+"""Every query of the block registry; bulk paths use Core executemany or COPY, never ORM objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlmodel import Session, col, select
+
+from hub.registry.models import CreditBlock, IngestBatch, PersonalBatch, ProjectRecord
+from mutual_recognition.serials import SerialRange
+
+BLOCK_COLUMNS = (
+    "block_id", "origin_registry", "current_registry", "serial_namespace", "serial_start", "serial_end",
+    "quantity", "vintage", "catalogue_id", "project_registry", "project_id", "holder_account", "status",
+    "record", "batch_id",
+)  # fmt: skip
+
+
+def block_row(record: dict[str, Any], batch_id: str) -> tuple[Any, ...]:
+    return (
+        record["block_id"],
+        record["origin_registry"],
+        record["current_registry"],
+        record["serial_namespace"],
+        record["serial_start"],
+        record["serial_end"],
+        record["quantity"],
+        record["vintage"],
+        record["methodology"]["catalogue_id"],
+        record["project"]["registry"],
+        record["project"]["project_id"],
+        record["holder"]["account_id"],
+        record["status"],
+        record,
+        batch_id,
+    )
+
+
+class RegistryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def backend(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def lock_namespaces(self, namespaces: Iterable[str]) -> None:
+        """Serialize writers per serial namespace (PostgreSQL advisory locks, held to commit;
+        SQLite's write transactions are serialized already)."""
+        if self.backend != "postgresql":
+            return
+        for namespace in sorted(set(namespaces)):
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:ns, 0))"), {"ns": namespace}
+            )
+
+    def neighbours(self, namespace: str, low: int, high: int) -> list[SerialRange]:
+        """Blocks of ``namespace`` that could touch [low, high]: the predecessor of ``low`` and every
+        block starting in the span — an ordered index range scan, never the whole namespace."""
+        before = self.session.execute(
+            text(
+                "SELECT serial_start, serial_end, block_id FROM credit_block WHERE serial_namespace = :ns"
+                " AND serial_start < :low ORDER BY serial_start DESC LIMIT 1"
+            ),
+            {"ns": namespace, "low": low},
+        ).all()
+        inside = self.session.execute(
+            text(
+                "SELECT serial_start, serial_end, block_id FROM credit_block WHERE serial_namespace = :ns"
+                " AND serial_start >= :low AND serial_start <= :high ORDER BY serial_start"
+            ),
+            {"ns": namespace, "low": low, "high": high},
+        ).all()
+        return [SerialRange(start, end, block_id) for start, end, block_id in [*before, *inside]]
+
+    def existing_block_ids(self, block_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in range(0, len(block_ids), 500):
+            part = list(block_ids[chunk : chunk + 500])
+            found.update(
+                self.session.exec(
+                    select(CreditBlock.block_id).where(col(CreditBlock.block_id).in_(part))
+                ).all()
+            )
+        return found
+
+    def insert_blocks(self, records: Sequence[dict[str, Any]], batch_id: str) -> None:
+        rows = [block_row(record, batch_id) for record in records]
+        if not rows:
+            return
+        if self.backend == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            driver = self.session.connection().connection.driver_connection
+            columns = ", ".join(BLOCK_COLUMNS)
+            with driver.cursor() as cursor, cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row((*row[:13], Jsonb(row[13]), row[14]))
+        else:
+            placeholders = ", ".join("?" * len(BLOCK_COLUMNS))
+            statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+            converted = [(*row[:13], json.dumps(row[13], ensure_ascii=False), row[14]) for row in rows]
+            self.session.connection().exec_driver_sql(statement, converted)
+
+    def insert_projects(self, records: Sequence[dict[str, Any]], batch_id: str) -> None:
+        if records:
+            self.session.execute(
+                insert(ProjectRecord),
+                [
+                    {
+                        "registry_code": r["registry"],
+                        "project_id": r["project_id"],
+                        "record": r,
+                        "batch_id": batch_id,
+                    }
+                    for r in records
+                ],
+            )
+
+    def existing_projects(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for registry, project_id in keys:
+            if self.session.get(ProjectRecord, (registry, project_id)) is not None:
+                found.add((registry, project_id))
+        return found
+
+    def insert_personal(self, records: Sequence[dict[str, Any]], ingest_id: str) -> None:
+        if records:
+            self.session.execute(
+                insert(PersonalBatch),
+                [
+                    {
+                        "batch_id": r["batch_id"],
+                        "platform": r["platform"],
+                        "scenario": r["scenario"],
+                        "quantity": r["quantity"],
+                        "record": r,
+                        "ingest_id": ingest_id,
+                    }
+                    for r in records
+                ],
+            )
+
+    def existing_personal(self, batch_ids: Sequence[str]) -> set[str]:
+        return set(
+            self.session.exec(
+                select(PersonalBatch.batch_id).where(col(PersonalBatch.batch_id).in_(list(batch_ids)))
+            ).all()
+        )
+
+    def add_ingest(self, batch: IngestBatch) -> None:
+        self.session.add(batch)
+        self.session.flush()
+
+    def block(self, block_id: str) -> CreditBlock | None:
+        return self.session.get(CreditBlock, block_id)
+
+    def blocks(self, registry: str, after: str | None, limit: int) -> Sequence[CreditBlock]:
+        query = (
+            select(CreditBlock)
+            .where(CreditBlock.current_registry == registry)
+            .order_by(col(CreditBlock.block_id))
+        )
+        if after:
+            query = query.where(col(CreditBlock.block_id) > after)
+        return self.session.exec(query.limit(limit)).all()
+
+    def ingest(self, ingest_id: str) -> IngestBatch | None:
+        return self.session.get(IngestBatch, ingest_id)
