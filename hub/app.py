@@ -33,6 +33,15 @@ JSON pointer per failure.
 """
 
 
+def mount_sandboxes(app: FastAPI) -> None:
+    """Demo only: each region's sandbox platform at /sandbox/<code> (the demo platforms' API)."""
+    from adapters.registry import available
+    from adapters.sandbox import create_sandbox
+
+    for code in available():
+        app.mount(f"/sandbox/{code.lower()}", create_sandbox(code))
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the hub. The database must already be migrated (``puhui db upgrade``)."""
     settings = settings or Settings()
@@ -66,4 +75,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(log_router)
     app.include_router(webhooks_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.demo:
+        mount_sandboxes(app)
     return app

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.validation import Issue, pointer
@@ -158,6 +159,19 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(body, dict(exc.headers or {}))
 
 
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    body = problem_body(
+        409,
+        "conflicting-write",
+        "Conflict with a concurrent change",
+        "the change conflicts with one committed meanwhile; nothing was stored, retry",
+        "6001",
+        instance=request.url.path,
+    )
+    return problem_response(body)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = problem_body(500, "internal-error", "Internal error", instance=request.url.path)
@@ -169,4 +183,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HubError, _on_hub_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -182,6 +182,9 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "methodology-unknown",
         "The methodology is not in the catalogue for that registry.",
     ),
+    CheckCode(
+        "6001", "conflicting-write", "The change conflicts with one committed meanwhile; nothing was stored."
+    ),
     CheckCode("7001", "totals-inconsistent", "The platform's totals differ from the hub's."),
     CheckCode("7002", "block-missing", "A block is held on one side only."),
     CheckCode("7003", "block-differs", "A block's serials, quantity or status differ between the two sides."),

@@ -50,6 +50,7 @@ def test_demo_up_serves_the_seeded_hub(tmp_path: Path) -> None:
         assert (data_dir / "hub.sqlite3").exists()
         assert len(list((data_dir / "keys").glob("*.jwk.json"))) == 1
         _stock_oauth_client_round_trip(base, data_dir / "demo" / "credentials" / "js.json")
+        _platform_side_import_pull_sync_and_audit(base, data_dir, env)
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=20)
@@ -83,3 +84,32 @@ def _stock_oauth_client_round_trip(base: str, credentials_file: Path) -> None:
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["code"] == "1032"
     assert refused.headers["www-authenticate"].startswith('Bearer realm="puhui-hub"')
+
+
+def _puhui(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _platform_side_import_pull_sync_and_audit(base: str, data_dir: Path, env: dict[str, str]) -> None:
+    """ZJ's personal records imported from the platform's side; JS pulled from its sandbox; then
+    the whole log audited from outside."""
+    from adapters.registry import get
+
+    credentials = data_dir / "demo" / "credentials"
+    daily = next(f for f in get("ZJ").fixtures() if f.good)
+    imported = _puhui(env, "import", "ZJ", str(daily.path), "--credentials", str(credentials / "zj.json"))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "personal batches" in imported.stdout
+    synced = _puhui(env, "sync", "JS")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "JS: stored" in synced.stdout
+    audited = _puhui(env, "audit", "verify", "--hub", base)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    assert "log verified" in audited.stdout

@@ -80,7 +80,7 @@ def local_records(code: str, body: bytes, content_type: str, settings: Any) -> t
         raise BatchRefused(
             f"{len(errors)} problem(s) in the {code} payload", code=errors[0]["code"], errors=errors
         )
-    return Records(parsed.projects, parsed.blocks, parsed.batches), adapter.format
+    return Records(parsed.projects, parsed.blocks, parsed.batches), f"local:{code}"
 
 
 async def _body(request: Request) -> bytes:
