@@ -29,9 +29,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy hub schemas standards mutual_recognition adapters transparency
 
-## bench: micro-benchmarks, each reported as a ratio to the raw primitive
+## bench: benchmarks, each reported as a ratio to the raw primitive of the same run
 bench: $(STAMP)
 	$(PY) -m bench.envelope
+	$(PY) -m bench.log --sizes 100000,1000000
+	$(PY) -m bench.ingest --blocks 100000
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:

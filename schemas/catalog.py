@@ -102,11 +102,30 @@ class SchemaCatalog:
     def index(self) -> list[SchemaInfo]:
         return [self.info(name) for name in self._documents]
 
+    def _inline(self, node: Any, document: str, seen: tuple[str, ...] = ()) -> Any:
+        """``node`` with every ``$ref`` replaced by its target (validation then skips the
+        reference lookups that cost half its time); a cyclic reference is left in place."""
+        if isinstance(node, list):
+            return [self._inline(item, document, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference not in seen:
+            target_doc, _, fragment = reference.partition("#")
+            target_name = target_doc.removesuffix(".json") if target_doc else document
+            target: Any = self._documents[target_name]
+            for part in [p for p in fragment.split("/") if p]:
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            inlined = self._inline(target, target_name, (*seen, reference))
+            rest = {k: self._inline(v, document, seen) for k, v in node.items() if k != "$ref"}
+            return {"allOf": [inlined], **rest} if rest else inlined
+        return {key: self._inline(value, document, seen) for key, value in node.items()}
+
     def validator(self, name: str) -> Draft202012Validator:
         found = self._validators.get(name)
         if found is None:
             found = Draft202012Validator(
-                self._documents[name],
+                self._inline(self._documents[name], name),
                 registry=self._registry,
                 format_checker=self._format_checker,
             )

@@ -105,10 +105,12 @@ def ingest(
         raise Forbidden(f"only {code} sends {code}'s batches", scope="blocks:write")
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() == EXCHANGE_FORM:
-        records, source = exchange_records(body), "exchange"
+        records, source, checked = exchange_records(body), "exchange", False
     else:
-        records, source = local_records(code, body, content_type, settings)
-    report = IngestService(session).ingest(code, records, actor=principal.client_id, source=source)
+        (records, source), checked = local_records(code, body, content_type, settings), True
+    report = IngestService(session).ingest(
+        code, records, actor=principal.client_id, source=source, schema_checked=checked
+    )
     return report.as_dict()
 
 

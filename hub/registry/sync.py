@@ -59,7 +59,9 @@ def _sync_page(
         report = None
         if len(result):
             records = Records(result.projects, result.blocks, result.batches)
-            report = IngestService(session).ingest(code, records, actor="hub-sync", source=f"sync:{code}")
+            report = IngestService(session).ingest(
+                code, records, actor="hub-sync", source=f"sync:{code}", schema_checked=True
+            )
         stored = session.get(SyncCursor, code) or SyncCursor(platform=code, cursor=next_cursor)
         stored.cursor, stored.updated_at = next_cursor, utcnow()
         session.add(stored)
