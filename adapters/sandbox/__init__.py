@@ -11,6 +11,9 @@
 - ``POST <import>`` — credit a block in the local format (422 with the adapter's errors, 409 when
   the block id is known);
 - ``POST <retirement>`` — take a retirement notice;
+- ``POST /webhooks`` — the platform's webhook receiver (each event kept once by ``webhook-id``);
+  ``POST /_sandbox/webhook-failures {"count": N}`` makes the next N deliveries fail (503) and
+  ``GET /_sandbox/webhooks`` lists what was received;
 - ``POST /_sandbox/issuances`` (append a page in the local format) and ``GET /_sandbox/state``.
 
 A repeated ``Idempotency-Key`` gets the first answer again. Run one with
@@ -31,6 +34,7 @@ from adapters.privacy import Pseudonymizer
 from adapters.registry import get
 
 SANDBOX_KEY = b"puhui sandbox pseudonym key - demonstration only"
+WEBHOOK_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "webhook-key-id")
 
 
 @dataclass
@@ -42,6 +46,8 @@ class SandboxState:
     imports: list[str] = field(default_factory=list)
     retirements: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_failures: int = 0
 
 
 def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAPI:
@@ -146,6 +152,28 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
             return JSONResponse({"error": f"{names['retirement_id']} is missing"}, status_code=400)
         state.retirements.append(body)
         return once(request, (200, {"result": "ok", "received": body[names["retirement_id"]]}))
+
+    @app.post("/webhooks")
+    async def webhook(request: Request) -> JSONResponse:
+        """The platform's webhook receiver: keeps each event once by ``webhook-id`` (the Standard
+        Webhooks headers and body kept as received, for checking); fails on demand."""
+        if state.webhook_failures > 0:
+            state.webhook_failures -= 1
+            return JSONResponse({"error": "the sandbox was told to fail"}, status_code=503)
+        headers = {name: request.headers.get(name, "") for name in WEBHOOK_HEADERS}
+        body = await request.body()
+        state.webhooks.setdefault(headers["webhook-id"], {"headers": headers, "body": body.decode("utf-8")})
+        return JSONResponse({"received": headers["webhook-id"]})
+
+    @app.post("/_sandbox/webhook-failures")
+    async def fail_next(request: Request) -> JSONResponse:
+        body = await request.json()
+        state.webhook_failures = int(body.get("count", 0)) if isinstance(body, dict) else 0
+        return JSONResponse({"failing": state.webhook_failures})
+
+    @app.get("/_sandbox/webhooks")
+    def webhooks() -> list[dict[str, Any]]:
+        return list(state.webhooks.values())
 
     @app.post("/_sandbox/issuances")
     async def add_page(request: Request) -> JSONResponse:

@@ -112,3 +112,29 @@ def test_a_platform_may_not_set_anothers_webhook(as_client) -> None:
 
     with pytest.raises(PermissionDenied):
         as_client("js").put("/v1/platforms/SH/webhook", {"url": HOOK})
+
+
+def test_end_to_end_delivery_to_the_sandbox_platform(database, settings, federation) -> None:
+    from fastapi.testclient import TestClient
+
+    from hub.app import create_app
+    from hub.client import PlatformClient
+
+    demo = settings.model_copy(update={"demo": True})
+    with TestClient(create_app(demo, database)) as hub:
+        jwks = hub.get("/.well-known/jwks.json").json()
+        hub.post("/sandbox/js/_sandbox/webhook-failures", json={"count": 2})
+        jiangsu = PlatformClient.from_credentials(federation / "js.json", transport=hub._transport)
+        jiangsu.put("/v1/platforms/JS/webhook", {"url": "http://127.0.0.1:8000/sandbox/js/webhooks"})
+        worker = WebhookWorker(database, KeyStore(demo.resolved_keys_dir), demo, transport=hub._transport)
+        now = datetime.now(UTC)
+        for minutes in (0, 1, 2, 3):
+            worker.run_once(now + timedelta(minutes=minutes))
+        received = hub.get("/sandbox/js/_sandbox/webhooks").json()
+        assert [json.loads(item["body"])["type"] for item in received] == ["platform.webhook_set"]
+        request = httpx.Request(
+            "POST", "http://sandbox", content=received[0]["body"].encode(), headers=received[0]["headers"]
+        )
+        _verify(request, jwks)
+        assert jiangsu.get("/v1/webhooks/deliveries")[0]["attempts"] == 3
+        jiangsu.close()
