@@ -11,17 +11,22 @@ Each client's credentials (``client_id``, ``token_endpoint``, private JWK, and i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
+from adapters.registry import available
 from hub.auth.scopes import ClientKind
 from hub.auth.service import ClientService
 from hub.database import Database
 from hub.keystore import replace_private_file
 from hub.platforms.models import PlatformCreate
 from hub.platforms.service import PlatformService
+from hub.registry.federation_key import pseudonymizer
+from hub.registry.ingest import IngestService, Records
 from hub.seed_standards import seed_committee
 from hub.settings import Settings
 from schemas.jwk import Ed25519Key
@@ -38,6 +43,7 @@ class SeedResult:
     seeded: bool
     platforms: list[str]
     credentials_dir: Path
+    ingested: dict[str, int] = field(default_factory=dict)
 
 
 def demo_federation() -> dict[str, Any]:
@@ -46,7 +52,30 @@ def demo_federation() -> dict[str, Any]:
     return data
 
 
-def seed_demo(database: Database, settings: Settings) -> SeedResult:
+PULLED_BY_SYNC = "JS"  # Jiangsu's issuances arrive through `puhui sync JS` from its sandbox
+
+
+def seed_issuances(session: Session, settings: Settings) -> dict[str, int]:
+    """Each demo platform's good fixtures, parsed on its behalf (pseudonymized with the federation
+    key) and ingested; Jiangsu's are left for the pull-mode demo."""
+    key = pseudonymizer(settings.resolved_federation_key_file)
+    stored: dict[str, int] = {}
+    for code, adapter in available().items():
+        if code == PULLED_BY_SYNC:
+            continue
+        for fixture in adapter.fixtures():
+            if not fixture.good:
+                continue
+            result = adapter.parse(fixture.read(), content_type=fixture.content_type, pseudonymizer=key)
+            records = Records(result.projects, result.blocks, result.batches)
+            IngestService(session).ingest(
+                code, records, actor="demo-seed", source=f"demo:{code}", schema_checked=True
+            )
+            stored[code] = stored.get(code, 0) + len(result)
+    return stored
+
+
+def seed_demo(database: Database, settings: Settings, *, with_issuances: bool = True) -> SeedResult:
     """Register the demo federation when the database holds no platform yet."""
     credentials_dir = settings.data_dir / "demo" / "credentials"
     written: dict[str, str] = {}
@@ -95,7 +124,8 @@ def seed_demo(database: Database, settings: Settings) -> SeedResult:
             written[name] = credentials.to_json()
             if kind is ClientKind.COMMITTEE and credentials.private_jwk is not None:
                 written.update(seed_committee(session, Ed25519Key.from_jwk(credentials.private_jwk)))
+        ingested = seed_issuances(session, settings) if with_issuances else {}
     credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, text in written.items():
         replace_private_file(credentials_dir / f"{name}.json", text)
-    return SeedResult(True, codes, credentials_dir)
+    return SeedResult(True, codes, credentials_dir, ingested)

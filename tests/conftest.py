@@ -153,8 +153,9 @@ def client(settings: Settings, database: Database) -> Iterator[TestClient]:
 
 @pytest.fixture
 def federation(database: Database, settings: Settings) -> Path:
-    """The demo federation seeded; the directory of its clients' credentials files."""
-    return seed_demo(database, settings).credentials_dir
+    """The demo federation seeded (without the demo's issuances, so each test starts with empty
+    registries); the directory of its clients' credentials files."""
+    return seed_demo(database, settings, with_issuances=False).credentials_dir
 
 
 @pytest.fixture

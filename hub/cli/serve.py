@@ -68,6 +68,10 @@ def _seed(settings: Settings) -> None:
     if result.seeded:
         console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
         console.print(f"  demo credentials: {result.credentials_dir}/<name>.json", highlight=False)
+        records = ", ".join(f"{code} {count}" for code, count in result.ingested.items())
+        console.print(
+            f"  demo issuances ingested (records): {records}; Jiangsu's: run `puhui sync JS`", highlight=False
+        )
     else:
         console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
 

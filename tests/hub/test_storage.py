@@ -110,3 +110,9 @@ def test_readyz_is_a_503_problem_when_the_database_is_unreachable(settings) -> N
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_demo_ingests_every_platforms_issuances_but_jiangsus(database: Database, settings) -> None:
+    result = seed_demo(database, settings)
+    assert set(result.ingested) == {"SH", "ZJ", "AH", "CCER"}
+    assert all(count > 0 for count in result.ingested.values())
