@@ -104,7 +104,9 @@ def _platform_side_import_pull_sync_and_audit(base: str, data_dir: Path, env: di
 
     credentials = data_dir / "demo" / "credentials"
     daily = next(f for f in get("ZJ").fixtures() if f.good)
-    imported = _puhui(env, "import", "ZJ", str(daily.path), "--credentials", str(credentials / "zj.json"))
+    next_day = data_dir / "daily-2024.ndjson"  # the demo holds the fixture's own days already
+    next_day.write_bytes(daily.read().replace(b"2025", b"2024"))
+    imported = _puhui(env, "import", "ZJ", str(next_day), "--credentials", str(credentials / "zj.json"))
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "personal batches" in imported.stdout
     synced = _puhui(env, "sync", "JS")
