@@ -19,6 +19,7 @@ from hub.meta.endpoints import router as meta_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
 from hub.receipts.endpoints import router as receipts_router
+from hub.recognition.endpoints import router as recognition_router
 from hub.reconciliation.endpoints import router as reconciliation_router
 from hub.registry.endpoints import router as registry_router
 from hub.settings import Settings
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(receipts_router)
     app.include_router(registry_router)
     app.include_router(reconciliation_router)
+    app.include_router(recognition_router)
     app.include_router(standards_router)
     app.include_router(log_router)
     app.include_router(webhooks_router)

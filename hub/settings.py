@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per client per minute.")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest request body.")
 
+    four_eyes_tonnes: int = Field(
+        default=1000, ge=1, description="Recognitions of more tonnes need two distinct operators."
+    )
+
     webhook_worker: bool = Field(default=True, description="Deliver webhooks from this process.")
     webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a delivery is dead.")
     webhook_backoff: float = Field(default=5.0, gt=0, description="Seconds before the first retry; doubles.")

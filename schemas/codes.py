@@ -140,6 +140,13 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("3011", "serial-overlap", "The serials overlap a block already registered in the namespace."),
     CheckCode("3012", "already-registered", "A record with this id is already registered."),
     CheckCode("3013", "status-not-issuable", "A newly issued block is held or encumbered."),
+    CheckCode("3020", "block-not-held", "The block is not held by the sender (EU registry 7027)."),
+    CheckCode("3021", "block-final", "The block is retired or cancelled: it never moves or counts again."),
+    CheckCode("3022", "block-exported", "The block was exported from its origin."),
+    CheckCode("3023", "block-encumbered", "The block is pledged (encumbered) until released."),
+    CheckCode("3024", "block-locked", "The block is locked by a pending transfer."),
+    CheckCode("3025", "serials-outside-block", "The requested serials are not all in the registered block."),
+    CheckCode("3026", "serials-already-recognized", "The serials are already under another recognition."),
     CheckCode(
         "5001",
         "no-equivalence",
@@ -185,6 +192,8 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode(
         "6001", "conflicting-write", "The change conflicts with one committed meanwhile; nothing was stored."
     ),
+    CheckCode("6002", "illegal-transition", "The record is not in a state that allows this step."),
+    CheckCode("6003", "four-eyes", "A second approval must come from another operator."),
     CheckCode("7001", "totals-inconsistent", "The platform's totals differ from the hub's."),
     CheckCode("7002", "block-missing", "A block is held on one side only."),
     CheckCode("7003", "block-differs", "A block's serials, quantity or status differ between the two sides."),

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import adapters_cmd, audit, db, envelope, keys, platforms, schemas_cmd, serve, standards_cmd
+from hub.cli import (
+    adapters_cmd,
+    audit,
+    certificates,
+    db,
+    envelope,
+    keys,
+    platforms,
+    schemas_cmd,
+    serve,
+    standards_cmd,
+)
 
 app = typer.Typer(
     help="Puhui Hub: the federation hub for carbon-inclusion (碳普惠) platforms.",
@@ -21,6 +32,7 @@ app.add_typer(platforms.platforms_app, name="platforms")
 app.add_typer(platforms.clients_app, name="clients")
 app.add_typer(standards_cmd.app, name="standards")
 app.add_typer(audit.app, name="audit")
+app.add_typer(certificates.app, name="certificates")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.command("import")(adapters_cmd.import_file)
 app.command("sync")(adapters_cmd.sync_command)

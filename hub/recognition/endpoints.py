@@ -1,0 +1,135 @@
+"""Recognition over HTTP: the origin platform asks, the destination's operators decide."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
+from hub.auth.signing import SignedRequestDep
+from hub.deps import KeyStoreDep, SessionDep, SettingsDep
+from hub.problems import NotFound
+from hub.recognition.models import Recognition
+from hub.recognition.service import RecognitionService
+
+router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
+Requester = Annotated[Principal, Depends(require("recognitions:request"))]
+Decider = Annotated[Principal, Depends(require("recognitions:decide"))]
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request: dict[str, Any] = Field(description="A recognition-request exchange record.")
+    verified_emissions: int | None = Field(
+        default=None,
+        ge=0,
+        description="ETS compliance: the covered entity's verified emissions (t), for purpose limits.",
+    )
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+def view(item: Recognition) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "request_id": item.request_id,
+        "origin": item.origin,
+        "destination": item.destination,
+        "purpose": item.purpose,
+        "status": item.status,
+        "quantity": item.quantity,
+        "converted_quantity": item.converted_quantity,
+        "evaluation": item.evaluation,
+        "checks": item.checks,
+        "approvals": item.approvals,
+        "decision_reason": item.decision_reason,
+        "request": item.request,
+        "certificate_id": item.certificate["certificate_id"] if item.certificate else None,
+    }
+
+
+def _visible(item: Recognition, principal: Principal) -> bool:
+    return principal.owns(item.origin) or principal.owns(item.destination)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Ask for recognition (origin platform)")
+def submit(
+    body: Submission, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
+    principal: Requester, signed: SignedRequestDep,
+) -> dict[str, Any]:  # fmt: skip
+    if principal.platform_code is None:
+        raise Forbidden("only a platform asks for recognition of its credits", scope="recognitions:request")
+    service = RecognitionService(session, settings, keystore)
+    created = service.submit(
+        body.request,
+        sender=principal.platform_code,
+        actor=principal.client_id,
+        verified_emissions=body.verified_emissions,
+    )
+    return view(created)
+
+
+@router.get("", summary="Recognitions the caller asked for, or (operators) its region's queue")
+def listing(
+    session: SessionDep, principal: CurrentPrincipal, status_filter: str | None = None
+) -> list[dict[str, Any]]:
+    from sqlmodel import col, or_, select
+
+    region = principal.platform_code or principal.region
+    if region is None:
+        return []
+    query = select(Recognition).where(or_(Recognition.origin == region, Recognition.destination == region))
+    if status_filter:
+        query = query.where(Recognition.status == status_filter)
+    return [view(r) for r in session.exec(query.order_by(col(Recognition.created_at))).all()]
+
+
+@router.get("/{recognition_id}", summary="One recognition with its evaluation and checks")
+def get(
+    recognition_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    keystore: KeyStoreDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:
+    item = RecognitionService(session, settings, keystore).get(recognition_id)
+    if not _visible(item, principal):
+        raise NotFound(f"no recognition {recognition_id}")
+    return view(item)
+
+
+@router.post("/{recognition_id}/decision", summary="Approve or reject (operators of the destination)")
+def decide(
+    recognition_id: str, body: Decision, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
+    principal: Decider, signed: SignedRequestDep,
+) -> dict[str, Any]:  # fmt: skip
+    service = RecognitionService(session, settings, keystore)
+    item = service.get(recognition_id)
+    if principal.region != item.destination:
+        raise NotFound(f"no recognition {recognition_id} in the queue of {principal.region}")
+    decided = service.decide(
+        item, operator=principal.client_id, approve=body.decision == "approve", reason=body.reason
+    )
+    return view(decided)
+
+
+@router.get("/{recognition_id}/certificate", summary="The signed recognition certificate")
+def certificate(
+    recognition_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    keystore: KeyStoreDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:
+    item = RecognitionService(session, settings, keystore).get(recognition_id)
+    if not _visible(item, principal) or item.certificate is None:
+        raise NotFound(f"no certificate for recognition {recognition_id}")
+    return {"certificate": item.certificate, "jws": item.certificate_jws}

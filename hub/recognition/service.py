@@ -1,0 +1,280 @@
+"""Submitting a recognition (checks + ruleset evaluation → pending review) and deciding it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from hub.keystore import KeyStore
+from hub.log.changes import record_change
+from hub.problems import Conflict, HubError, NotFound, SchemaViolation
+from hub.recognition.certificates import issue_certificate
+from hub.recognition.models import Recognition, RecognizedSerials
+from hub.registry.models import CreditBlock, ProjectRecord
+from hub.registry.repository import RegistryRepository
+from hub.settings import Settings
+from hub.standards.service import StandardsService
+from mutual_recognition.checks import CheckOutcome, block_checks, not_recognized_already, registries_differ
+from mutual_recognition.serials import SerialRange
+from schemas import validate
+from schemas.validation import Issue
+from standards import ProjectFacts, PurposeUsage, evaluate
+
+OPEN = ("pending_review", "pending_second_approval")
+
+
+class RecognitionRefused(HubError):
+    status = 422
+    slug = "recognition-refused"
+    title = "The recognition is refused; nothing was stored"
+
+
+def _refuse(issues: list[Issue]) -> RecognitionRefused:
+    return RecognitionRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+
+
+class RecognitionService:
+    def __init__(self, session: Session, settings: Settings, keystore: KeyStore) -> None:
+        self.session = session
+        self.settings = settings
+        self.keystore = keystore
+
+    def _recognized(self, namespace: str, requested: SerialRange) -> list[SerialRange]:
+        rows = self.session.exec(
+            select(RecognizedSerials).where(
+                RecognizedSerials.namespace == namespace,
+                col(RecognizedSerials.active).is_(True),
+                col(RecognizedSerials.serial_start) <= requested.end,
+                col(RecognizedSerials.serial_end) >= requested.start,
+            )
+        ).all()
+        return [SerialRange(r.serial_start, r.serial_end, r.recognition_id) for r in rows]
+
+    def _usage(self, request: dict[str, Any], verified_emissions: int | None) -> PurposeUsage | None:
+        compliance = request.get("compliance")
+        if verified_emissions is None or compliance is None:
+            return None
+        used_total = used_outside = 0
+        for other in self.session.exec(
+            select(Recognition).where(
+                Recognition.destination == request["destination_registry"], Recognition.status == "approved"
+            )
+        ).all():
+            if other.request.get("compliance") == compliance:
+                used_total += other.converted_quantity
+                used_outside += other.converted_quantity
+        return PurposeUsage(verified_emissions, used_total, used_outside)
+
+    def submit(
+        self, request: dict[str, Any], *, sender: str, actor: str, verified_emissions: int | None
+    ) -> Recognition:
+        issues = validate("recognition-request", request)
+        if issues:
+            raise SchemaViolation("not a valid recognition-request", code=issues[0].code, errors=issues)
+        if request["origin_registry"] != sender:
+            raise _refuse([Issue("/origin_registry", "2004", f"{sender} asks only for its own credits")])
+        exists = self.session.exec(
+            select(Recognition.id).where(
+                Recognition.origin == sender, Recognition.request_id == request["request_id"]
+            )
+        ).first()
+        if exists:
+            raise Conflict(f"request {request['request_id']} was already submitted as {exists}", code="3012")
+        origin, destination = request["origin_registry"], request["destination_registry"]
+        RegistryRepository(self.session).lock_namespaces(r["namespace"] for r in request["blocks"])
+        outcomes: list[CheckOutcome] = [registries_differ(origin, destination)]
+        issues = [] if outcomes[0].passed else [Issue("/destination_registry", "5011", outcomes[0].detail)]
+        blocks: list[tuple[CreditBlock, SerialRange]] = []
+        for position, item in enumerate(request["blocks"]):
+            requested = SerialRange(item["start"], item["end"], item.get("block_id", ""))
+            block = self.session.get(CreditBlock, item.get("block_id", ""))
+            if (
+                block is None
+                or block.serial_namespace != item["namespace"]
+                or not (block.current_registry == sender or block.origin_registry == sender)
+            ):
+                issues.append(
+                    Issue(
+                        f"/blocks/{position}/block_id",
+                        "3020",
+                        f"{sender} holds no block {item.get('block_id')}",
+                    )
+                )
+                continue
+            found = block_checks(
+                block.block_id,
+                block.status,
+                block.current_registry,
+                sender,
+                requested,
+                SerialRange(block.serial_start, block.serial_end, block.block_id),
+            )
+            found.append(not_recognized_already(requested, self._recognized(item["namespace"], requested)))
+            outcomes += found
+            issues += [Issue(f"/blocks/{position}", o.code, o.detail) for o in found if not o.passed]
+            blocks.append((block, requested))
+        if issues:
+            raise _refuse(issues)
+        evaluation, converted, outcomes = self._evaluate(request, blocks, verified_emissions, outcomes)
+        return self._store(request, sender, actor, evaluation, converted, outcomes)
+
+    def _evaluate(
+        self,
+        request: dict[str, Any],
+        blocks: list[tuple[CreditBlock, SerialRange]],
+        verified: int | None,
+        outcomes: list[CheckOutcome],
+    ) -> tuple[dict[str, Any], int, list[CheckOutcome]]:
+        origin, destination, purpose = (
+            request["origin_registry"],
+            request["destination_registry"],
+            request["purpose"],
+        )
+        today = datetime.now(UTC).date()
+        chosen = StandardsService(self.session).current(origin, destination, today)
+        usage = self._usage(request, verified)
+        decisions, converted, issues = [], 0, []
+        for position, (block, requested) in enumerate(blocks):
+            record = {
+                **block.record,
+                "serial_start": requested.start,
+                "serial_end": requested.end,
+                "quantity": requested.end - requested.start + 1,
+            }
+            project = self.session.get(ProjectRecord, (block.project_registry, block.project_id))
+            decision = evaluate(
+                record,
+                destination=destination,
+                purpose=purpose,
+                on_date=today,
+                ruleset=chosen.ruleset,
+                project=ProjectFacts.from_project(project.record) if project else None,
+                usage=usage,
+            )
+            result = decision.as_record()
+            decisions.append({"block_id": block.block_id, **result})
+            outcomes += [CheckOutcome(c["code"], c["passed"], c.get("detail", "")) for c in result["checks"]]
+            issues += [
+                Issue(f"/blocks/{position}", c["code"], c.get("detail", ""))
+                for c in result["checks"]
+                if not c["passed"]
+            ]
+            converted += decision.converted_quantity or 0
+            if usage is not None:
+                usage = PurposeUsage(
+                    usage.verified_emissions,
+                    usage.used_total + (decision.converted_quantity or 0),
+                    usage.used_outside_region + (decision.converted_quantity or 0),
+                )
+        if issues:
+            raise _refuse(issues)
+        evaluation = {
+            "ruleset": chosen.ruleset.ref.as_dict(),
+            "on_date": today.isoformat(),
+            "blocks": decisions,
+        }
+        return evaluation, converted, outcomes
+
+    def _store(
+        self,
+        request: dict[str, Any],
+        sender: str,
+        actor: str,
+        evaluation: dict[str, Any],
+        converted: int,
+        outcomes: list[CheckOutcome],
+    ) -> Recognition:
+        recognition = Recognition(
+            id=str(uuid.uuid4()),
+            request_id=request["request_id"],
+            origin=sender,
+            destination=request["destination_registry"],
+            purpose=request["purpose"],
+            status="pending_review",
+            quantity=request["quantity"],
+            converted_quantity=converted,
+            request=request,
+            evaluation=evaluation,
+            checks=[o.as_dict() for o in outcomes],
+            requested_by=actor,
+        )
+        self.session.add(recognition)
+        for item in request["blocks"]:
+            self.session.add(
+                RecognizedSerials(
+                    recognition_id=recognition.id,
+                    namespace=item["namespace"],
+                    serial_start=item["start"],
+                    serial_end=item["end"],
+                )
+            )
+        record_change(
+            self.session,
+            "recognition.requested",
+            subject=("recognition-request", recognition.id),
+            actor=actor,
+            platforms=[sender, recognition.destination],
+            data={
+                "request_id": recognition.request_id,
+                "quantity": recognition.quantity,
+                "converted_quantity": converted,
+            },
+        )
+        self.session.flush()
+        return recognition
+
+    # decisions
+    def get(self, recognition_id: str) -> Recognition:
+        found = self.session.get(Recognition, recognition_id)
+        if found is None:
+            raise NotFound(f"no recognition {recognition_id}")
+        return found
+
+    def decide(self, recognition: Recognition, *, operator: str, approve: bool, reason: str) -> Recognition:
+        if recognition.status not in OPEN:
+            raise Conflict(f"recognition {recognition.id} is already {recognition.status}", code="6002")
+        now = datetime.now(UTC)
+        if not approve:
+            recognition.status, recognition.decision_reason, recognition.decided_at = "rejected", reason, now
+            for serials in self.session.exec(
+                select(RecognizedSerials).where(RecognizedSerials.recognition_id == recognition.id)
+            ).all():
+                serials.active = False
+                self.session.add(serials)
+            self._log(recognition, "recognition.rejected", operator, {"reason": reason})
+            return self._save(recognition)
+        if any(a["operator"] == operator for a in recognition.approvals):
+            raise Conflict(
+                f"{operator} approved already; a second, distinct operator must approve", code="6003"
+            )
+        recognition.approvals = [
+            *recognition.approvals,
+            {"operator": operator, "reason": reason, "at": now.isoformat(timespec="seconds")},
+        ]
+        if recognition.quantity > self.settings.four_eyes_tonnes and len(recognition.approvals) < 2:
+            recognition.status = "pending_second_approval"
+            self._log(recognition, "recognition.first_approval", operator, {"reason": reason})
+            return self._save(recognition)
+        recognition.status, recognition.decision_reason, recognition.decided_at = "approved", reason, now
+        recognition.certificate, recognition.certificate_jws = issue_certificate(
+            self.session, recognition, self.keystore, self.settings.issuer, operator
+        )
+        return self._save(recognition)
+
+    def _log(self, recognition: Recognition, kind: str, operator: str, data: dict[str, Any]) -> None:
+        record_change(
+            self.session,
+            kind,
+            subject=("recognition-request", recognition.id),
+            actor=operator,
+            platforms=[recognition.origin, recognition.destination],
+            data=data,
+        )
+
+    def _save(self, recognition: Recognition) -> Recognition:
+        self.session.add(recognition)
+        self.session.flush()
+        return recognition
