@@ -22,11 +22,13 @@ from adapters.registry import available
 from hub.auth.scopes import ClientKind
 from hub.auth.service import ClientService
 from hub.database import Database
-from hub.keystore import replace_private_file
+from hub.keystore import KeyStore, replace_private_file
 from hub.platforms.models import PlatformCreate
 from hub.platforms.service import PlatformService
+from hub.recognition.service import RecognitionService
 from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import IngestService, Records
+from hub.registry.sync import SyncCursor
 from hub.seed_standards import seed_committee
 from hub.settings import Settings
 from schemas.jwk import Ed25519Key
@@ -52,20 +54,16 @@ def demo_federation() -> dict[str, Any]:
     return data
 
 
-PULLED_BY_SYNC = "JS"  # Jiangsu's issuances arrive through `puhui sync JS` from its sandbox
-
-
 def seed_issuances(session: Session, settings: Settings) -> dict[str, int]:
     """Each demo platform's good fixtures, parsed on its behalf (pseudonymized with the federation
-    key) and ingested; Jiangsu's are left for the pull-mode demo."""
+    key) and ingested. They are also the pages its sandbox serves, so the pull cursor is set past
+    them: `puhui sync CODE` then fetches only what is added to the sandbox afterwards."""
     key = pseudonymizer(settings.resolved_federation_key_file)
     stored: dict[str, int] = {}
     for code, adapter in available().items():
-        if code == PULLED_BY_SYNC:
-            continue
-        for fixture in adapter.fixtures():
-            if not fixture.good:
-                continue
+        pages = [fixture for fixture in adapter.fixtures() if fixture.good]
+        session.add(SyncCursor(platform=code, cursor=str(len(pages))))
+        for fixture in pages:
             result = adapter.parse(fixture.read(), content_type=fixture.content_type, pseudonymizer=key)
             records = Records(result.projects, result.blocks, result.batches)
             IngestService(session).ingest(
@@ -73,6 +71,17 @@ def seed_issuances(session: Session, settings: Settings) -> dict[str, int]:
             )
             stored[code] = stored.get(code, 0) + len(result)
     return stored
+
+
+def seed_recognition(session: Session, settings: Settings, keystore: KeyStore) -> str:
+    """The demo's pending recognition: 120 t of the Kunshan PV credits for a Shanghai covered
+    entity's 2025 ETS compliance (schemas/examples/recognition-request), for operator-sh."""
+    text = resources.files("schemas").joinpath(
+        "examples/recognition-request/valid/kunshan-pv-for-shanghai-ets.json"
+    )
+    request = json.loads(text.read_text("utf-8"))["instance"]
+    service = RecognitionService(session, settings, keystore)
+    return service.submit(request, sender="JS", actor="js", verified_emissions=20000).id
 
 
 def seed_demo(database: Database, settings: Settings, *, with_issuances: bool = True) -> SeedResult:
@@ -125,6 +134,8 @@ def seed_demo(database: Database, settings: Settings, *, with_issuances: bool = 
             if kind is ClientKind.COMMITTEE and credentials.private_jwk is not None:
                 written.update(seed_committee(session, Ed25519Key.from_jwk(credentials.private_jwk)))
         ingested = seed_issuances(session, settings) if with_issuances else {}
+        if with_issuances:
+            seed_recognition(session, settings, KeyStore(settings.resolved_keys_dir))
     credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, text in written.items():
         replace_private_file(credentials_dir / f"{name}.json", text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import socket
@@ -109,6 +111,20 @@ def _platform_side_import_pull_sync_and_audit(base: str, data_dir: Path, env: di
     imported = _puhui(env, "import", "ZJ", str(next_day), "--credentials", str(credentials / "zj.json"))
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "personal batches" in imported.stdout
+    nothing = _puhui(env, "sync", "JS")
+    assert nothing.returncode == 0, nothing.stdout + nothing.stderr
+    assert "nothing new" in nothing.stdout  # the demo holds what the sandbox served so far
+    credits = next(f for f in get("JS").fixtures() if f.good and "credits" in f.name)
+    header, first = list(csv.reader(io.StringIO(credits.read().decode("gbk"))))[:2]
+    quantity = int(first[8]) - int(first[7]) + 1
+    first[0], first[7], first[8] = "JS-B-DEMO-0001", "7000001", str(7000000 + quantity)
+    page = io.StringIO()
+    csv.writer(page, lineterminator="\n").writerows([header, first])
+    fresh = page.getvalue().encode("gbk")
+    added = httpx.post(
+        f"{base}/sandbox/js/_sandbox/issuances", content=fresh, headers={"content-type": credits.content_type}
+    )
+    assert added.status_code == 200, added.text
     synced = _puhui(env, "sync", "JS")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert "JS: stored" in synced.stdout

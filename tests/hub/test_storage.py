@@ -112,7 +112,18 @@ def test_readyz_is_a_503_problem_when_the_database_is_unreachable(settings) -> N
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_the_demo_ingests_every_platforms_issuances_but_jiangsus(database: Database, settings) -> None:
+def test_the_demo_ingests_every_platforms_issuances_and_awaits_a_recognition(
+    database: Database, settings
+) -> None:
+    from sqlmodel import select
+
+    from hub.recognition.models import Recognition
+
     result = seed_demo(database, settings)
-    assert set(result.ingested) == {"SH", "ZJ", "AH", "CCER"}
+    assert set(result.ingested) == {"SH", "JS", "ZJ", "AH", "CCER"}
     assert all(count > 0 for count in result.ingested.values())
+    with database.unit_of_work() as session:
+        pending = session.exec(select(Recognition)).all()
+    assert [(r.origin, r.destination, r.status, r.converted_quantity) for r in pending] == [
+        ("JS", "SH", "pending_review", 84)
+    ]
