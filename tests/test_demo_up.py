@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc.jwk import OKPKey
@@ -128,6 +129,37 @@ def _platform_side_import_pull_sync_and_audit(base: str, data_dir: Path, env: di
     synced = _puhui(env, "sync", "JS")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert "JS: stored" in synced.stdout
+    _approve_the_pending_recognition(base, credentials, env, data_dir)
     audited = _puhui(env, "audit", "verify", "--hub", base)
     assert audited.returncode == 0, audited.stdout + audited.stderr
     assert "log verified" in audited.stdout
+
+
+def _approve_the_pending_recognition(
+    base: str, credentials: Path, env: dict[str, str], data_dir: Path
+) -> None:
+    """The README's tour: operator-sh approves the demo's recognition; the certificate verifies
+    offline against the hub's JWKS; the same serials cannot be asked again."""
+    from hub.client import PlatformClient, Refused
+
+    with PlatformClient.from_credentials(credentials / "operator-sh.json", base_url=base) as operator:
+        pending = operator.get("/v1/recognitions", status_filter="pending_review")
+        assert [(r["origin"], r["converted_quantity"]) for r in pending] == [("JS", 84)]
+        decided = operator.post(
+            f"/v1/recognitions/{pending[0]['id']}/decision",
+            {"decision": "approve", "reason": "meets the YRD rules"},
+        )
+        assert decided["status"] == "approved"
+    with PlatformClient.from_credentials(credentials / "js.json", base_url=base) as jiangsu:
+        answer = jiangsu.get(f"/v1/recognitions/{pending[0]['id']}/certificate")
+        again = {"request": {**pending[0]["request"], "request_id": "RR-AGAIN"}, "verified_emissions": 20000}
+        with pytest.raises(Refused) as refused:
+            jiangsu.post("/v1/recognitions", again)
+        assert "3026" in [e["code"] for e in refused.value.errors]
+    certificate = data_dir / "certificate.json"
+    certificate.write_text(json.dumps(answer))
+    verified = _puhui(
+        env, "certificates", "verify", str(certificate), "--jwks", f"{base}/.well-known/jwks.json"
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "valid certificate" in verified.stdout
