@@ -27,25 +27,36 @@ def _fast_path_safe(value: Any) -> bool:
     while stack:
         item = stack.pop()
         kind = type(item)
+        if kind is dict:
+            for key, member in item.items():
+                # orjson sorts keys by code point, RFC 8785 by UTF-16 code unit: they agree below
+                # U+D800. Keys are ASCII in practice; anything else takes the reference path.
+                if type(key) is not str or (not key.isascii() and max(key) >= "\ud800"):
+                    return False
+                inner = type(member)
+                if inner is str or inner is bool or member is None:
+                    continue  # the common scalars are decided here, without a trip through the stack
+                if inner is int and -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER:
+                    continue
+                stack.append(member)
+            continue
         if kind is str or kind is bool or item is None:
             continue
         if kind is int:
             if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
                 return False
             continue
-        if kind is dict:
-            for key in item:
-                # orjson sorts keys by code point, RFC 8785 by UTF-16 code unit: they agree below
-                # U+D800. Keys are ASCII in practice; anything else takes the reference path.
-                if type(key) is not str or (not key.isascii() and max(key) >= "\ud800"):
-                    return False
-            stack.extend(item.values())
-            continue
         if kind is list or kind is tuple:
             stack.extend(item)
             continue
         return False
     return True
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is made only of the types the exchange format uses (see the module
+    docstring): orjson then writes exactly its canonical form."""
+    return _fast_path_safe(value)
 
 
 def canonicalize(value: Any) -> bytes:

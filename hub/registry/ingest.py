@@ -139,6 +139,27 @@ def _duplicate_issues(records: Records) -> list[Issue]:
     return issues
 
 
+def batch_digest(records: Records) -> tuple[str, list[bytes]]:
+    """SHA-256 of the canonical form of ``{"projects": [...], "blocks": [...], "batches": [...]}``,
+    and the canonical bytes of each block. RFC 8785 composes (an array is its members' canonical
+    forms joined by commas, an object its sorted members), so each record is canonicalized once,
+    on its own, and the document is hashed piece by piece."""
+    digest = hashlib.sha256()
+    canonical_blocks: list[bytes] = []
+    for opening, name, items in (
+        (b'{"batches":[', "batches", records.batches),
+        (b'],"blocks":[', "blocks", records.blocks),
+        (b'],"projects":[', "projects", records.projects),
+    ):
+        pieces = [canonicalize(item) for item in items]
+        digest.update(opening)
+        digest.update(b",".join(pieces))
+        if name == "blocks":
+            canonical_blocks = pieces
+    digest.update(b"]}")
+    return digest.hexdigest(), canonical_blocks
+
+
 class IngestService:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -199,17 +220,9 @@ class IngestService:
         known = self.registry.existing_projects(keys)
         fresh = [p for p in records.projects if (p["registry"], p["project_id"]) not in known]
         self.registry.insert_projects(fresh, ingest_id)
-        self.registry.insert_blocks(list(records.blocks), ingest_id)
+        digest, canonical_blocks = batch_digest(records)
+        self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks)
         self.registry.insert_personal(list(records.batches), ingest_id)
-        digest = hashlib.sha256(
-            canonicalize(
-                {
-                    "projects": list(records.projects),
-                    "blocks": list(records.blocks),
-                    "batches": list(records.batches),
-                }
-            )
-        ).hexdigest()
         tonnes = sum(block["quantity"] for block in records.blocks)
         grams = sum(batch["quantity"] for batch in records.batches)
         counts = {

@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from hub.registry.models import CreditBlock, IngestBatch, PersonalBatch, ProjectRecord
 from mutual_recognition.serials import SerialRange
+from schemas.canonical import is_plain
 
 BLOCK_COLUMNS = (
     "block_id", "origin_registry", "current_registry", "serial_namespace", "serial_start", "serial_end",
@@ -37,6 +39,16 @@ def block_row(record: dict[str, Any], batch_id: str) -> tuple[Any, ...]:
         record,
         batch_id,
     )
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """The JSON text stored for a record in SQLite (member order kept)."""
+    if is_plain(record):  # orjson writes what json.dumps would, minus the spaces
+        try:
+            return orjson.dumps(record).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate: let json.dumps decide, as before
+            pass
+    return json.dumps(record, ensure_ascii=False)
 
 
 class RegistryRepository:
@@ -77,32 +89,45 @@ class RegistryRepository:
         return [SerialRange(start, end, block_id) for start, end, block_id in [*before, *inside]]
 
     def existing_block_ids(self, block_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
+        if self.backend == "postgresql":  # one round trip, one index probe per id
+            found = self.session.execute(
+                text("SELECT block_id FROM credit_block WHERE block_id = ANY(:ids)"), {"ids": list(block_ids)}
+            )
+            return set(found.scalars())
+        found_ids: set[str] = set()
         for chunk in range(0, len(block_ids), 500):
             part = list(block_ids[chunk : chunk + 500])
-            found.update(
+            found_ids.update(
                 self.session.exec(
                     select(CreditBlock.block_id).where(col(CreditBlock.block_id).in_(part))
                 ).all()
             )
-        return found
+        return found_ids
 
-    def insert_blocks(self, records: Sequence[dict[str, Any]], batch_id: str) -> None:
-        rows = [block_row(record, batch_id) for record in records]
-        if not rows:
+    def insert_blocks(
+        self, records: Sequence[dict[str, Any]], batch_id: str, canonical: Sequence[bytes] | None = None
+    ) -> None:
+        """One COPY (PostgreSQL) or executemany (SQLite). ``canonical``: the records' RFC 8785 bytes,
+        when the caller has them (the ingest digest): PostgreSQL parses them into ``jsonb``."""
+        if not records:
             return
         if self.backend == "postgresql":
-            from psycopg.types.json import Jsonb
-
+            texts = (
+                [data.decode() for data in canonical]
+                if canonical is not None
+                else [json.dumps(record) for record in records]
+            )
             driver = self.session.connection().connection.driver_connection
             columns = ", ".join(BLOCK_COLUMNS)
             with driver.cursor() as cursor, cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row((*row[:13], Jsonb(row[13]), row[14]))
+                for record, data in zip(records, texts, strict=True):
+                    copy.write_row((*block_row(record, batch_id)[:13], data, batch_id))
         else:
             placeholders = ", ".join("?" * len(BLOCK_COLUMNS))
             statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
-            converted = [(*row[:13], json.dumps(row[13], ensure_ascii=False), row[14]) for row in rows]
+            converted = [
+                (*block_row(record, batch_id)[:13], record_text(record), batch_id) for record in records
+            ]
             self.session.connection().exec_driver_sql(statement, converted)
 
     def insert_projects(self, records: Sequence[dict[str, Any]], batch_id: str) -> None:
