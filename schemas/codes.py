@@ -148,6 +148,12 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("3025", "serials-outside-block", "The requested serials are not all in the registered block."),
     CheckCode("3026", "serials-already-recognized", "The serials are already under another recognition."),
     CheckCode(
+        "4001",
+        "double-issuance",
+        "The project is already credited by another registry for an overlapping period.",
+    ),
+    CheckCode("4002", "personal-duplicate", "The personal activity is already counted by another platform."),
+    CheckCode(
         "5001",
         "no-equivalence",
         "No equivalence rule maps the methodology from the origin to the destination.",

@@ -114,6 +114,17 @@ def ingest(
     return report.as_dict()
 
 
+@router.post("/v1/dedup/check", summary="Dry run before issuing: every reason the records would be refused")
+def dedup_check(
+    request: Request, body: Annotated[bytes, Depends(_body)], session: SessionDep, principal: Writer
+) -> dict[str, Any]:
+    """The exchange form of the records a platform is about to issue; nothing is stored."""
+    if principal.platform_code is None:
+        raise Forbidden("only a platform checks its own records", scope="blocks:write")
+    issues = IngestService(session).check(principal.platform_code, exchange_records(body))
+    return {"clear": not issues, "issues": [issue.as_dict() for issue in issues]}
+
+
 def _visible(block: CreditBlock, principal: Principal) -> bool:
     return principal.owns(block.current_registry) or principal.owns(block.origin_registry)
 

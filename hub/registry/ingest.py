@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from hub.log.changes import record_change
 from hub.problems import HubError
+from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import RegistryRepository
 from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within, span
@@ -200,6 +201,17 @@ class IngestService:
         ]
         return issues
 
+    def check(self, platform: str, records: Records, *, schema_checked: bool = False) -> list[Issue]:
+        """Every reason the records would be refused (nothing is stored): schema, issuer and
+        in-batch duplicates first, then what the registry holds — serials, ids, double issuance
+        across registries (4001) and personal activity counted twice (4002)."""
+        issues = [] if schema_checked else _schema_issues(records)
+        if not issues:
+            issues = _issuer_issues(platform, records) + _duplicate_issues(records)
+        if not issues:
+            issues = self._registered_issues(records) + DedupService(self.session).issues(platform, records)
+        return issues
+
     def ingest(
         self, platform: str, records: Records, *, actor: str, source: str, schema_checked: bool = False
     ) -> IngestReport:
@@ -208,11 +220,7 @@ class IngestService:
         ``schema_checked``: the records come from one of the hub's own adapters, whose ``parse``
         validated each against its exchange schema already (the conformance suite holds them to
         it); every other check still runs."""
-        issues = [] if schema_checked else _schema_issues(records)
-        if not issues:
-            issues = _issuer_issues(platform, records) + _duplicate_issues(records)
-        if not issues:
-            issues = self._registered_issues(records)
+        issues = self.check(platform, records, schema_checked=schema_checked)
         if issues:
             raise BatchRefused(f"{len(issues)} problem(s) in the batch", code=issues[0].code, errors=issues)
         ingest_id = str(uuid.uuid4())
@@ -223,6 +231,7 @@ class IngestService:
         digest, canonical_blocks = batch_digest(records)
         self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks)
         self.registry.insert_personal(list(records.batches), ingest_id)
+        DedupService(self.session).record(platform, records)
         tonnes = sum(block["quantity"] for block in records.blocks)
         grams = sum(batch["quantity"] for batch in records.batches)
         counts = {
