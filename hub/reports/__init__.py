@@ -1,0 +1,1 @@
+"""Reports for operators: flows between regions and holdings."""
