@@ -24,6 +24,7 @@ from hub.reconciliation.endpoints import router as reconciliation_router
 from hub.registry.encumbrance import router as encumbrance_router
 from hub.registry.endpoints import router as registry_router
 from hub.reports.endpoints import router as reports_router
+from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(registry_router)
     app.include_router(encumbrance_router)
     app.include_router(reports_router)
+    app.include_router(retirement_router)
     app.include_router(reconciliation_router)
     app.include_router(recognition_router)
     app.include_router(standards_router)

@@ -58,3 +58,27 @@ def test_the_merge_agrees_with_the_naive_check(blocks, probe) -> None:
 
 def test_span() -> None:
     assert span([R(5, 9), R(1, 2), R(20, 30)]) == (1, 30)
+
+
+@pytest.mark.parametrize(
+    ("taken", "pieces"),
+    [
+        ((1, 100), [(1, 100, True)]),
+        ((1, 30), [(1, 30, True), (31, 100, False)]),
+        ((71, 100), [(1, 70, False), (71, 100, True)]),
+        ((40, 60), [(1, 39, False), (40, 60, True), (61, 100, False)]),
+    ],
+)
+def test_splitting_keeps_serials_and_sums(taken, pieces) -> None:
+    from mutual_recognition.splitting import split
+
+    result = split(1, 100, *taken)
+    assert [(p.start, p.end, p.taken) for p in result] == pieces
+    assert sum(p.quantity for p in result) == 100
+
+
+def test_splitting_refuses_serials_outside_the_block() -> None:
+    from mutual_recognition.splitting import split
+
+    with pytest.raises(ValueError, match="not inside"):
+        split(1, 100, 90, 110)

@@ -1,0 +1,1 @@
+"""Retirement: credits used up for a purpose — final; the origin is told."""

@@ -1,0 +1,144 @@
+"""Retiring serials: every block check, the split that keeps the rest of the block, a final
+status, one log entry telling the holder and the origin (for its corresponding adjustment)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
+
+from hub.log.changes import record_change
+from hub.problems import Conflict, HubError, SchemaViolation
+from hub.recognition.models import Recognition, RecognizedSerials
+from hub.registry.models import CreditBlock
+from hub.registry.repository import RegistryRepository
+from hub.retirement.models import RetirementRecord
+from mutual_recognition.checks import block_checks, not_recognized_already
+from mutual_recognition.serials import SerialRange
+from mutual_recognition.splitting import split
+from schemas import validate
+from schemas.validation import Issue
+
+
+class RetirementRefused(HubError):
+    status = 422
+    slug = "retirement-refused"
+    title = "The retirement is refused; nothing changed"
+
+
+def _piece_row(block: CreditBlock, start: int, end: int, status: str) -> dict[str, Any]:
+    whole = (start, end) == (block.serial_start, block.serial_end)
+    block_id = block.block_id if whole else f"{block.block_id}:{start}-{end}"
+    record = {
+        **block.record,
+        "block_id": block_id,
+        "serial_start": start,
+        "serial_end": end,
+        "quantity": end - start + 1,
+        "status": status,
+    }
+    columns = {name: getattr(block, name) for name in CreditBlock.model_fields}
+    return {
+        **columns,
+        "block_id": block_id,
+        "serial_start": start,
+        "serial_end": end,
+        "quantity": end - start + 1,
+        "status": status,
+        "record": record,
+    }
+
+
+class RetirementService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _pending(self, namespace: str, requested: SerialRange) -> list[SerialRange]:
+        rows = self.session.exec(
+            select(RecognizedSerials, Recognition)
+            .join(Recognition, col(Recognition.id) == col(RecognizedSerials.recognition_id))
+            .where(
+                RecognizedSerials.namespace == namespace,
+                col(RecognizedSerials.active).is_(True),
+                col(Recognition.status).in_(["pending_review", "pending_second_approval"]),
+                col(RecognizedSerials.serial_start) <= requested.end,
+                col(RecognizedSerials.serial_end) >= requested.start,
+            )
+        ).all()
+        return [SerialRange(s.serial_start, s.serial_end, s.recognition_id) for s, _ in rows]
+
+    def retire(self, request: dict[str, Any], *, sender: str, actor: str) -> dict[str, Any]:
+        record = {
+            **request,
+            "retired_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "origin_notified": True,
+        }
+        issues = validate("retirement", record)
+        if issues:
+            raise SchemaViolation("not a valid retirement", code=issues[0].code, errors=issues)
+        if record["registry"] != sender:
+            raise RetirementRefused(
+                "a platform retires only what it holds",
+                code="2004",
+                errors=[Issue("/registry", "2004", f"{sender} retires as {sender}")],
+            )
+        if self.session.get(RetirementRecord, (sender, record["retirement_id"])) is not None:
+            raise Conflict(f"retirement {record['retirement_id']} exists", code="3012")
+        RegistryRepository(self.session).lock_namespaces(item["namespace"] for item in record["blocks"])
+        issues, plan = [], []
+        for position, item in enumerate(record["blocks"]):
+            requested = SerialRange(item["start"], item["end"], item.get("block_id", ""))
+            block = self.session.get(CreditBlock, item.get("block_id", ""))
+            if block is None or block.current_registry != sender:
+                issues.append(
+                    Issue(
+                        f"/blocks/{position}/block_id",
+                        "3020",
+                        f"{sender} holds no block {item.get('block_id')}",
+                    )
+                )
+                continue
+            found = block_checks(
+                block.block_id,
+                block.status,
+                block.current_registry,
+                sender,
+                requested,
+                SerialRange(block.serial_start, block.serial_end, block.block_id),
+            )
+            found.append(not_recognized_already(requested, self._pending(block.serial_namespace, requested)))
+            issues += [Issue(f"/blocks/{position}", o.code, o.detail) for o in found if not o.passed]
+            plan.append((block, requested))
+        if issues:
+            raise RetirementRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+        lineage, origins = [], {sender}
+        for block, requested in plan:
+            pieces = split(block.serial_start, block.serial_end, requested.start, requested.end)
+            rows = [_piece_row(block, p.start, p.end, "retired" if p.taken else block.status) for p in pieces]
+            self.session.execute(delete(CreditBlock).where(col(CreditBlock.block_id) == block.block_id))
+            self.session.execute(insert(CreditBlock), rows)
+            lineage.append({"parent": block.block_id, "pieces": [r["block_id"] for r in rows]})
+            origins.add(block.origin_registry)
+        index = record_change(
+            self.session,
+            "block.retired",
+            subject=("retirement", record["retirement_id"]),
+            actor=actor,
+            platforms=sorted(origins),
+            data={"purpose": record["purpose"], "quantity": record["quantity"], "lineage": lineage},
+        )
+        record["log_index"] = index
+        self.session.add(
+            RetirementRecord(
+                registry_code=sender,
+                retirement_id=record["retirement_id"],
+                purpose=record["purpose"]["kind"],
+                quantity=record["quantity"],
+                record=record,
+                log_index=index,
+            )
+        )
+        self.session.flush()
+        return record
