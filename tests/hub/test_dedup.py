@@ -27,12 +27,17 @@ def _ccer_listing(period_start: str = "2025-06-01") -> Records:
     project = _instance("project", "kunshan-pv-399kw")
     project.update({"registry": "CCER", "project_id": "CCER-KS-PV-0399", "registered_elsewhere": []})
     block = _instance("credit-block", "kunshan-pv-399kw")
-    block.update({
-        "block_id": "CCER-B-KS-1", "origin_registry": "CCER", "current_registry": "CCER", "serial_namespace": "CCER",
-        "project": {"registry": "CCER", "project_id": "CCER-KS-PV-0399"},
-        "holder": {"registry": "CCER", "account_id": "CCER-A-1"},
-        "monitoring_period": {"start": period_start, "end": "2025-12-31"},
-    })  # fmt: skip
+    block.update(
+        {
+            "block_id": "CCER-B-KS-1",
+            "origin_registry": "CCER",
+            "current_registry": "CCER",
+            "serial_namespace": "CCER",
+            "project": {"registry": "CCER", "project_id": "CCER-KS-PV-0399"},
+            "holder": {"registry": "CCER", "account_id": "CCER-A-1"},
+            "monitoring_period": {"start": period_start, "end": "2025-12-31"},
+        }
+    )
     return Records(projects=[project], blocks=[block])
 
 

@@ -34,13 +34,24 @@ def _retirement(retirement_id: str = "RT-1", start: int = 100101, end: int = 100
     return {
         "retirement_id": retirement_id,
         "registry": "JS",
-        "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS", "start": start, "end": end,
-                    "quantity": end - start + 1, "unit": "tCO2e"}],
+        "blocks": [
+            {
+                "block_id": "JS-B-2025-000001",
+                "namespace": "JS",
+                "start": start,
+                "end": end,
+                "quantity": end - start + 1,
+                "unit": "tCO2e",
+            }
+        ],
         "quantity": end - start + 1,
         "unit": "tCO2e",
-        "purpose": {"kind": "voluntary-neutralization", "event": "demonstration: a 2026 conference in Kunshan"},
+        "purpose": {
+            "kind": "voluntary-neutralization",
+            "event": "demonstration: a 2026 conference in Kunshan",
+        },
         "beneficiary": {"registry": "JS", "account_id": "JS-A-EVENT-1"},
-    }  # fmt: skip
+    }
 
 
 def test_a_partial_retirement_splits_the_block_and_preserves_the_sum(jiangsu) -> None:
