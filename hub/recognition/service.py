@@ -15,9 +15,10 @@ from hub.recognition.certificates import issue_certificate
 from hub.recognition.models import Recognition, RecognizedSerials
 from hub.registry.models import CreditBlock, ProjectRecord
 from hub.registry.repository import RegistryRepository
+from hub.registry.requested import check_requested
 from hub.settings import Settings
 from hub.standards.service import StandardsService
-from mutual_recognition.checks import CheckOutcome, block_checks, not_recognized_already, registries_differ
+from mutual_recognition.checks import CheckOutcome, registries_differ
 from mutual_recognition.serials import SerialRange
 from schemas import validate
 from schemas.validation import Issue
@@ -87,35 +88,9 @@ class RecognitionService:
         RegistryRepository(self.session).lock_namespaces(r["namespace"] for r in request["blocks"])
         outcomes: list[CheckOutcome] = [registries_differ(origin, destination)]
         issues = [] if outcomes[0].passed else [Issue("/destination_registry", "5011", outcomes[0].detail)]
-        blocks: list[tuple[CreditBlock, SerialRange]] = []
-        for position, item in enumerate(request["blocks"]):
-            requested = SerialRange(item["start"], item["end"], item.get("block_id", ""))
-            block = self.session.get(CreditBlock, item.get("block_id", ""))
-            if (
-                block is None
-                or block.serial_namespace != item["namespace"]
-                or not (block.current_registry == sender or block.origin_registry == sender)
-            ):
-                issues.append(
-                    Issue(
-                        f"/blocks/{position}/block_id",
-                        "3020",
-                        f"{sender} holds no block {item.get('block_id')}",
-                    )
-                )
-                continue
-            found = block_checks(
-                block.block_id,
-                block.status,
-                block.current_registry,
-                sender,
-                requested,
-                SerialRange(block.serial_start, block.serial_end, block.block_id),
-            )
-            found.append(not_recognized_already(requested, self._recognized(item["namespace"], requested)))
-            outcomes += found
-            issues += [Issue(f"/blocks/{position}", o.code, o.detail) for o in found if not o.passed]
-            blocks.append((block, requested))
+        found, checked, blocks = check_requested(self.session, sender, request["blocks"], self._recognized)
+        issues += found
+        outcomes += checked
         if issues:
             raise _refuse(issues)
         evaluation, converted, outcomes = self._evaluate(request, blocks, verified_emissions, outcomes)

@@ -14,8 +14,8 @@ from hub.problems import Conflict, HubError, SchemaViolation
 from hub.recognition.models import Recognition, RecognizedSerials
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
+from hub.registry.requested import check_requested
 from hub.retirement.models import RetirementRecord
-from mutual_recognition.checks import block_checks, not_recognized_already
 from mutual_recognition.serials import SerialRange
 from mutual_recognition.splitting import split
 from schemas import validate
@@ -87,30 +87,7 @@ class RetirementService:
         if self.session.get(RetirementRecord, (sender, record["retirement_id"])) is not None:
             raise Conflict(f"retirement {record['retirement_id']} exists", code="3012")
         RegistryRepository(self.session).lock_namespaces(item["namespace"] for item in record["blocks"])
-        issues, plan = [], []
-        for position, item in enumerate(record["blocks"]):
-            requested = SerialRange(item["start"], item["end"], item.get("block_id", ""))
-            block = self.session.get(CreditBlock, item.get("block_id", ""))
-            if block is None or block.current_registry != sender:
-                issues.append(
-                    Issue(
-                        f"/blocks/{position}/block_id",
-                        "3020",
-                        f"{sender} holds no block {item.get('block_id')}",
-                    )
-                )
-                continue
-            found = block_checks(
-                block.block_id,
-                block.status,
-                block.current_registry,
-                sender,
-                requested,
-                SerialRange(block.serial_start, block.serial_end, block.block_id),
-            )
-            found.append(not_recognized_already(requested, self._pending(block.serial_namespace, requested)))
-            issues += [Issue(f"/blocks/{position}", o.code, o.detail) for o in found if not o.passed]
-            plan.append((block, requested))
+        issues, _, plan = check_requested(self.session, sender, record["blocks"], self._pending)
         if issues:
             raise RetirementRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
         lineage, origins = [], {sender}

@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from hub.client import NotFound, PermissionDenied, Refused
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
-FORM = "application/vnd.puhui.records+json"
-
-
-def _instance(kind: str, name: str) -> dict:
-    return json.loads((EXAMPLES / kind / "valid" / f"{name}.json").read_text())["instance"]
-
-
-@pytest.fixture
-def jiangsu(as_client):
-    platform = as_client("js")
-    records = {
-        "projects": [_instance("project", "kunshan-pv-399kw")],
-        "blocks": [_instance("credit-block", "kunshan-pv-399kw")],
-    }
-    platform.request(
-        "POST", "/v1/platforms/JS/batches", content=json.dumps(records).encode(), content_type=FORM
-    )
-    return platform
+from tests.hub.conftest import example
 
 
 def test_a_pledged_block_cannot_be_recognized_until_released(jiangsu) -> None:
@@ -39,7 +17,7 @@ def test_a_pledged_block_cannot_be_recognized_until_released(jiangsu) -> None:
     with pytest.raises(Refused) as twice:
         jiangsu.post(f"/v1/blocks/{block}/pledge", {"reason": "again"})
     assert twice.value.code == "6002"
-    request = _instance("recognition-request", "kunshan-pv-for-shanghai-ets")
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
     with pytest.raises(Refused) as refused:
         jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
     assert "3023" in [e["code"] for e in refused.value.errors]
@@ -56,7 +34,7 @@ def test_only_the_holder_pledges(jiangsu, as_client) -> None:
 
 
 def test_reports_show_holdings_and_recognized_flows(jiangsu, as_client) -> None:
-    request = _instance("recognition-request", "kunshan-pv-for-shanghai-ets")
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
     pending = jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
     operator = as_client("operator-sh")
     operator.post(

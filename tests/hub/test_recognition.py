@@ -21,30 +21,12 @@ from hub.auth.service import ClientService
 from hub.cli.main import app as cli
 from hub.client import NotFound, PermissionDenied, PlatformClient, Refused
 from schemas.canonical import canonicalize
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
-FORM = "application/vnd.puhui.records+json"
-
-
-def _instance(kind: str, name: str) -> dict:
-    return json.loads((EXAMPLES / kind / "valid" / f"{name}.json").read_text())["instance"]
-
-
-@pytest.fixture
-def jiangsu(as_client) -> PlatformClient:
-    platform = as_client("js")
-    records = {
-        "projects": [_instance("project", "kunshan-pv-399kw")],
-        "blocks": [_instance("credit-block", "kunshan-pv-399kw")],
-    }
-    platform.request(
-        "POST", "/v1/platforms/JS/batches", content=json.dumps(records).encode(), content_type=FORM
-    )
-    return platform
+from tests.hub.conftest import RECORDS_FORM as FORM
+from tests.hub.conftest import example
 
 
 def _request(request_id: str = "RR-2026-0001", start: int = 100001, end: int = 100120) -> dict:
-    request = _instance("recognition-request", "kunshan-pv-for-shanghai-ets")
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
     request["request_id"] = request_id
     request["blocks"][0].update({"start": start, "end": end, "quantity": end - start + 1})
     request["quantity"] = end - start + 1
@@ -145,8 +127,8 @@ def test_above_the_threshold_two_distinct_operators_approve(database, settings, 
 
         jiangsu = client("js")
         records = {
-            "projects": [_instance("project", "kunshan-pv-399kw")],
-            "blocks": [_instance("credit-block", "kunshan-pv-399kw")],
+            "projects": [example("project", "kunshan-pv-399kw")],
+            "blocks": [example("credit-block", "kunshan-pv-399kw")],
         }
         jiangsu.request(
             "POST", "/v1/platforms/JS/batches", content=json.dumps(records).encode(), content_type=FORM

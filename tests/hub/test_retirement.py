@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from hub.client import Refused
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
-FORM = "application/vnd.puhui.records+json"
-
-
-def _instance(kind: str, name: str) -> dict:
-    return json.loads((EXAMPLES / kind / "valid" / f"{name}.json").read_text())["instance"]
-
-
-@pytest.fixture
-def jiangsu(as_client):
-    platform = as_client("js")
-    records = {
-        "projects": [_instance("project", "kunshan-pv-399kw")],
-        "blocks": [_instance("credit-block", "kunshan-pv-399kw")],
-    }
-    platform.request(
-        "POST", "/v1/platforms/JS/batches", content=json.dumps(records).encode(), content_type=FORM
-    )
-    return platform
+from tests.hub.conftest import example
 
 
 def _retirement(retirement_id: str = "RT-1", start: int = 100101, end: int = 100150) -> dict:
@@ -94,7 +72,7 @@ def test_bad_retirements_change_nothing(jiangsu, change, code) -> None:
 
 
 def test_serials_under_a_pending_recognition_are_not_retired(jiangsu) -> None:
-    request = _instance("recognition-request", "kunshan-pv-for-shanghai-ets")
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
     jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
     with pytest.raises(Refused) as refused:
         jiangsu.post("/v1/retirements", _retirement(start=100100, end=100130))

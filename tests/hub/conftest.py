@@ -1,0 +1,30 @@
+"""Shared by the hub tests: schema examples, and Jiangsu holding the Kunshan PV block."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
+RECORDS_FORM = "application/vnd.puhui.records+json"
+
+
+def example(kind: str, name: str) -> dict:
+    """A fresh copy of a valid example instance of the exchange schema."""
+    return json.loads((EXAMPLES / kind / "valid" / f"{name}.json").read_text())["instance"]
+
+
+@pytest.fixture
+def jiangsu(as_client):
+    """Jiangsu's client, after it ingested the Kunshan 399 kW PV project and its 350 t block."""
+    platform = as_client("js")
+    records = {
+        "projects": [example("project", "kunshan-pv-399kw")],
+        "blocks": [example("credit-block", "kunshan-pv-399kw")],
+    }
+    platform.request(
+        "POST", "/v1/platforms/JS/batches", content=json.dumps(records).encode(), content_type=RECORDS_FORM
+    )
+    return platform
