@@ -41,6 +41,6 @@ def test_every_transition(current: State, target: State) -> None:
 
 
 def test_final_states_and_itl_numbers() -> None:
-    assert FINAL == {State.COMPLETED, State.REJECTED, State.CANCELLED, State.TERMINATED}
+    assert {State.COMPLETED, State.REJECTED, State.CANCELLED, State.TERMINATED} == FINAL
     assert {ITL_STATUS[s] for s in FINAL} == {4, 5, 6, 7}
     assert all(target in TRANSITIONS[state] for state, target in NEXT_STEP.items())
