@@ -27,6 +27,8 @@ from hub.reports.endpoints import router as reports_router
 from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
+from hub.transfers.endpoints import router as transfers_router
+from hub.transfers.worker import TransferWorker
 
 DESCRIPTION = """
 Puhui Hub connects China's carbon-inclusion (碳普惠) platforms: a shared exchange schema,
@@ -55,13 +57,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker = (
-            WorkerThread(WebhookWorker(database, keystore, settings)) if settings.webhook_worker else None
-        )
-        if worker:
+        workers = []
+        if settings.webhook_worker:
+            workers = [
+                WorkerThread(WebhookWorker(database, keystore, settings)),
+                WorkerThread(TransferWorker(database, settings)),
+            ]
+        for worker in workers:
             worker.start()
         yield
-        if worker:
+        for worker in workers:
             worker.stop()
 
     app = FastAPI(title="Puhui Hub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(encumbrance_router)
     app.include_router(reports_router)
     app.include_router(retirement_router)
+    app.include_router(transfers_router)
     app.include_router(reconciliation_router)
     app.include_router(recognition_router)
     app.include_router(standards_router)

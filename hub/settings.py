@@ -50,7 +50,13 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Recognitions of more tonnes need two distinct operators."
     )
 
-    webhook_worker: bool = Field(default=True, description="Deliver webhooks from this process.")
+    transfer_deadline: int = Field(
+        default=3600, ge=1, description="Seconds a transfer may take before it is terminated and compensated."
+    )
+
+    webhook_worker: bool = Field(
+        default=True, description="Run the webhook and transfer workers in this process."
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a delivery is dead.")
     webhook_backoff: float = Field(default=5.0, gt=0, description="Seconds before the first retry; doubles.")
     webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a receiver.")

@@ -127,10 +127,12 @@ class PlatformClient:
         content: bytes | None = None,
         content_type: str | None = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send a request; state-changing ones are signed. Raises a typed error on 4xx/5xx."""
+        """Send a request; state-changing ones are signed. Raises a typed error on 4xx/5xx.
+        ``headers`` adds e.g. an ``Idempotency-Key``."""
         method = method.upper()
-        headers = {"Authorization": f"Bearer {self.access_token()}"}
+        headers = {**(headers or {}), "Authorization": f"Bearer {self.access_token()}"}
         body = content
         if json_body is not None:
             body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()

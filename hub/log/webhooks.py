@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import httpx
 from sqlmodel import col, select
@@ -135,10 +136,14 @@ class WebhookWorker:
         return delivered
 
 
+class Worker(Protocol):
+    def run_once(self) -> int: ...
+
+
 class WorkerThread:
     """Runs a worker every ``interval`` seconds in a daemon thread until stopped."""
 
-    def __init__(self, worker: WebhookWorker, interval: float = 1.0) -> None:
+    def __init__(self, worker: Worker, interval: float = 1.0) -> None:
         self.worker = worker
         self.interval = interval
         self._stop = threading.Event()
@@ -148,8 +153,8 @@ class WorkerThread:
         while not self._stop.is_set():
             try:
                 self.worker.run_once()
-            except Exception:  # keep delivering; the failure is logged
-                log.exception("webhook worker round failed")
+            except Exception:  # keep going; the failure is logged
+                log.exception("worker round failed")
             self._stop.wait(self.interval)
 
     def start(self) -> None:

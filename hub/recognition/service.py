@@ -18,6 +18,7 @@ from hub.registry.repository import RegistryRepository
 from hub.registry.requested import check_requested
 from hub.settings import Settings
 from hub.standards.service import StandardsService
+from hub.transfers.service import transfer_serials
 from mutual_recognition.checks import CheckOutcome, registries_differ
 from mutual_recognition.serials import SerialRange
 from schemas import validate
@@ -52,7 +53,8 @@ class RecognitionService:
                 col(RecognizedSerials.serial_end) >= requested.start,
             )
         ).all()
-        return [SerialRange(r.serial_start, r.serial_end, r.recognition_id) for r in rows]
+        recognized = [SerialRange(r.serial_start, r.serial_end, r.recognition_id) for r in rows]
+        return recognized + transfer_serials(self.session, namespace, requested)
 
     def _usage(self, request: dict[str, Any], verified_emissions: int | None) -> PurposeUsage | None:
         compliance = request.get("compliance")

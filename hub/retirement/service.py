@@ -16,6 +16,7 @@ from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.requested import check_requested
 from hub.retirement.models import RetirementRecord
+from hub.transfers.service import transfer_serials
 from mutual_recognition.serials import SerialRange
 from mutual_recognition.splitting import split
 from schemas import validate
@@ -67,7 +68,8 @@ class RetirementService:
                 col(RecognizedSerials.serial_end) >= requested.start,
             )
         ).all()
-        return [SerialRange(s.serial_start, s.serial_end, s.recognition_id) for s, _ in rows]
+        pending = [SerialRange(s.serial_start, s.serial_end, s.recognition_id) for s, _ in rows]
+        return pending + transfer_serials(self.session, namespace, requested)
 
     def retire(self, request: dict[str, Any], *, sender: str, actor: str) -> dict[str, Any]:
         record = {

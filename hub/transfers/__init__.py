@@ -1,0 +1,1 @@
+"""Transfers: an exactly-once saga that moves whole blocks between registries."""

@@ -1,0 +1,90 @@
+"""``POST /v1/transfers`` (with ``Idempotency-Key``) and ``GET /v1/transfers/{id}``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
+from hub.auth.signing import SignedRequestDep
+from hub.deps import SessionDep, SettingsDep
+from hub.problems import BadRequest, NotFound
+from hub.transfers.models import Transfer
+from hub.transfers.service import TransferService
+
+router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
+Sender = Annotated[Principal, Depends(require("transfers:write"))]
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
+
+class BlockRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    block_id: str = Field(pattern=IDENTIFIER, max_length=128)
+    namespace: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    registry: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    account_id: str = Field(pattern=IDENTIFIER, max_length=128)
+
+
+class TransferBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    transfer_id: str = Field(pattern=IDENTIFIER, max_length=128)
+    destination: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    to_account: Account
+    blocks: list[BlockRef] = Field(min_length=1, max_length=1000, description="Whole blocks.")
+
+
+def view(transfer: Transfer) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer.id,
+        "state": transfer.state,
+        "itl_status": transfer.itl_status,
+        "origin_registry": transfer.origin,
+        "destination_registry": transfer.destination,
+        "quantity": transfer.quantity,
+        "unit": "tCO2e",
+        "blocks": transfer.request["blocks"],
+        "to_account": transfer.request["to_account"],
+        "history": transfer.history,
+        "attempts": transfer.attempts,
+        "last_error": transfer.last_error,
+    }
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Propose a transfer (idempotent on Idempotency-Key)"
+)
+def propose(
+    body: TransferBody,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Sender,
+    signed: SignedRequestDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
+    if not idempotency_key:
+        raise BadRequest("an Idempotency-Key header is required", code="1004")
+    if principal.platform_code is None:
+        raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
+    service = TransferService(session, timedelta(seconds=settings.transfer_deadline))
+    transfer, created = service.propose(
+        body.model_dump(), key=idempotency_key, client_id=principal.client_id, sender=principal.platform_code
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return view(transfer)
+
+
+@router.get("/{transfer_id}", summary="A transfer with its state history (ITL status numbers)")
+def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    transfer = session.get(Transfer, transfer_id)
+    if transfer is None or not (principal.owns(transfer.origin) or principal.owns(transfer.destination)):
+        raise NotFound(f"no transfer {transfer_id}")
+    return view(transfer)

@@ -1,0 +1,137 @@
+"""The transfer saga against the sandbox platforms: exactly once, idempotent on the client's key,
+restart-safe, compensated when it cannot finish."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.registry import get
+from hub.app import create_app
+from hub.client import PlatformClient, Refused
+from hub.registry.federation_key import pseudonymizer
+from hub.registry.ingest import IngestService, Records
+from hub.transfers.worker import TransferWorker
+
+BLOCK = "JS-B-2025-000001"
+
+
+@pytest.fixture
+def hub(database, settings, federation):
+    """A demo hub (sandbox platforms mounted) where Jiangsu holds its fixture's blocks."""
+    demo = settings.model_copy(update={"demo": True})
+    adapter = get("JS")
+    for fixture in (f for f in adapter.fixtures() if f.good):
+        parsed = adapter.parse(
+            fixture.read(),
+            content_type=fixture.content_type,
+            pseudonymizer=pseudonymizer(demo.resolved_federation_key_file),
+        )
+        with database.unit_of_work() as session:
+            IngestService(session).ingest(
+                "JS", Records(parsed.projects, parsed.blocks), actor="test", source="test"
+            )
+    with TestClient(create_app(demo, database)) as client:
+        yield client, demo
+
+
+def _client(hub, federation, name: str) -> PlatformClient:
+    return PlatformClient.from_credentials(federation / f"{name}.json", transport=hub[0]._transport)
+
+
+def _propose(platform: PlatformClient, key: str, destination: str = "SH", transfer_id: str = "TR-1"):
+    body = {
+        "transfer_id": transfer_id,
+        "destination": destination,
+        "to_account": {"registry": destination, "account_id": f"{destination}-A-1"},
+        "blocks": [{"block_id": BLOCK, "namespace": "JS"}],
+    }
+    return platform.request("POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": key})
+
+
+def _run(hub, database, rounds: int = 5) -> None:
+    worker = TransferWorker(database, hub[1], transport=hub[0]._transport)
+    for n in range(rounds):
+        worker.run_once(datetime.now(UTC) + timedelta(seconds=n))
+
+
+def test_a_transfer_completes_exactly_once(hub, database, federation) -> None:
+    jiangsu = _client(hub, federation, "js")
+    proposed = _propose(jiangsu, "k-1")
+    assert proposed.status_code == 201
+    assert proposed.json()["state"] == "accepted"
+    _run(hub, database)
+    done = jiangsu.get("/v1/transfers/TR-1")
+    assert done["state"] == "completed"
+    assert done["itl_status"] == 4
+    assert [h["state"] for h in done["history"]] == [
+        "proposed",
+        "checked",
+        "accepted",
+        "origin_locked",
+        "destination_credited",
+        "completed",
+    ]
+    assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "exported"
+    shanghai = _client(hub, federation, "sh")
+    assert shanghai.get(f"/v1/blocks/SH:{BLOCK}")["status"] == "imported"
+    sandbox_js = hub[0].get("/sandbox/js/_sandbox/state").json()
+    assert sandbox_js["blocks"][BLOCK] == "locked"
+    assert BLOCK in hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"]
+    with pytest.raises(Refused) as again:
+        _propose(jiangsu, "k-2", transfer_id="TR-2")
+    assert "3022" in [e["code"] for e in again.value.errors]
+
+
+def test_the_idempotency_key_replays_or_refuses(hub, database, federation) -> None:
+    jiangsu = _client(hub, federation, "js")
+    first = _propose(jiangsu, "k-1").json()
+    replay = _propose(jiangsu, "k-1")
+    assert replay.status_code == 200
+    assert replay.json()["transfer_id"] == first["transfer_id"]
+    with pytest.raises(Refused) as other:
+        _propose(jiangsu, "k-1", destination="ZJ")
+    assert other.value.code == "6004"
+    with pytest.raises(Refused) as taken:
+        _propose(jiangsu, "k-3", transfer_id="TR-3")
+    assert "3026" in [e["code"] for e in taken.value.errors]
+
+
+def test_a_crash_between_the_call_and_its_record_repeats_the_call_not_the_step(
+    hub, database, federation, monkeypatch
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    _propose(jiangsu, "k-1")
+    worker = TransferWorker(database, hub[1], transport=hub[0]._transport)
+    applied = TransferWorker._apply
+    crashes = iter([True])
+
+    def crashing(self, session, transfer, target, job):
+        if next(crashes, False):
+            raise RuntimeError("the process died after the platform answered")
+        return applied(self, session, transfer, target, job)
+
+    monkeypatch.setattr(TransferWorker, "_apply", crashing)
+    with pytest.raises(RuntimeError):
+        worker.run_once(datetime.now(UTC))
+    assert jiangsu.get("/v1/transfers/TR-1")["state"] == "accepted"
+    for n in range(1, 6):
+        worker.run_once(datetime.now(UTC) + timedelta(minutes=n))  # after the lease
+    assert jiangsu.get("/v1/transfers/TR-1")["state"] == "completed"
+    assert hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"].count(BLOCK) == 1
+
+
+def test_a_destination_that_cannot_take_the_block_terminates_and_compensates(
+    hub, database, federation
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    _propose(jiangsu, "k-1", destination="CCER")  # the CCER format takes only units it issued
+    _run(hub, database)
+    terminated = jiangsu.get("/v1/transfers/TR-1")
+    assert terminated["state"] == "terminated"
+    assert terminated["itl_status"] == 5
+    assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "held"
+    assert hub[0].get("/sandbox/js/_sandbox/state").json()["blocks"][BLOCK] == "held"
+    assert _propose(jiangsu, "k-2", transfer_id="TR-2").json()["state"] == "accepted"
