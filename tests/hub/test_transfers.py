@@ -3,6 +3,7 @@ restart-safe, compensated when it cannot finish."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,3 +136,67 @@ def test_a_destination_that_cannot_take_the_block_terminates_and_compensates(
     assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "held"
     assert hub[0].get("/sandbox/js/_sandbox/state").json()["blocks"][BLOCK] == "held"
     assert _propose(jiangsu, "k-2", transfer_id="TR-2").json()["state"] == "accepted"
+
+
+def test_fifty_concurrent_transfers_of_one_block_exactly_one_is_accepted(hub, database, federation) -> None:
+    import threading
+
+    from hub.problems import HubError
+    from hub.transfers.service import TransferService
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(50)
+
+    def propose(n: int) -> None:
+        body = {
+            "transfer_id": f"TR-C{n}",
+            "destination": "SH",
+            "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+            "blocks": [{"block_id": BLOCK, "namespace": "JS"}],
+        }
+        barrier.wait()
+        try:
+            with database.unit_of_work() as session:
+                TransferService(session, timedelta(hours=1)).propose(
+                    body, key=f"k-{n}", client_id="js", sender="JS"
+                )
+            outcomes.append("accepted")
+        except HubError as error:
+            outcomes.append(str(error.code or error.errors[0]["code"]))
+
+    threads = [threading.Thread(target=propose, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("accepted") == 1
+    assert len(outcomes) == 50
+
+
+@pytest.mark.parametrize("crash_at", ["origin_locked", "destination_credited", "completed"])
+def test_a_crash_at_any_step_loses_and_duplicates_nothing(
+    hub, database, federation, monkeypatch, crash_at
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    _propose(jiangsu, "k-1")
+    worker = TransferWorker(database, hub[1], transport=hub[0]._transport)
+    applied = TransferWorker._apply
+    crashed: list[str] = []
+
+    def crashing(self, session, transfer, target, job):
+        if str(target) == crash_at and not crashed:
+            crashed.append(crash_at)
+            raise RuntimeError(f"the worker died applying {crash_at}")
+        return applied(self, session, transfer, target, job)
+
+    monkeypatch.setattr(TransferWorker, "_apply", crashing)
+    for n in range(8):  # each round after a crash is the restarted worker, once the lease expired
+        with contextlib.suppress(RuntimeError):
+            worker.run_once(datetime.now(UTC) + timedelta(minutes=2 * n))
+    assert crashed == [crash_at]
+    assert jiangsu.get("/v1/transfers/TR-1")["state"] == "completed"
+    shanghai = _client(hub, federation, "sh")
+    held = [b for b in shanghai.get("/v1/blocks") if b["block_id"].endswith(BLOCK)]
+    assert len(held) == 1
+    assert hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"].count(BLOCK) == 1
+    assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "exported"
