@@ -2,53 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from collections import defaultdict
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlmodel import col, select
+from sqlmodel import select
 
 from hub.auth.principal import Principal, require
 from hub.deps import SessionDep
 from hub.recognition.models import Recognition
 from hub.registry.models import CreditBlock
+from hub.retirement.models import RetirementRecord
+from hub.transfers.models import Transfer
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require("reports:read"))]
 
 
-@router.get("/flows", summary="Origin × destination: recognized tonnes (transfers and retirements to come)")
+@router.get("/flows", summary="Origin × destination: recognized, transferred and retired tonnes")
 def flows(
     session: SessionDep,
     principal: Reader,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
-    query = select(
-        Recognition.origin,
-        Recognition.destination,
-        func.sum(Recognition.quantity),
-        func.sum(Recognition.converted_quantity),
-    ).where(Recognition.status == "approved")
-    if start:
-        query = query.where(col(Recognition.decided_at) >= datetime.combine(start, time.min))
-    if end:
-        query = query.where(col(Recognition.decided_at) <= datetime.combine(end, time.max))
-    rows = session.exec(query.group_by(Recognition.origin, Recognition.destination)).all()
+    low = datetime.combine(start, time.min, tzinfo=UTC) if start else None
+    high = datetime.combine(end, time.max, tzinfo=UTC) if end else None
+
+    def inside(moment: datetime | None) -> bool:
+        if moment is None:
+            return False
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return (low is None or aware >= low) and (high is None or aware <= high)
+
+    cells: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {
+            "recognized_tonnes": 0,
+            "recognized_converted_tonnes": 0,
+            "transferred_tonnes": 0,
+            "retired_tonnes": 0,
+        }
+    )
+    for item in session.exec(select(Recognition).where(Recognition.status == "approved")).all():
+        if inside(item.decided_at):
+            cell = cells[(item.origin, item.destination)]
+            cell["recognized_tonnes"] += item.quantity
+            cell["recognized_converted_tonnes"] += item.converted_quantity
+    for transfer in session.exec(select(Transfer).where(Transfer.state == "completed")).all():
+        if inside(transfer.created_at):
+            cells[(transfer.origin, transfer.destination)]["transferred_tonnes"] += transfer.quantity
+    for retirement in session.exec(select(RetirementRecord)).all():
+        if inside(retirement.created_at):
+            for block in retirement.record["blocks"]:
+                cells[(block["namespace"], retirement.registry_code)]["retired_tonnes"] += block["quantity"]
     return {
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
-        "flows": [
-            {
-                "origin": o,
-                "destination": d,
-                "recognized_tonnes": int(q or 0),
-                "recognized_converted_tonnes": int(c or 0),
-            }
-            for o, d, q, c in sorted(rows)
-        ],
+        "flows": [{"origin": o, "destination": d, **values} for (o, d), values in sorted(cells.items())],
     }
 
 

@@ -42,7 +42,14 @@ def test_reports_show_holdings_and_recognized_flows(jiangsu, as_client) -> None:
     )
     flows = operator.get("/v1/reports/flows")["flows"]
     assert flows == [
-        {"origin": "JS", "destination": "SH", "recognized_tonnes": 120, "recognized_converted_tonnes": 84}
+        {
+            "origin": "JS",
+            "destination": "SH",
+            "recognized_tonnes": 120,
+            "recognized_converted_tonnes": 84,
+            "transferred_tonnes": 0,
+            "retired_tonnes": 0,
+        }
     ]
     holdings = operator.get("/v1/reports/holdings")["holdings"]
     assert holdings == [
