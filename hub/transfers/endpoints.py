@@ -88,3 +88,13 @@ def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> d
     if transfer is None or not (principal.owns(transfer.origin) or principal.owns(transfer.destination)):
         raise NotFound(f"no transfer {transfer_id}")
     return view(transfer)
+
+
+@router.post("/{transfer_id}/cancel", summary="Cancel a transfer before anything moved (the origin)")
+def cancel(
+    transfer_id: str, session: SessionDep, principal: Sender, signed: SignedRequestDep
+) -> dict[str, Any]:
+    transfer = session.get(Transfer, transfer_id, with_for_update=True)
+    if transfer is None or not principal.owns(transfer.origin):
+        raise NotFound(f"no transfer {transfer_id}")
+    return view(TransferService(session, timedelta(0)).cancel(transfer, actor=principal.client_id))

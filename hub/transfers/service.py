@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from hub.log.changes import record_change
@@ -18,7 +19,7 @@ from hub.registry.requested import check_requested
 from hub.transfers.models import Transfer, TransferSerials
 from mutual_recognition.checks import registries_differ
 from mutual_recognition.serials import SerialRange
-from mutual_recognition.transfer_states import ITL_STATUS, State
+from mutual_recognition.transfer_states import ITL_STATUS, IllegalTransition, State, transition
 from schemas.canonical import canonicalize
 from schemas.validation import Issue
 
@@ -134,3 +135,27 @@ class TransferService:
         )
         self.session.flush()
         return transfer, True
+
+    def cancel(self, transfer: Transfer, *, actor: str) -> Transfer:
+        """The origin withdraws a transfer nothing has moved for yet (accepted, not locked)."""
+        try:
+            target = transition(State(transfer.state), State.CANCELLED)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), code="6002") from exc
+        transfer.state, transfer.itl_status = str(target), ITL_STATUS[target]
+        transfer.history = [*transfer.history, step(target, "cancelled by the origin")]
+        self.session.execute(
+            update(TransferSerials)
+            .where(col(TransferSerials.transfer_id) == transfer.id)
+            .values(active=False)
+        )
+        record_change(
+            self.session,
+            "transfer.cancelled",
+            subject=("transfer", transfer.id),
+            actor=actor,
+            platforms=[transfer.origin, transfer.destination],
+        )
+        self.session.add(transfer)
+        self.session.flush()
+        return transfer

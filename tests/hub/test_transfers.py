@@ -200,3 +200,18 @@ def test_a_crash_at_any_step_loses_and_duplicates_nothing(
     assert len(held) == 1
     assert hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"].count(BLOCK) == 1
     assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "exported"
+
+
+def test_the_origin_cancels_before_anything_moved_and_not_after(hub, database, federation) -> None:
+    jiangsu = _client(hub, federation, "js")
+    _propose(jiangsu, "k-1")
+    cancelled = jiangsu.post("/v1/transfers/TR-1/cancel", {})
+    assert (cancelled["state"], cancelled["itl_status"]) == ("cancelled", 7)
+    _run(hub, database)
+    assert jiangsu.get("/v1/transfers/TR-1")["state"] == "cancelled"
+    assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "held"
+    _propose(jiangsu, "k-2", transfer_id="TR-2")
+    _run(hub, database)
+    with pytest.raises(Refused) as late:
+        jiangsu.post("/v1/transfers/TR-2/cancel", {})
+    assert late.value.code == "6002"
