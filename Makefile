@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) -m bench.envelope
 	$(PY) -m bench.log --sizes 100000,1000000
 	$(PY) -m bench.ingest --blocks 100000
+	$(PY) -m bench.dedup --sizes 100000,1000000
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:
