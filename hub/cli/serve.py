@@ -69,9 +69,8 @@ def _seed(settings: Settings) -> None:
         console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
         console.print(f"  demo credentials: {result.credentials_dir}/<name>.json", highlight=False)
         records = ", ".join(f"{code} {count}" for code, count in result.ingested.items())
-        console.print(
-            f"  demo issuances ingested (records): {records}; Jiangsu's: run `puhui sync JS`", highlight=False
-        )
+        console.print(f"  demo issuances ingested (records): {records}", highlight=False, soft_wrap=True)
+        console.print("  a recognition JS -> SH awaits operator-sh: GET /v1/recognitions", highlight=False)
     else:
         console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
 
