@@ -195,6 +195,10 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "methodology-unknown",
         "The methodology is not in the catalogue for that registry.",
     ),
+    CheckCode("5011", "same-registry", "Recognition and transfer are between two registries."),
+    CheckCode(
+        "5012", "use-not-recognized", "Credits used for another region's ETS need that region's recognition."
+    ),
     CheckCode(
         "6001", "conflicting-write", "The change conflicts with one committed meanwhile; nothing was stored."
     ),

@@ -71,6 +71,45 @@ class RetirementService:
         pending = [SerialRange(s.serial_start, s.serial_end, s.recognition_id) for s, _ in rows]
         return pending + transfer_serials(self.session, namespace, requested)
 
+    def _recognized_for_use(
+        self, record: dict[str, Any], plan: list[tuple[CreditBlock, SerialRange]]
+    ) -> list[Issue]:
+        """5012: credits used for another region's ETS compliance must be recognized there, for
+        that covered entity and year — the recognition is where the ruleset's purpose limits
+        (the offset share, the share from outside the region) were enforced."""
+        purpose, where = record["purpose"], record["beneficiary"]["registry"]
+        if purpose["kind"] != "ets-compliance":
+            return []
+        compliance = {
+            "covered_entity_hash": purpose.get("covered_entity_hash"),
+            "year": purpose.get("compliance_year"),
+        }
+        issues = []
+        for position, (block, requested) in enumerate(plan):
+            if block.origin_registry == where:
+                continue
+            approved = self.session.exec(
+                select(RecognizedSerials, Recognition)
+                .join(Recognition, col(Recognition.id) == col(RecognizedSerials.recognition_id))
+                .where(
+                    RecognizedSerials.namespace == block.serial_namespace,
+                    col(RecognizedSerials.serial_start) <= requested.start,
+                    col(RecognizedSerials.serial_end) >= requested.end,
+                    Recognition.status == "approved",
+                    Recognition.destination == where,
+                    Recognition.purpose == "ets-compliance",
+                )
+            ).all()
+            if not any(r.request.get("compliance") == compliance for _, r in approved):
+                issues.append(
+                    Issue(
+                        f"/blocks/{position}",
+                        "5012",
+                        f"no approved {where} ETS recognition covers these serials",
+                    )
+                )
+        return issues
+
     def retire(self, request: dict[str, Any], *, sender: str, actor: str) -> dict[str, Any]:
         record = {
             **request,
@@ -90,6 +129,7 @@ class RetirementService:
             raise Conflict(f"retirement {record['retirement_id']} exists", code="3012")
         RegistryRepository(self.session).lock_namespaces(item["namespace"] for item in record["blocks"])
         issues, _, plan = check_requested(self.session, sender, record["blocks"], self._pending)
+        issues += self._recognized_for_use(record, plan)
         if issues:
             raise RetirementRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
         lineage, origins = [], {sender}

@@ -85,3 +85,29 @@ def test_a_pledged_block_is_not_retired(jiangsu) -> None:
     with pytest.raises(Refused) as refused:
         jiangsu.post("/v1/retirements", _retirement())
     assert "3023" in [e["code"] for e in refused.value.errors]
+
+
+def _ets(start: int, end: int, entity: str) -> dict:
+    retirement = _retirement("RT-ETS", start, end)
+    retirement["purpose"] = {"kind": "ets-compliance", "covered_entity_hash": entity, "compliance_year": 2025}
+    retirement["beneficiary"] = {"registry": "SH", "account_id": "SH-A-ENT-0042"}
+    return retirement
+
+
+def test_another_regions_ets_compliance_needs_that_regions_recognition(jiangsu, as_client) -> None:
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
+    entity = request["compliance"]["covered_entity_hash"]
+    with pytest.raises(Refused) as unrecognized:
+        jiangsu.post("/v1/retirements", _ets(100001, 100120, entity))
+    assert [e["code"] for e in unrecognized.value.errors] == ["5012"]
+    pending = jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
+    as_client("operator-sh").post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
+    )
+    with pytest.raises(Refused) as other_entity:
+        jiangsu.post("/v1/retirements", _ets(100001, 100120, "0" * 64))
+    assert [e["code"] for e in other_entity.value.errors] == ["5012"]
+    with pytest.raises(Refused) as outside:
+        jiangsu.post("/v1/retirements", _ets(100100, 100130, entity))
+    assert [e["code"] for e in outside.value.errors] == ["5012"]
+    assert jiangsu.post("/v1/retirements", _ets(100001, 100120, entity))["quantity"] == 120
