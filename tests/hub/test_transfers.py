@@ -215,3 +215,18 @@ def test_the_origin_cancels_before_anything_moved_and_not_after(hub, database, f
     with pytest.raises(Refused) as late:
         jiangsu.post("/v1/transfers/TR-2/cancel", {})
     assert late.value.code == "6002"
+
+
+def test_fifty_transfers_of_one_block_from_five_processes_exactly_one_is_accepted(hub, database_url) -> None:
+    import multiprocessing
+
+    from tests.hub.concurrent_proposals import propose_many
+
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(50)
+        with context.Pool(5) as pool:
+            results = pool.starmap(propose_many, [(database_url, p, 10, barrier, BLOCK) for p in range(5)])
+    outcomes = [outcome for result in results for outcome in result]
+    assert len(outcomes) == 50
+    assert outcomes.count("accepted") == 1
