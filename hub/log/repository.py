@@ -39,7 +39,7 @@ class LogRepository:
         for level, idxs in by_level.items():
             clauses.append(f"(level = {mark} AND idx IN ({', '.join([mark] * len(idxs))}))")
             params += [level, *idxs]
-        sql = "SELECT level, idx, hash FROM log_node WHERE " + " OR ".join(clauses)  # noqa: S608 (placeholders only)
+        sql = "SELECT level, idx, hash FROM log_node WHERE " + " OR ".join(clauses)  # noqa: S608 (bound parameters only)
         rows = connection.exec_driver_sql(sql, tuple(params))
         return {(level, idx): bytes(value) for level, idx, value in rows}
 

@@ -123,8 +123,8 @@ class RegistryRepository:
                 for record, data in zip(records, texts, strict=True):
                     copy.write_row((*block_row(record, batch_id)[:13], data, batch_id))
         else:
-            placeholders = ", ".join("?" * len(BLOCK_COLUMNS))
-            statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+            marks = ", ".join("?" * len(BLOCK_COLUMNS))
+            statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({marks})"  # noqa: S608
             converted = [
                 (*block_row(record, batch_id)[:13], record_text(record), batch_id) for record in records
             ]
