@@ -14,6 +14,7 @@ COPY schemas ./schemas
 COPY standards ./standards
 COPY mutual_recognition ./mutual_recognition
 COPY adapters ./adapters
+COPY transparency ./transparency
 RUN pip install --no-cache-dir -c constraints.txt . \
     && useradd --system --home-dir /var/lib/puhui --create-home puhui
 
