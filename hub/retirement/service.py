@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from hub.log.changes import record_change
@@ -15,10 +14,10 @@ from hub.recognition.models import Recognition, RecognizedSerials
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.requested import check_requested
+from hub.registry.splits import split_block
 from hub.retirement.models import RetirementRecord
 from hub.transfers.service import transfer_serials
 from mutual_recognition.serials import SerialRange
-from mutual_recognition.splitting import split
 from schemas import validate
 from schemas.validation import Issue
 
@@ -27,29 +26,6 @@ class RetirementRefused(HubError):
     status = 422
     slug = "retirement-refused"
     title = "The retirement is refused; nothing changed"
-
-
-def _piece_row(block: CreditBlock, start: int, end: int, status: str) -> dict[str, Any]:
-    whole = (start, end) == (block.serial_start, block.serial_end)
-    block_id = block.block_id if whole else f"{block.block_id}:{start}-{end}"
-    record = {
-        **block.record,
-        "block_id": block_id,
-        "serial_start": start,
-        "serial_end": end,
-        "quantity": end - start + 1,
-        "status": status,
-    }
-    columns = {name: getattr(block, name) for name in CreditBlock.model_fields}
-    return {
-        **columns,
-        "block_id": block_id,
-        "serial_start": start,
-        "serial_end": end,
-        "quantity": end - start + 1,
-        "status": status,
-        "record": record,
-    }
 
 
 class RetirementService:
@@ -134,11 +110,8 @@ class RetirementService:
             raise RetirementRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
         lineage, origins = [], {sender}
         for block, requested in plan:
-            pieces = split(block.serial_start, block.serial_end, requested.start, requested.end)
-            rows = [_piece_row(block, p.start, p.end, "retired" if p.taken else block.status) for p in pieces]
-            self.session.execute(delete(CreditBlock).where(col(CreditBlock.block_id) == block.block_id))
-            self.session.execute(insert(CreditBlock), rows)
-            lineage.append({"parent": block.block_id, "pieces": [r["block_id"] for r in rows]})
+            _, pieces = split_block(self.session, block, requested.start, requested.end, "retired")
+            lineage.append({"parent": block.block_id, "pieces": pieces})
             origins.add(block.origin_registry)
         index = record_change(
             self.session,
