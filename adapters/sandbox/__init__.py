@@ -113,8 +113,18 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
         if block is None:
             return JSONResponse({"error": f"no block {block_id}"}, status_code=404)
         serials = (body.get(names["serial_start"]), body.get(names["serial_end"]))
-        if serials != (block["serial_start"], block["serial_end"]):
+        whole = (block["serial_start"], block["serial_end"])
+        inside = all(isinstance(s, int) for s in serials) and whole[0] <= serials[0] <= serials[1] <= whole[1]
+        if serials != whole and not (wanted == "held" and block["status"] == "held" and inside):
             return JSONResponse({"error": "the serials are not those of the block"}, status_code=409)
+        if serials != whole:  # a partial lock splits the block; the pieces keep their serials
+            del state.blocks[block_id]
+            for start, end in [(whole[0], serials[0] - 1), serials, (serials[1] + 1, whole[1])]:
+                if start <= end:
+                    piece = f"{block_id}:{start}-{end}"
+                    state.blocks[piece] = {**block, "serial_start": start, "serial_end": end}
+            block_id = f"{block_id}:{serials[0]}-{serials[1]}"
+            block = state.blocks[block_id]
         if block["status"] != wanted:
             reason = (
                 "pledged (质押): release the pledge first"

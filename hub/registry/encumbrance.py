@@ -17,6 +17,8 @@ from hub.deps import SessionDep
 from hub.log.changes import record_change
 from hub.problems import Conflict, NotFound
 from hub.registry.models import CreditBlock
+from hub.transfers.service import transfer_serials
+from mutual_recognition.serials import SerialRange
 
 router = APIRouter(tags=["registry"])
 Writer = Annotated[Principal, Depends(require("blocks:write"))]
@@ -33,6 +35,9 @@ def change_status(
     block = session.get(CreditBlock, block_id)
     if block is None or block.current_registry != holder:
         raise NotFound(f"{holder} holds no block {block_id}")
+    whole = SerialRange(block.serial_start, block.serial_end, block.block_id)
+    if after == "encumbered" and transfer_serials(session, block.serial_namespace, whole):
+        raise Conflict(f"block {block_id} has serials under a transfer", code="3026")
     changed = session.execute(
         update(CreditBlock)
         .where(col(CreditBlock.block_id) == block_id, col(CreditBlock.status) == before)

@@ -24,6 +24,10 @@ class BlockRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     block_id: str = Field(pattern=IDENTIFIER, max_length=128)
     namespace: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    start: int | None = Field(
+        default=None, ge=1, le=9007199254740991, description="Part of the block; default all."
+    )
+    end: int | None = Field(default=None, ge=1, le=9007199254740991)
 
 
 class Account(BaseModel):
@@ -37,7 +41,7 @@ class TransferBody(BaseModel):
     transfer_id: str = Field(pattern=IDENTIFIER, max_length=128)
     destination: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
     to_account: Account
-    blocks: list[BlockRef] = Field(min_length=1, max_length=1000, description="Whole blocks.")
+    blocks: list[BlockRef] = Field(min_length=1, max_length=1000, description="Blocks, or parts of them.")
 
 
 def view(transfer: Transfer) -> dict[str, Any]:
@@ -75,7 +79,10 @@ def propose(
         raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
     service = TransferService(session, timedelta(seconds=settings.transfer_deadline))
     transfer, created = service.propose(
-        body.model_dump(), key=idempotency_key, client_id=principal.client_id, sender=principal.platform_code
+        body.model_dump(exclude_none=True),
+        key=idempotency_key,
+        client_id=principal.client_id,
+        sender=principal.platform_code,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

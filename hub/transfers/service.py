@@ -93,7 +93,7 @@ class TransferService:
         for item in body["blocks"]:
             block = self.session.get(CreditBlock, item["block_id"])
             whole = (block.serial_start, block.serial_end) if block else (1, 1)
-            items.append({**item, "start": whole[0], "end": whole[1]})
+            items.append({**item, "start": item.get("start", whole[0]), "end": item.get("end", whole[1])})
         RegistryRepository(self.session).lock_namespaces(item["namespace"] for item in items)
         found, _, plan = check_requested(self.session, sender, items, self._taken)
         issues += found
@@ -109,20 +109,20 @@ class TransferService:
             destination=destination,
             state=str(State.ACCEPTED),
             itl_status=ITL_STATUS[State.ACCEPTED],
-            quantity=sum(block.quantity for block, _ in plan),
-            request=body,
+            quantity=sum(requested.end - requested.start + 1 for _, requested in plan),
+            request={**body, "blocks": items},
             history=[step(State.PROPOSED), step(State.CHECKED), step(State.ACCEPTED)],
             next_attempt_at=now,
             deadline=now + self.deadline,
         )
         self.session.add(transfer)
-        for block, _ in plan:
+        for block, requested in plan:
             self.session.add(
                 TransferSerials(
                     transfer_id=transfer.id,
                     namespace=block.serial_namespace,
-                    serial_start=block.serial_start,
-                    serial_end=block.serial_end,
+                    serial_start=requested.start,
+                    serial_end=requested.end,
                 )
             )
         record_change(

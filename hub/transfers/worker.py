@@ -27,6 +27,7 @@ from hub.database import Database
 from hub.log.changes import record_change
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
+from hub.registry.splits import split_block
 from hub.settings import Settings
 from hub.transfers.models import Transfer, TransferSerials
 from hub.transfers.service import step
@@ -75,7 +76,6 @@ class TransferWorker:
             for transfer in due:
                 transfer.next_attempt_at = now + LEASE
                 session.add(transfer)
-                blocks = [session.get(CreditBlock, item["block_id"]) for item in transfer.request["blocks"]]
                 jobs.append(
                     Job(
                         transfer.id,
@@ -84,11 +84,26 @@ class TransferWorker:
                         transfer.destination,
                         transfer.attempts,
                         _aware(transfer.deadline),
-                        [b.record | {"status": b.status} for b in blocks if b],
+                        self._records(session, transfer),
                         transfer.request["to_account"],
                     )
                 )
             return jobs
+
+    def _records(self, session: Session, transfer: Transfer) -> list[dict[str, Any]]:
+        """What the next call names: before the lock, the requested serials of each block; after
+        it, the locked pieces."""
+        if State(transfer.state) is State.ACCEPTED:
+            records = []
+            for item in transfer.request["blocks"]:
+                block = session.get(CreditBlock, item["block_id"])
+                if block is not None:
+                    part = {"serial_start": item["start"], "serial_end": item["end"]}
+                    part["quantity"] = item["end"] - item["start"] + 1
+                    records.append(block.record | part | {"status": block.status})
+            return records
+        pieces = [session.get(CreditBlock, piece) for piece in transfer.request.get("pieces", [])]
+        return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
 
     def _client(self, code: str) -> Any:
         with self.database.unit_of_work() as session:
@@ -121,9 +136,16 @@ class TransferWorker:
         ids = [block["block_id"] for block in job.blocks]
         blocks = col(CreditBlock.block_id).in_(ids)
         if target is State.ORIGIN_LOCKED:
-            session.execute(
-                update(CreditBlock).where(blocks, col(CreditBlock.status) == "held").values(status="locked")
-            )
+            pieces = []
+            for item in transfer.request["blocks"]:
+                held = session.get(CreditBlock, item["block_id"])
+                assert held is not None, "a transfer's blocks stay registered"
+                assert held.status == "held", (
+                    "serials under a transfer cannot be pledged, retired or recognized"
+                )
+                pieces.append(split_block(session, held, item["start"], item["end"], "locked")[0])
+            transfer.request = {**transfer.request, "pieces": pieces}
+            ids = pieces
         elif target is State.DESTINATION_CREDITED:
             for block in job.blocks:
                 record = self._imported(job, block) | {"block_id": f"{job.destination}:{block['block_id']}"}

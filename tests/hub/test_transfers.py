@@ -230,3 +230,30 @@ def test_fifty_transfers_of_one_block_from_five_processes_exactly_one_is_accepte
     outcomes = [outcome for result in results for outcome in result]
     assert len(outcomes) == 50
     assert outcomes.count("accepted") == 1
+
+
+def test_a_partial_transfer_splits_the_block_and_preserves_the_sum(hub, database, federation) -> None:
+    jiangsu = _client(hub, federation, "js")
+    body = {
+        "transfer_id": "TR-P",
+        "destination": "SH",
+        "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+        "blocks": [{"block_id": BLOCK, "namespace": "JS", "start": 100001, "end": 100100}],
+    }
+    proposed = jiangsu.request(
+        "POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": "k-p"}
+    ).json()
+    assert proposed["quantity"] == 100
+    with pytest.raises(Refused) as pledged:
+        jiangsu.post(f"/v1/blocks/{BLOCK}/pledge", {"reason": "not while it moves"})
+    assert pledged.value.code == "3026"
+    _run(hub, database)
+    assert jiangsu.get("/v1/transfers/TR-P")["state"] == "completed"
+    mine = {b["block_id"]: (b["status"], b["quantity"]) for b in jiangsu.get("/v1/blocks")}
+    assert mine[f"{BLOCK}:100001-100100"] == ("exported", 100)
+    assert mine[f"{BLOCK}:100101-100350"] == ("held", 250)
+    shanghai = _client(hub, federation, "sh")
+    assert shanghai.get(f"/v1/blocks/SH:{BLOCK}:100001-100100")["quantity"] == 100
+    sandbox = hub[0].get("/sandbox/js/_sandbox/state").json()["blocks"]
+    assert sandbox[f"{BLOCK}:100001-100100"] == "locked"
+    assert sandbox[f"{BLOCK}:100101-100350"] == "held"
