@@ -1,5 +1,6 @@
-"""Conservation under random sequences of issuance, partial retirement (splits), pledges and
-releases, on SQLite and on PostgreSQL: for every issued serial range the registry's blocks always
+"""Conservation under random sequences of issuance, partial retirement (splits), pledges,
+releases and partial transfers (completed, or refused by the destination and compensated), on
+SQLite and on PostgreSQL: for every issued serial range the registry's blocks always
 tile it exactly — no serial lost, none counted twice, quantities summing to what was issued."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -16,12 +18,16 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from adapters.contract import PlatformRefused
 from hub.database import Database
 from hub.problems import HubError
 from hub.registry.encumbrance import change_status
 from hub.registry.ingest import IngestService, Records
 from hub.registry.models import CreditBlock
 from hub.retirement.service import RetirementService
+from hub.settings import Settings
+from hub.transfers.service import TransferService
+from hub.transfers.worker import TransferWorker
 from tests.hub.conftest import example
 
 OPERATIONS = st.lists(
@@ -30,6 +36,9 @@ OPERATIONS = st.lists(
         st.tuples(st.just("retire"), st.integers(0, 20), st.integers(0, 39), st.integers(0, 39)),
         st.tuples(st.just("pledge"), st.integers(0, 20)),
         st.tuples(st.just("release"), st.integers(0, 20)),
+        st.tuples(
+            st.just("transfer"), st.integers(0, 20), st.integers(0, 39), st.integers(0, 39), st.booleans()
+        ),
     ),
     min_size=1,
     max_size=25,
@@ -76,12 +85,58 @@ def _block(number: int, start: int, size: int) -> dict:
     return block
 
 
-def _run(database: Database, operations: list[tuple]) -> list[tuple[int, int]]:
+class FakePlatforms:
+    """Platform APIs that answer at once; the destination refuses when told to (then the hub must
+    unlock at the origin and hold the serials there again)."""
+
+    def __init__(self) -> None:
+        self.refuse = False
+        self.locked: set[str] = set()
+
+    def client(self, base_url: str, transport: object = None) -> FakePlatforms:
+        return self
+
+    def lock(self, block: dict, *, idempotency_key: str | None = None) -> None:
+        self.locked.add(f"{block['serial_start']}-{block['serial_end']}")
+
+    def unlock(self, block: dict, *, idempotency_key: str | None = None) -> None:
+        self.locked.discard(f"{block['serial_start']}-{block['serial_end']}")
+
+    def credit_import(self, block: dict, *, idempotency_key: str | None = None) -> None:
+        if self.refuse:
+            raise PlatformRefused("SH", 409, "refused by the property test")
+
+    def close(self) -> None:
+        pass
+
+
+def _transfer(
+    database: Database, block: CreditBlock, a: int, b: int, platforms: FakePlatforms, refuse: bool
+) -> None:
+    with database.unit_of_work() as session:
+        body = {
+            "transfer_id": uuid.uuid4().hex[:12],
+            "destination": "SH",
+            "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+            "blocks": [{"block_id": block.block_id, "namespace": "AH", "start": a, "end": b}],
+        }
+        TransferService(session, timedelta(hours=1)).propose(
+            body, key=body["transfer_id"], client_id="ah", sender="AH"
+        )
+    platforms.refuse = refuse
+    worker = TransferWorker(database, Settings(data_dir=Path("/nonexistent")))
+    for minute in range(5):
+        worker.run_once(datetime.now(UTC) + timedelta(minutes=2 * minute))
+
+
+def _run(database: Database, operations: list[tuple], platforms: FakePlatforms) -> list[tuple[int, int]]:
     issued: list[tuple[int, int]] = []
     next_serial = 1
     for operation in operations:
         with database.unit_of_work() as session:
-            blocks = session.exec(select(CreditBlock).order_by(CreditBlock.block_id)).all()
+            blocks = session.exec(
+                select(CreditBlock).where(CreditBlock.current_registry == "AH").order_by(CreditBlock.block_id)
+            ).all()
         try:
             with database.unit_of_work() as session:
                 if operation[0] == "issue":
@@ -123,14 +178,24 @@ def _run(database: Database, operations: list[tuple]) -> list[tuple[int, int]]:
                     change_status(
                         session, block.block_id, "AH", before, after, actor="t", reason="property test"
                     )
+            if blocks and operation[0] == "transfer":
+                block = blocks[operation[1] % len(blocks)]
+                a, b = sorted(block.serial_start + x % block.quantity for x in operation[2:4])
+                _transfer(database, block, a, b, platforms, operation[4])
         except HubError:
             pass  # a refused operation changes nothing; the invariant must still hold
     return issued
 
 
-def _check(database: Database, issued: list[tuple[int, int]]) -> None:
+def _check(database: Database, issued: list[tuple[int, int]], platforms: FakePlatforms) -> None:
     with database.unit_of_work() as session:
-        blocks = sorted(session.exec(select(CreditBlock)).all(), key=lambda b: b.serial_start)
+        everything = session.exec(select(CreditBlock)).all()
+    blocks = sorted((b for b in everything if b.current_registry == "AH"), key=lambda b: b.serial_start)
+    imported = sorted((b.serial_start, b.serial_end) for b in everything if b.current_registry != "AH")
+    exported = sorted((b.serial_start, b.serial_end) for b in blocks if b.status == "exported")
+    assert imported == exported, "every exported serial is held once at the destination, and only those"
+    assert all(b.status != "locked" for b in blocks), "no transfer left a block locked"
+    assert not platforms.locked - {f"{s}-{e}" for s, e in exported}, "the origin unlocked what did not move"
     for block in blocks:
         assert block.quantity == block.serial_end - block.serial_start + 1
     for first, second in pairwise(blocks):
@@ -144,8 +209,6 @@ def _check(database: Database, issued: list[tuple[int, int]]) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_conservation(backend: str, request: pytest.FixtureRequest) -> None:
-    from hub.settings import Settings
-
     @settings(
         max_examples=12 if backend == "postgresql" else 25,
         deadline=None,
@@ -160,6 +223,28 @@ def test_conservation(backend: str, request: pytest.FixtureRequest) -> None:
             seed_demo(
                 database, Settings(data_dir=data, public_url="http://127.0.0.1:8000"), with_issuances=False
             )
-            _check(database, _run(database, operations))
+            platforms = FakePlatforms()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("hub.transfers.worker.get", lambda code: platforms)
+                _check(database, _run(database, operations, platforms), platforms)
 
     check()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_one_transfer_moves_and_one_refused_is_compensated(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    from hub.seed import seed_demo
+
+    with fresh_database(backend, request) as database, pytest.MonkeyPatch.context() as patch:
+        data = Path(request.getfixturevalue("tmp_path")) / "demo"
+        seed_demo(database, Settings(data_dir=data, public_url="http://127.0.0.1:8000"), with_issuances=False)
+        platforms = FakePlatforms()
+        patch.setattr("hub.transfers.worker.get", lambda code: platforms)
+        operations = [("issue", 20), ("transfer", 0, 3, 10, False), ("transfer", 0, 0, 1, True)]
+        issued = _run(database, operations, platforms)
+        _check(database, issued, platforms)
+        with database.unit_of_work() as session:
+            moved = session.exec(select(CreditBlock).where(CreditBlock.current_registry == "SH")).all()
+        assert [(b.serial_start, b.serial_end, b.status) for b in moved] == [(4, 11, "imported")]
