@@ -16,7 +16,8 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
-from joserfc.jwk import OKPKey
+from joserfc import jws
+from joserfc.jwk import KeySet, OKPKey
 
 
 def _free_port() -> int:
@@ -156,6 +157,9 @@ def _approve_the_pending_recognition(
         with pytest.raises(Refused) as refused:
             jiangsu.post("/v1/recognitions", again)
         assert "3026" in [e["code"] for e in refused.value.errors]
+    keys = KeySet.import_key_set(httpx.get(f"{base}/.well-known/jwks.json").json())
+    signed = jws.deserialize_compact(answer["jws"], keys, algorithms=["EdDSA"])  # an independent library
+    assert json.loads(signed.payload) == answer["certificate"]
     certificate = data_dir / "certificate.json"
     certificate.write_text(json.dumps(answer))
     verified = _puhui(

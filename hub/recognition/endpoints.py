@@ -19,10 +19,20 @@ Requester = Annotated[Principal, Depends(require("recognitions:request"))]
 Decider = Annotated[Principal, Depends(require("recognitions:decide"))]
 
 
+class Selection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int = Field(ge=1, description="Tonnes to recognize; the hub picks the sender's held serials.")
+    catalogue_id: str | None = Field(default=None, description="Only blocks of this methodology.")
+
+
 class Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    request: dict[str, Any] = Field(description="A recognition-request exchange record.")
+    request: dict[str, Any] = Field(
+        description="A recognition-request exchange record; `select` fills in its blocks and quantity."
+    )
+    select: Selection | None = Field(default=None, description="Ask for a quantity instead of naming blocks.")
     verified_emissions: int | None = Field(
         default=None,
         ge=0,
@@ -68,8 +78,12 @@ def submit(
     if principal.platform_code is None:
         raise Forbidden("only a platform asks for recognition of its credits", scope="recognitions:request")
     service = RecognitionService(session, settings, keystore)
+    request = body.request
+    if body.select is not None:
+        blocks = service.select(principal.platform_code, body.select.quantity, body.select.catalogue_id)
+        request = {**request, "blocks": blocks, "quantity": body.select.quantity, "unit": "tCO2e"}
     created = service.submit(
-        body.request,
+        request,
         sender=principal.platform_code,
         actor=principal.client_id,
         verified_emissions=body.verified_emissions,

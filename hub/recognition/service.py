@@ -203,6 +203,59 @@ class RecognitionService:
         self.session.flush()
         return recognition
 
+    def select(self, sender: str, quantity: int, catalogue_id: str | None) -> list[dict[str, Any]]:
+        """Serials the sender holds that add up to ``quantity``: held blocks, oldest vintage and
+        lowest serial first, skipping serials already under a recognition or a transfer; 3020 when
+        they do not suffice."""
+        query = select(CreditBlock).where(
+            CreditBlock.current_registry == sender, CreditBlock.status == "held"
+        )
+        if catalogue_id:
+            query = query.where(CreditBlock.catalogue_id == catalogue_id)
+        chosen: list[dict[str, Any]] = []
+        needed = quantity
+        for block in self.session.exec(
+            query.order_by(col(CreditBlock.vintage), col(CreditBlock.serial_start))
+        ).all():
+            start = block.serial_start
+            whole = SerialRange(block.serial_start, block.serial_end, block.block_id)
+            for taken in sorted(self._recognized(block.serial_namespace, whole)):
+                if taken.start > start:
+                    needed = self._take(chosen, block, start, min(taken.start - 1, block.serial_end), needed)
+                start = max(start, taken.end + 1)
+                if needed == 0:
+                    return chosen
+            if start <= block.serial_end:
+                needed = self._take(chosen, block, start, block.serial_end, needed)
+            if needed == 0:
+                return chosen
+        raise _refuse(
+            [
+                Issue(
+                    "/quantity",
+                    "3020",
+                    f"{sender} holds {quantity - needed} t free for recognition, not {quantity}",
+                )
+            ]
+        )
+
+    @staticmethod
+    def _take(chosen: list[dict[str, Any]], block: CreditBlock, start: int, end: int, needed: int) -> int:
+        if needed <= 0 or end < start:
+            return needed
+        end = min(end, start + needed - 1)
+        chosen.append(
+            {
+                "block_id": block.block_id,
+                "namespace": block.serial_namespace,
+                "start": start,
+                "end": end,
+                "quantity": end - start + 1,
+                "unit": "tCO2e",
+            }
+        )
+        return needed - (end - start + 1)
+
     # decisions
     def get(self, recognition_id: str) -> Recognition:
         found = self.session.get(Recognition, recognition_id)

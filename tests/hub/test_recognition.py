@@ -245,3 +245,24 @@ def test_the_certificate_verifies_offline_with_the_cli(
     )
     assert bad.exit_code == 1
     assert "[1011]" in bad.output
+
+
+def test_asking_for_a_quantity_lets_the_hub_pick_free_serials(jiangsu) -> None:
+    request = _request()
+    request.pop("blocks")
+    first = jiangsu.post(
+        "/v1/recognitions", {"request": request, "select": {"quantity": 120}, "verified_emissions": 20000}
+    )
+    assert [(b["start"], b["end"]) for b in first["request"]["blocks"]] == [(100001, 100120)]
+    second_request = {**request, "request_id": "RR-2026-0002"}
+    with pytest.raises(Refused) as short:
+        jiangsu.post(
+            "/v1/recognitions",
+            {"request": second_request, "select": {"quantity": 300}, "verified_emissions": 20000},
+        )
+    assert short.value.errors[0]["code"] == "3020"
+    second = jiangsu.post(
+        "/v1/recognitions",
+        {"request": second_request, "select": {"quantity": 200}, "verified_emissions": 20000},
+    )
+    assert [(b["start"], b["end"]) for b in second["request"]["blocks"]] == [(100121, 100320)]
