@@ -21,6 +21,7 @@ from sqlmodel import Session
 from adapters.registry import available
 from hub.auth.scopes import ClientKind
 from hub.auth.service import ClientService
+from hub.console.accounts import Accounts
 from hub.database import Database
 from hub.keystore import KeyStore, replace_private_file
 from hub.platforms.models import PlatformCreate
@@ -133,6 +134,16 @@ def seed_demo(database: Database, settings: Settings, *, with_issuances: bool = 
             written[name] = credentials.to_json()
             if kind is ClientKind.COMMITTEE and credentials.private_jwk is not None:
                 written.update(seed_committee(session, Ed25519Key.from_jwk(credentials.private_jwk)))
+        password = Accounts(session).add("operator-sh", "SH")
+        written["operator-sh.console"] = json.dumps(
+            {
+                "username": "operator-sh",
+                "region": "SH",
+                "password": password,
+                "console": f"{settings.resolved_public_url}/console",
+            },
+            indent=2,
+        )
         ingested = seed_issuances(session, settings) if with_issuances else {}
         if with_issuances:
             seed_recognition(session, settings, KeyStore(settings.resolved_keys_dir))

@@ -11,6 +11,7 @@ from hub.cli import (
     db,
     envelope,
     keys,
+    operators,
     platforms,
     schemas_cmd,
     serve,
@@ -33,6 +34,7 @@ app.add_typer(platforms.clients_app, name="clients")
 app.add_typer(standards_cmd.app, name="standards")
 app.add_typer(audit.app, name="audit")
 app.add_typer(certificates.app, name="certificates")
+app.add_typer(operators.app, name="operators")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.command("import")(adapters_cmd.import_file)
 app.command("sync")(adapters_cmd.sync_command)

@@ -71,6 +71,12 @@ def _seed(settings: Settings) -> None:
         records = ", ".join(f"{code} {count}" for code, count in result.ingested.items())
         console.print(f"  demo issuances ingested (records): {records}", highlight=False, soft_wrap=True)
         console.print("  a recognition JS -> SH awaits operator-sh: GET /v1/recognitions", highlight=False)
+        console.print(
+            f"  console {settings.resolved_public_url}/console — operator-sh's password (shown once) is in"
+            f" {result.credentials_dir}/operator-sh.console.json",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
 

@@ -87,6 +87,7 @@ def test_the_demo_federation_is_seeded_once(database: Database, settings) -> Non
             "committee-3",
             "js",
             "operator-js",
+            "operator-sh.console",
             "operator-sh",
             "sh",
             "zj",
