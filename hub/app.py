@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from hub import __version__
 from hub.auth.endpoints import router as oauth_router
+from hub.console.dashboard import router as dashboard_router
 from hub.console.pages import router as console_router
 from hub.database import Database
 from hub.keystore import KeyStore
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(retirement_router)
     app.include_router(transfers_router)
     app.include_router(console_router)
+    app.include_router(dashboard_router)
     app.include_router(reconciliation_router)
     app.include_router(recognition_router)
     app.include_router(standards_router)

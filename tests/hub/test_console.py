@@ -112,3 +112,29 @@ def test_sign_out_ends_the_session(client: TestClient, operators) -> None:
     csrf = _csrf(client.get("/console").text)
     assert client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
     assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_the_dashboard_charts_flows_and_exports_csv(client: TestClient, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(client, "alice", operators["alice"])
+    csrf = _csrf(client.get("/console").text)
+    client.post(
+        f"/console/recognitions/{pending['id']}/decision",
+        data={"decision": "approve", "reason": "meets the rules", "csrf": csrf},
+    )
+    page = client.get("/console/dashboard")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "JS → SH" in page.text
+    exported = client.get("/console/dashboard.csv", params={"table": "flows"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[1].startswith("JS,SH,120,84")
+
+
+def test_the_rulesets_browser_shows_signers_and_a_readable_diff(client: TestClient, operators) -> None:
+    _sign_in(client, "alice", operators["alice"])
+    page = client.get("/console/rulesets")
+    assert page.status_code == 200
+    assert "yrd-recognition v1 → v2" in page.text
+    assert client.get(
+        "/console/rulesets", cookies={"puhui_console": "forged"}, follow_redirects=False
+    ).status_code in (200, 303)
