@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
 
 from hub.console.accounts import Accounts, SignedIn
+from hub.console.verification import certificate_verification
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import HubError
 from hub.recognition.endpoints import view
@@ -77,20 +78,65 @@ def _who(request: Request, session: Any) -> SignedIn | None:
     return Accounts(session).current(request.cookies.get(SESSION_COOKIE))
 
 
+PAGE_SIZE = 20
+ORDERS = {"oldest": col(Recognition.created_at), "largest": col(Recognition.quantity).desc()}
+
+
 @router.get("")
-def queue(request: Request, session: SessionDep, message: str | None = None) -> Response:
+def queue(
+    request: Request,
+    session: SessionDep,
+    message: str | None = None,
+    origin: str | None = None,
+    order: str = "oldest",
+    page: int = 1,
+) -> Response:
     who = _who(request, session)
     if who is None:
         return RedirectResponse("/console/login", status_code=303)
+    query = select(Recognition).where(
+        Recognition.destination == who.region,
+        col(Recognition.status).in_(["pending_review", "pending_second_approval"]),
+    )
+    if origin:
+        query = query.where(Recognition.origin == origin)
+    page = max(1, page)
     items = session.exec(
-        select(Recognition)
-        .where(
-            Recognition.destination == who.region,
-            col(Recognition.status).in_(["pending_review", "pending_second_approval"]),
-        )
-        .order_by(col(Recognition.created_at))
+        query.order_by(ORDERS.get(order, ORDERS["oldest"]))
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
     ).all()
-    return _page(request, "queue.html", who=who, items=[view(item) for item in items], message=message)
+    return _page(
+        request,
+        "queue.html",
+        who=who,
+        items=[view(item) for item in items[:PAGE_SIZE]],
+        message=message,
+        filters={"origin": origin or "", "order": order, "page": page, "more": len(items) > PAGE_SIZE},
+    )
+
+
+@router.get("/recognitions/{recognition_id}")
+def recognition_page(
+    recognition_id: str, request: Request, session: SessionDep, keystore: KeyStoreDep
+) -> Response:
+    """One recognition: its evaluation and checks; when approved, the certificate with the check of
+    its signature (key id) and of its inclusion in the log."""
+    who = _who(request, session)
+    if who is None:
+        return RedirectResponse("/console/login", status_code=303)
+    item = session.get(Recognition, recognition_id)
+    if item is None or who.region not in (item.destination, item.origin):
+        return _page(request, "base.html", 404, who=who, message="没有这个互认申请 No such recognition.")
+    verification = certificate_verification(session, keystore, item) if item.certificate_jws else None
+    return _page(
+        request,
+        "recognition.html",
+        who=who,
+        item=view(item),
+        certificate=item.certificate,
+        verification=verification,
+    )
 
 
 @router.post("/recognitions/{recognition_id}/decision")
@@ -116,7 +162,7 @@ async def decide(
         )
     except HubError as error:
         return _page(request, "base.html", error.status, who=who, message=error.detail)
-    return RedirectResponse(f"/console?message=recognition {decided.id} is {decided.status}", status_code=303)
+    return RedirectResponse(f"/console/recognitions/{decided.id}", status_code=303)
 
 
 @router.post("/logout")

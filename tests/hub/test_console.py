@@ -137,3 +137,29 @@ def test_the_rulesets_browser_shows_signers_and_a_readable_diff(client: TestClie
     assert "yrd-recognition v1 → v2" in page.text
     client.cookies.clear()
     assert client.get("/console/rulesets", follow_redirects=False).status_code == 303
+
+
+def test_after_approval_the_page_shows_the_certificate_verified_and_included(
+    client: TestClient, operators, jiangsu
+) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(client, "alice", operators["alice"])
+    csrf = _csrf(client.get("/console").text)
+    decided = client.post(
+        f"/console/recognitions/{pending['id']}/decision",
+        data={"decision": "approve", "reason": "meets the YRD rules", "csrf": csrf},
+    )
+    assert decided.status_code == 200
+    assert "verified ✓" in decided.text
+    assert (
+        "names this certificate&#39;s digest ✓" in decided.text
+        or "names this certificate's digest ✓" in decided.text
+    )
+    assert "proven ✓" in decided.text
+
+
+def test_the_queue_filters_by_origin(client: TestClient, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(client, "alice", operators["alice"])
+    assert pending["id"] in client.get("/console", params={"origin": "JS", "order": "largest"}).text
+    assert pending["id"] not in client.get("/console", params={"origin": "ZJ"}).text
