@@ -144,6 +144,26 @@ class Row:
             return None
         return found
 
+    def serial_range(
+        self, fields: tuple[str, str, str], start: int | None, end: int | None, quantity: int | None
+    ) -> None:
+        """3001 when the range named by ``fields`` (start, end, quantity) runs backwards, 3002 when
+        the quantity is not its length; messages drop the leading ``/`` of XML paths."""
+        if start is None or end is None or quantity is None:
+            return
+        start_name, end_name = (name.lstrip("/") for name in fields[:2])
+        if end < start:
+            self.error(fields[1], f"{end} is before {start_name} {start}", "3001")
+        elif quantity != end - start + 1:
+            length = end - start + 1
+            self.error(fields[2], f"{quantity} is not {end_name} - {start_name} + 1 = {length}", "3002")
+
+    def period_pair(self, fields: tuple[str, str], period: tuple[str | None, str | None]) -> None:
+        """1041 for the missing half of a period of which only one end was given."""
+        absent = fields[1] if period[1] is None else fields[0]
+        if (period[0] is None) != (period[1] is None) and self.get(absent, required=False) is None:
+            self.error(absent, "is missing", "1041")
+
     def year(self, field: str, *, required: bool = True) -> int | None:
         found = self.whole(field, required=required)
         if found is not None and not 2000 <= found <= 2100:

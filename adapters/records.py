@@ -91,3 +91,42 @@ def local_code_for(methodology: Mapping[str, str], registry: str) -> str:
         return catalogue.reference(methodology["catalogue_id"], registry).local_code
     except CatalogueError as exc:
         raise RenderError(exc.code, exc.message) from exc
+
+
+def credit_block(
+    *,
+    block_id: str | None,
+    registries: tuple[str, str],
+    serials: tuple[int | None, int | None],
+    quantity: int | None,
+    vintage: int | None,
+    methodology: dict[str, str] | None,
+    project_id: str | None,
+    holder: str | None,
+    status: str | None,
+    period: tuple[str | None, str | None] = (None, None),
+    **optional: Any,
+) -> dict[str, Any]:
+    """An exchange credit block from fields a region adapter has read and checked; ``registries``
+    is (origin, current), the serials live in the origin's namespace, and ``optional`` members
+    that are None are left out."""
+    origin, current = registries
+    block: dict[str, Any] = {
+        "block_id": block_id,
+        "origin_registry": origin,
+        "current_registry": current,
+        "serial_namespace": origin,
+        "serial_start": serials[0],
+        "serial_end": serials[1],
+        "quantity": quantity,
+        "unit": "tCO2e",
+        "vintage": vintage,
+        "methodology": methodology,
+        "project": {"registry": origin, "project_id": project_id},
+        "holder": {"registry": current, "account_id": holder},
+        "status": status,
+    }
+    if period[0] is not None:
+        block["monitoring_period"] = {"start": period[0], "end": period[1]}
+    block.update({key: value for key, value in optional.items() if value is not None})
+    return block

@@ -52,6 +52,7 @@ from adapters.client import ClientSpec
 from adapters.contract import CREDIT_BLOCK, PROJECT, Units
 from adapters.fields import ELECTRICITY_BASED, FACTOR_UNITS, Collector, Row, division
 from adapters.privacy import Pseudonymizer, is_pseudonym
+from adapters.records import credit_block
 
 
 def flatten(element: ET.Element, label: str, errors: Collector, allowed: set[str]) -> dict[str, str]:
@@ -210,16 +211,8 @@ class AnhuiAdapter(BaseAdapter):
         rural = row.choice("/RuralRevitalization", BOOLEAN, required=False)
         if pledged and status not in (None, "held"):
             row.error("/Pledge@status", f"a {status} block cannot be pledged", "1042")
-        if start is not None and end is not None and quantity is not None:
-            if end < start:
-                row.error("/Serials@to", f"{end} is before Serials@from {start}", "3001")
-            elif quantity != end - start + 1:
-                row.error(
-                    "/Tonnes", f"{quantity} is not Serials@to - Serials@from + 1 = {end - start + 1}", "3002"
-                )
-        absent = "/MonitoringPeriod@end" if period[1] is None else "/MonitoringPeriod@start"
-        if (period[0] is None) != (period[1] is None) and row.get(absent, required=False) is None:
-            row.error(absent, "is missing", "1041")
+        row.serial_range(("/Serials@from", "/Serials@to", "/Tonnes"), start, end, quantity)
+        row.period_pair(("/MonitoringPeriod@start", "/MonitoringPeriod@end"), period)
         if row.failed:
             return None
         if pledged:
@@ -227,36 +220,24 @@ class AnhuiAdapter(BaseAdapter):
                 "encumbered",
                 pledge_note or f"pledged as loan collateral (质押) to {pledgee or 'a lender'}",
             )
-        block: dict[str, Any] = {
-            "block_id": block_id,
-            "origin_registry": origin,
-            "current_registry": current,
-            "serial_namespace": origin,
-            "serial_start": start,
-            "serial_end": end,
-            "quantity": quantity,
-            "unit": "tCO2e",
-            "vintage": vintage,
-            "methodology": methodology,
-            "project": {"registry": origin, "project_id": project_id},
-            "holder": {"registry": current, "account_id": holder},
-            "status": status,
-        }
-        if period[0] is not None:
-            block["monitoring_period"] = {"start": period[0], "end": period[1]}
-        optional = {
-            "status_reason": note,
-            "emission_factor": factor if has_factor else None,
-            "issued_at": issued,
-        }
-        block.update({key: value for key, value in optional.items() if value is not None})
-        if tags:
-            block["co_benefits"] = tags
-        if rural is not None:
-            block["rural_revitalization"] = rural
-        if demo is not None:
-            block["demonstration"] = demo
-        return block
+        return credit_block(
+            block_id=block_id,
+            registries=(origin, current),
+            serials=(start, end),
+            quantity=quantity,
+            vintage=vintage,
+            methodology=methodology,
+            project_id=project_id,
+            holder=holder,
+            status=status,
+            period=period,
+            status_reason=note,
+            emission_factor=factor if has_factor else None,
+            issued_at=issued,
+            co_benefits=tags or None,
+            rural_revitalization=rural,
+            demonstration=demo,
+        )
 
     def write(self, records: Sequence[tuple[str, Mapping[str, Any]]]) -> bytes:
         return write_document(self.code, records)

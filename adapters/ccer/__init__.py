@@ -33,7 +33,7 @@ from adapters.client import ClientSpec
 from adapters.contract import CREDIT_BLOCK, PROJECT, RenderError, Units
 from adapters.fields import ELECTRICITY_BASED, FACTOR_UNITS, Collector, Row, division
 from adapters.privacy import Pseudonymizer
-from adapters.records import china_time, division_code, items_of, label_of
+from adapters.records import china_time, credit_block, division_code, items_of, label_of
 
 PROVINCES = {
     "北京市": "110000", "天津市": "120000", "河北省": "130000", "山西省": "140000",
@@ -165,44 +165,25 @@ class CCERAdapter(BaseAdapter):
         if sub is not None:
             factor = {"value": sub.factor_value("value"), "unit": sub.choice("unit", FACTOR_UNITS)}
             factor.update(source=sub.text("source"), year=sub.year("year"))
-        absent = "monitorEndDate" if period[1] is None else "monitorStartDate"
-        if (period[0] is None) != (period[1] is None) and row.get(absent, required=False) is None:
-            row.error(absent, "is missing", "1041")
-        if start is not None and end is not None and quantity is not None:
-            if end < start:
-                row.error("serialNumEnd", f"{end} is before serialNumStart {start}", "3001")
-            elif quantity != end - start + 1:
-                row.error(
-                    "certifiedNum",
-                    f"{quantity} is not serialNumEnd - serialNumStart + 1 = {end - start + 1}",
-                    "3002",
-                )
+        row.period_pair(("monitorStartDate", "monitorEndDate"), period)
+        row.serial_range(("serialNumStart", "serialNumEnd", "certifiedNum"), start, end, quantity)
         if row.failed:
             return None
-        block: dict[str, Any] = {
-            "block_id": block_id,
-            "origin_registry": self.code,
-            "current_registry": self.code,
-            "serial_namespace": self.code,
-            "serial_start": start,
-            "serial_end": end,
-            "quantity": quantity,
-            "unit": "tCO2e",
-            "vintage": vintage,
-        }
-        if period[0] is not None:
-            block["monitoring_period"] = {"start": period[0], "end": period[1]}
-        block["methodology"] = methodology
-        block["project"] = {"registry": self.code, "project_id": project_id}
-        block["holder"] = {"registry": self.code, "account_id": holder}
-        block["status"] = status
-        if factor is not None:
-            block["emission_factor"] = factor
-        if issued is not None:
-            block["issued_at"] = f"{issued}T00:00:00+08:00"
-        if demo is not None:
-            block["demonstration"] = demo
-        return block
+        return credit_block(
+            block_id=block_id,
+            registries=(self.code, self.code),
+            serials=(start, end),
+            quantity=quantity,
+            vintage=vintage,
+            methodology=methodology,
+            project_id=project_id,
+            holder=holder,
+            status=status,
+            period=period,
+            emission_factor=factor,
+            issued_at=None if issued is None else f"{issued}T00:00:00+08:00",
+            demonstration=demo,
+        )
 
     def write(self, records: Sequence[tuple[str, Mapping[str, Any]]]) -> bytes:
         projects, reductions = [], []

@@ -50,6 +50,7 @@ from adapters.jiangsu.layout import (
     rows,
 )
 from adapters.privacy import Pseudonymizer, is_pseudonym
+from adapters.records import credit_block
 
 
 class JiangsuAdapter(BaseAdapter):
@@ -161,50 +162,30 @@ class JiangsuAdapter(BaseAdapter):
             "source": row.text("排放因子来源", required=given),
             "year": row.year("排放因子年份", required=given),
         }
-        absent = "监测期结束" if period[1] is None else "监测期开始"
-        if (period[0] is None) != (period[1] is None) and row.get(absent, required=False) is None:
-            row.error(absent, "is missing", "1041")
+        row.period_pair(("监测期开始", "监测期结束"), period)
         if any(not TAG.match(tag) for tag in tags):
             row.error("协同效益", "must be lowercase kebab-case tags separated by |", "1042")
-        if start is not None and end is not None and quantity is not None:
-            if end < start:
-                row.error("终止序列号", f"{end} is before 起始序列号 {start}", "3001")
-            elif quantity != end - start + 1:
-                row.error(
-                    "减排量（吨）",
-                    f"{quantity} is not 终止序列号 - 起始序列号 + 1 = {end - start + 1}",
-                    "3002",
-                )
+        row.serial_range(("起始序列号", "终止序列号", "减排量（吨）"), start, end, quantity)
         if row.failed:
             return None
-        block: dict[str, Any] = {
-            "block_id": block_id,
-            "origin_registry": origin,
-            "current_registry": current,
-            "serial_namespace": origin,
-            "serial_start": start,
-            "serial_end": end,
-            "quantity": quantity,
-            "unit": "tCO2e",
-            "vintage": vintage,
-        }
-        if period[0] is not None:
-            block["monitoring_period"] = {"start": period[0], "end": period[1]}
-        block["methodology"] = methodology
-        block["project"] = {"registry": origin, "project_id": project_id}
-        block["holder"] = {"registry": current, "account_id": holder}
-        block["status"] = status
-        optional = {
-            "status_reason": reason,
-            "emission_factor": factor if given else None,
-            "issued_at": issued,
-        }
-        block.update({key: value for key, value in optional.items() if value is not None})
-        if tags:
-            block["co_benefits"] = tags
-        flags = {"rural_revitalization": rural, "demonstration": demo}
-        block.update({key: value for key, value in flags.items() if value is not None})
-        return block
+        return credit_block(
+            block_id=block_id,
+            registries=(origin, current),
+            serials=(start, end),
+            quantity=quantity,
+            vintage=vintage,
+            methodology=methodology,
+            project_id=project_id,
+            holder=holder,
+            status=status,
+            period=period,
+            status_reason=reason,
+            emission_factor=factor if given else None,
+            issued_at=issued,
+            co_benefits=tags or None,
+            rural_revitalization=rural,
+            demonstration=demo,
+        )
 
     def _project(self, row: Row, pseudonymizer: Pseudonymizer) -> dict[str, Any] | None:
         project_id, name = row.identifier("项目编号"), row.text("项目名称")

@@ -32,7 +32,7 @@ from adapters.client import ClientSpec
 from adapters.contract import CREDIT_BLOCK, PERSONAL_BATCH, Units
 from adapters.fields import ELECTRICITY_BASED, FACTOR_UNITS, Collector, Row
 from adapters.privacy import Pseudonymizer
-from adapters.records import check_duplicates, items_of, label_of
+from adapters.records import check_duplicates, credit_block, items_of, label_of
 from adapters.shanghai.layout import (
     INSTANT,
     REGISTRY,
@@ -136,45 +136,31 @@ class ShanghaiAdapter(BaseAdapter):
         tags = row.get("协同效益", required=False)
         rural = row.choice("乡村振兴", YES_NO, required=False)
         factor = self._factor(row, methodology)
-        if start is not None and end is not None and quantity is not None:
-            if end < start:
-                row.error("序列号止", f"{end} is before 序列号起 {start}", "3001")
-            elif quantity != end - start + 1:
-                row.error(
-                    "减排量(吨)", f"{quantity} is not 序列号止 - 序列号起 + 1 = {end - start + 1}", "3002"
-                )
+        row.serial_range(("序列号起", "序列号止", "减排量(吨)"), start, end, quantity)
         if tags is not None and not (
             isinstance(tags, list) and all(isinstance(t, str) and TAG.match(t) for t in tags)
         ):
             row.error("协同效益", "must be a list of lowercase kebab-case tags", "1042")
         if row.failed:
             return None
-        block: dict[str, Any] = {
-            "block_id": block_id,
-            "origin_registry": origin,
-            "current_registry": current,
-            "serial_namespace": origin,
-            "serial_start": start,
-            "serial_end": end,
-            "quantity": quantity,
-            "unit": "tCO2e",
-            "vintage": vintage,
-            "methodology": methodology,
-            "project": {"registry": origin, "project_id": project_id},
-            "holder": {"registry": current, "account_id": holder},
-            "status": status,
-        }
-        if period_start is not None:
-            block["monitoring_period"] = {"start": period_start, "end": period_end}
-        optional = {"status_reason": reason, "emission_factor": factor, "co_benefits": tags}
-        block.update({key: value for key, value in optional.items() if value is not None})
-        if rural is not None:
-            block["rural_revitalization"] = rural
-        if issued is not None:
-            block["issued_at"] = f"{issued}T00:00:00+08:00"
-        if demo is not None:
-            block["demonstration"] = demo
-        return block
+        return credit_block(
+            block_id=block_id,
+            registries=(origin, current),
+            serials=(start, end),
+            quantity=quantity,
+            vintage=vintage,
+            methodology=methodology,
+            project_id=project_id,
+            holder=holder,
+            status=status,
+            period=(period_start, period_end),
+            status_reason=reason,
+            emission_factor=factor,
+            co_benefits=tags,
+            rural_revitalization=rural,
+            issued_at=None if issued is None else f"{issued}T00:00:00+08:00",
+            demonstration=demo,
+        )
 
     def _factor(self, row: Row, methodology: dict[str, str] | None) -> dict[str, Any] | None:
         needed = methodology is not None and methodology["catalogue_id"] in ELECTRICITY_BASED
