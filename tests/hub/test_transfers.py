@@ -141,34 +141,9 @@ def test_a_destination_that_cannot_take_the_block_terminates_and_compensates(
 def test_fifty_concurrent_transfers_of_one_block_exactly_one_is_accepted(hub, database, federation) -> None:
     import threading
 
-    from hub.problems import HubError
-    from hub.transfers.service import TransferService
+    from tests.hub.concurrent_proposals import propose_concurrently
 
-    outcomes: list[str] = []
-    barrier = threading.Barrier(50)
-
-    def propose(n: int) -> None:
-        body = {
-            "transfer_id": f"TR-C{n}",
-            "destination": "SH",
-            "to_account": {"registry": "SH", "account_id": "SH-A-1"},
-            "blocks": [{"block_id": BLOCK, "namespace": "JS"}],
-        }
-        barrier.wait()
-        try:
-            with database.unit_of_work() as session:
-                TransferService(session, timedelta(hours=1)).propose(
-                    body, key=f"k-{n}", client_id="js", sender="JS"
-                )
-            outcomes.append("accepted")
-        except HubError as error:
-            outcomes.append(str(error.code or error.errors[0]["code"]))
-
-    threads = [threading.Thread(target=propose, args=(n,)) for n in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = propose_concurrently(database, "C", 50, threading.Barrier(50), BLOCK)
     assert outcomes.count("accepted") == 1
     assert len(outcomes) == 50
 
