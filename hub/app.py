@@ -11,6 +11,8 @@ from hub import __version__
 from hub.auth.endpoints import router as oauth_router
 from hub.console.dashboard import router as dashboard_router
 from hub.console.pages import router as console_router
+from hub.console.review import router as review_router
+from hub.console.signin import router as signin_router
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.limits import BodySizeLimit
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(retirement_router)
     app.include_router(transfers_router)
     app.include_router(console_router)
+    app.include_router(signin_router)
+    app.include_router(review_router)
     app.include_router(dashboard_router)
     app.include_router(reconciliation_router)
     app.include_router(recognition_router)

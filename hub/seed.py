@@ -47,6 +47,7 @@ class SeedResult:
     platforms: list[str]
     credentials_dir: Path
     ingested: dict[str, int] = field(default_factory=dict)
+    console_passwords: dict[str, str] = field(default_factory=dict)
 
 
 def demo_federation() -> dict[str, Any]:
@@ -74,21 +75,35 @@ def seed_issuances(session: Session, settings: Settings) -> dict[str, int]:
     return stored
 
 
-def seed_recognition(session: Session, settings: Settings, keystore: KeyStore) -> str:
-    """The demo's pending recognition: 120 t of the Kunshan PV credits for a Shanghai covered
-    entity's 2025 ETS compliance (schemas/examples/recognition-request), for operator-sh."""
-    text = resources.files("schemas").joinpath(
-        "examples/recognition-request/valid/kunshan-pv-for-shanghai-ets.json"
-    )
-    request = json.loads(text.read_text("utf-8"))["instance"]
+DEMO_RECOGNITIONS = (
+    ("kunshan-pv-for-shanghai-ets.json", "JS", 20000),
+    ("anhui-forest-for-shanghai-neutralization.json", "AH", None),
+)
+DEMO_OPERATORS = (("operator-sh", "SH"), ("operator-js", "JS"))
+
+
+def seed_recognition(session: Session, settings: Settings, keystore: KeyStore) -> list[str]:
+    """The demo's pending recognitions for operator-sh (schemas/examples/recognition-request): 120 t
+    of the Kunshan PV credits for a Shanghai covered entity's 2025 ETS compliance, and 40 t of the
+    Anhui afforestation credits for the voluntary neutralization of a Shanghai event."""
     service = RecognitionService(session, settings, keystore)
-    return service.submit(request, sender="JS", actor="js", verified_emissions=20000).id
+    submitted = []
+    for name, sender, verified_emissions in DEMO_RECOGNITIONS:
+        text = resources.files("schemas").joinpath(f"examples/recognition-request/valid/{name}")
+        request = json.loads(text.read_text("utf-8"))["instance"]
+        submitted.append(
+            service.submit(
+                request, sender=sender, actor=sender.lower(), verified_emissions=verified_emissions
+            ).id
+        )
+    return submitted
 
 
 def seed_demo(database: Database, settings: Settings, *, with_issuances: bool = True) -> SeedResult:
     """Register the demo federation when the database holds no platform yet."""
     credentials_dir = settings.data_dir / "demo" / "credentials"
     written: dict[str, str] = {}
+    console_passwords: dict[str, str] = {}
     with database.unit_of_work() as session:
         platforms = PlatformService(session)
         if not platforms.is_empty():
@@ -134,20 +149,21 @@ def seed_demo(database: Database, settings: Settings, *, with_issuances: bool = 
             written[name] = credentials.to_json()
             if kind is ClientKind.COMMITTEE and credentials.private_jwk is not None:
                 written.update(seed_committee(session, Ed25519Key.from_jwk(credentials.private_jwk)))
-        password = Accounts(session).add("operator-sh", "SH")
-        written["operator-sh.console"] = json.dumps(
-            {
-                "username": "operator-sh",
-                "region": "SH",
-                "password": password,
-                "console": f"{settings.resolved_public_url}/console",
-            },
-            indent=2,
-        )
+        for username, region in DEMO_OPERATORS:
+            password = console_passwords[username] = Accounts(session).add(username, region)
+            written[f"{username}.console"] = json.dumps(
+                {
+                    "username": username,
+                    "region": region,
+                    "password": password,
+                    "console": f"{settings.resolved_public_url}/console",
+                },
+                indent=2,
+            )
         ingested = seed_issuances(session, settings) if with_issuances else {}
         if with_issuances:
             seed_recognition(session, settings, KeyStore(settings.resolved_keys_dir))
     credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, text in written.items():
         replace_private_file(credentials_dir / f"{name}.json", text)
-    return SeedResult(True, codes, credentials_dir, ingested)
+    return SeedResult(True, codes, credentials_dir, ingested, console_passwords)

@@ -70,13 +70,17 @@ def _seed(settings: Settings) -> None:
         console.print(f"  demo credentials: {result.credentials_dir}/<name>.json", highlight=False)
         records = ", ".join(f"{code} {count}" for code, count in result.ingested.items())
         console.print(f"  demo issuances ingested (records): {records}", highlight=False, soft_wrap=True)
-        console.print("  a recognition JS -> SH awaits operator-sh: GET /v1/recognitions", highlight=False)
         console.print(
-            f"  console {settings.resolved_public_url}/console — operator-sh's password (shown once) is in"
-            f" {result.credentials_dir}/operator-sh.console.json",
-            highlight=False,
-            soft_wrap=True,
+            "  recognitions JS -> SH and AH -> SH await operator-sh: GET /v1/recognitions", highlight=False
         )
+        console.print(f"  console {settings.resolved_public_url}/console", highlight=False)
+        for username, password in result.console_passwords.items():
+            console.print(
+                f"    {username} password (shown once): {password}"
+                f" — also in {result.credentials_dir}/{username}.console.json",
+                highlight=False,
+                soft_wrap=True,
+            )
     else:
         console.print(f"database already holds platforms {', '.join(result.platforms)}; not seeding")
 

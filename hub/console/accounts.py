@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -15,6 +16,7 @@ from hub.console.models import ConsoleSession, OperatorAccount
 from hub.problems import Conflict
 
 MAX_FAILURES = 5
+Refusal = Literal["wrong_credentials", "locked"]
 LOCK_OUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -49,21 +51,21 @@ class Accounts:
         self.session.flush()
         return password
 
-    def sign_in(self, username: str, password: str) -> tuple[str, SignedIn] | str:
-        """A new session (cookie token, who) — or why not (wrong credentials, locked out)."""
+    def sign_in(self, username: str, password: str) -> tuple[str, SignedIn] | Refusal:
+        """A new session (cookie token, who) — or why not: "wrong_credentials" or "locked"."""
         account = self.session.get(OperatorAccount, username)
         now = datetime.now(UTC)
         if account is None:
             verify_secret(password, None)  # same work either way
-            return "wrong user name or password"
+            return "wrong_credentials"
         if account.locked_until is not None and _aware(account.locked_until) > now:
-            return "too many failed attempts: the account is locked for a while"
+            return "locked"
         if not verify_secret(password, account.password_hash):
             account.failed_attempts += 1
             if account.failed_attempts >= MAX_FAILURES:
                 account.locked_until, account.failed_attempts = now + LOCK_OUT, 0
             self.session.add(account)
-            return "wrong user name or password"
+            return "wrong_credentials"
         account.failed_attempts, account.locked_until = 0, None
         self.session.add(account)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)

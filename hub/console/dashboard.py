@@ -5,54 +5,62 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from hub.console.pages import _page, _who
+from hub.console.charts import bar_chart
+from hub.console.pages import message_page, page, signed_in, translate
 from hub.deps import SessionDep
 from hub.log.models import LogEntry
 from hub.reports.endpoints import flows, holdings
 from hub.standards.models import RulesetRecord
 from hub.transfers.models import Transfer
-from standards import render_diff
+from standards import diff_rulesets
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-BAR_WIDTH = 360
+RECENT_EVENTS = 15
 
 
-def bar_chart(rows: list[tuple[str, int]], unit: str) -> str:
-    """A horizontal bar chart as inline SVG (accessible: a title and one text label per bar)."""
-    top = max((value for _, value in rows), default=0) or 1
-    height = 24 * len(rows) + 10
-    bars = []
-    for index, (label, value) in enumerate(rows):
-        y = 5 + 24 * index
-        width = int(BAR_WIDTH * value / top)
-        bars.append(
-            f'<text x="0" y="{y + 15}" font-size="12">{label}</text>'
-            f'<rect x="140" y="{y}" width="{width}" height="18" fill="#2f6f4f"></rect>'
-            f'<text x="{145 + width}" y="{y + 15}" font-size="12">{value} {unit}</text>'
-        )
-    return (
-        f'<svg role="img" width="{BAR_WIDTH + 220}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{unit} by flow</title>{''.join(bars)}</svg>"
-    )
+def _totals(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    blocks: dict[Any, int] = defaultdict(int)
+    tonnes: dict[Any, int] = defaultdict(int)
+    for row in rows:
+        blocks[row[key]] += row["blocks"]
+        tonnes[row[key]] += row["tonnes"]
+    return [{key: value, "blocks": blocks[value], "tonnes": tonnes[value]} for value in sorted(tonnes)]
 
 
-def _tables(session: Any, region: str) -> dict[str, list[dict[str, Any]]]:
+def _matrix(flow_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Origin × destination: tonnes recognized or transferred from each origin into each destination."""
+    destinations = sorted({row["destination"] for row in flow_rows})
+    cells: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(destinations, 0))
+    for row in flow_rows:
+        cells[row["origin"]][row["destination"]] += row["recognized_tonnes"] + row["transferred_tonnes"]
+    return [{"origin": origin, **cells[origin]} for origin in sorted(cells)]
+
+
+def federation_tables(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every table the dashboard shows (and exports), the federation as the hub's records have it."""
     flow_rows = flows(session, None)["flows"]  # type: ignore[arg-type]
     holding_rows = holdings(session, None)["holdings"]  # type: ignore[arg-type]
     states = session.exec(select(Transfer.state, func.count()).group_by(Transfer.state)).all()
-    events = session.exec(select(LogEntry).order_by(col(LogEntry.index).desc()).limit(15)).all()
+    events = session.exec(select(LogEntry).order_by(col(LogEntry.index).desc()).limit(RECENT_EVENTS)).all()
     return {
         "flows": flow_rows,
+        "matrix": _matrix(flow_rows),
+        "regions": _totals(holding_rows, "registry"),
+        "methodologies": _totals(holding_rows, "methodology"),
+        "vintages": _totals(holding_rows, "vintage"),
         "holdings": holding_rows,
-        "transfers": [{"state": state, "transfers": int(count)} for state, count in states],
+        "transfers": [{"state": state, "transfers": int(count)} for state, count in sorted(states)],
         "events": [
             {"index": e.index, "type": e.type, "subject": e.subject_id, "at": e.created_at.isoformat()}
             for e in events
@@ -62,24 +70,45 @@ def _tables(session: Any, region: str) -> dict[str, list[dict[str, Any]]]:
 
 @router.get("/dashboard")
 def dashboard(request: Request, session: SessionDep) -> Response:
-    who = _who(request, session)
-    if who is None:
-        return RedirectResponse("/console/login", status_code=303)
-    tables = _tables(session, who.region)
-    chart = bar_chart(
-        [(f"{r['origin']} → {r['destination']}", r["recognized_tonnes"]) for r in tables["flows"]], "t"
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
+    tables = federation_tables(session)
+    t = translate(request)
+    flow_chart = bar_chart(
+        [
+            (f"{r['origin']} → {r['destination']}", r["recognized_tonnes"] + r["transferred_tonnes"])
+            for r in tables["flows"]
+        ],
+        title=t("dashboard.flows_chart"),
+        unit="tCO2e",
+        chart_id="flows-chart",
     )
-    return _page(request, "dashboard.html", who=who, tables=tables, chart=chart)
+    region_chart = bar_chart(
+        [(str(r["registry"]), r["tonnes"]) for r in tables["regions"]],
+        title=t("dashboard.regions_chart"),
+        unit="tCO2e",
+        chart_id="regions-chart",
+    )
+    return page(
+        request,
+        "dashboard.html",
+        who=who,
+        section="dashboard",
+        page_title=t("dashboard.title"),
+        tables=tables,
+        charts={"flows": flow_chart if tables["flows"] else None, "regions": region_chart},
+    )
 
 
 @router.get("/dashboard.csv")
 def dashboard_csv(request: Request, session: SessionDep, table: str = "flows") -> Response:
-    who = _who(request, session)
-    if who is None:
-        return RedirectResponse("/console/login", status_code=303)
-    rows = _tables(session, who.region).get(table)
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
+    rows = federation_tables(session).get(table)
     if rows is None:
-        return _page(request, "base.html", 404, who=who, message=f"no table {table}")
+        return message_page(request, 404, "dashboard.no_table", who=who, table=table)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["empty"], lineterminator="\n")
     writer.writeheader()
@@ -91,16 +120,38 @@ def dashboard_csv(request: Request, session: SessionDep, table: str = "flows") -
     )
 
 
+def _current(records: Sequence[RulesetRecord]) -> set[tuple[str, int]]:
+    """(ruleset_id, version) of the version in force today for each ruleset."""
+    today = datetime.now(UTC).date()
+    best: dict[str, RulesetRecord] = {}
+    for record in records:
+        in_force = record.effective_from <= today and (
+            record.effective_until is None or today < record.effective_until
+        )
+        if in_force and (record.ruleset_id not in best or record.version > best[record.ruleset_id].version):
+            best[record.ruleset_id] = record
+    return {(record.ruleset_id, record.version) for record in best.values()}
+
+
 @router.get("/rulesets")
 def rulesets(request: Request, session: SessionDep) -> Response:
-    who = _who(request, session)
-    if who is None:
-        return RedirectResponse("/console/login", status_code=303)
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
     records = session.exec(
-        select(RulesetRecord).order_by(col(RulesetRecord.ruleset_id), col(RulesetRecord.version))
+        select(RulesetRecord).order_by(col(RulesetRecord.ruleset_id), col(RulesetRecord.version).desc())
     ).all()
     diffs = []
-    for older, newer in pairwise(records):
+    for newer, older in pairwise(records):
         if older.ruleset_id == newer.ruleset_id:
-            diffs.append((newer, render_diff(older.envelope["signed"], newer.envelope["signed"])))
-    return _page(request, "rulesets.html", who=who, records=records, diffs=diffs)
+            diffs.append((older, newer, diff_rulesets(older.envelope["signed"], newer.envelope["signed"])))
+    return page(
+        request,
+        "rulesets.html",
+        who=who,
+        section="rulesets",
+        page_title=translate(request)("rulesets.title"),
+        records=records,
+        current=_current(records),
+        diffs=diffs,
+    )

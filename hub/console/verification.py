@@ -19,7 +19,16 @@ from transparency import leaf_hash, verify_inclusion
 
 
 def certificate_verification(session: Session, keystore: KeyStore, item: Recognition) -> dict[str, Any]:
-    result: dict[str, Any] = {"signature": False, "kid": None, "logged": False, "included": False}
+    result: dict[str, Any] = {
+        "signature": False,
+        "kid": None,
+        "logged": False,
+        "included": False,
+        "log_index": None,
+        "tree_size": None,
+        "root": None,
+        "error": None,
+    }
     try:
         verified = verify_record(item.certificate_jws or "", JWKSet.from_dict(keystore.jwks()))
         result["signature"], result["kid"] = verified.json() == item.certificate, verified.kid
@@ -34,7 +43,7 @@ def certificate_verification(session: Session, keystore: KeyStore, item: Recogni
     result["logged"] = data.get("certificate_digest") == certificate_digest(item.certificate or {})
     reader = LogReader(session)
     size = reader.size()
-    path = reader.inclusion(index, size)
-    result["included"] = verify_inclusion(leaf_hash(entry.entry), index, size, path, reader.root(size))
-    result["log_index"], result["tree_size"] = index, size
+    path, root = reader.inclusion(index, size), reader.root(size)
+    result["included"] = verify_inclusion(leaf_hash(entry.entry), index, size, path, root)
+    result["log_index"], result["tree_size"], result["root"] = index, size, root.hex()
     return result

@@ -1,21 +1,34 @@
-"""The operators' console: sign-in with lock-out, CSRF on every form, the region's queue, decisions."""
+"""The operators' console: sign-in with lock-out, CSRF on every form, the region's queue, the
+decision page (four eyes, reasons, the certificate verified), the dashboard and rulesets browser."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.app import create_app
 from hub.console.accounts import MAX_FAILURES, Accounts
+from hub.console.i18n import LANGUAGE_COOKIE
+from schemas.jwk import JWKSet
+from schemas.jws import verify_record
 
 
 @pytest.fixture
 def operators(database, federation) -> dict[str, str]:
     with database.unit_of_work() as session:
         accounts = Accounts(session)
-        return {"alice": accounts.add("alice", "SH"), "bob": accounts.add("bob", "JS")}
+        return {name: accounts.add(name, region) for name, region in [("alice", "SH"), ("bob", "JS")]}
+
+
+@pytest.fixture
+def english(client: TestClient) -> TestClient:
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    return client
 
 
 def _csrf(html: str) -> str:
@@ -33,66 +46,146 @@ def _sign_in(client: TestClient, username: str, password: str):
     )
 
 
-def test_the_demo_writes_operator_shs_console_password(federation) -> None:
-    credentials = json.loads((federation / "operator-sh.console.json").read_text())
-    assert credentials["username"] == "operator-sh"
-    assert len(credentials["password"]) >= 16
+def _pending(jiangsu, start: int = 100001, end: int = 100120, request_id: str = "RR-2026-0001") -> dict:
+    from tests.hub.conftest import example
+
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
+    request["request_id"] = request_id
+    request["blocks"][0].update(start=start, end=end, quantity=end - start + 1)
+    request["quantity"] = end - start + 1
+    return jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
 
 
-def test_sign_in_sets_a_strict_http_only_session(client: TestClient, operators) -> None:
-    response = _sign_in(client, "alice", operators["alice"])
+def _decide(client: TestClient, recognition_id: str, decision: str, reason: str, **extra):
+    page = client.get(f"/console/recognitions/{recognition_id}")
+    return client.post(
+        f"/console/recognitions/{recognition_id}/decision",
+        data={"decision": decision, "reason": reason, "csrf": _csrf(page.text), **extra},
+        follow_redirects=False,
+    )
+
+
+def test_the_demo_writes_each_operators_console_password(federation) -> None:
+    for username, region in [("operator-sh", "SH"), ("operator-js", "JS")]:
+        credentials = json.loads((federation / f"{username}.console.json").read_text())
+        assert (credentials["username"], credentials["region"]) == (username, region)
+        assert len(credentials["password"]) >= 16
+
+
+def test_sign_in_sets_a_strict_http_only_session(english: TestClient, operators) -> None:
+    response = _sign_in(english, "alice", operators["alice"])
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert "puhui_console=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
-    assert "Pending recognitions" in client.get("/console").text
+    assert "Pending recognitions — SH" in english.get("/console").text
 
 
 def test_without_a_session_the_console_asks_to_sign_in(client: TestClient, operators) -> None:
-    response = client.get("/console", follow_redirects=False)
-    assert response.status_code == 303
-    assert response.headers["location"] == "/console/login"
+    for path in ["/console", "/console/dashboard", "/console/rulesets", "/console/recognitions/x"]:
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/console/login")
 
 
 def test_a_login_post_without_its_csrf_token_is_refused(client: TestClient, operators) -> None:
     response = client.post("/console/login", data={"username": "alice", "password": operators["alice"]})
     assert response.status_code == 403
+    assert "puhui_console=" not in response.headers.get("set-cookie", "")
 
 
-def test_five_wrong_passwords_lock_the_account(client: TestClient, operators) -> None:
+def test_five_wrong_passwords_lock_the_account(english: TestClient, operators) -> None:
     for _ in range(MAX_FAILURES):
-        assert _sign_in(client, "alice", "wrong").status_code == 401
-    locked = _sign_in(client, "alice", operators["alice"])
+        wrong = _sign_in(english, "alice", "wrong")
+        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+    locked = _sign_in(english, "alice", operators["alice"])
     assert locked.status_code == 401
-    assert "locked" in locked.text
+    assert "locked for a while" in locked.text
+    assert english.get("/console", follow_redirects=False).status_code == 303
 
 
-def _pending(jiangsu) -> dict:
-    from tests.hub.conftest import example
-
-    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
-    return jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
-
-
-def test_an_operator_approves_from_the_queue(client: TestClient, operators, jiangsu) -> None:
+def test_an_operator_approves_on_the_decision_page(english: TestClient, operators, jiangsu) -> None:
     pending = _pending(jiangsu)
-    _sign_in(client, "alice", operators["alice"])
-    page = client.get("/console")
-    assert pending["id"] in page.text
-    missing_csrf = client.post(
+    _sign_in(english, "alice", operators["alice"])
+    queue = english.get("/console").text
+    assert f'href="/console/recognitions/{pending["id"]}">RR-2026-0001<' in queue
+    assert "PV-DISTRIBUTED → PV-DISTRIBUTED" in queue and "eligible" in queue
+    page = english.get(f"/console/recognitions/{pending['id']}").text
+    assert "3026" in page and "Reason (required)" in page and "four eyes" not in page.lower()
+    missing_csrf = english.post(
         f"/console/recognitions/{pending['id']}/decision", data={"decision": "approve", "reason": "fine"}
     )
     assert missing_csrf.status_code == 403
     assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
-    decided = client.post(
-        f"/console/recognitions/{pending['id']}/decision",
-        data={"decision": "approve", "reason": "meets the YRD rules", "csrf": _csrf(page.text)},
-        follow_redirects=False,
-    )
+    decided = _decide(english, pending["id"], "approve", "meets the YRD rules")
     assert decided.status_code == 303
+    assert decided.headers["location"].startswith(f"/console/recognitions/{pending['id']}")
     assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "approved"
-    assert jiangsu.get(f"/v1/recognitions/{pending['id']}/certificate")["certificate"]["approved_by"] == [
-        "console:alice"
-    ]
+    certificate = jiangsu.get(f"/v1/recognitions/{pending['id']}/certificate")["certificate"]
+    assert certificate["approved_by"] == ["console:alice"]
+    assert pending["id"] not in english.get("/console").text
+
+
+def test_after_approval_the_page_shows_the_certificate_verified_and_included(
+    english: TestClient, operators, jiangsu
+) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    page = english.get(_decide(english, pending["id"], "approve", "meets the YRD rules").headers["location"])
+    assert "✓ verified with the hub&#39;s published key" in page.text
+    assert "✓ names this certificate&#39;s digest" in page.text
+    assert "✓ proven included in the current log (RFC 9162)" in page.text
+    keys = JWKSet.from_dict(english.get("/.well-known/jwks.json").json())
+    assert f"Key id: {english.get('/.well-known/jwks.json').json()['keys'][0]['kid']}" in page.text
+    assert 'name="decision"' not in page.text  # decided: no form any more
+    download = english.get(f"/console/recognitions/{pending['id']}/certificate.json")
+    assert download.headers["content-disposition"].startswith('attachment; filename="RC-')
+    signed = download.json()
+    assert verify_record(signed["jws"], keys).json() == signed["certificate"]
+
+
+def test_a_rejection_needs_a_reason_and_is_recorded(english: TestClient, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    empty = _decide(english, pending["id"], "reject", "  ")
+    assert empty.status_code == 422 and "A reason of at least 3 characters is required" in empty.text
+    unknown = _decide(english, pending["id"], "maybe", "a reason")
+    assert unknown.status_code == 422
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
+    rejected = _decide(english, pending["id"], "reject", "serials disputed by the origin")
+    assert rejected.status_code == 303
+    page = english.get(rejected.headers["location"]).text
+    assert "Rejected" in page and "serials disputed by the origin" in page
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "rejected"
+    again = _decide(english, pending["id"], "approve", "changed my mind")
+    assert again.status_code == 404 or "6002" in again.text  # decided: no form; a forged post is refused
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "rejected"
+
+
+def test_the_four_eyes_rule_is_shown_and_enforced(database, settings, federation, operators, jiangsu) -> None:
+    with database.unit_of_work() as session:
+        second = Accounts(session).add("carol", "SH")
+    strict = settings.model_copy(update={"four_eyes_tonnes": 100})
+    with TestClient(create_app(strict, database), raise_server_exceptions=False) as browser:
+        browser.cookies.set(LANGUAGE_COOKIE, "en")
+        pending = _pending(jiangsu)  # 120 t > 100 t
+        _sign_in(browser, "alice", operators["alice"])
+        page = browser.get(f"/console/recognitions/{pending['id']}").text
+        assert "more than 100 t need the approval of two different operators" in page
+        first = _decide(browser, pending["id"], "approve", "first look: fine")
+        page = browser.get(first.headers["location"]).text
+        assert "Awaiting a second approval" in page and "1 of 2 approvals so far" in page
+        assert "You approved already" in page
+        assert re.search(r'<button class="approve"[^>]* disabled', page)
+        twice = browser.post(
+            f"/console/recognitions/{pending['id']}/decision",
+            data={"decision": "approve", "reason": "me again", "csrf": _csrf(page)},
+        )
+        assert twice.status_code == 409 and "6003" in twice.text
+        assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_second_approval"
+        browser.cookies.delete("puhui_console")
+        _sign_in(browser, "carol", second)
+        assert _decide(browser, pending["id"], "approve", "second look: fine").status_code == 303
+    certificate = jiangsu.get(f"/v1/recognitions/{pending['id']}/certificate")["certificate"]
+    assert certificate["approved_by"] == ["console:alice", "console:carol"]
 
 
 def test_a_jiangsu_operator_does_not_see_shanghais_queue(client: TestClient, operators, jiangsu) -> None:
@@ -100,66 +193,106 @@ def test_a_jiangsu_operator_does_not_see_shanghais_queue(client: TestClient, ope
     _sign_in(client, "bob", operators["bob"])
     page = client.get("/console")
     assert pending["id"] not in page.text
+    assert client.get(f"/console/recognitions/{pending['id']}").status_code == 200  # its own origin's
+    assert 'name="decision"' not in client.get(f"/console/recognitions/{pending['id']}").text
     refused = client.post(
         f"/console/recognitions/{pending['id']}/decision",
         data={"decision": "approve", "reason": "not mine", "csrf": _csrf(page.text)},
     )
     assert refused.status_code == 404
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
+
+
+def test_another_regions_recognition_is_not_shown(client: TestClient, database, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    with database.unit_of_work() as session:
+        password = Accounts(session).add("dave", "ZJ")
+    _sign_in(client, "dave", password)
+    assert client.get(f"/console/recognitions/{pending['id']}").status_code == 404
+    assert client.get(f"/console/recognitions/{pending['id']}/certificate.json").status_code == 404
 
 
 def test_sign_out_ends_the_session(client: TestClient, operators) -> None:
     _sign_in(client, "alice", operators["alice"])
     csrf = _csrf(client.get("/console").text)
+    assert client.post("/console/logout", data={}, follow_redirects=False).status_code == 403
     assert client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
     assert client.get("/console", follow_redirects=False).status_code == 303
 
 
-def test_the_dashboard_charts_flows_and_exports_csv(client: TestClient, operators, jiangsu) -> None:
+def test_the_queue_filters_orders_and_pages(english: TestClient, operators, jiangsu, monkeypatch) -> None:
+    small = _pending(jiangsu, 100001, 100010, "RR-SMALL")
+    large = _pending(jiangsu, 100011, 100100, "RR-LARGE")
+    _sign_in(english, "alice", operators["alice"])
+    by_size = english.get("/console", params={"order": "largest"}).text
+    assert by_size.index("RR-LARGE") < by_size.index("RR-SMALL")
+    by_age = english.get("/console", params={"order": "oldest"}).text
+    assert by_age.index("RR-SMALL") < by_age.index("RR-LARGE")
+    assert small["id"] in english.get("/console", params={"origin": "JS", "purpose": "ets-compliance"}).text
+    assert small["id"] not in english.get("/console", params={"purpose": "voluntary-neutralization"}).text
+    assert small["id"] not in english.get("/console", params={"status": "pending_second_approval"}).text
+    unknown = english.get("/console", params={"origin": "XX", "order": "sideways", "page": "0"})
+    assert unknown.status_code == 200 and small["id"] in unknown.text  # unknown choices mean "any"
+    monkeypatch.setattr("hub.console.review.PAGE_SIZE", 1)
+    first = english.get("/console", params={"order": "largest"}).text
+    assert large["id"] in first and small["id"] not in first
+    assert 'href="/console?order=largest&amp;page=2" rel="next"' in first
+    second = english.get("/console", params={"order": "largest", "page": 2}).text
+    assert small["id"] in second and 'rel="prev"' in second and 'rel="next"' not in second
+
+
+def test_the_dashboard_charts_flows_and_exports_every_table(english: TestClient, operators, jiangsu) -> None:
     pending = _pending(jiangsu)
-    _sign_in(client, "alice", operators["alice"])
-    csrf = _csrf(client.get("/console").text)
-    client.post(
-        f"/console/recognitions/{pending['id']}/decision",
-        data={"decision": "approve", "reason": "meets the rules", "csrf": csrf},
-    )
-    page = client.get("/console/dashboard")
+    _sign_in(english, "alice", operators["alice"])
+    _decide(english, pending["id"], "approve", "meets the rules")
+    page = english.get("/console/dashboard")
     assert page.status_code == 200
-    assert "<svg" in page.text and "JS → SH" in page.text
-    exported = client.get("/console/dashboard.csv", params={"table": "flows"})
-    assert exported.headers["content-type"].startswith("text/csv")
-    assert exported.text.splitlines()[1].startswith("JS,SH,120,84")
+    assert page.text.count("<svg") == 2 and "JS → SH" in page.text
+    assert 'aria-labelledby="flows-chart-title flows-chart-desc"' in page.text
+    for name in [
+        "matrix",
+        "flows",
+        "regions",
+        "methodologies",
+        "vintages",
+        "holdings",
+        "transfers",
+        "events",
+    ]:
+        assert f'href="/console/dashboard.csv?table={name}"' in page.text
+        exported = english.get("/console/dashboard.csv", params={"table": name})
+        assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+
+    def rows(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(english.get(f"/console/dashboard.csv?table={name}").text)))
+
+    assert rows("flows")[0] == {
+        "origin": "JS",
+        "destination": "SH",
+        "recognized_tonnes": "120",
+        "recognized_converted_tonnes": "84",
+        "transferred_tonnes": "0",
+        "retired_tonnes": "0",
+    }
+    assert rows("matrix") == [{"origin": "JS", "SH": "120"}]
+    assert {row["registry"]: row["tonnes"] for row in rows("regions")} == {"JS": "350"}
+    assert rows("methodologies") == [{"methodology": "PV-DISTRIBUTED", "blocks": "1", "tonnes": "350"}]
+    assert rows("vintages") == [{"vintage": "2025", "blocks": "1", "tonnes": "350"}]
+    assert rows("events")[0]["type"] == "recognition.approved"
+    assert english.get("/console/dashboard.csv", params={"table": "secrets"}).status_code == 404
 
 
-def test_the_rulesets_browser_shows_signers_and_a_readable_diff(client: TestClient, operators) -> None:
-    _sign_in(client, "alice", operators["alice"])
-    page = client.get("/console/rulesets")
-    assert page.status_code == 200
-    assert "yrd-recognition v1 → v2" in page.text
-    client.cookies.clear()
-    assert client.get("/console/rulesets", follow_redirects=False).status_code == 303
-
-
-def test_after_approval_the_page_shows_the_certificate_verified_and_included(
-    client: TestClient, operators, jiangsu
+def test_the_rulesets_browser_shows_signers_the_version_in_force_and_a_readable_diff(
+    english: TestClient, operators
 ) -> None:
-    pending = _pending(jiangsu)
-    _sign_in(client, "alice", operators["alice"])
-    csrf = _csrf(client.get("/console").text)
-    decided = client.post(
-        f"/console/recognitions/{pending['id']}/decision",
-        data={"decision": "approve", "reason": "meets the YRD rules", "csrf": csrf},
+    _sign_in(english, "alice", operators["alice"])
+    page = english.get("/console/rulesets")
+    assert page.status_code == 200
+    assert "yrd-recognition: what changed from v1 to v2" in page.text
+    assert "committee-1" in page.text
+    assert re.search(
+        r"yrd-recognition <strong>\(in force\)</strong></th>\s*<td class=\"number\">2<", page.text
     )
-    assert decided.status_code == 200
-    assert "verified ✓" in decided.text
-    assert (
-        "names this certificate&#39;s digest ✓" in decided.text
-        or "names this certificate's digest ✓" in decided.text
-    )
-    assert "proven ✓" in decided.text
-
-
-def test_the_queue_filters_by_origin(client: TestClient, operators, jiangsu) -> None:
-    pending = _pending(jiangsu)
-    _sign_in(client, "alice", operators["alice"])
-    assert pending["id"] in client.get("/console", params={"origin": "JS", "order": "largest"}).text
-    assert pending["id"] not in client.get("/console", params={"origin": "ZJ"}).text
+    assert "<td>changed</td>" in page.text or "<td>added</td>" in page.text
+    english.cookies.clear()
+    assert english.get("/console/rulesets", follow_redirects=False).status_code == 303

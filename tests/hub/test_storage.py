@@ -86,6 +86,7 @@ def test_the_demo_federation_is_seeded_once(database: Database, settings) -> Non
             "committee-2",
             "committee-3",
             "js",
+            "operator-js.console",
             "operator-js",
             "operator-sh.console",
             "operator-sh",
@@ -125,6 +126,8 @@ def test_the_demo_ingests_every_platforms_issuances_and_awaits_a_recognition(
     assert all(count > 0 for count in result.ingested.values())
     with database.unit_of_work() as session:
         pending = session.exec(select(Recognition)).all()
-    assert [(r.origin, r.destination, r.status, r.converted_quantity) for r in pending] == [
-        ("JS", "SH", "pending_review", 84)
+    assert sorted((r.origin, r.destination, r.status, r.converted_quantity) for r in pending) == [
+        ("AH", "SH", "pending_review", 40),
+        ("JS", "SH", "pending_review", 84),
     ]
+    assert set(result.console_passwords) == {"operator-sh", "operator-js"}

@@ -1,0 +1,208 @@
+"""The review work of a region's operators: the queue of pending recognitions (filters, order,
+pages), the decision page (evaluation, every check, the four-eyes rule, approve or reject with a
+reason) and, once approved, the certificate with the check of its signature and log inclusion."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from hub.console.accounts import SignedIn
+from hub.console.pages import form_fields, message_page, page, signed_in, translate
+from hub.console.verification import certificate_verification
+from hub.deps import KeyStoreDep, SessionDep, SettingsDep
+from hub.problems import HubError
+from hub.recognition.endpoints import view
+from hub.recognition.models import Recognition
+from hub.recognition.service import OPEN, RecognitionService
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE_SIZE = 20
+PURPOSES = ("ets-compliance", "voluntary-neutralization", "points-exchange", "charitable-retirement")
+ORDERS = {
+    "oldest": col(Recognition.created_at),
+    "newest": col(Recognition.created_at).desc(),
+    "largest": col(Recognition.quantity).desc(),
+    "smallest": col(Recognition.quantity),
+}
+
+
+def _ruleset_label(evaluation: dict[str, Any]) -> str:
+    ruleset = evaluation.get("ruleset") or {}
+    return f"{ruleset.get('ruleset_id', '—')} v{ruleset.get('version', '?')}"
+
+
+def _eligible(evaluation: dict[str, Any]) -> bool:
+    blocks = evaluation.get("blocks") or []
+    return bool(blocks) and all(block.get("eligible") for block in blocks)
+
+
+def queue_row(item: Recognition) -> dict[str, Any]:
+    """One line of the queue: what the operator weighs before opening the decision page."""
+    blocks = item.evaluation.get("blocks") or []
+    methodologies = sorted(
+        {
+            f"{b['origin_methodology']['catalogue_id']} → {b['destination_methodology']['catalogue_id']}"
+            for b in blocks
+            if b.get("origin_methodology") and b.get("destination_methodology")
+        }
+    )
+    return {
+        **view(item),
+        "methodologies": methodologies,
+        "ruleset": _ruleset_label(item.evaluation),
+        "eligible": _eligible(item.evaluation),
+        "passed": sum(1 for check in item.checks if check["passed"]),
+        "submitted": item.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _choice(value: str | None, allowed: tuple[str, ...] | list[str]) -> str:
+    return value if value is not None and value in allowed else ""
+
+
+@router.get("")
+def queue(
+    request: Request,
+    session: SessionDep,
+    origin: str | None = None,
+    purpose: str | None = None,
+    status: str | None = None,
+    order: str = "oldest",
+    page_number: Annotated[int, Query(alias="page")] = 1,
+) -> Response:
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
+    page_number = max(1, page_number)
+    mine = select(Recognition).where(Recognition.destination == who.region, col(Recognition.status).in_(OPEN))
+    origins = sorted(
+        set(session.exec(select(Recognition.origin).where(Recognition.destination == who.region)).all())
+    )
+    filters = {
+        "origin": _choice(origin, origins),
+        "purpose": _choice(purpose, PURPOSES),
+        "status": _choice(status, OPEN),
+        "order": order if order in ORDERS else "oldest",
+    }
+    query = mine
+    if filters["origin"]:
+        query = query.where(Recognition.origin == filters["origin"])
+    if filters["purpose"]:
+        query = query.where(Recognition.purpose == filters["purpose"])
+    if filters["status"]:
+        query = query.where(Recognition.status == filters["status"])
+    found = session.exec(
+        query.order_by(ORDERS[filters["order"]], col(Recognition.id))
+        .offset((page_number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    ).all()
+    return page(
+        request,
+        "queue.html",
+        who=who,
+        section="queue",
+        page_title=translate(request)("queue.title", region=who.region),
+        items=[queue_row(item) for item in found[:PAGE_SIZE]],
+        filters={**filters, "page": page_number, "more": len(found) > PAGE_SIZE},
+        pager_query=urlencode({key: value for key, value in filters.items() if value}),
+        choices={"origins": origins, "purposes": PURPOSES, "statuses": OPEN, "orders": tuple(ORDERS)},
+    )
+
+
+def _visible(session: Session, who: SignedIn, recognition_id: str) -> Recognition | None:
+    item = session.get(Recognition, recognition_id)
+    return item if item is not None and who.region in (item.destination, item.origin) else None
+
+
+@router.get("/recognitions/{recognition_id}")
+def recognition_page(
+    recognition_id: str, request: Request, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
+) -> Response:
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
+    item = _visible(session, who, recognition_id)
+    if item is None:
+        return message_page(request, 404, "recognition.not_found", who=who)
+    operator = f"console:{who.username}"
+    four_eyes = None
+    if item.quantity > settings.four_eyes_tonnes:
+        four_eyes = {
+            "limit": settings.four_eyes_tonnes,
+            "approved_by_you": any(a["operator"] == operator for a in item.approvals),
+        }
+    return page(
+        request,
+        "recognition.html",
+        who=who,
+        section="queue",
+        page_title=translate(request)("recognition.title", request=item.request_id),
+        item=view(item),
+        blocks=item.evaluation.get("blocks") or [],
+        ruleset=_ruleset_label(item.evaluation),
+        eligible=_eligible(item.evaluation),
+        passed=sum(1 for check in item.checks if check["passed"]),
+        four_eyes=four_eyes,
+        can_decide=item.destination == who.region and item.status in OPEN,
+        certificate=item.certificate,
+        verification=certificate_verification(session, keystore, item) if item.certificate_jws else None,
+    )
+
+
+@router.get("/recognitions/{recognition_id}/certificate.json")
+def certificate_download(recognition_id: str, request: Request, session: SessionDep) -> Response:
+    """The certificate and its JWS, as `puhui certificates verify` reads them offline."""
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
+    item = _visible(session, who, recognition_id)
+    if item is None or item.certificate_jws is None:
+        return message_page(request, 404, "certificate.not_found", who=who)
+    signed = {"certificate": item.certificate, "jws": item.certificate_jws}
+    body = json.dumps(signed, ensure_ascii=False, indent=2)
+    name = (item.certificate or {}).get("certificate_id", recognition_id)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
+    )
+
+
+@router.post("/recognitions/{recognition_id}/decision")
+async def decide(
+    recognition_id: str, request: Request, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
+) -> Response:
+    form = await form_fields(request)
+    who = signed_in(request, session)
+    if isinstance(who, Response) or form.get("csrf") != who.csrf_token:
+        return message_page(request, 403, "csrf.refused")
+    item = session.get(Recognition, recognition_id)
+    if item is None or item.destination != who.region:
+        return message_page(request, 404, "recognition.not_in_queue", who=who)
+    reason = form.get("reason", "").strip()
+    if form.get("decision") not in ("approve", "reject"):
+        return message_page(request, 422, "decision.choose", who=who)
+    if len(reason) < 3:
+        return message_page(request, 422, "decision.reason_required", who=who)
+    try:
+        RecognitionService(session, settings, keystore).decide(
+            item, operator=f"console:{who.username}", approve=form["decision"] == "approve", reason=reason
+        )
+    except HubError as error:
+        session.rollback()  # a refused decision changes nothing
+        return page(
+            request,
+            "message.html",
+            error.status,
+            who=who,
+            page_title=translate(request)("decision.refused"),
+            message=f"[{error.code}] {error.detail}" if error.code else error.detail,
+            error=True,
+        )
+    return RedirectResponse(f"/console/recognitions/{recognition_id}#decided", status_code=303)
