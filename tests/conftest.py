@@ -5,6 +5,9 @@ embedded SQLite file and on PostgreSQL. PostgreSQL is found through ``PUHUI_TEST
 on 127.0.0.1:5432; without a server those runs are skipped (and the run says so), unless
 ``PUHUI_REQUIRE_POSTGRES=1`` makes that a failure (CI). Every test gets its own database, copied
 from a template that the migrations built once per worker; nothing is shared between tests.
+
+Browser tests (marker ``browser``) drive the system Chromium through Playwright; without Chromium
+they are skipped (and the run says so), unless ``PUHUI_REQUIRE_BROWSER=1`` makes that a failure (CI).
 """
 
 from __future__ import annotations
@@ -45,6 +48,28 @@ def _reachable(url: str) -> str | None:
 
 POSTGRES_URL = os.environ.get("PUHUI_TEST_DATABASE_URL") or DEFAULT_POSTGRES
 POSTGRES_UNAVAILABLE = _reachable(POSTGRES_URL)
+REQUIRE_BROWSER = os.environ.get("PUHUI_REQUIRE_BROWSER") == "1"
+
+
+def chromium_path() -> str | None:
+    """The system Chromium: PUHUI_CHROMIUM, else chromium / chromium-browser / google-chrome on PATH."""
+    named = os.environ.get("PUHUI_CHROMIUM")
+    if named:
+        return named if os.access(named, os.X_OK) else None
+    return next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
+
+
+def _browser_unavailable() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed"
+    if chromium_path() is None:
+        return "no Chromium (apt-get install chromium, or set PUHUI_CHROMIUM)"
+    return None
+
+
+BROWSER_UNAVAILABLE = _browser_unavailable()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -52,12 +77,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(
             f"PUHUI_REQUIRE_POSTGRES=1 but {POSTGRES_UNAVAILABLE}; start PostgreSQL or unset it"
         )
+    if BROWSER_UNAVAILABLE and REQUIRE_BROWSER:
+        raise pytest.UsageError(f"PUHUI_REQUIRE_BROWSER=1 but {BROWSER_UNAVAILABLE}")
 
 
-def pytest_report_header() -> str:
-    if POSTGRES_UNAVAILABLE:
-        return f"storage: sqlite only; PostgreSQL tests will be SKIPPED: {POSTGRES_UNAVAILABLE}"
-    return f"storage backends: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BROWSER_UNAVAILABLE:
+        skip = pytest.mark.skip(reason=f"browser tests skipped: {BROWSER_UNAVAILABLE}")
+        for item in items:
+            if item.get_closest_marker("browser"):
+                item.add_marker(skip)
+
+
+def pytest_report_header() -> list[str]:
+    storage = (
+        f"storage: sqlite only; PostgreSQL tests will be SKIPPED: {POSTGRES_UNAVAILABLE}"
+        if POSTGRES_UNAVAILABLE
+        else f"storage backends: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"
+    )
+    browser = (
+        f"browser tests will be SKIPPED: {BROWSER_UNAVAILABLE}"
+        if BROWSER_UNAVAILABLE
+        else (f"browser: {chromium_path()} (Playwright)")
+    )
+    return [storage, browser]
 
 
 @pytest.hookimpl(trylast=True)
@@ -68,6 +111,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "Set PUHUI_TEST_DATABASE_URL to run them.",
             yellow=True,
             bold=True,
+        )
+    if BROWSER_UNAVAILABLE and not hasattr(terminalreporter.config, "workerinput"):
+        terminalreporter.write_line(
+            f"NOTE: the browser tests were SKIPPED ({BROWSER_UNAVAILABLE}).", yellow=True, bold=True
         )
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,49 +16,23 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jws
 from joserfc.jwk import KeySet, OKPKey
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.demo_hub import running_demo
 
 
 def test_demo_up_serves_the_seeded_hub(tmp_path: Path) -> None:
-    port = _free_port()
     data_dir = tmp_path / "hub-data"
-    env = {**os.environ, "PUHUI_PORT": str(port), "PUHUI_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    env.pop("PUHUI_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "demo", "up"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the hub exited before answering"
-            assert time.monotonic() < deadline, "no answer on /healthz within 60 s"
-            time.sleep(0.2)
+    with running_demo(data_dir) as hub:
+        base = hub.base
         assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
         assert (data_dir / "hub.sqlite3").exists()
         assert len(list((data_dir / "keys").glob("*.jwk.json"))) == 1
-        _stock_oauth_client_round_trip(base, data_dir / "demo" / "credentials" / "js.json")
-        _platform_side_import_pull_sync_and_audit(base, data_dir, env)
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=20)
+        _stock_oauth_client_round_trip(base, hub.credentials / "js.json")
+        _platform_side_import_pull_sync_and_audit(base, data_dir, hub.env)
+    output = hub.output[0]
     assert f"{base}/healthz" in output
     assert f"{base}/.well-known/jwks.json" in output
     assert "seeded demo federation: SH, JS, ZJ, AH, CCER" in output
-    console_password = json.loads((data_dir / "demo" / "credentials" / "operator-sh.console.json").read_text())
+    console_password = json.loads((hub.credentials / "operator-sh.console.json").read_text())
     assert f"operator-sh password (shown once): {console_password['password']}" in output
 
 

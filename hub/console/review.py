@@ -205,4 +205,4 @@ async def decide(
             message=f"[{error.code}] {error.detail}" if error.code else error.detail,
             error=True,
         )
-    return RedirectResponse(f"/console/recognitions/{recognition_id}#decided", status_code=303)
+    return RedirectResponse(f"/console/recognitions/{recognition_id}", status_code=303)
