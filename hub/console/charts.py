@@ -30,5 +30,5 @@ def bar_chart(rows: list[tuple[str, int]], *, title: str, unit: str, chart_id: s
         f' height="{height}" viewBox="0 0 {BAR_WIDTH + 240} {height}" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(summary)}</desc>'
-        f'{"".join(bars)}</svg>'
+        f"{''.join(bars)}</svg>"
     )
