@@ -59,6 +59,7 @@ class Accounts:
             verify_secret(password, None)  # same work either way
             return "wrong_credentials"
         if account.locked_until is not None and _aware(account.locked_until) > now:
+            verify_secret(password, None)  # the same work as any other refusal
             return "locked"
         if not verify_secret(password, account.password_hash):
             account.failed_attempts += 1

@@ -29,6 +29,17 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 RECENT_EVENTS = 15
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice
+    against CSV injection); numbers and other text are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
 def _totals(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     blocks: dict[Any, int] = defaultdict(int)
     tonnes: dict[Any, int] = defaultdict(int)
@@ -112,7 +123,7 @@ def dashboard_csv(request: Request, session: SessionDep, table: str = "flows") -
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["empty"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

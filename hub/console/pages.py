@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -46,6 +46,8 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     t = translator(chosen)
     messages = catalogue()
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        here = "/console"  # the language link must lead to a page, not to a form's target
     values: dict[str, Any] = {
         "t": t,
         "label": lambda key: t(f"field.{key}") if f"field.{key}" in messages else str(key),
@@ -88,13 +90,18 @@ def _local(target: str | None) -> str:
         return "/console"
     parts = urlsplit(target)
     inside = parts.path == "/console" or parts.path.startswith("/console/")
+    segments = unquote(parts.path).split("/")
     if parts.scheme or parts.netloc or not inside or target.startswith("//") or "\\" in target:
         return "/console"
+    if any(segment in (".", "..") for segment in segments) or any(ord(c) < 32 for c in target):
+        return "/console"  # "/console/../v1" would leave the console once the browser resolves it
     return target
 
 
 @router.get("/language")
-def switch_language(request: Request, session: SessionDep, lang: str, next: str | None = None) -> Response:
+def switch_language(
+    request: Request, session: SessionDep, lang: str | None = None, next: str | None = None
+) -> Response:
     """Remember the operator's language (a cookie, not a credential) and go back where they were."""
     if lang not in LANGUAGES:
         return message_page(request, 400, "language.unknown", who=current_operator(request, session))

@@ -13,16 +13,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from hub.console.accounts import SignedIn
+from hub.console.i18n import catalogue
 from hub.console.pages import form_fields, message_page, page, signed_in, translate
 from hub.console.verification import certificate_verification
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
+from hub.keystore import KeyStore
 from hub.problems import HubError
 from hub.recognition.endpoints import view
 from hub.recognition.models import Recognition
-from hub.recognition.service import OPEN, RecognitionService
+from hub.recognition.service import CONSOLE_PREFIX, OPEN, RecognitionService, person
+from hub.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 20
+MAX_PAGE = 1_000_000
 PURPOSES = ("ets-compliance", "voluntary-neutralization", "points-exchange", "charitable-retirement")
 ORDERS = {
     "oldest": col(Recognition.created_at),
@@ -74,12 +78,12 @@ def queue(
     purpose: str | None = None,
     status: str | None = None,
     order: str = "oldest",
-    page_number: Annotated[int, Query(alias="page")] = 1,
+    page_text: Annotated[str, Query(alias="page")] = "1",
 ) -> Response:
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    page_number = max(1, page_number)
+    page_number = min(max(1, int(page_text)), MAX_PAGE) if page_text.isdecimal() else 1
     mine = select(Recognition).where(Recognition.destination == who.region, col(Recognition.status).in_(OPEN))
     origins = sorted(
         set(session.exec(select(Recognition.origin).where(Recognition.destination == who.region)).all())
@@ -120,26 +124,31 @@ def _visible(session: Session, who: SignedIn, recognition_id: str) -> Recognitio
     return item if item is not None and who.region in (item.destination, item.origin) else None
 
 
-@router.get("/recognitions/{recognition_id}")
-def recognition_page(
-    recognition_id: str, request: Request, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
+def _decision_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    keystore: KeyStore,
+    who: SignedIn,
+    item: Recognition,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    reason: str = "",
 ) -> Response:
-    who = signed_in(request, session)
-    if isinstance(who, Response):
-        return who
-    item = _visible(session, who, recognition_id)
-    if item is None:
-        return message_page(request, 404, "recognition.not_found", who=who)
-    operator = f"console:{who.username}"
+    """The recognition with its evaluation, checks, the four-eyes rule and the decision form; when
+    a decision was refused, the page again with why, next to the reason the operator typed."""
+    operator = f"{CONSOLE_PREFIX}{who.username}"
     four_eyes = None
     if item.quantity > settings.four_eyes_tonnes:
         four_eyes = {
             "limit": settings.four_eyes_tonnes,
-            "approved_by_you": any(a["operator"] == operator for a in item.approvals),
+            "approved_by_you": any(person(a["operator"]) == person(operator) for a in item.approvals),
         }
     return page(
         request,
         "recognition.html",
+        status,
         who=who,
         section="queue",
         page_title=translate(request)("recognition.title", request=item.request_id),
@@ -150,9 +159,25 @@ def recognition_page(
         passed=sum(1 for check in item.checks if check["passed"]),
         four_eyes=four_eyes,
         can_decide=item.destination == who.region and item.status in OPEN,
+        decision_error=error,
+        reason=reason,
+        here=f"/console/recognitions/{item.id}",
         certificate=item.certificate,
         verification=certificate_verification(session, keystore, item) if item.certificate_jws else None,
     )
+
+
+@router.get("/recognitions/{recognition_id}")
+def recognition_page(
+    recognition_id: str, request: Request, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
+) -> Response:
+    who = signed_in(request, session)
+    if isinstance(who, Response):
+        return who
+    item = _visible(session, who, recognition_id)
+    if item is None:
+        return message_page(request, 404, "recognition.not_found", who=who)
+    return _decision_page(request, session, settings, keystore, who, item)
 
 
 @router.get("/recognitions/{recognition_id}/certificate.json")
@@ -174,35 +199,50 @@ def certificate_download(recognition_id: str, request: Request, session: Session
     )
 
 
+def _refusal(request: Request, error: HubError) -> str:
+    """Why the service refused, in the operator's language when the code is one the page knows."""
+    t = translate(request)
+    known = f"refusal.{error.code}"
+    return t(known) if known in catalogue() else f"[{error.code}] {error.detail}"
+
+
 @router.post("/recognitions/{recognition_id}/decision")
 async def decide(
     recognition_id: str, request: Request, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
 ) -> Response:
     form = await form_fields(request)
     who = signed_in(request, session)
-    if isinstance(who, Response) or form.get("csrf") != who.csrf_token:
-        return message_page(request, 403, "csrf.refused")
+    if isinstance(who, Response):
+        return who  # signed out (or the session expired): sign in again
+    if form.get("csrf") != who.csrf_token:
+        return message_page(request, 403, "csrf.refused", who=who)
+    service = RecognitionService(session, settings, keystore)
     item = session.get(Recognition, recognition_id)
     if item is None or item.destination != who.region:
         return message_page(request, 404, "recognition.not_in_queue", who=who)
+    item = service.get(recognition_id, for_update=True)
     reason = form.get("reason", "").strip()
+    t = translate(request)
     if form.get("decision") not in ("approve", "reject"):
-        return message_page(request, 422, "decision.choose", who=who)
-    if len(reason) < 3:
-        return message_page(request, 422, "decision.reason_required", who=who)
-    try:
-        RecognitionService(session, settings, keystore).decide(
-            item, operator=f"console:{who.username}", approve=form["decision"] == "approve", reason=reason
-        )
-    except HubError as error:
-        session.rollback()  # a refused decision changes nothing
-        return page(
-            request,
-            "message.html",
-            error.status,
-            who=who,
-            page_title=translate(request)("decision.refused"),
-            message=f"[{error.code}] {error.detail}" if error.code else error.detail,
-            error=True,
-        )
-    return RedirectResponse(f"/console/recognitions/{recognition_id}", status_code=303)
+        error = t("decision.choose")
+    elif len(reason) < 3:
+        error = t("decision.reason_required")
+    else:
+        try:
+            service.decide(
+                item,
+                operator=f"{CONSOLE_PREFIX}{who.username}",
+                approve=form["decision"] == "approve",
+                reason=reason,
+            )
+        except HubError as refused:
+            session.rollback()  # a refused decision changes nothing
+            item = service.get(recognition_id)
+            return _decision_page(
+                request, session, settings, keystore, who, item,
+                status=refused.status, error=_refusal(request, refused), reason=reason,
+            )  # fmt: skip
+        return RedirectResponse(f"/console/recognitions/{recognition_id}", status_code=303)
+    return _decision_page(
+        request, session, settings, keystore, who, item, status=422, error=error, reason=reason
+    )

@@ -57,7 +57,9 @@ async def login(request: Request, session: SessionDep) -> Response:
         return _login_page(request, "login.expired", 403)
     outcome = Accounts(session).sign_in(form.get("username", ""), form.get("password", ""))
     if isinstance(outcome, str):
-        return _login_page(request, f"login.{outcome}", 401)
+        # One answer for a wrong password, an unknown name and a locked account: the page must not
+        # tell which user names exist (the lock-out rule itself is stated on the form).
+        return _login_page(request, "login.refused", 401)
     token, _ = outcome
     redirect = RedirectResponse("/console", status_code=303)
     redirect.set_cookie(

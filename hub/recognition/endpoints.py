@@ -126,7 +126,7 @@ def decide(
     principal: Decider, signed: SignedRequestDep,
 ) -> dict[str, Any]:  # fmt: skip
     service = RecognitionService(session, settings, keystore)
-    item = service.get(recognition_id)
+    item = service.get(recognition_id, for_update=True)
     if principal.region != item.destination:
         raise NotFound(f"no recognition {recognition_id} in the queue of {principal.region}")
     decided = service.decide(

@@ -26,6 +26,14 @@ from schemas.validation import Issue
 from standards import ProjectFacts, PurposeUsage, evaluate
 
 OPEN = ("pending_review", "pending_second_approval")
+CONSOLE_PREFIX = "console:"
+
+
+def person(operator: str) -> str:
+    """Who decided, whatever the channel: the console records `console:alice`, the API the operator
+    client `alice`; for the four-eyes rule they are one person."""
+    return operator.removeprefix(CONSOLE_PREFIX)
+
 
 
 class RecognitionRefused(HubError):
@@ -257,8 +265,12 @@ class RecognitionService:
         return needed - (end - start + 1)
 
     # decisions
-    def get(self, recognition_id: str) -> Recognition:
-        found = self.session.get(Recognition, recognition_id)
+    def get(self, recognition_id: str, *, for_update: bool = False) -> Recognition:
+        """One recognition; `for_update` locks its row (PostgreSQL; SQLite transactions are
+        serialized) so that two decisions at once cannot overwrite each other's approval."""
+        found = self.session.get(
+            Recognition, recognition_id, with_for_update=for_update or None, populate_existing=for_update
+        )
         if found is None:
             raise NotFound(f"no recognition {recognition_id}")
         return found
@@ -276,7 +288,7 @@ class RecognitionService:
                 self.session.add(serials)
             self._log(recognition, "recognition.rejected", operator, {"reason": reason})
             return self._save(recognition)
-        if any(a["operator"] == operator for a in recognition.approvals):
+        if any(person(a["operator"]) == person(operator) for a in recognition.approvals):
             raise Conflict(
                 f"{operator} approved already; a second, distinct operator must approve", code="6003"
             )

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.app import create_app
+from hub.client import PlatformClient, Refused
 from hub.console.accounts import MAX_FAILURES, Accounts
 from hub.console.i18n import LANGUAGE_COOKIE
 from schemas.jwk import JWKSet
@@ -93,13 +94,27 @@ def test_a_login_post_without_its_csrf_token_is_refused(client: TestClient, oper
 
 
 def test_five_wrong_passwords_lock_the_account(english: TestClient, operators) -> None:
+    assert "After 5 wrong passwords in a row the account is locked for 15 minutes" in english.get(
+        "/console/login"
+    ).text
     for _ in range(MAX_FAILURES):
         wrong = _sign_in(english, "alice", "wrong")
         assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
-    locked = _sign_in(english, "alice", operators["alice"])
+    locked = _sign_in(english, "alice", operators["alice"])  # the right password, too late
     assert locked.status_code == 401
-    assert "locked for a while" in locked.text
+    assert "puhui_console=" not in locked.headers.get("set-cookie", "")
     assert english.get("/console", follow_redirects=False).status_code == 303
+    assert _sign_in(english, "bob", operators["bob"]).status_code == 303  # only alice is locked
+
+
+def test_the_sign_in_page_does_not_tell_which_accounts_exist(english: TestClient, operators) -> None:
+    answers = set()
+    for username in ["alice", "nobody"]:
+        for _ in range(MAX_FAILURES + 1):
+            answer = _sign_in(english, username, "wrong")
+            assert answer.status_code == 401
+            answers.add(re.sub(r'value="[^"]+"', "", answer.text))
+    assert len(answers) == 1  # locked, wrong password and unknown name: one page
 
 
 def test_an_operator_approves_on_the_decision_page(english: TestClient, operators, jiangsu) -> None:
@@ -147,6 +162,9 @@ def test_a_rejection_needs_a_reason_and_is_recorded(english: TestClient, operato
     _sign_in(english, "alice", operators["alice"])
     empty = _decide(english, pending["id"], "reject", "  ")
     assert empty.status_code == 422 and "A reason of at least 3 characters is required" in empty.text
+    assert 'role="alert"' in empty.text and 'aria-describedby="reason-hint decision-error"' in empty.text
+    short = _decide(english, pending["id"], "reject", "no")
+    assert short.status_code == 422 and ">no</textarea>" in short.text
     unknown = _decide(english, pending["id"], "maybe", "a reason")
     assert unknown.status_code == 422
     assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
@@ -155,8 +173,12 @@ def test_a_rejection_needs_a_reason_and_is_recorded(english: TestClient, operato
     page = english.get(rejected.headers["location"]).text
     assert "Rejected" in page and "serials disputed by the origin" in page
     assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "rejected"
-    again = _decide(english, pending["id"], "approve", "changed my mind")
-    assert again.status_code == 404 or "6002" in again.text  # decided: no form; a forged post is refused
+    page = english.get(f"/console/recognitions/{pending['id']}").text
+    forged = english.post(  # decided: the page has no form; a forged post is refused
+        f"/console/recognitions/{pending['id']}/decision",
+        data={"decision": "approve", "reason": "changed my mind", "csrf": _csrf(page)},
+    )
+    assert forged.status_code == 409 and "This recognition has been decided already." in forged.text
     assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "rejected"
 
 
@@ -174,12 +196,14 @@ def test_the_four_eyes_rule_is_shown_and_enforced(database, settings, federation
         page = browser.get(first.headers["location"]).text
         assert "Awaiting a second approval" in page and "1 of 2 approvals so far" in page
         assert "You approved already" in page
-        assert re.search(r'<button class="approve"[^>]* disabled', page)
+        assert re.search(r'<button class="approve"[^>]* aria-disabled="true"', page)
         twice = browser.post(
             f"/console/recognitions/{pending['id']}/decision",
             data={"decision": "approve", "reason": "me again", "csrf": _csrf(page)},
         )
-        assert twice.status_code == 409 and "6003" in twice.text
+        assert twice.status_code == 409
+        assert "the second approval must come from another operator" in twice.text
+        assert 'aria-invalid="true">me again</textarea>' in twice.text  # what was typed is kept
         assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_second_approval"
         browser.cookies.delete("puhui_console")
         _sign_in(browser, "carol", second)
@@ -296,3 +320,68 @@ def test_the_rulesets_browser_shows_signers_the_version_in_force_and_a_readable_
     assert "<td>changed</td>" in page.text or "<td>added</td>" in page.text
     english.cookies.clear()
     assert english.get("/console/rulesets", follow_redirects=False).status_code == 303
+
+
+def test_four_eyes_counts_people_across_the_console_and_the_api(
+    database, settings, federation, operators, jiangsu
+) -> None:
+    """operator-sh approving in the console and again through the API is one person, not two."""
+    password = json.loads((federation / "operator-sh.console.json").read_text())["password"]
+    strict = settings.model_copy(update={"four_eyes_tonnes": 100})
+    with TestClient(create_app(strict, database), raise_server_exceptions=False) as browser:
+        pending = _pending(jiangsu)
+        _sign_in(browser, "operator-sh", password)
+        assert _decide(browser, pending["id"], "approve", "first look: fine").status_code == 303
+        api = PlatformClient.from_credentials(federation / "operator-sh.json", transport=browser._transport)
+        with pytest.raises(Refused) as refused:
+            api.post(f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "again"})
+        assert refused.value.code == "6003"
+        api.close()
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_second_approval"
+
+
+def test_a_decision_after_the_session_ended_asks_to_sign_in(client: TestClient, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(client, "alice", operators["alice"])
+    csrf = _csrf(client.get(f"/console/recognitions/{pending['id']}").text)
+    client.cookies.delete("puhui_console")
+    answer = client.post(
+        f"/console/recognitions/{pending['id']}/decision",
+        data={"decision": "approve", "reason": "fine by me", "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/console/login")
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
+
+
+def test_odd_page_numbers_show_a_page(english: TestClient, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    for value in ["abc", "-3", "0", "1.5", "99999999999999999999999"]:
+        answer = english.get("/console", params={"page": value})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html"), value
+    assert pending["id"] in english.get("/console", params={"page": "abc"}).text
+
+
+def test_the_language_link_on_a_refusal_leads_to_a_page(english: TestClient, operators, jiangsu) -> None:
+    pending = _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    refused = _decide(english, pending["id"], "approve", "")
+    assert f'next=/console/recognitions/{pending["id"]}"' in refused.text
+    signed_out = english.post("/console/logout", data={"csrf": "wrong"})
+    assert signed_out.status_code == 403 and 'next=/console"' in signed_out.text
+
+
+def test_csv_cells_are_never_spreadsheet_formulas() -> None:
+    from hub.console.dashboard import spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "SH", 42, -3]] == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@cmd",
+        "'\tx",
+        "SH",
+        42,
+        -3,
+    ]

@@ -266,3 +266,44 @@ def test_asking_for_a_quantity_lets_the_hub_pick_free_serials(jiangsu) -> None:
         {"request": second_request, "select": {"quantity": 200}, "verified_emissions": 20000},
     )
     assert [(b["start"], b["end"]) for b in second["request"]["blocks"]] == [(100121, 100320)]
+
+
+def test_two_approvals_at_once_are_both_kept(database, settings, jiangsu) -> None:
+    """Two operators approve at the same moment (four eyes): the row is locked while the first
+    decides, so the second sees the first approval and completes the recognition; neither is lost."""
+    import threading
+    import time
+
+    from hub.keystore import KeyStore
+    from hub.recognition.service import RecognitionService
+
+    strict = settings.model_copy(update={"four_eyes_tonnes": 100})
+    keystore = KeyStore(strict.resolved_keys_dir)
+    pending = _submit(jiangsu, _request())
+    first_decided = threading.Event()
+    failures: list[BaseException] = []
+
+    def approve(operator: str, hold: bool) -> None:
+        try:
+            if not hold:
+                first_decided.wait(10)
+            with database.unit_of_work() as session:
+                service = RecognitionService(session, strict, keystore)
+                item = service.get(pending["id"], for_update=True)
+                service.decide(item, operator=operator, approve=True, reason=f"{operator} agrees")
+                if hold:
+                    first_decided.set()
+                    time.sleep(0.5)  # still uncommitted: the other decision must wait for this one
+        except BaseException as exc:
+            failures.append(exc)
+            first_decided.set()
+
+    threads = [threading.Thread(target=approve, args=args) for args in [("alice", True), ("bob", False)]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not failures, failures
+    decided = jiangsu.get(f"/v1/recognitions/{pending['id']}")
+    assert decided["status"] == "approved"
+    assert [a["operator"] for a in decided["approvals"]] == ["alice", "bob"]
