@@ -35,7 +35,6 @@ def person(operator: str) -> str:
     return operator.removeprefix(CONSOLE_PREFIX)
 
 
-
 class RecognitionRefused(HubError):
     status = 422
     slug = "recognition-refused"

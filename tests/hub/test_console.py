@@ -94,9 +94,10 @@ def test_a_login_post_without_its_csrf_token_is_refused(client: TestClient, oper
 
 
 def test_five_wrong_passwords_lock_the_account(english: TestClient, operators) -> None:
-    assert "After 5 wrong passwords in a row the account is locked for 15 minutes" in english.get(
-        "/console/login"
-    ).text
+    assert (
+        "After 5 wrong passwords in a row the account is locked for 15 minutes"
+        in english.get("/console/login").text
+    )
     for _ in range(MAX_FAILURES):
         wrong = _sign_in(english, "alice", "wrong")
         assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
