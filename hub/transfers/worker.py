@@ -3,8 +3,9 @@
 Each due transfer is leased (row lock with SKIP LOCKED on PostgreSQL, the serialized write
 transaction on SQLite; ``next_attempt_at`` pushed past the call's timeout, committed). The
 platform is then called outside any transaction, with an idempotency key per transfer, step and
-block, so a repeated call after a crash gets the same answer. The result is applied in a new
-transaction that first re-reads the state: a step is applied at most once, whatever crashes where.
+block, so a repeated call after a crash gets the same answer. The results of a round's calls are
+applied in one new transaction that first re-reads each transfer's state: a step is applied at
+most once, whatever crashes where (a crash before that commit repeats the calls, not the steps).
 Failures back off exponentially until the deadline; then the transfer is terminated and
 compensated (unlocked at the origin, the blocks held again).
 """
@@ -111,26 +112,26 @@ class TransferWorker:
             base_url = platform.api_base_url if platform else ""
         return get(code).client(base_url, self.transport)
 
+    def _clients(self, codes: set[str]) -> dict[str, Any]:
+        """One platform client per platform for a round, their addresses read in one transaction."""
+        with self.database.unit_of_work() as session:
+            found = session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
+            base_urls = {platform.code: platform.api_base_url for platform in found}
+        return {code: get(code).client(base_urls.get(code, ""), self.transport) for code in codes}
+
     def _imported(self, job: Job, block: dict[str, Any]) -> dict[str, Any]:
         return {**block, "current_registry": job.destination, "holder": job.to_account, "status": "imported"}
 
-    def _call(self, job: Job) -> None:
+    def _call(self, job: Job, clients: dict[str, Any]) -> None:
         """The platform call of the job's next step (none to complete)."""
         if job.state is State.ACCEPTED:
-            client = self._client(job.origin)
-            try:
-                for block in job.blocks:
-                    client.lock(block, idempotency_key=idempotency_key_for("lock", job.id, block["block_id"]))
-            finally:
-                client.close()
+            for block in job.blocks:
+                key = idempotency_key_for("lock", job.id, block["block_id"])
+                clients[job.origin].lock(block, idempotency_key=key)
         elif job.state is State.ORIGIN_LOCKED:
-            client = self._client(job.destination)
-            try:
-                for block in job.blocks:
-                    key = idempotency_key_for("credit", job.id, block["block_id"])
-                    client.credit_import(self._imported(job, block), idempotency_key=key)
-            finally:
-                client.close()
+            for block in job.blocks:
+                key = idempotency_key_for("credit", job.id, block["block_id"])
+                clients[job.destination].credit_import(self._imported(job, block), idempotency_key=key)
 
     def _apply(self, session: Session, transfer: Transfer, target: State, job: Job) -> None:
         ids = [block["block_id"] for block in job.blocks]
@@ -237,17 +238,27 @@ class TransferWorker:
     def run_once(self, now: datetime | None = None) -> int:
         """Advance every due transfer by one step; how many advanced."""
         moment = now or datetime.now(UTC)
+        jobs = self._lease(moment)
+        if not jobs:
+            return 0
+        clients = self._clients({code for job in jobs for code in (job.origin, job.destination)})
+        called = []
+        try:
+            for job in jobs:
+                try:
+                    self._call(job, clients)
+                except AdapterError as exc:
+                    self._fail(job, str(exc), moment, permanent=True)
+                except PlatformAPIError as exc:
+                    self._fail(job, str(exc), moment, permanent=not exc.retryable)
+                else:
+                    called.append(job)
+        finally:
+            for client in clients.values():
+                client.close()
         advanced = 0
-        for job in self._lease(moment):
-            try:
-                self._call(job)
-            except AdapterError as exc:
-                self._fail(job, str(exc), moment, permanent=True)
-                continue
-            except PlatformAPIError as exc:
-                self._fail(job, str(exc), moment, permanent=not exc.retryable)
-                continue
-            with self.database.unit_of_work() as session:
+        with self.database.unit_of_work() as session:
+            for job in called:
                 transfer = session.get(Transfer, job.id, with_for_update=True)
                 if transfer is None or transfer.state != str(job.state):
                     continue  # another worker applied this step meanwhile
