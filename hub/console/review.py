@@ -85,8 +85,13 @@ def queue(
         return who
     page_number = min(max(1, int(page_text)), MAX_PAGE) if page_text.isdecimal() else 1
     mine = select(Recognition).where(Recognition.destination == who.region, col(Recognition.status).in_(OPEN))
-    origins = sorted(
-        set(session.exec(select(Recognition.origin).where(Recognition.destination == who.region)).all())
+    origins = list(
+        session.exec(
+            select(Recognition.origin)
+            .where(Recognition.destination == who.region)
+            .distinct()
+            .order_by(col(Recognition.origin))
+        ).all()
     )
     filters = {
         "origin": _choice(origin, origins),
@@ -217,10 +222,9 @@ async def decide(
     if form.get("csrf") != who.csrf_token:
         return message_page(request, 403, "csrf.refused", who=who)
     service = RecognitionService(session, settings, keystore)
-    item = session.get(Recognition, recognition_id)
+    item = session.get(Recognition, recognition_id, with_for_update=True)  # one decision at a time
     if item is None or item.destination != who.region:
         return message_page(request, 404, "recognition.not_in_queue", who=who)
-    item = service.get(recognition_id, for_update=True)
     reason = form.get("reason", "").strip()
     t = translate(request)
     if form.get("decision") not in ("approve", "reject"):
