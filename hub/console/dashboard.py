@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -22,6 +21,7 @@ from hub.deps import SessionDep
 from hub.log.models import LogEntry
 from hub.reports.endpoints import flows, holdings
 from hub.standards.models import RulesetRecord
+from hub.standards.repository import StandardsRepository
 from hub.transfers.models import Transfer
 from standards import diff_rulesets
 
@@ -131,17 +131,12 @@ def dashboard_csv(request: Request, session: SessionDep, table: str = "flows") -
     )
 
 
-def _current(records: Sequence[RulesetRecord]) -> set[tuple[str, int]]:
-    """(ruleset_id, version) of the version in force today for each ruleset."""
-    today = datetime.now(UTC).date()
-    best: dict[str, RulesetRecord] = {}
-    for record in records:
-        in_force = record.effective_from <= today and (
-            record.effective_until is None or today < record.effective_until
-        )
-        if in_force and (record.ruleset_id not in best or record.version > best[record.ruleset_id].version):
-            best[record.ruleset_id] = record
-    return {(record.ruleset_id, record.version) for record in best.values()}
+def _current(session: Session) -> set[tuple[str, int]]:
+    """(ruleset_id, version) of the newest version of each ruleset in force today."""
+    newest: dict[str, int] = {}
+    for record in StandardsRepository(session).in_force(datetime.now(UTC).date()):
+        newest[record.ruleset_id] = max(newest.get(record.ruleset_id, 0), record.version)
+    return set(newest.items())
 
 
 @router.get("/rulesets")
@@ -163,6 +158,6 @@ def rulesets(request: Request, session: SessionDep) -> Response:
         section="rulesets",
         page_title=translate(request)("rulesets.title"),
         records=records,
-        current=_current(records),
+        current=_current(session),
         diffs=diffs,
     )
