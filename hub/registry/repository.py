@@ -51,6 +51,16 @@ def record_text(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
+# The predecessor of the span's low end and every block starting inside the span: two ordered
+# scans of ix_credit_block_serials in one statement.
+NEIGHBOURS_SQL = (
+    "SELECT * FROM (SELECT serial_start, serial_end, block_id FROM credit_block"
+    " WHERE serial_namespace = ? AND serial_start < ? ORDER BY serial_start DESC LIMIT 1) AS before_low"
+    " UNION ALL SELECT serial_start, serial_end, block_id FROM credit_block"
+    " WHERE serial_namespace = ? AND serial_start >= ? AND serial_start <= ?"
+)
+
+
 class RegistryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -73,15 +83,10 @@ class RegistryRepository:
         """Blocks of ``namespace`` that could touch [low, high]: the predecessor of ``low`` and every
         block starting in the span — two ordered index range scans in one statement, sent straight
         to the driver (this probe runs for every ingest, recognition and retirement)."""
+        self.session.flush()  # the driver path skips the ORM's autoflush; pending blocks count too
         connection = self.session.connection()
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            "SELECT * FROM (SELECT serial_start, serial_end, block_id FROM credit_block"
-            f" WHERE serial_namespace = {mark} AND serial_start < {mark}"
-            " ORDER BY serial_start DESC LIMIT 1) AS before_low"
-            " UNION ALL SELECT serial_start, serial_end, block_id FROM credit_block"
-            f" WHERE serial_namespace = {mark} AND serial_start >= {mark} AND serial_start <= {mark}"
-        )
+        qmark = connection.dialect.paramstyle == "qmark"
+        sql = NEIGHBOURS_SQL if qmark else NEIGHBOURS_SQL.replace("?", "%s")
         rows = connection.exec_driver_sql(sql, (namespace, low, namespace, low, high)).all()
         return sorted(SerialRange(start, end, block_id) for start, end, block_id in rows)
 

@@ -3,9 +3,8 @@
 Each due transfer is leased (row lock with SKIP LOCKED on PostgreSQL, the serialized write
 transaction on SQLite; ``next_attempt_at`` pushed past the call's timeout, committed). The
 platform is then called outside any transaction, with an idempotency key per transfer, step and
-block, so a repeated call after a crash gets the same answer. The results of a round's calls are
-applied in one new transaction that first re-reads each transfer's state: a step is applied at
-most once, whatever crashes where (a crash before that commit repeats the calls, not the steps).
+block, so a repeated call after a crash gets the same answer. The result is applied in a new
+transaction that first re-reads the state: a step is applied at most once, whatever crashes where.
 Failures back off exponentially until the deadline; then the transfer is terminated and
 compensated (unlocked at the origin, the blocks held again).
 """
@@ -235,34 +234,46 @@ class TransferWorker:
             data={"reason": reason[:300]},
         )
 
+    def _record_step(self, job: Job) -> int:
+        """Apply the step whose call succeeded, in its own transaction; 1 if this worker applied it.
+        Should that fail, the transaction rolls back and the lease's expiry brings the job back: the
+        call is repeated (idempotent), the transfer is never terminated for it, as the platform may
+        have acted already."""
+        with self.database.unit_of_work() as session:
+            transfer = session.get(Transfer, job.id, with_for_update=True)
+            if transfer is None or transfer.state != str(job.state):
+                return 0  # another worker applied this step meanwhile
+            self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
+            session.add(transfer)
+            return 1
+
     def run_once(self, now: datetime | None = None) -> int:
-        """Advance every due transfer by one step; how many advanced."""
+        """Advance every due transfer by one step; how many advanced. Each step is recorded in its
+        own transaction right after its call, so one failing step holds back no other transfer."""
         moment = now or datetime.now(UTC)
         jobs = self._lease(moment)
         if not jobs:
             return 0
-        clients = self._clients({code for job in jobs for code in (job.origin, job.destination)})
-        called = []
+        clients: dict[str, Any] = {}
+        advanced = 0
         try:
+            clients = self._clients({code for job in jobs for code in (job.origin, job.destination)})
             for job in jobs:
                 try:
                     self._call(job, clients)
                 except AdapterError as exc:
                     self._fail(job, str(exc), moment, permanent=True)
+                    continue
                 except PlatformAPIError as exc:
                     self._fail(job, str(exc), moment, permanent=not exc.retryable)
-                else:
-                    called.append(job)
+                    continue
+                try:
+                    advanced += self._record_step(job)
+                except Exception:  # a bug, not a platform's answer: never compensate on it
+                    log.exception(
+                        "transfer %s: its %s step could not be recorded; retried later", job.id, job.state
+                    )
         finally:
             for client in clients.values():
                 client.close()
-        advanced = 0
-        with self.database.unit_of_work() as session:
-            for job in called:
-                transfer = session.get(Transfer, job.id, with_for_update=True)
-                if transfer is None or transfer.state != str(job.state):
-                    continue  # another worker applied this step meanwhile
-                self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
-                session.add(transfer)
-                advanced += 1
         return advanced
