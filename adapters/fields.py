@@ -47,6 +47,22 @@ def methodology_ref(registry: str, local_code: str) -> dict[str, str]:
     return {"catalogue_id": catalogue_id, "local_code": local_code, "version": version}
 
 
+# strptime formats whose zero-padded text datetime.fromisoformat reads to the same value, ~10x
+# faster; anything else (unpadded fields, other formats) goes to strptime.
+ISO_SHAPES = {
+    "%Y-%m-%d": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "%Y-%m-%d %H:%M:%S": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+    "%Y-%m-%dT%H:%M:%S": re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"),
+}
+
+
+def _parse(value: str, fmt: str) -> datetime:
+    shape = ISO_SHAPES.get(fmt)
+    if shape is not None and shape.match(value):
+        return datetime.fromisoformat(value)
+    return datetime.strptime(value, fmt)
+
+
 class Row:
     """One local record being read; ``prefix`` is prepended to field names in errors."""
 
@@ -180,7 +196,7 @@ class Row:
             return None
         for fmt in formats:
             try:
-                return datetime.strptime(value, fmt).date().isoformat()
+                return _parse(value, fmt).date().isoformat()
             except ValueError:
                 continue
         self.error(field, f"{value!r} is not a date ({' or '.join(formats)})", "1042")
@@ -193,7 +209,7 @@ class Row:
             return None
         for fmt in formats:
             try:
-                parsed = datetime.strptime(value, fmt)
+                parsed = _parse(value, fmt)
             except ValueError:
                 continue
             aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA)

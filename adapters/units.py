@@ -25,6 +25,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 PLAIN_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
+# The common case of whole_number: a plain decimal whose fraction, if written, is all zeros.
+PLAIN_WHOLE = re.compile(r"^(0|[1-9][0-9]*)(?:\.0+)?$")
 MAX_SAFE_INTEGER = 2**53 - 1
 GRAMS_PER_KILOGRAM = 1000
 GRAMS_PER_TONNE = 1_000_000
@@ -78,6 +80,12 @@ def _whole(exact: Fraction, text: str, what: str) -> int:
 
 def whole_number(value: AmountText, what: str = "units") -> int:
     """A non-negative whole number (``"350"``, ``"350.000"``, ``350``); 3005 if it has a fraction."""
+    if type(value) is str:  # fast path, the same answer: digits and an all-zero fraction
+        found = PLAIN_WHOLE.match(value.strip())
+        if found is not None and int(found.group(1)) <= MAX_SAFE_INTEGER:
+            return int(found.group(1))
+    elif type(value) is int and 0 <= value <= MAX_SAFE_INTEGER:
+        return value
     return _whole(read_decimal(value), _text(value), what)
 
 

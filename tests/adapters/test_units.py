@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters import units
-from adapters.units import UnitError
+from adapters.fields import ISO_SHAPES, _parse
+from adapters.units import UnitError, _text, _whole, read_decimal, whole_number
 
 CASES = [
     # (function, input, expected int or error code)
@@ -103,3 +107,58 @@ def test_decimal_strings_and_formatting() -> None:
     assert units.format_tonnes(350) == "350"
     with pytest.raises(UnitError):
         units.decimal_string("4.2e-1")
+
+
+# The fast paths (adapters.units.PLAIN_WHOLE, adapters.fields.ISO_SHAPES) must give exactly what the
+# general paths give, for any text: the same number, the same date, or the same refusal.
+
+
+AMOUNTISH = st.one_of(
+    st.from_regex(r"\A[ ]?[-+]?[0-9]{0,18}(\.[0-9]{0,4})?[ ]?\Z"),
+    st.text(alphabet="0123456789.,-e ０１", max_size=12),
+    st.integers(min_value=-10, max_value=2**54),
+)
+
+
+def _general(value):
+    try:
+        return _whole(read_decimal(value), _text(value), "units")
+    except UnitError as exc:
+        return ("refused", exc.code)
+
+
+def _fast(value):
+    try:
+        return whole_number(value)
+    except UnitError as exc:
+        return ("refused", exc.code)
+
+
+@given(AMOUNTISH)
+def test_whole_numbers_fast_and_general_agree(value) -> None:
+    assert _fast(value) == _general(value)
+
+
+def _strptime(value: str, fmt: str):
+    try:
+        return datetime.strptime(value, fmt)
+    except ValueError:
+        return None
+
+
+def _fast_parse(value: str, fmt: str):
+    try:
+        return _parse(value, fmt)
+    except ValueError:
+        return None
+
+
+DATEISH = st.one_of(
+    st.from_regex(r"\A[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}:[0-9]{2})?\Z"),
+    st.text(alphabet="0123456789-: T２", max_size=20),
+)
+
+
+@given(DATEISH, st.sampled_from(sorted(ISO_SHAPES)))
+def test_dates_fast_and_strptime_agree(value, fmt) -> None:
+    assert _fast_parse(value, fmt) == _strptime(value, fmt)
