@@ -1,10 +1,13 @@
-"""``puhui operators add``: console accounts for the people who review recognitions."""
+"""``puhui operators``: console accounts for the people who review recognitions (on the hub's host)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
 
 import typer
+from rich.table import Table
 
 from hub.cli.common import console, fail
 from hub.console.accounts import Accounts
@@ -13,6 +16,26 @@ from hub.problems import HubError
 from hub.settings import Settings
 
 app = typer.Typer(help="Console accounts of operators.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+@contextmanager
+def _accounts() -> Iterator[Accounts]:
+    settings = Settings()
+    database = Database.from_url(settings.resolved_database_url)
+    try:
+        with database.unit_of_work() as session:
+            yield Accounts(session)
+    except HubError as error:
+        fail(error.detail)
+    finally:
+        database.dispose()
+
+
+def _run(action: Callable[[Accounts], T]) -> T:
+    with _accounts() as accounts:
+        return action(accounts)
+    raise AssertionError("unreachable: a refusal exits in _accounts")
 
 
 @app.command("add")
@@ -21,13 +44,30 @@ def add(
     region: Annotated[str, typer.Option(help="The operator's region (a platform code, e.g. SH).")],
 ) -> None:
     """Create an account; its password is printed once."""
-    settings = Settings()
-    database = Database.from_url(settings.resolved_database_url)
-    try:
-        with database.unit_of_work() as session:
-            password = Accounts(session).add(username, region)
-    except HubError as error:
-        fail(error.detail)
-    finally:
-        database.dispose()
+    password = _run(lambda accounts: accounts.add(username, region))
     console.print(f"operator {username} ({region}) — password, shown once: {password}", highlight=False)
+
+
+@app.command("list")
+def listing() -> None:
+    """Every account: region, whether it is locked, when it was created."""
+    table = Table("operator", "region", "locked until", "created")
+    with _accounts() as accounts:
+        for account in accounts.listing():
+            locked = account.locked_until.isoformat(timespec="seconds") if account.locked_until else ""
+            table.add_row(account.username, account.region, locked, account.created_at.date().isoformat())
+    console.print(table)
+
+
+@app.command("reset-password")
+def reset_password(username: str) -> None:
+    """A new password (printed once); unlocks the account and ends its sessions."""
+    password = _run(lambda accounts: accounts.reset_password(username))
+    console.print(f"operator {username} — new password, shown once: {password}", highlight=False)
+
+
+@app.command("remove")
+def remove(username: str) -> None:
+    """Delete an account and end its sessions."""
+    _run(lambda accounts: accounts.remove(username))
+    console.print(f"operator {username} removed", highlight=False)

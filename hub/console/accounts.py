@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from hub.auth.secrets import hash_secret, new_secret, verify_secret
 from hub.console.models import ConsoleSession, OperatorAccount
-from hub.problems import Conflict
+from hub.platforms.models import Platform
+from hub.problems import Conflict, NotFound
 
 MAX_FAILURES = 5
 Refusal = Literal["wrong_credentials", "locked"]
@@ -44,6 +45,8 @@ class Accounts:
         """Create an operator account; the password (generated when not given), shown once."""
         if self.session.get(OperatorAccount, username) is not None:
             raise Conflict(f"operator {username} exists", code="3012")
+        if self.session.get(Platform, region) is None:
+            raise NotFound(f"no platform {region}: a region is a registered platform's code", code="2002")
         password = password or new_secret()[:20]
         self.session.add(
             OperatorAccount(username=username, region=region, password_hash=hash_secret(password))
@@ -90,3 +93,33 @@ class Accounts:
         found = self.session.get(ConsoleSession, _hash(token))
         if found is not None:
             self.session.delete(found)
+
+    def listing(self) -> list[OperatorAccount]:
+        return list(self.session.exec(select(OperatorAccount).order_by(col(OperatorAccount.username))).all())
+
+    def _account(self, username: str) -> OperatorAccount:
+        account = self.session.get(OperatorAccount, username)
+        if account is None:
+            raise NotFound(f"no operator {username}")
+        return account
+
+    def _end_sessions(self, username: str) -> int:
+        ended = self.session.exec(select(ConsoleSession).where(ConsoleSession.username == username)).all()
+        for found in ended:
+            self.session.delete(found)
+        return len(ended)
+
+    def reset_password(self, username: str) -> str:
+        """A new generated password (shown once); the account is unlocked and signed out everywhere."""
+        account = self._account(username)
+        password = new_secret()[:20]
+        account.password_hash, account.failed_attempts, account.locked_until = hash_secret(password), 0, None
+        self.session.add(account)
+        self._end_sessions(username)
+        return password
+
+    def remove(self, username: str) -> None:
+        """Delete the account and end its sessions."""
+        account = self._account(username)
+        self._end_sessions(username)
+        self.session.delete(account)
