@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from hub.auth.secrets import hash_secret, new_secret, verify_secret
@@ -72,6 +73,9 @@ class Accounts:
             return "wrong_credentials"
         account.failed_attempts, account.locked_until = 0, None
         self.session.add(account)
+        self.session.execute(  # sessions that ended by time go when someone signs in
+            delete(ConsoleSession).where(col(ConsoleSession.expires_at) <= now)
+        )
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         self.session.add(
             ConsoleSession(

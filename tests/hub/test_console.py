@@ -386,3 +386,22 @@ def test_csv_cells_are_never_spreadsheet_formulas() -> None:
         42,
         -3,
     ]
+
+
+def test_expired_sessions_are_refused_and_cleared(client: TestClient, database, operators) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from hub.console.models import ConsoleSession
+
+    _sign_in(client, "alice", operators["alice"])
+    with database.unit_of_work() as session:
+        for found in session.exec(select(ConsoleSession)).all():
+            found.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+            session.add(found)
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/console/login"
+    client.cookies.clear()
+    _sign_in(client, "bob", operators["bob"])
+    with database.unit_of_work() as session:
+        assert [found.username for found in session.exec(select(ConsoleSession)).all()] == ["bob"]
