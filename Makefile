@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m bench.log --sizes 100000,1000000
 	$(PY) -m bench.ingest --blocks 100000
 	$(PY) -m bench.dedup --sizes 100000,1000000
+	$(PY) -m bench.transfer --transfers 200
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:
