@@ -14,6 +14,7 @@ from hub.log.models import LogEntry
 from hub.log.reader import LogReader, head_record
 from hub.log.repository import LogRepository
 from hub.problems import BadRequest
+from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(tags=["log"])
 PAGE = 1000
@@ -27,7 +28,7 @@ def tree_head(session: SessionDep, keystore: KeyStoreDep) -> dict[str, Any]:
 @router.get("/v1/log/tree-heads", summary="Signed heads issued so far, oldest first")
 def tree_heads(
     session: SessionDep,
-    after: Annotated[int, Query(ge=-1, description="Only heads of a larger size.")] = -1,
+    after: Annotated[int, Query(ge=-1, le=MAX_SAFE_INTEGER, description="Only heads of a larger size.")] = -1,
     limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
 ) -> list[dict[str, Any]]:
     return [head_record(head) for head in LogRepository(session).heads(after, limit)]
@@ -45,8 +46,8 @@ def entry_record(entry: LogEntry, leaf: bytes | None) -> dict[str, Any]:
 @router.get("/v1/log/entries", summary="Entries [start, end) with their canonical bytes")
 def entries(
     session: SessionDep,
-    start: Annotated[int, Query(ge=0)],
-    end: Annotated[int, Query(ge=1)],
+    start: Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)],
+    end: Annotated[int, Query(ge=1, le=MAX_SAFE_INTEGER)],
 ) -> list[dict[str, Any]]:
     if end <= start or end - start > PAGE:
         raise BadRequest(f"ask for 1 to {PAGE} entries (start < end)", code="1004")
@@ -58,8 +59,8 @@ def entries(
 @router.get("/v1/log/proofs/inclusion", summary="RFC 9162 inclusion proof of a leaf")
 def inclusion(
     session: SessionDep,
-    leaf_index: Annotated[int, Query(ge=0)],
-    tree_size: Annotated[int, Query(ge=1)],
+    leaf_index: Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)],
+    tree_size: Annotated[int, Query(ge=1, le=MAX_SAFE_INTEGER)],
 ) -> dict[str, Any]:
     path = LogReader(session).inclusion(leaf_index, tree_size)
     return {"leaf_index": leaf_index, "tree_size": tree_size, "audit_path": [h.hex() for h in path]}
@@ -68,8 +69,8 @@ def inclusion(
 @router.get("/v1/log/proofs/consistency", summary="RFC 9162 consistency proof between two sizes")
 def consistency(
     session: SessionDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_SAFE_INTEGER)],
+    second: Annotated[int, Query(ge=1, le=MAX_SAFE_INTEGER)],
 ) -> dict[str, Any]:
     path = LogReader(session).consistency(first, second)
     return {"first": first, "second": second, "consistency_path": [h.hex() for h in path]}
@@ -79,7 +80,9 @@ def consistency(
 def events(
     session: SessionDep,
     principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=-1, description="Cursor: the last log_index seen.")] = -1,
+    after: Annotated[
+        int, Query(ge=-1, le=MAX_SAFE_INTEGER, description="Cursor: the last log_index seen.")
+    ] = -1,
     limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
 ) -> dict[str, Any]:
     platform = principal.platform_code or principal.region

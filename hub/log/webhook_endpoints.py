@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from hub.auth.principal import CurrentPrincipal, Principal, require
 from hub.auth.signing import SignedRequestDep
@@ -14,6 +14,7 @@ from hub.log.changes import event_id
 from hub.log.models import WebhookDelivery
 from hub.log.repository import LogRepository
 from hub.problems import NotFound
+from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/webhooks", tags=["events"])
 Manager = Annotated[Principal, Depends(require("platforms:manage"))]
@@ -50,7 +51,11 @@ def deliveries(
 
 @router.post("/deliveries/{index}/{platform}/redeliver", summary="Re-send a delivery (operators)")
 def redeliver(
-    index: int, platform: str, session: SessionDep, principal: Manager, signed: SignedRequestDep
+    index: Annotated[int, Path(ge=0, le=MAX_SAFE_INTEGER)],
+    platform: str,
+    session: SessionDep,
+    principal: Manager,
+    signed: SignedRequestDep,
 ) -> dict[str, Any]:
     delivery = LogRepository(session).delivery(index, platform)
     if delivery is None:

@@ -11,6 +11,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
+from schemas.canonical import MAX_SAFE_INTEGER
 
 
 class PlatformKind(StrEnum):
@@ -36,6 +37,7 @@ class PlatformBase(SQLModel):
     grams_per_point: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_SAFE_INTEGER,
         description="How many grams one personal point is worth; None: not convertible.",
     )
     points_note: str | None = Field(default=None, max_length=500)

@@ -13,6 +13,7 @@ from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
 from hub.recognition.service import RecognitionService
+from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
 Requester = Annotated[Principal, Depends(require("recognitions:request"))]
@@ -22,7 +23,9 @@ Decider = Annotated[Principal, Depends(require("recognitions:decide"))]
 class Selection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int = Field(ge=1, description="Tonnes to recognize; the hub picks the sender's held serials.")
+    quantity: int = Field(
+        ge=1, le=MAX_SAFE_INTEGER, description="Tonnes to recognize; the hub picks the sender's held serials."
+    )
     catalogue_id: str | None = Field(default=None, description="Only blocks of this methodology.")
 
 
@@ -36,6 +39,7 @@ class Submission(BaseModel):
     verified_emissions: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_SAFE_INTEGER,
         description="ETS compliance: the covered entity's verified emissions (t), for purpose limits.",
     )
 

@@ -14,6 +14,7 @@ from hub.problems import NotFound
 from hub.reconciliation.models import Reconciliation
 from hub.reconciliation.service import ReconciliationService
 from mutual_recognition.reconciliation import BlockView
+from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/reconciliations", tags=["reconciliation"])
 Submitter = Annotated[Principal, Depends(require("reconciliation:write"))]
@@ -22,16 +23,16 @@ Manager = Annotated[Principal, Depends(require("platforms:manage"))]
 
 class Totals(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    blocks: int = Field(ge=0)
-    tonnes: int = Field(ge=0)
+    blocks: int = Field(ge=0, le=MAX_SAFE_INTEGER)
+    tonnes: int = Field(ge=0, le=MAX_SAFE_INTEGER)
 
 
 class SubmittedBlock(BaseModel):
     model_config = ConfigDict(extra="forbid")
     block_id: str
-    serial_start: int = Field(ge=1)
-    serial_end: int = Field(ge=1)
-    quantity: int = Field(ge=1)
+    serial_start: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    serial_end: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    quantity: int = Field(ge=1, le=MAX_SAFE_INTEGER)
     status: str
 
 

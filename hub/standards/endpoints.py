@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.principal import CurrentPrincipal, Principal, require
@@ -17,6 +17,7 @@ from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
 from hub.problems import BadRequest
 from hub.standards.service import Published, StandardsService, refusal
+from schemas.canonical import MAX_SAFE_INTEGER
 from standards import (
     EvaluationInputError,
     ProjectFacts,
@@ -65,7 +66,11 @@ def methodologies(
 
 
 @router.get("/v1/standards/roots/{committee_id}", summary="A committee's trusted root (its envelope)")
-def current_root(committee_id: str, session: SessionDep, version: int | None = None) -> dict[str, Any]:
+def current_root(
+    committee_id: str,
+    session: SessionDep,
+    version: Annotated[int | None, Query(ge=1, le=MAX_SAFE_INTEGER)] = None,
+) -> dict[str, Any]:
     record = StandardsService(session).root_record(committee_id, version)
     return {"committee_id": record.committee_id, "version": record.version, "envelope": record.envelope}
 
@@ -128,7 +133,9 @@ def current(
 
 
 @router.get("/v1/rulesets/{ruleset_id}/versions/{version}", summary="One published version")
-def version(ruleset_id: str, version: int, session: SessionDep) -> dict[str, Any]:
+def version(
+    ruleset_id: str, version: Annotated[int, Path(ge=1, le=MAX_SAFE_INTEGER)], session: SessionDep
+) -> dict[str, Any]:
     return published(StandardsService(session).version(ruleset_id, version))
 
 
@@ -136,8 +143,8 @@ def version(ruleset_id: str, version: int, session: SessionDep) -> dict[str, Any
 def diff(
     ruleset_id: str,
     session: SessionDep,
-    old: Annotated[int, Query(alias="from", ge=1)],
-    new: Annotated[int, Query(alias="to", ge=1)],
+    old: Annotated[int, Query(alias="from", ge=1, le=MAX_SAFE_INTEGER)],
+    new: Annotated[int, Query(alias="to", ge=1, le=MAX_SAFE_INTEGER)],
 ) -> dict[str, Any]:
     service = StandardsService(session)
     record = service.diff(ruleset_id, old, new)
@@ -155,9 +162,11 @@ class EvaluationRequest(BaseModel):
     purpose: str
     on_date: date | None = Field(default=None, alias="date", description="Default: today (UTC).")
     project: dict[str, Any] | None = Field(default=None, description="The block's project record, if known.")
-    verified_emissions: int | None = Field(default=None, ge=0, description="Covered entity's, tonnes.")
-    used_total: int = Field(default=0, ge=0)
-    used_outside_region: int = Field(default=0, ge=0)
+    verified_emissions: int | None = Field(
+        default=None, ge=0, le=MAX_SAFE_INTEGER, description="Covered entity's, tonnes."
+    )
+    used_total: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
+    used_outside_region: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
 
 
 @router.post("/v1/rulesets/evaluate", summary="Dry run: what the ruleset in force says about a block")
