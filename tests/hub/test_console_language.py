@@ -8,9 +8,12 @@ import re
 import string
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hub.console.accounts import Accounts
 from hub.console.i18n import LANGUAGE_COOKIE, LANGUAGES, catalogue, choose
@@ -181,3 +184,41 @@ def test_every_page_is_marked_up_for_assistive_technology(
         assert markup.unscoped_th == 0, path
         assert markup.images_without_name == 0, path
         assert 'href="#main"' in response.text and '<main id="main"' in response.text, path
+
+
+# Whatever a browser (or someone with curl) sends, the console answers with a page, never a 5xx.
+
+ANY_TEXT = st.text(max_size=40)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=st.dictionaries(st.sampled_from(["origin", "purpose", "status", "order", "page"]), ANY_TEXT),
+    language=st.dictionaries(st.sampled_from(["lang", "next"]), ANY_TEXT),
+    form=st.dictionaries(st.sampled_from(["decision", "reason", "csrf", "extra"]), ANY_TEXT),
+    recognition=ANY_TEXT.map(lambda text: quote(text, safe="")).filter(
+        lambda text: text not in ("", ".", "..")
+    ),
+)
+def test_odd_input_never_breaks_the_console(
+    client: TestClient, database, federation, query, language, form, recognition
+) -> None:
+    with database.unit_of_work() as session:
+        accounts = Accounts(session)
+        if all(account.username != "fuzz" for account in accounts.listing()):  # once per database
+            accounts.add("fuzz", "SH", password="fuzz-password-123")
+    page = client.get("/console/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token
+    client.post(
+        "/console/login", data={"username": "fuzz", "password": "fuzz-password-123", "csrf": token.group(1)}
+    )
+    answers = [
+        client.get("/console", params=query),
+        client.get("/console/language", params=language, follow_redirects=False),
+        client.get(f"/console/recognitions/{recognition}"),
+        client.post(f"/console/recognitions/{recognition}/decision", data=form),
+        client.get("/console/dashboard.csv", params={"table": query.get("origin", "")}),
+        client.post("/console/login", data=form),
+    ]
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]
