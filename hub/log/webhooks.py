@@ -141,21 +141,25 @@ class Worker(Protocol):
 
 
 class WorkerThread:
-    """Runs a worker every ``interval`` seconds in a daemon thread until stopped."""
+    """Runs a worker in a daemon thread until stopped: round after round while rounds do work, and
+    ``interval`` seconds apart once a round finds nothing (or fails)."""
 
     def __init__(self, worker: Worker, interval: float = 1.0) -> None:
         self.worker = worker
         self.interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
+        name = f"{type(worker).__name__.lower()}-thread"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.worker.run_once()
+                busy = self.worker.run_once() > 0
             except Exception:  # keep going; the failure is logged
                 log.exception("worker round failed")
-            self._stop.wait(self.interval)
+                busy = False
+            if not busy:
+                self._stop.wait(self.interval)
 
     def start(self) -> None:
         self._thread.start()
