@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -60,6 +61,79 @@ def js_page(count: int) -> bytes:
     return out.getvalue().encode("gbk")
 
 
+def raw_primitives(database: Database) -> tuple[float, float]:
+    """The denominators, measured in the same run: Ed25519 sign+verify of 1 KB, and a single-row
+    insert transaction on the same database."""
+    key = Ed25519Key.generate()
+    message = b"x" * 1024
+    sign_verify = rate(lambda: key.verify(key.sign(message), message))
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE raw_probe (n INTEGER)"))
+    counter = iter(range(10**9))
+
+    def insert_one() -> None:
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO raw_probe VALUES (:n)"), {"n": next(counter)})
+
+    return sign_verify, rate(insert_one, rounds=3)
+
+
+def report(
+    title: str,
+    n: int,
+    proposing: float,
+    total: float,
+    latencies: list[float],
+    sign_verify: float,
+    raw_insert: float,
+) -> None:
+    print(title)
+    print(f"  signed proposals (token, JWS, checks, state, log)   {n / proposing:8.0f}/s")
+    print(f"  completed transfers (3 steps, 2 platform calls)     {n / total:8.0f}/s")
+    print(
+        f"  latency proposal -> completed  p50 {statistics.median(latencies) * 1000:8.1f} ms"
+        f"   p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:8.1f} ms"
+    )
+    print(f"  raw Ed25519 sign+verify (1 KB)                      {sign_verify:8.0f}/s")
+    print(f"  raw single-row insert transaction                   {raw_insert:8.0f}/s")
+    print(f"  ratio completed / raw insert                        {n / total / raw_insert:8.3f}")
+
+
+def prepare(
+    url: str, scratch: Path, count: int, public_url: str = "http://127.0.0.1:8000"
+) -> tuple[Database, Settings, Path, bytes, list[dict[str, Any]]]:
+    """A migrated, seeded hub database where Jiangsu holds ``count`` fresh 10 t blocks; the
+    Jiangsu export page (for its sandbox) and the parsed blocks."""
+    upgrade(url)
+    database = Database.from_url(url)
+    settings = Settings(
+        data_dir=scratch,
+        public_url=public_url,
+        demo=True,
+        webhook_worker=False,
+        rate_limit_per_minute=1_000_000,
+    )
+    credentials = seed_demo(database, settings, with_issuances=False).credentials_dir
+    page = js_page(count)
+    parsed = get("JS").parse(
+        page,
+        content_type="text/csv; charset=gbk",
+        pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
+    )
+    with database.unit_of_work() as session:
+        IngestService(session).ingest("JS", Records(blocks=parsed.blocks), actor="bench", source="bench")
+    return database, settings, credentials, page, list(parsed.blocks)
+
+
+def transfer_body(block: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "transfer_id": f"TR-{block['block_id']}",
+        "destination": "SH",
+        "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+        "blocks": [{"block_id": block["block_id"], "namespace": "JS"}],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--transfers", type=int, default=200)
@@ -68,24 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         url = args.postgres or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
-        upgrade(url)
-        database = Database.from_url(url)
-        settings = Settings(
-            data_dir=Path(scratch),
-            public_url="http://127.0.0.1:8000",
-            demo=True,
-            webhook_worker=False,
-            rate_limit_per_minute=1_000_000,
-        )
-        credentials = seed_demo(database, settings, with_issuances=False).credentials_dir
-        page = js_page(args.transfers)
-        parsed = get("JS").parse(
-            page,
-            content_type="text/csv; charset=gbk",
-            pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
-        )
-        with database.unit_of_work() as session:
-            IngestService(session).ingest("JS", Records(blocks=parsed.blocks), actor="bench", source="bench")
+        database, settings, credentials, page, blocks = prepare(url, Path(scratch), args.transfers)
         with TestClient(create_app(settings, database)) as hub:
             hub.post(
                 "/sandbox/js/_sandbox/issuances",
@@ -95,14 +152,9 @@ def main() -> None:
             jiangsu = PlatformClient.from_credentials(credentials / "js.json", transport=hub._transport)
             proposed_at: dict[str, float] = {}
             start = time.perf_counter()
-            for block in parsed.blocks:
-                transfer_id = f"TR-{block['block_id']}"
-                body = {
-                    "transfer_id": transfer_id,
-                    "destination": "SH",
-                    "to_account": {"registry": "SH", "account_id": "SH-A-1"},
-                    "blocks": [{"block_id": block["block_id"], "namespace": "JS"}],
-                }
+            for block in blocks:
+                body = transfer_body(block)
+                transfer_id = body["transfer_id"]
                 jiangsu.request(
                     "POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": transfer_id}
                 )
@@ -132,33 +184,18 @@ def main() -> None:
             total = time.perf_counter() - start
             jiangsu.close()
         latencies = sorted(done_at[t] - proposed_at[t] for t in proposed_at)
-        key = Ed25519Key.generate()
-        message = b"x" * 1024
-        signature = key.sign(message)
-        sign_verify = rate(lambda: key.verify(key.sign(message), message) and signature)
-        with database.engine.begin() as connection:
-            connection.execute(text("CREATE TABLE raw_probe (n INTEGER)"))
-        counter = iter(range(10**9))
-
-        def insert_one() -> None:
-            with database.engine.begin() as connection:
-                connection.execute(text("INSERT INTO raw_probe VALUES (:n)"), {"n": next(counter)})
-
-        raw_insert = rate(insert_one, rounds=3)
+        sign_verify, raw_insert = raw_primitives(database)
         database.dispose()
-    n = args.transfers
-    print(
-        f"backend {url.split(':')[0]}, {n} transfers, {args.workers} worker thread(s), in-process sandboxes"
+    report(
+        f"backend {url.split(':')[0]}, {args.transfers} transfers, {args.workers} worker thread(s),"
+        " in-process sandboxes (TestClient)",
+        args.transfers,
+        proposing,
+        total,
+        latencies,
+        sign_verify,
+        raw_insert,
     )
-    print(f"  signed proposals (token, JWS, checks, state, log)   {n / proposing:8.0f}/s")
-    print(f"  completed transfers (4 steps, 2 platform calls)     {n / total:8.0f}/s")
-    print(
-        f"  latency proposal -> completed  p50 {statistics.median(latencies) * 1000:8.1f} ms"
-        f"   p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:8.1f} ms"
-    )
-    print(f"  raw Ed25519 sign+verify (1 KB)                      {sign_verify:8.0f}/s")
-    print(f"  raw single-row insert transaction                   {raw_insert:8.0f}/s")
-    print(f"  ratio completed / raw insert                        {n / total / raw_insert:8.3f}")
 
 
 if __name__ == "__main__":
