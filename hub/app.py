@@ -15,7 +15,7 @@ from hub.console.review import router as review_router
 from hub.console.signin import router as signin_router
 from hub.database import Database
 from hub.keystore import KeyStore
-from hub.limits import BodySizeLimit
+from hub.limits import BodySizeLimit, NoNulInUrl
 from hub.log.endpoints import router as log_router
 from hub.log.webhook_endpoints import router as webhooks_router
 from hub.log.webhooks import WebhookWorker, WorkerThread
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(log_router)
     app.include_router(webhooks_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoNulInUrl)
     if settings.demo:
         mount_sandboxes(app)
     return app

@@ -1,5 +1,6 @@
-"""Request body size limit (413 problem), as pure ASGI middleware so that nothing larger than the
-limit is ever read into memory."""
+"""Limits on requests, as pure ASGI middleware: the body size (413 problem; nothing larger than the
+limit is ever read into memory) and NUL characters in the URL (400 problem; PostgreSQL cannot hold
+them in text, so they must never reach a query)."""
 
 from __future__ import annotations
 
@@ -55,23 +56,40 @@ class BodySizeLimit:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = problem_body(
-            413,
-            "body-too-large",
-            "Request body too large",
-            f"the body exceeds {self.max_bytes} bytes",
-            "1035",
-            instance=scope.get("path"),
-        )
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        detail = f"the body exceeds {self.max_bytes} bytes"
+        await send_problem(send, scope, 413, "body-too-large", "Request body too large", detail, "1035")
+
+
+class NoNulInUrl:
+    """A path or query with a NUL character (raw or %00) is refused before any route sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope.get("query_string") or b""
+            if "\x00" in scope.get("path", "") or b"\x00" in query or b"%00" in query:
+                title = "A request parameter is missing or invalid"
+                detail = "the URL contains a NUL character"
+                await send_problem(send, scope, 400, "invalid-request", title, detail, "1004")
+                return
+        await self.app(scope, receive, send)
+
+
+async def send_problem(
+    send: Send, scope: Scope, status: int, slug: str, title: str, detail: str, code: str
+) -> None:
+    body: dict[str, Any] = problem_body(status, slug, title, detail, code, instance=scope.get("path"))
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -47,3 +47,11 @@ def test_an_oversized_cursor_is_refused_naming_it(client: TestClient, federation
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/problem+json"
     assert [(e["parameter"], e["code"]) for e in answer.json()["errors"]] == [("after", "1004")]
+
+
+def test_a_nul_in_the_url_is_refused_before_any_query(client: TestClient, federation) -> None:
+    for path in ["/v1/recognitions/%00", "/console/recognitions/a%00b", "/v1/log/entries?start=%00"]:
+        answer = client.get(path)
+        assert answer.status_code == 400, path
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "1004"
