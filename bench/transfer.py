@@ -80,13 +80,17 @@ def raw_primitives(database: Database) -> tuple[float, float]:
 
 def report(
     title: str,
-    n: int,
+    database: Database,
+    proposed_at: dict[str, float],
+    done_at: dict[str, float],
     proposing: float,
     total: float,
-    latencies: list[float],
-    sign_verify: float,
-    raw_insert: float,
 ) -> None:
+    """Print the run beside the raw primitives, measured now on the same database (then closed)."""
+    n = len(proposed_at)
+    latencies = sorted(done_at[t] - proposed_at[t] for t in proposed_at)
+    sign_verify, raw_insert = raw_primitives(database)
+    database.dispose()
     print(title)
     print(f"  signed proposals (token, JWS, checks, state, log)   {n / proposing:8.0f}/s")
     print(f"  completed transfers (3 steps, 2 platform calls)     {n / total:8.0f}/s")
@@ -183,19 +187,15 @@ def main() -> None:
                 thread.join()
             total = time.perf_counter() - start
             jiangsu.close()
-        latencies = sorted(done_at[t] - proposed_at[t] for t in proposed_at)
-        sign_verify, raw_insert = raw_primitives(database)
-        database.dispose()
-    report(
-        f"backend {url.split(':')[0]}, {args.transfers} transfers, {args.workers} worker thread(s),"
-        " in-process sandboxes (TestClient)",
-        args.transfers,
-        proposing,
-        total,
-        latencies,
-        sign_verify,
-        raw_insert,
-    )
+        report(
+            f"backend {url.split(':')[0]}, {args.transfers} transfers, {args.workers} worker thread(s),"
+            " in-process sandboxes (TestClient)",
+            database,
+            proposed_at,
+            done_at,
+            proposing,
+            total,
+        )
 
 
 if __name__ == "__main__":

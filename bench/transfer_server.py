@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from bench.transfer import prepare, raw_primitives, report, transfer_body
+from bench.transfer import prepare, report, transfer_body
 from hub.client import PlatformClient
 
 
@@ -123,19 +123,15 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=20)
-        latencies = sorted(done_at[t] - proposed_at[t] for t in proposed_at)
-        sign_verify, raw_insert = raw_primitives(database)
-        database.dispose()
-    report(
-        f"backend {url.split(':')[0]}, {args.transfers} transfers, {args.clients} client thread(s),"
-        " hub served by uvicorn in its own process (its worker thread, sandboxes over HTTP)",
-        args.transfers,
-        proposing,
-        total,
-        latencies,
-        sign_verify,
-        raw_insert,
-    )
+        report(
+            f"backend {url.split(':')[0]}, {args.transfers} transfers, {args.clients} client thread(s),"
+            " hub served by uvicorn in its own process (its worker thread, sandboxes over HTTP)",
+            database,
+            proposed_at,
+            done_at,
+            proposing,
+            total,
+        )
 
 
 if __name__ == "__main__":
