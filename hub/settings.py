@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     )
     demo: bool = Field(default=False, description="Demo mode: seeds and serves the demo federation.")
     log_level: str = "info"
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Hub processes serving the port (uvicorn workers), each with its workers.",
+    )
 
     allow_client_secret_basic: bool | None = Field(
         default=None,

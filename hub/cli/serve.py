@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from hub.app import create_app
-from hub.cli.common import console
+from hub.cli.common import console, fail
 from hub.database import Database
 from hub.migrate import upgrade
 from hub.seed import seed_demo
@@ -42,14 +43,42 @@ def _announce(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    app = create_app(settings)
+    """One process, or ``settings.processes`` uvicorn workers on the same port: each builds the hub
+    from the environment (the settings given here are exported to it first), so each has its own
+    database pool and background workers; nothing another process needs is kept in memory."""
+    if settings.processes > 1 and settings.demo:
+        fail(
+            "the demo's sandbox platforms keep their state in each process's memory: serve the demo"
+            " with one process (the hub itself keeps nothing there; PUHUI_DEMO=0 for several)"
+        )
     _announce(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    if settings.processes == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        return
+    for name, value in settings.model_dump(exclude_none=True).items():
+        os.environ[f"PUHUI_{name.upper()}"] = str(value)
+    console.print(f"  processes  {settings.processes}", highlight=False)
+    uvicorn.run(
+        "hub.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.processes,
+        log_level=settings.log_level,
+    )
 
 
-def serve_command(host: HostOption = None, port: PortOption = None) -> None:
+ProcessesOption = Annotated[
+    int | None, typer.Option(help="Hub processes on the port; default PUHUI_PROCESSES (1).", min=1, max=64)
+]
+
+
+def serve_command(
+    host: HostOption = None, port: PortOption = None, processes: ProcessesOption = None
+) -> None:
     """Serve the hub (the database must be migrated: puhui db upgrade)."""
-    serve(_settings(host, port))
+    serve(_settings(host, port, processes=processes))
 
 
 @demo_app.command("seed")
