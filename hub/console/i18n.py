@@ -46,7 +46,7 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
 
 
 def translator(language: str) -> Translator:
-    """`t(key, **values)`: the message in `language`, its {placeholders} filled. An unknown key is a
+    """`t(key, **values)`: the message in `language` with its {named} fields filled. An unknown key is a
     programming error (tests check every key the templates use) and raises KeyError."""
     messages = catalogue()
 
