@@ -7,6 +7,7 @@ import csv
 import io
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -58,25 +59,53 @@ def _matrix(flow_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"origin": origin, **cells[origin]} for origin in sorted(cells)]
 
 
-def federation_tables(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Every table the dashboard shows (and exports), the federation as the hub's records have it."""
-    flow_rows = flows(session, None)["flows"]  # type: ignore[arg-type]
-    holding_rows = holdings(session, None)["holdings"]  # type: ignore[arg-type]
-    states = session.exec(select(Transfer.state, func.count()).group_by(Transfer.state)).all()
-    events = session.exec(select(LogEntry).order_by(col(LogEntry.index).desc()).limit(RECENT_EVENTS)).all()
-    return {
-        "flows": flow_rows,
-        "matrix": _matrix(flow_rows),
-        "regions": _totals(holding_rows, "registry"),
-        "methodologies": _totals(holding_rows, "methodology"),
-        "vintages": _totals(holding_rows, "vintage"),
-        "holdings": holding_rows,
-        "transfers": [{"state": state, "transfers": int(count)} for state, count in sorted(states)],
-        "events": [
+class FederationTables:
+    """The tables the dashboard shows and exports, the federation as the hub's records have it;
+    each built on first use, the flows and holdings they share read once."""
+
+    NAMES = ("matrix", "flows", "regions", "methodologies", "vintages", "transfers", "events", "holdings")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @cached_property
+    def _flows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = flows(self.session, None)["flows"]  # type: ignore[arg-type]
+        return rows
+
+    @cached_property
+    def _holdings(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = holdings(self.session, None)["holdings"]  # type: ignore[arg-type]
+        return rows
+
+    def _transfers(self) -> list[dict[str, Any]]:
+        states = self.session.exec(select(Transfer.state, func.count()).group_by(Transfer.state)).all()
+        return [{"state": state, "transfers": int(count)} for state, count in sorted(states)]
+
+    def _events(self) -> list[dict[str, Any]]:
+        query = select(LogEntry).order_by(col(LogEntry.index).desc()).limit(RECENT_EVENTS)
+        return [
             {"index": e.index, "type": e.type, "subject": e.subject_id, "at": e.created_at.isoformat()}
-            for e in events
-        ],
-    }
+            for e in self.session.exec(query).all()
+        ]
+
+    def table(self, name: str) -> list[dict[str, Any]] | None:
+        """One table by name; None for a name the dashboard does not have."""
+        builders = {
+            "flows": lambda: self._flows,
+            "matrix": lambda: _matrix(self._flows),
+            "regions": lambda: _totals(self._holdings, "registry"),
+            "methodologies": lambda: _totals(self._holdings, "methodology"),
+            "vintages": lambda: _totals(self._holdings, "vintage"),
+            "holdings": lambda: self._holdings,
+            "transfers": self._transfers,
+            "events": self._events,
+        }
+        build = builders.get(name)
+        return None if build is None else build()
+
+    def all(self) -> dict[str, list[dict[str, Any]]]:
+        return {name: self.table(name) or [] for name in self.NAMES}
 
 
 @router.get("/dashboard")
@@ -84,7 +113,7 @@ def dashboard(request: Request, session: SessionDep) -> Response:
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    tables = federation_tables(session)
+    tables = FederationTables(session).all()
     t = translate(request)
     flow_chart = bar_chart(
         [
@@ -117,7 +146,7 @@ def dashboard_csv(request: Request, session: SessionDep, table: str = "flows") -
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    rows = federation_tables(session).get(table)
+    rows = FederationTables(session).table(table)
     if rows is None:
         return message_page(request, 404, "dashboard.no_table", who=who, table=table)
     out = io.StringIO()

@@ -46,8 +46,9 @@ def _eligible(evaluation: dict[str, Any]) -> bool:
     return bool(blocks) and all(block.get("eligible") for block in blocks)
 
 
-def queue_row(item: Recognition) -> dict[str, Any]:
-    """One line of the queue: what the operator weighs before opening the decision page."""
+def summary(item: Recognition) -> dict[str, Any]:
+    """What the operator weighs: the recognition with its methodologies, ruleset decision and how
+    many checks passed (a line of the queue, the head of the decision page)."""
     blocks = item.evaluation.get("blocks") or []
     methodologies = sorted(
         {
@@ -117,7 +118,7 @@ def queue(
         who=who,
         section="queue",
         page_title=translate(request)("queue.title", region=who.region),
-        items=[queue_row(item) for item in found[:PAGE_SIZE]],
+        items=[summary(item) for item in found[:PAGE_SIZE]],
         filters={**filters, "page": page_number, "more": len(found) > PAGE_SIZE},
         pager_query=urlencode({key: value for key, value in filters.items() if value}),
         choices={"origins": origins, "purposes": PURPOSES, "statuses": OPEN, "orders": tuple(ORDERS)},
@@ -157,11 +158,8 @@ def _decision_page(
         who=who,
         section="queue",
         page_title=translate(request)("recognition.title", request=item.request_id),
-        item=view(item),
+        item=summary(item),
         blocks=item.evaluation.get("blocks") or [],
-        ruleset=_ruleset_label(item.evaluation),
-        eligible=_eligible(item.evaluation),
-        passed=sum(1 for check in item.checks if check["passed"]),
         four_eyes=four_eyes,
         can_decide=item.destination == who.region and item.status in OPEN,
         decision_error=error,

@@ -105,12 +105,6 @@ class TransferWorker:
         pieces = [session.get(CreditBlock, piece) for piece in transfer.request.get("pieces", [])]
         return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
 
-    def _client(self, code: str) -> Any:
-        with self.database.unit_of_work() as session:
-            platform = session.get(Platform, code)
-            base_url = platform.api_base_url if platform else ""
-        return get(code).client(base_url, self.transport)
-
     def _clients(self, codes: set[str]) -> dict[str, Any]:
         """One platform client per platform for a round, their addresses read in one transaction."""
         with self.database.unit_of_work() as session:
@@ -188,7 +182,7 @@ class TransferWorker:
         )
 
     def _unlock(self, job: Job) -> None:
-        client = self._client(job.origin)
+        client = self._clients({job.origin})[job.origin]
         try:
             for block in job.blocks:
                 client.unlock(block, idempotency_key=idempotency_key_for("unlock", job.id, block["block_id"]))

@@ -1,4 +1,5 @@
-"""Shared by the hub tests: schema examples, and Jiangsu holding the Kunshan PV block."""
+"""Shared by the hub tests: schema examples, Jiangsu holding the Kunshan PV block, and a migrated
+hub for the `puhui` command tests."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ def jiangsu(as_client):
         "POST", "/v1/platforms/JS/batches", content=json.dumps(records).encode(), content_type=RECORDS_FORM
     )
     return platform
+
+
+@pytest.fixture
+def cli_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An embedded hub database migrated by `puhui db upgrade`, which the `puhui` commands of the
+    test then use (PUHUI_DATA_DIR); its data directory."""
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("PUHUI_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("PUHUI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    return data_dir

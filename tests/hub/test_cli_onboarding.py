@@ -13,12 +13,7 @@ from hub.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUHUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PUHUI_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+pytestmark = pytest.mark.usefixtures("cli_hub")
 
 
 def _add_guangdong(*extra: str):

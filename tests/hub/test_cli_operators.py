@@ -17,11 +17,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUHUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PUHUI_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+def _demo(cli_hub: Path) -> None:
     assert runner.invoke(app, ["demo", "seed"]).exit_code == 0
 
 
