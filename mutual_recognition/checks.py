@@ -95,15 +95,13 @@ def registries_differ(origin: str, destination: str) -> CheckOutcome:
     )
 
 
-def block_checks(
-    block_id: str, status: str, current_registry: str, sender: str, requested: SerialRange, block: SerialRange
-) -> list[CheckOutcome]:
-    """Every block-level check of one requested range, in a stable order."""
+def block_checks(block_id: str, status: str, current_registry: str, sender: str) -> list[CheckOutcome]:
+    """Every block-level check of one requested part, in a stable order (that the serials lie in
+    the block is settled before, when the request's parts are normalized)."""
     return [
         held_by_sender(block_id, current_registry, sender),
         not_retired_or_cancelled(block_id, status),
         not_exported(block_id, status),
         not_encumbered(block_id, status),
         not_locked(block_id, status),
-        serials_within_block(requested, block),
     ]

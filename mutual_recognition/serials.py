@@ -11,11 +11,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
+class EmptyRange(ValueError):
+    """A serial range that ends before it starts holds no serial: it is refused when built."""
+
+    code = "3001"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class SerialRange:
+    """An inclusive, non-empty range of serials; ``ref`` names what it belongs to."""
+
     start: int
     end: int
     ref: str = ""
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise EmptyRange(f"serials {self.start}-{self.end}: the range ends before it starts")
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start + 1
+
+    def within(self, other: SerialRange) -> bool:
+        return other.start <= self.start and self.end <= other.end
 
     def overlaps(self, other: SerialRange) -> bool:
         return self.start <= other.end and other.start <= self.end

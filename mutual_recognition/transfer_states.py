@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from mutual_recognition.machine import IllegalTransition, Machine
+
 
 class State(StrEnum):
     PROPOSED = "proposed"
@@ -47,7 +49,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.CANCELLED: frozenset(),
     State.TERMINATED: frozenset(),
 }
-FINAL = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+TRANSFER = Machine[State]("transfer", TRANSITIONS)
+FINAL = TRANSFER.final
 # What the worker does next from each state.
 NEXT_STEP = {
     State.ACCEPTED: State.ORIGIN_LOCKED,
@@ -55,13 +58,14 @@ NEXT_STEP = {
     State.DESTINATION_CREDITED: State.COMPLETED,
 }
 
-
-class IllegalTransition(ValueError):
-    code = "6002"
-
-
-def transition(current: State, target: State) -> State:
-    """``target`` when the machine allows it from ``current``; :class:`IllegalTransition` else."""
-    if target not in TRANSITIONS[current]:
-        raise IllegalTransition(f"a transfer cannot go from {current} to {target}")
-    return target
+transition = TRANSFER.transition
+__all__ = [
+    "FINAL",
+    "ITL_STATUS",
+    "NEXT_STEP",
+    "TRANSFER",
+    "TRANSITIONS",
+    "IllegalTransition",
+    "State",
+    "transition",
+]

@@ -22,6 +22,7 @@ A repeated ``Idempotency-Key`` gets the first answer again. Run one with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,9 @@ class SandboxState:
     answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_failures: int = 0
+
+
+RANGE_SUFFIX = re.compile(r":\d+-\d+$")
 
 
 def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAPI:
@@ -105,25 +109,45 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
             body = adapter.render_many([])
         return Response(body, media_type=media, headers={spec.cursor_header: str(following)})
 
+    def holding(block_id: str, serials: tuple[Any, Any]) -> str:
+        """The block that holds ``serials``: ``block_id`` itself, or the piece of it that an
+        earlier partial lock left (several parts of one block are locked one call each)."""
+        if block_id in state.blocks or not all(isinstance(s, int) for s in serials):
+            return block_id
+        root = RANGE_SUFFIX.sub("", block_id)
+        for known, block in state.blocks.items():
+            if (known == root or known.startswith(f"{root}:")) and block["serial_start"] <= serials[
+                0
+            ] <= serials[1] <= block["serial_end"]:
+                return known
+        return block_id
+
     async def block_call(request: Request, block_id: str, wanted: str, then: str) -> JSONResponse:
         if (again := replay(request)) is not None:
             return again
         body = await request.json()
+        serials = (body.get(names["serial_start"]), body.get(names["serial_end"]))
+        block_id = holding(block_id, serials)
         block = state.blocks.get(block_id)
         if block is None:
             return JSONResponse({"error": f"no block {block_id}"}, status_code=404)
-        serials = (body.get(names["serial_start"]), body.get(names["serial_end"]))
         whole = (block["serial_start"], block["serial_end"])
         inside = all(isinstance(s, int) for s in serials) and whole[0] <= serials[0] <= serials[1] <= whole[1]
         if serials != whole and not (wanted == "held" and block["status"] == "held" and inside):
             return JSONResponse({"error": "the serials are not those of the block"}, status_code=409)
         if serials != whole:  # a partial lock splits the block; the pieces keep their serials
             del state.blocks[block_id]
+            root = RANGE_SUFFIX.sub("", block_id)  # flat piece ids, as the hub's
             for start, end in [(whole[0], serials[0] - 1), serials, (serials[1] + 1, whole[1])]:
                 if start <= end:
-                    piece = f"{block_id}:{start}-{end}"
-                    state.blocks[piece] = {**block, "serial_start": start, "serial_end": end}
-            block_id = f"{block_id}:{serials[0]}-{serials[1]}"
+                    piece = f"{root}:{start}-{end}"
+                    state.blocks[piece] = {
+                        **block,
+                        "block_id": piece,
+                        "serial_start": start,
+                        "serial_end": end,
+                    }
+            block_id = f"{root}:{serials[0]}-{serials[1]}"
             block = state.blocks[block_id]
         if block["status"] != wanted:
             reason = (

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
@@ -30,16 +30,6 @@ class Recognition(SQLModel, table=True):
     requested_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     decided_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-
-
-class RecognizedSerials(SQLModel, table=True):
-    """Serials under a pending or approved recognition: never asked twice (3026)."""
-
-    __tablename__ = "recognized_serials"
-    __table_args__ = (Index("ix_recognized_serials_range", "namespace", "serial_start"),)
-
-    recognition_id: str = Field(primary_key=True, max_length=36)
-    namespace: str = Field(primary_key=True, max_length=16)
-    serial_start: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    serial_end: int = Field(sa_column=Column(BigInteger, nullable=False))
-    active: bool = True
+    used_by: str | None = Field(
+        default=None, max_length=160, description="The transfer or retirement that used the certificate."
+    )

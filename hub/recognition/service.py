@@ -8,24 +8,28 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from hub.claims.service import Reservations, Resolution, part_requests
 from hub.keystore import KeyStore
 from hub.log.changes import record_change
 from hub.problems import Conflict, HubError, NotFound, SchemaViolation
 from hub.recognition.certificates import issue_certificate
-from hub.recognition.models import Recognition, RecognizedSerials
+from hub.recognition.models import Recognition
+from hub.recognition.repository import RecognitionRepository
+from hub.recognition.use import certificate_id, move
 from hub.registry.models import CreditBlock, ProjectRecord
-from hub.registry.repository import RegistryRepository
-from hub.registry.requested import check_requested
 from hub.settings import Settings
 from hub.standards.service import StandardsService
-from hub.transfers.service import transfer_serials
+from mutual_recognition.block_states import USABLE
 from mutual_recognition.checks import CheckOutcome, registries_differ
-from mutual_recognition.serials import SerialRange
+from mutual_recognition.claims import ClaimKind
+from mutual_recognition.parts import Part
+from mutual_recognition.recognition_states import OPEN as OPEN_STATES
+from mutual_recognition.recognition_states import RECOGNITION, RecognitionState, after_approval
 from schemas import validate
 from schemas.validation import Issue
 from standards import ProjectFacts, PurposeUsage, evaluate
 
-OPEN = ("pending_review", "pending_second_approval")
+OPEN = tuple(str(state) for state in OPEN_STATES)
 CONSOLE_PREFIX = "console:"
 
 
@@ -51,28 +55,12 @@ class RecognitionService:
         self.settings = settings
         self.keystore = keystore
 
-    def _recognized(self, namespace: str, requested: SerialRange) -> list[SerialRange]:
-        rows = self.session.exec(
-            select(RecognizedSerials).where(
-                RecognizedSerials.namespace == namespace,
-                col(RecognizedSerials.active).is_(True),
-                col(RecognizedSerials.serial_start) <= requested.end,
-                col(RecognizedSerials.serial_end) >= requested.start,
-            )
-        ).all()
-        recognized = [SerialRange(r.serial_start, r.serial_end, r.recognition_id) for r in rows]
-        return recognized + transfer_serials(self.session, namespace, requested)
-
     def _usage(self, request: dict[str, Any], verified_emissions: int | None) -> PurposeUsage | None:
         compliance = request.get("compliance")
         if verified_emissions is None or compliance is None:
             return None
         used_total = used_outside = 0
-        for other in self.session.exec(
-            select(Recognition).where(
-                Recognition.destination == request["destination_registry"], Recognition.status == "approved"
-            )
-        ).all():
+        for other in RecognitionRepository(self.session).counted_in(request["destination_registry"]):
             if other.request.get("compliance") == compliance:
                 used_total += other.converted_quantity
                 used_outside += other.converted_quantity
@@ -94,21 +82,24 @@ class RecognitionService:
         if exists:
             raise Conflict(f"request {request['request_id']} was already submitted as {exists}", code="3012")
         origin, destination = request["origin_registry"], request["destination_registry"]
-        RegistryRepository(self.session).lock_namespaces(r["namespace"] for r in request["blocks"])
         outcomes: list[CheckOutcome] = [registries_differ(origin, destination)]
         issues = [] if outcomes[0].passed else [Issue("/destination_registry", "5011", outcomes[0].detail)]
-        found, checked, blocks = check_requested(self.session, sender, request["blocks"], self._recognized)
-        issues += found
-        outcomes += checked
+        resolution = Reservations(self.session).resolve(
+            part_requests(request["blocks"]), sender=sender, kind=ClaimKind.RECOGNITION
+        )
+        issues += resolution.issues
+        outcomes += resolution.outcomes
         if issues:
             raise _refuse(issues)
-        evaluation, converted, outcomes = self._evaluate(request, blocks, verified_emissions, outcomes)
-        return self._store(request, sender, actor, evaluation, converted, outcomes)
+        evaluation, converted, outcomes = self._evaluate(
+            request, resolution.pairs(), verified_emissions, outcomes
+        )
+        return self._store(request, sender, actor, evaluation, converted, outcomes, resolution)
 
     def _evaluate(
         self,
         request: dict[str, Any],
-        blocks: list[tuple[CreditBlock, SerialRange]],
+        blocks: list[tuple[CreditBlock, Part]],
         verified: int | None,
         outcomes: list[CheckOutcome],
     ) -> tuple[dict[str, Any], int, list[CheckOutcome]]:
@@ -121,12 +112,13 @@ class RecognitionService:
         chosen = StandardsService(self.session).current(origin, destination, today)
         usage = self._usage(request, verified)
         decisions, converted, issues = [], 0, []
-        for position, (block, requested) in enumerate(blocks):
+        for block, part in blocks:
+            position = part.position
             record = {
                 **block.record,
-                "serial_start": requested.start,
-                "serial_end": requested.end,
-                "quantity": requested.end - requested.start + 1,
+                "serial_start": part.serials.start,
+                "serial_end": part.serials.end,
+                "quantity": part.quantity,
             }
             project = self.session.get(ProjectRecord, (block.project_registry, block.project_id))
             decision = evaluate(
@@ -170,6 +162,7 @@ class RecognitionService:
         evaluation: dict[str, Any],
         converted: int,
         outcomes: list[CheckOutcome],
+        resolution: Resolution,
     ) -> Recognition:
         recognition = Recognition(
             id=str(uuid.uuid4()),
@@ -186,15 +179,7 @@ class RecognitionService:
             requested_by=actor,
         )
         self.session.add(recognition)
-        for item in request["blocks"]:
-            self.session.add(
-                RecognizedSerials(
-                    recognition_id=recognition.id,
-                    namespace=item["namespace"],
-                    serial_start=item["start"],
-                    serial_end=item["end"],
-                )
-            )
+        Reservations(self.session).claim(resolution, ClaimKind.RECOGNITION, recognition.id)
         record_change(
             self.session,
             "recognition.requested",
@@ -225,8 +210,8 @@ class RecognitionService:
             query.order_by(col(CreditBlock.vintage), col(CreditBlock.serial_start))
         ).all():
             start = block.serial_start
-            whole = SerialRange(block.serial_start, block.serial_end, block.block_id)
-            for taken in sorted(self._recognized(block.serial_namespace, whole)):
+            claims = Reservations(self.session).claims
+            for taken in claims.overlapping(block.serial_namespace, block.serial_start, block.serial_end):
                 if taken.start > start:
                     needed = self._take(chosen, block, start, min(taken.start - 1, block.serial_end), needed)
                 start = max(start, taken.end + 1)
@@ -275,17 +260,16 @@ class RecognitionService:
         return found
 
     def decide(self, recognition: Recognition, *, operator: str, approve: bool, reason: str) -> Recognition:
-        if recognition.status not in OPEN:
+        current = RecognitionState(recognition.status)
+        if current not in OPEN_STATES:
             raise Conflict(f"recognition {recognition.id} is already {recognition.status}", code="6002")
         now = datetime.now(UTC)
         if not approve:
-            recognition.status, recognition.decision_reason, recognition.decided_at = "rejected", reason, now
-            for serials in self.session.exec(
-                select(RecognizedSerials).where(RecognizedSerials.recognition_id == recognition.id)
-            ).all():
-                serials.active = False
-                self.session.add(serials)
-            self._log(recognition, "recognition.rejected", operator, {"reason": reason})
+            self._move(
+                recognition, RecognitionState.REJECTED, "recognition.rejected", operator, {"reason": reason}
+            )
+            recognition.decision_reason, recognition.decided_at = reason, now
+            Reservations(self.session).release(ClaimKind.RECOGNITION, recognition.id)
             return self._save(recognition)
         if any(person(a["operator"]) == person(operator) for a in recognition.approvals):
             raise Conflict(
@@ -295,25 +279,49 @@ class RecognitionService:
             *recognition.approvals,
             {"operator": operator, "reason": reason, "at": now.isoformat(timespec="seconds")},
         ]
-        if recognition.quantity > self.settings.four_eyes_tonnes and len(recognition.approvals) < 2:
-            recognition.status = "pending_second_approval"
-            self._log(recognition, "recognition.first_approval", operator, {"reason": reason})
+        target = after_approval(
+            len(recognition.approvals), recognition.quantity, self.settings.four_eyes_tonnes
+        )
+        if target is RecognitionState.PENDING_SECOND_APPROVAL:
+            self._move(recognition, target, "recognition.first_approval", operator, {"reason": reason})
             return self._save(recognition)
+        self._reserve_for_certificate(recognition)
+        RECOGNITION.transition(current, RecognitionState.APPROVED)
         recognition.status, recognition.decision_reason, recognition.decided_at = "approved", reason, now
         recognition.certificate, recognition.certificate_jws = issue_certificate(
             self.session, recognition, self.keystore, self.settings.issuer, operator
         )
         return self._save(recognition)
 
-    def _log(self, recognition: Recognition, kind: str, operator: str, data: dict[str, Any]) -> None:
-        record_change(
-            self.session,
-            kind,
-            subject=("recognition-request", recognition.id),
-            actor=operator,
-            platforms=[recognition.origin, recognition.destination],
-            data=data,
+    def _reserve_for_certificate(self, recognition: Recognition) -> None:
+        """Before a certificate is signed: every serial it names is still held by the origin in a
+        usable block and claimed by this recognition; the claims pass to the certificate."""
+        reservations = Reservations(self.session)
+        requested = part_requests(recognition.request["blocks"])
+        claimed = reservations.claims.of(ClaimKind.RECOGNITION, recognition.id)
+        blocks = {b.block_id: b for b in self.session.exec(
+            select(CreditBlock).where(col(CreditBlock.block_id).in_([p.block_id for p in requested]))
+        )}  # fmt: skip
+        held = all(
+            (block := blocks.get(part.block_id)) is not None
+            and block.current_registry == recognition.origin
+            and block.status in USABLE
+            for part in requested
         )
+        if len(claimed) != len(requested) or not held:
+            raise Conflict(
+                f"recognition {recognition.id}: its serials are no longer held and reserved for it;"
+                " no certificate is signed",
+                code="3029",
+            )
+        reservations.hand_over(
+            ClaimKind.RECOGNITION, recognition.id, ClaimKind.CERTIFICATE, certificate_id(recognition)
+        )
+
+    def _move(
+        self, recognition: Recognition, target: RecognitionState, event: str, actor: str, data: dict[str, Any]
+    ) -> None:
+        move(self.session, recognition, target, event, actor, data)
 
     def _save(self, recognition: Recognition) -> Recognition:
         self.session.add(recognition)

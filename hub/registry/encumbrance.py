@@ -1,6 +1,6 @@
 """Green finance: a platform pledges a block it holds (质押) and releases it. A pledged block is
-neither recognized nor transferred nor retired (3023) until released. Conditional updates, so two
-concurrent requests cannot both succeed."""
+neither recognized nor transferred nor retired (3023) until released: a pledge claims the block's
+serials (``hub.claims``), so a pledge and any other hold on them cannot both succeed."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from sqlmodel import Session, col
 
 from hub.auth.principal import Principal, require
 from hub.auth.signing import SignedRequestDep
+from hub.claims.repository import pledge_owner
+from hub.claims.service import Reservations
 from hub.deps import SessionDep
-from hub.log.changes import record_change
-from hub.problems import Conflict, NotFound
+from hub.log.transitions import apply_transition
+from hub.problems import Conflict, HubError, NotFound
 from hub.registry.models import CreditBlock
-from hub.transfers.service import transfer_serials
-from mutual_recognition.serials import SerialRange
+from mutual_recognition.block_states import BLOCK, BlockStatus
+from mutual_recognition.claims import ClaimKind
+from mutual_recognition.parts import PartRequest
 
 router = APIRouter(tags=["registry"])
 Writer = Annotated[Principal, Depends(require("blocks:write"))]
@@ -29,31 +32,62 @@ class Pledge(BaseModel):
     reason: str = Field(min_length=3, max_length=500, description="e.g. the loan agreement it secures")
 
 
-def change_status(
-    session: Session, block_id: str, holder: str, before: str, after: str, *, actor: str, reason: str
-) -> CreditBlock:
-    block = session.get(CreditBlock, block_id)
+class PledgeRefused(HubError):
+    status = 409
+    slug = "pledge-refused"
+    title = "The block cannot be pledged now; nothing changed"
+
+
+def pledge_block(session: Session, block_id: str, holder: str, *, actor: str, reason: str) -> CreditBlock:
+    """Pledge a block the holder holds: its whole serials are claimed (refused with the code of
+    what holds them, if anything does) and it becomes encumbered."""
+    block = _held(session, block_id, holder)
+    reservations = Reservations(session)
+    whole = PartRequest(block.block_id, block.serial_namespace)
+    resolution = reservations.resolve([whole], sender=holder, kind=ClaimKind.PLEDGE, prefix="/block")
+    if resolution.issues:
+        first = resolution.issues[0]
+        raise PledgeRefused(f"block {block_id}: {first.detail}", code=first.code, errors=resolution.issues)
+    reservations.claim(resolution, ClaimKind.PLEDGE, pledge_owner(block_id))
+    return _move(session, block, BlockStatus.ENCUMBERED, "block.pledged", actor=actor, reason=reason)
+
+
+def release_block(session: Session, block_id: str, holder: str, *, actor: str, reason: str) -> CreditBlock:
+    block = _held(session, block_id, holder)
+    moved = _move(session, block, BlockStatus.HELD, "block.released", actor=actor, reason=reason)
+    Reservations(session).release(ClaimKind.PLEDGE, pledge_owner(block_id))
+    return moved
+
+
+def _held(session: Session, block_id: str, holder: str) -> CreditBlock:
+    block = session.get(CreditBlock, block_id, with_for_update=True)
     if block is None or block.current_registry != holder:
         raise NotFound(f"{holder} holds no block {block_id}")
-    whole = SerialRange(block.serial_start, block.serial_end, block.block_id)
-    if after == "encumbered" and transfer_serials(session, block.serial_namespace, whole):
-        raise Conflict(f"block {block_id} has serials under a transfer", code="3026")
-    changed = session.execute(
-        update(CreditBlock)
-        .where(col(CreditBlock.block_id) == block_id, col(CreditBlock.status) == before)
-        .values(status=after)
-    )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"block {block_id} is {block.status}, not {before}", code="6002")
-    kind = "block.pledged" if after == "encumbered" else "block.released"
-    record_change(
+    return block
+
+
+def _move(
+    session: Session, block: CreditBlock, target: BlockStatus, event: str, *, actor: str, reason: str
+) -> CreditBlock:
+    before = block.status
+    apply_transition(
         session,
-        kind,
-        subject=("credit-block", block_id),
+        BLOCK,
+        BlockStatus(before),
+        target,
+        event=event,
+        subject=("credit-block", block.block_id),
         actor=actor,
-        platforms=[holder],
+        platforms=[block.current_registry],
         data={"reason": reason},
     )
+    changed = session.execute(
+        update(CreditBlock)
+        .where(col(CreditBlock.block_id) == block.block_id, col(CreditBlock.status) == before)
+        .values(status=str(target), record=block.record | {"status": str(target)})
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"block {block.block_id} changed meanwhile", code="6001")
     session.refresh(block)
     return block
 
@@ -63,9 +97,7 @@ def pledge(
     block_id: str, body: Pledge, session: SessionDep, principal: Writer, signed: SignedRequestDep
 ) -> dict[str, Any]:
     holder = principal.platform_code or ""
-    block = change_status(
-        session, block_id, holder, "held", "encumbered", actor=principal.client_id, reason=body.reason
-    )
+    block = pledge_block(session, block_id, holder, actor=principal.client_id, reason=body.reason)
     return block.record | {"status": block.status}
 
 
@@ -74,7 +106,5 @@ def release(
     block_id: str, body: Pledge, session: SessionDep, principal: Writer, signed: SignedRequestDep
 ) -> dict[str, Any]:
     holder = principal.platform_code or ""
-    block = change_status(
-        session, block_id, holder, "encumbered", "held", actor=principal.client_id, reason=body.reason
-    )
+    block = release_block(session, block_id, holder, actor=principal.client_id, reason=body.reason)
     return block.record | {"status": block.status}

@@ -19,11 +19,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from hub.claims.repository import ClaimRepository, NewClaim, pledge_owner
 from hub.log.changes import record_change
 from hub.problems import HubError
 from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import RegistryRepository
+from mutual_recognition.claims import ClaimKind
 from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within, span
 from schemas.canonical import canonicalize
 from schemas.validation import Issue, validate
@@ -212,6 +214,15 @@ class IngestService:
             issues = self._registered_issues(records) + DedupService(self.session).issues(platform, records)
         return issues
 
+    def _claim_pledged(self, records: Records) -> None:
+        """A block issued encumbered (pledged at its origin) is held by a pledge claim, as if it
+        had been pledged through the hub, until it is released."""
+        claims = ClaimRepository(self.session)
+        for block in records.blocks:
+            if block["status"] == "encumbered":
+                new = NewClaim(block["serial_namespace"], block["serial_start"], block["serial_end"])
+                claims.add(ClaimKind.PLEDGE, pledge_owner(block["block_id"]), [new])
+
     def ingest(
         self, platform: str, records: Records, *, actor: str, source: str, schema_checked: bool = False
     ) -> IngestReport:
@@ -231,6 +242,7 @@ class IngestService:
         digest, canonical_blocks = batch_digest(records)
         self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks)
         self.registry.insert_personal(list(records.batches), ingest_id)
+        self._claim_pledged(records)
         DedupService(self.session).record(platform, records)
         tonnes = sum(block["quantity"] for block in records.blocks)
         grams = sum(batch["quantity"] for batch in records.batches)

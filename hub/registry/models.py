@@ -24,7 +24,10 @@ class CreditBlock(SQLModel, table=True):
     """A block of serialized credits. Active blocks never overlap within a serial namespace."""
 
     __tablename__ = "credit_block"
-    __table_args__ = (Index("ix_credit_block_serials", "serial_namespace", "serial_start"),)
+    __table_args__ = (
+        Index("ix_credit_block_serials", "serial_namespace", "serial_start"),
+        Index("ix_credit_block_root", "root_block_id"),
+    )
 
     block_id: str = Field(primary_key=True, max_length=128)
     origin_registry: str = Field(max_length=16)
@@ -41,6 +44,9 @@ class CreditBlock(SQLModel, table=True):
     status: str = Field(sa_column=Column(String(16), nullable=False))
     record: dict[str, Any] = Field(sa_column=json_column())
     batch_id: str = Field(max_length=36, index=True)
+    root_block_id: str | None = Field(
+        default=None, max_length=128, description="The block as first issued (None: this block is it)."
+    )
 
 
 class PersonalBatch(SQLModel, table=True):

@@ -1,40 +1,65 @@
-"""Splitting a registered block when part of it is taken (retired, locked for a transfer): the
-pieces keep their serials (ids ``<block>:<start>-<end>``; a whole block keeps its id) and the
-quantities sum to the original (``mutual_recognition.splitting``)."""
+"""Splitting a registered block when parts of it are taken (retired, locked for a transfer): the
+pieces keep their serials and the quantities sum to the original (``mutual_recognition.splitting``).
+Piece ids are flat — ``<root>:<start>-<end>``, prefixed ``<registry>:`` outside the origin — so
+a block's id never grows with splits; ``root_block_id`` names the block as first issued."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col
 
 from hub.registry.models import CreditBlock
-from mutual_recognition.splitting import split
+from mutual_recognition.splitting import block_base, piece_id, split_many
 
 
-def piece_id(block: CreditBlock, start: int, end: int) -> str:
-    return (
-        block.block_id
-        if (start, end) == (block.serial_start, block.serial_end)
-        else f"{block.block_id}:{start}-{end}"
-    )
+def root_of(block: CreditBlock) -> str:
+    return block.root_block_id or block.block_id
 
 
-def _row(block: CreditBlock, start: int, end: int, status: str) -> dict[str, Any]:
-    block_id = piece_id(block, start, end)
+def is_whole(block: CreditBlock) -> bool:
+    """Whether ``block`` is its root block whole (not a piece of it)."""
+    return block.block_id == block_base(root_of(block), block.origin_registry, block.current_registry)
+
+
+def derived_id(block: CreditBlock, registry: str, start: int, end: int) -> str:
+    """The id of serials [start, end] of ``block`` when held in ``registry``."""
+    whole = is_whole(block) and (start, end) == (block.serial_start, block.serial_end)
+    return piece_id(root_of(block), block.origin_registry, registry, start, end, whole=whole)
+
+
+def derived_row(
+    block: CreditBlock,
+    start: int,
+    end: int,
+    *,
+    status: str,
+    registry: str | None = None,
+    record_changes: dict[str, Any] | None = None,
+    **columns: Any,
+) -> dict[str, Any]:
+    """The row of a block derived from ``block`` — a piece of it, or it held elsewhere — with
+    serials [start, end], ``status``, held in ``registry`` (default: where ``block`` is), other
+    ``columns`` changed, and its exchange record to match."""
+    where = registry or block.current_registry
+    block_id = derived_id(block, where, start, end)
     record = {
         **block.record,
+        **(record_changes or {}),
         "block_id": block_id,
         "serial_start": start,
         "serial_end": end,
         "quantity": end - start + 1,
         "status": status,
     }
-    columns = {name: getattr(block, name) for name in CreditBlock.model_fields}
     return {
+        **{name: getattr(block, name) for name in CreditBlock.model_fields},
         **columns,
         "block_id": block_id,
+        "root_block_id": root_of(block),
+        "current_registry": where,
         "serial_start": start,
         "serial_end": end,
         "quantity": end - start + 1,
@@ -44,12 +69,15 @@ def _row(block: CreditBlock, start: int, end: int, status: str) -> dict[str, Any
 
 
 def split_block(
-    session: Session, block: CreditBlock, start: int, end: int, taken_status: str
-) -> tuple[str, list[str]]:
-    """Replace ``block`` by its pieces, [start, end] getting ``taken_status``; the taken piece's id
-    and every piece's id."""
-    pieces = split(block.serial_start, block.serial_end, start, end)
-    rows = [_row(block, p.start, p.end, taken_status if p.taken else block.status) for p in pieces]
+    session: Session, block: CreditBlock, taken: Sequence[tuple[int, int]], taken_status: str
+) -> tuple[list[str], list[str]]:
+    """Replace ``block`` by its pieces, the ``taken`` ranges getting ``taken_status``: the taken
+    pieces' ids, and every piece's id."""
+    pieces = split_many(block.serial_start, block.serial_end, taken)
+    rows = [
+        derived_row(block, p.start, p.end, status=taken_status if p.taken else block.status) for p in pieces
+    ]
     session.execute(delete(CreditBlock).where(col(CreditBlock.block_id) == block.block_id))
     session.execute(insert(CreditBlock), rows)
-    return piece_id(block, start, end), [row["block_id"] for row in rows]
+    taken_ids = [row["block_id"] for row, p in zip(rows, pieces, strict=True) if p.taken]
+    return taken_ids, [row["block_id"] for row in rows]

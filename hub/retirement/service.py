@@ -1,23 +1,27 @@
-"""Retiring serials: every block check, the split that keeps the rest of the block, a final
-status, one log entry telling the holder and the origin (for its corresponding adjustment)."""
+"""Retiring serials: every block check and claim check, the split that keeps the rest of each block,
+a final status, a retirement claim for ever, one log entry telling the holder and the origin (for
+its corresponding adjustment). A retirement that names a certificate consumes it."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from hub.claims.service import Reservations, Resolution, part_requests
 from hub.log.changes import record_change
 from hub.problems import Conflict, HubError, SchemaViolation
-from hub.recognition.models import Recognition, RecognizedSerials
-from hub.registry.models import CreditBlock
-from hub.registry.repository import RegistryRepository
-from hub.registry.requested import check_requested
+from hub.recognition.models import Recognition
+from hub.recognition.repository import RecognitionRepository
+from hub.recognition.use import Certificates
 from hub.registry.splits import split_block
 from hub.retirement.models import RetirementRecord
-from hub.transfers.service import transfer_serials
-from mutual_recognition.serials import SerialRange
+from mutual_recognition.claims import ClaimKind
+from mutual_recognition.parts import total_issue
+from mutual_recognition.recognition_states import RecognitionState
+from mutual_recognition.usage import certificate_fits_retirement, compliance_of_retirement
 from schemas import validate
 from schemas.validation import Issue
 
@@ -28,58 +32,48 @@ class RetirementRefused(HubError):
     title = "The retirement is refused; nothing changed"
 
 
+def _refuse(issues: list[Issue]) -> RetirementRefused:
+    return RetirementRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+
+
 class RetirementService:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.certificates = Certificates(session)
 
-    def _pending(self, namespace: str, requested: SerialRange) -> list[SerialRange]:
-        rows = self.session.exec(
-            select(RecognizedSerials, Recognition)
-            .join(Recognition, col(Recognition.id) == col(RecognizedSerials.recognition_id))
-            .where(
-                RecognizedSerials.namespace == namespace,
-                col(RecognizedSerials.active).is_(True),
-                col(Recognition.status).in_(["pending_review", "pending_second_approval"]),
-                col(RecognizedSerials.serial_start) <= requested.end,
-                col(RecognizedSerials.serial_end) >= requested.start,
-            )
-        ).all()
-        pending = [SerialRange(s.serial_start, s.serial_end, s.recognition_id) for s, _ in rows]
-        return pending + transfer_serials(self.session, namespace, requested)
+    def _certificate(self, record: dict[str, Any]) -> tuple[Recognition | None, list[Issue]]:
+        """The certificate the retirement names: approved, and for this purpose and beneficiary."""
+        named = record.get("certificate_id")
+        if named is None:
+            return None, []
+        found = self.certificates.for_use(named)
+        if isinstance(found, Issue):
+            return None, [found]
+        why = certificate_fits_retirement(
+            destination=found.destination,
+            purpose=found.purpose,
+            compliance=found.request.get("compliance"),
+            retirement=record,
+        )
+        return (None, [Issue("/certificate_id", "5014", why)]) if why else (found, [])
 
-    def _recognized_for_use(
-        self, record: dict[str, Any], plan: list[tuple[CreditBlock, SerialRange]]
-    ) -> list[Issue]:
+    def _recognized_for_use(self, record: dict[str, Any], resolution: Resolution) -> list[Issue]:
         """5012: credits used for another region's ETS compliance must be recognized there, for
-        that covered entity and year — the recognition is where the ruleset's purpose limits
-        (the offset share, the share from outside the region) were enforced."""
-        purpose, where = record["purpose"], record["beneficiary"]["registry"]
-        if purpose["kind"] != "ets-compliance":
+        that covered entity and year — the recognition is where the ruleset's purpose limits (the
+        offset share, the share from outside the region) were enforced."""
+        where = record["beneficiary"]["registry"]
+        compliance = compliance_of_retirement(record)
+        if compliance is None:
             return []
-        compliance = {
-            "covered_entity_hash": purpose.get("covered_entity_hash"),
-            "year": purpose.get("compliance_year"),
-        }
+        covering = RecognitionRepository(self.session).for_compliance(where, compliance)
         issues = []
-        for position, (block, requested) in enumerate(plan):
+        for block, part in resolution.pairs():
             if block.origin_registry == where:
                 continue
-            approved = self.session.exec(
-                select(RecognizedSerials, Recognition)
-                .join(Recognition, col(Recognition.id) == col(RecognizedSerials.recognition_id))
-                .where(
-                    RecognizedSerials.namespace == block.serial_namespace,
-                    col(RecognizedSerials.serial_start) <= requested.start,
-                    col(RecognizedSerials.serial_end) >= requested.end,
-                    Recognition.status == "approved",
-                    Recognition.destination == where,
-                    Recognition.purpose == "ets-compliance",
-                )
-            ).all()
-            if not any(r.request.get("compliance") == compliance for _, r in approved):
+            if not any(covers(r, part.namespace, part.serials.start, part.serials.end) for r in covering):
                 issues.append(
                     Issue(
-                        f"/blocks/{position}",
+                        f"/blocks/{part.position}",
                         "5012",
                         f"no approved {where} ETS recognition covers these serials",
                     )
@@ -96,22 +90,35 @@ class RetirementService:
         if issues:
             raise SchemaViolation("not a valid retirement", code=issues[0].code, errors=issues)
         if record["registry"] != sender:
-            raise RetirementRefused(
-                "a platform retires only what it holds",
-                code="2004",
-                errors=[Issue("/registry", "2004", f"{sender} retires as {sender}")],
-            )
+            raise _refuse([Issue("/registry", "2004", f"{sender} retires as {sender}")])
         if self.session.get(RetirementRecord, (sender, record["retirement_id"])) is not None:
             raise Conflict(f"retirement {record['retirement_id']} exists", code="3012")
-        RegistryRepository(self.session).lock_namespaces(item["namespace"] for item in record["blocks"])
-        issues, _, plan = check_requested(self.session, sender, record["blocks"], self._pending)
-        issues += self._recognized_for_use(record, plan)
+        certificate, issues = self._certificate(record)
+        resolution = Reservations(self.session).resolve(
+            part_requests(record["blocks"]),
+            sender=sender,
+            kind=ClaimKind.RETIREMENT,
+            certificate=record.get("certificate_id") if certificate is not None else None,
+        )
+        issues += resolution.issues
+        total = total_issue(record["quantity"], resolution.normalized)
+        issues += [total] if total else []
+        if not issues:
+            issues += self._recognized_for_use(record, resolution)
         if issues:
-            raise RetirementRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+            raise _refuse(issues)
+        owner = f"{sender}:{record['retirement_id']}"
+        Reservations(self.session).claim(resolution, ClaimKind.RETIREMENT, owner)
+        if certificate is not None:
+            self.certificates.use(certificate, by=f"retirement:{owner}", actor=actor)
         lineage, origins = [], {sender}
-        for block, requested in plan:
-            _, pieces = split_block(self.session, block, requested.start, requested.end, "retired")
-            lineage.append({"parent": block.block_id, "pieces": pieces})
+        taken: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for block, part in resolution.pairs():
+            taken[block.block_id].append((part.serials.start, part.serials.end))
+        for block_id, ranges in taken.items():
+            block = resolution.blocks[block_id]
+            retired, pieces = split_block(self.session, block, ranges, "retired")
+            lineage.append({"parent": block_id, "pieces": pieces, "retired": retired})
             origins.add(block.origin_registry)
         index = record_change(
             self.session,
@@ -133,4 +140,12 @@ class RetirementService:
             )
         )
         self.session.flush()
-        return record
+        return {**record, "retired_blocks": [block for item in lineage for block in item["retired"]]}
+
+
+def covers(recognition: Recognition, namespace: str, start: int, end: int) -> bool:
+    """Whether the recognition's request names serials [start, end] of ``namespace`` (within one part)."""
+    return recognition.status in (RecognitionState.APPROVED, RecognitionState.USED) and any(
+        part["namespace"] == namespace and part["start"] <= start and end <= part["end"]
+        for part in recognition.request["blocks"]
+    )

@@ -32,15 +32,3 @@ class Transfer(SQLModel, table=True):
     deadline: datetime = Field(sa_column=timestamp_column())
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
-
-
-class TransferSerials(SQLModel, table=True):
-    """Serials of transfers not yet final: no second transfer, recognition or retirement takes them."""
-
-    __tablename__ = "transfer_serials"
-
-    transfer_id: str = Field(primary_key=True, max_length=128)
-    namespace: str = Field(primary_key=True, max_length=16)
-    serial_start: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    serial_end: int = Field(sa_column=Column(BigInteger, nullable=False))
-    active: bool = True

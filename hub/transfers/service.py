@@ -7,19 +7,19 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from hub.claims.service import Reservations, part_requests
 from hub.log.changes import record_change
+from hub.log.transitions import apply_transition
 from hub.platforms.models import Platform
 from hub.problems import Conflict, HubError
-from hub.registry.models import CreditBlock
-from hub.registry.repository import RegistryRepository
-from hub.registry.requested import check_requested
-from hub.transfers.models import Transfer, TransferSerials
+from hub.recognition.use import Certificates
+from hub.transfers.models import Transfer
 from mutual_recognition.checks import registries_differ
-from mutual_recognition.serials import SerialRange
-from mutual_recognition.transfer_states import ITL_STATUS, IllegalTransition, State, transition
+from mutual_recognition.claims import ClaimKind
+from mutual_recognition.transfer_states import FINAL, ITL_STATUS, TRANSFER, State
+from mutual_recognition.usage import certificate_fits_transfer
 from schemas.canonical import canonicalize
 from schemas.validation import Issue
 
@@ -45,26 +45,10 @@ def step(state: State, reason: str | None = None) -> dict[str, Any]:
     return entry
 
 
-def transfer_serials(session: Session, namespace: str, requested: SerialRange) -> list[SerialRange]:
-    """Serials of ``namespace`` under a transfer that is not final and that touch ``requested``."""
-    rows = session.exec(
-        select(TransferSerials).where(
-            TransferSerials.namespace == namespace,
-            col(TransferSerials.active).is_(True),
-            col(TransferSerials.serial_start) <= requested.end,
-            col(TransferSerials.serial_end) >= requested.start,
-        )
-    ).all()
-    return [SerialRange(r.serial_start, r.serial_end, r.transfer_id) for r in rows]
-
-
 class TransferService:
     def __init__(self, session: Session, deadline: timedelta) -> None:
         self.session = session
         self.deadline = deadline
-
-    def _taken(self, namespace: str, requested: SerialRange) -> list[SerialRange]:
-        return transfer_serials(self.session, namespace, requested)
 
     def propose(
         self, body: dict[str, Any], *, key: str, client_id: str, sender: str
@@ -89,16 +73,24 @@ class TransferService:
         target = self.session.get(Platform, destination)
         if target is None or str(target.status) != "active":
             issues.append(Issue("/destination", "2002", f"{destination} is not an active platform"))
-        items = []
-        for item in body["blocks"]:
-            block = self.session.get(CreditBlock, item["block_id"])
-            whole = (block.serial_start, block.serial_end) if block else (1, 1)
-            items.append({**item, "start": item.get("start", whole[0]), "end": item.get("end", whole[1])})
-        RegistryRepository(self.session).lock_namespaces(item["namespace"] for item in items)
-        found, _, plan = check_requested(self.session, sender, items, self._taken)
-        issues += found
+        certificate = self._certificate(body.get("certificate_id"), destination, issues)
+        reservations = Reservations(self.session)
+        resolution = reservations.resolve(
+            part_requests(body["blocks"]), sender=sender, kind=ClaimKind.TRANSFER, certificate=certificate
+        )
+        issues += resolution.issues
         if issues:
             raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+        items = [
+            {
+                "block_id": part.block_id,
+                "namespace": part.namespace,
+                "start": part.serials.start,
+                "end": part.serials.end,
+                "quantity": part.quantity,
+            }
+            for part in resolution.parts
+        ]
         now = datetime.now(UTC)
         transfer = Transfer(
             id=body["transfer_id"],
@@ -109,53 +101,90 @@ class TransferService:
             destination=destination,
             state=str(State.ACCEPTED),
             itl_status=ITL_STATUS[State.ACCEPTED],
-            quantity=sum(requested.end - requested.start + 1 for _, requested in plan),
+            quantity=resolution.quantity,
             request={**body, "blocks": items},
             history=[step(State.PROPOSED), step(State.CHECKED), step(State.ACCEPTED)],
             next_attempt_at=now,
             deadline=now + self.deadline,
         )
         self.session.add(transfer)
-        for block, requested in plan:
-            self.session.add(
-                TransferSerials(
-                    transfer_id=transfer.id,
-                    namespace=block.serial_namespace,
-                    serial_start=requested.start,
-                    serial_end=requested.end,
-                )
-            )
+        reservations.claim(resolution, ClaimKind.TRANSFER, transfer.id)
         record_change(
             self.session,
             "transfer.accepted",
             subject=("transfer", transfer.id),
             actor=client_id,
             platforms=[sender, destination],
-            data={"blocks": [b.block_id for b, _ in plan], "quantity": transfer.quantity},
+            data={"blocks": [item["block_id"] for item in items], "quantity": transfer.quantity},
         )
         self.session.flush()
         return transfer, True
 
+    def _certificate(self, named: str | None, destination: str, issues: list[Issue]) -> str | None:
+        """The certificate a transfer names, when it is usable for this destination (else an issue)."""
+        if named is None:
+            return None
+        found = Certificates(self.session).for_use(named)
+        if isinstance(found, Issue):
+            issues.append(found)
+            return None
+        why = certificate_fits_transfer(destination=found.destination, transfer_destination=destination)
+        if why:
+            issues.append(Issue("/certificate_id", "5014", why))
+            return None
+        return named
+
     def cancel(self, transfer: Transfer, *, actor: str) -> Transfer:
         """The origin withdraws a transfer nothing has moved for yet (accepted, not locked)."""
-        try:
-            target = transition(State(transfer.state), State.CANCELLED)
-        except IllegalTransition as exc:
-            raise Conflict(str(exc), code="6002") from exc
-        transfer.state, transfer.itl_status = str(target), ITL_STATUS[target]
-        transfer.history = [*transfer.history, step(target, "cancelled by the origin")]
-        self.session.execute(
-            update(TransferSerials)
-            .where(col(TransferSerials.transfer_id) == transfer.id)
-            .values(active=False)
-        )
-        record_change(
-            self.session,
-            "transfer.cancelled",
-            subject=("transfer", transfer.id),
-            actor=actor,
-            platforms=[transfer.origin, transfer.destination],
-        )
-        self.session.add(transfer)
+        move(self.session, transfer, State.CANCELLED, actor=actor, reason="cancelled by the origin")
         self.session.flush()
         return transfer
+
+
+def end_claims(session: Session, transfer: Transfer) -> None:
+    """A transfer became final: its claims end; a certificate it carried is used (completed) or
+    holds its serials again (cancelled, terminated)."""
+    reservations = Reservations(session)
+    carried = transfer.request.get("certificate_id")
+    if carried is None:
+        reservations.release(ClaimKind.TRANSFER, transfer.id)
+        return
+    certificates = Certificates(session)
+    if transfer.state == State.COMPLETED:
+        reservations.release(ClaimKind.TRANSFER, transfer.id)
+        found = certificates.for_use(carried)
+        if not isinstance(found, Issue):
+            certificates.use(found, by=f"transfer:{transfer.id}", actor="hub-transfers")
+    else:
+        reservations.give_back(transfer.id, carried)
+
+
+def move(
+    session: Session,
+    transfer: Transfer,
+    target: State,
+    *,
+    actor: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Move a transfer through the saga's table, with its history entry and log entry; a final
+    state ends its claims."""
+    applied = apply_transition(
+        session,
+        TRANSFER,
+        State(transfer.state),
+        target,
+        event=f"transfer.{target}",
+        subject=("transfer", transfer.id),
+        actor=actor,
+        platforms=[transfer.origin, transfer.destination],
+        data=data,
+        reason=reason[:300] if reason else None,
+        history={"itl_status": ITL_STATUS[target]},
+    )
+    transfer.state, transfer.itl_status = str(applied.state), ITL_STATUS[applied.state]
+    transfer.history = [*transfer.history, applied.history]
+    if applied.state in FINAL:
+        end_claims(session, transfer)
+    session.add(transfer)

@@ -5,36 +5,51 @@ transaction on SQLite; ``next_attempt_at`` pushed past the call's timeout, commi
 platform is then called outside any transaction, with an idempotency key per transfer, step and
 block, so a repeated call after a crash gets the same answer. The result is applied in a new
 transaction that first re-reads the state: a step is applied at most once, whatever crashes where.
-Failures back off exponentially until the deadline; then the transfer is terminated and
-compensated (unlocked at the origin, the blocks held again).
+Every failure of a step — a platform's refusal, an unreachable platform, or a fault of the hub
+itself — is recorded as ``last_error`` and counted; failures back off exponentially until the
+deadline; then the transfer is terminated and compensated (unlocked at the origin, the blocks held
+again, its claims ended) whatever the cause.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from adapters.client import idempotency_key_for
 from adapters.contract import AdapterError, PlatformAPIError
 from adapters.registry import get
 from hub.database import Database
-from hub.log.changes import record_change
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
-from hub.registry.splits import split_block
+from hub.registry.splits import derived_row, split_block
 from hub.settings import Settings
-from hub.transfers.models import Transfer, TransferSerials
-from hub.transfers.service import step
-from mutual_recognition.transfer_states import ITL_STATUS, NEXT_STEP, State, transition
+from hub.transfers.models import Transfer
+from hub.transfers.service import move
+from mutual_recognition.block_states import BLOCK, BlockStatus
+from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
 log = logging.getLogger("puhui.transfers")
+
+
+class SagaFault(RuntimeError):
+    """The hub cannot take a transfer's next step (its own state forbids it): recorded and counted
+    like a platform's refusal, and terminated at the deadline."""
+
+
+def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
+    return str(block["block_id"]), int(block["serial_start"]), int(block["serial_end"])
+
+
 LEASE = timedelta(seconds=60)
+MAX_BACKOFF = 3600.0  # seconds: a waiting transfer is looked at again at least hourly
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,10 @@ class TransferWorker:
         self.database = database
         self.settings = settings
         self.transport = transport
+        self.faults: dict[str, str] = {}  # jobs of this round that could not be built, and why
 
     def _lease(self, now: datetime) -> list[Job]:
+        """Lease the due transfers; one whose job cannot even be built fails like any step."""
         with self.database.unit_of_work() as session:
             due = session.exec(
                 select(Transfer)
@@ -76,6 +93,10 @@ class TransferWorker:
             for transfer in due:
                 transfer.next_attempt_at = now + LEASE
                 session.add(transfer)
+                try:
+                    blocks = self._records(session, transfer)
+                except SagaFault as exc:
+                    blocks, self.faults[transfer.id] = [], str(exc)
                 jobs.append(
                     Job(
                         transfer.id,
@@ -84,23 +105,24 @@ class TransferWorker:
                         transfer.destination,
                         transfer.attempts,
                         _aware(transfer.deadline),
-                        self._records(session, transfer),
+                        blocks,
                         transfer.request["to_account"],
                     )
                 )
             return jobs
 
     def _records(self, session: Session, transfer: Transfer) -> list[dict[str, Any]]:
-        """What the next call names: before the lock, the requested serials of each block; after
-        it, the locked pieces."""
+        """What the next call names: before the lock, each requested part of a block; after it,
+        the locked pieces."""
         if State(transfer.state) is State.ACCEPTED:
             records = []
             for item in transfer.request["blocks"]:
                 block = session.get(CreditBlock, item["block_id"])
-                if block is not None:
-                    part = {"serial_start": item["start"], "serial_end": item["end"]}
-                    part["quantity"] = item["end"] - item["start"] + 1
-                    records.append(block.record | part | {"status": block.status})
+                if block is None:
+                    raise SagaFault(f"block {item['block_id']} of the transfer is no longer registered")
+                part = {"serial_start": item["start"], "serial_end": item["end"]}
+                part["quantity"] = item["end"] - item["start"] + 1
+                records.append(block.record | part | {"status": block.status})
             return records
         pieces = [session.get(CreditBlock, piece) for piece in transfer.request.get("pieces", [])]
         return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
@@ -116,115 +138,139 @@ class TransferWorker:
         return {**block, "current_registry": job.destination, "holder": job.to_account, "status": "imported"}
 
     def _call(self, job: Job, clients: dict[str, Any]) -> None:
-        """The platform call of the job's next step (none to complete)."""
+        """The platform call of the job's next step (none to complete); one call per part, each
+        with its own idempotency key."""
         if job.state is State.ACCEPTED:
             for block in job.blocks:
-                key = idempotency_key_for("lock", job.id, block["block_id"])
+                key = idempotency_key_for("lock", job.id, *_serials(block))
                 clients[job.origin].lock(block, idempotency_key=key)
         elif job.state is State.ORIGIN_LOCKED:
             for block in job.blocks:
-                key = idempotency_key_for("credit", job.id, block["block_id"])
+                key = idempotency_key_for("credit", job.id, *_serials(block))
                 clients[job.destination].credit_import(self._imported(job, block), idempotency_key=key)
 
     def _apply(self, session: Session, transfer: Transfer, target: State, job: Job) -> None:
-        ids = [block["block_id"] for block in job.blocks]
-        blocks = col(CreditBlock.block_id).in_(ids)
         if target is State.ORIGIN_LOCKED:
-            pieces = []
-            for item in transfer.request["blocks"]:
-                held = session.get(CreditBlock, item["block_id"])
-                assert held is not None, "a transfer's blocks stay registered"
-                assert held.status == "held", (
-                    "serials under a transfer cannot be pledged, retired or recognized"
-                )
-                pieces.append(split_block(session, held, item["start"], item["end"], "locked")[0])
-            transfer.request = {**transfer.request, "pieces": pieces}
-            ids = pieces
+            transfer.request = {**transfer.request, "pieces": self._lock_pieces(session, transfer)}
+            ids = transfer.request["pieces"]
         elif target is State.DESTINATION_CREDITED:
-            for block in job.blocks:
-                record = self._imported(job, block) | {"block_id": f"{job.destination}:{block['block_id']}"}
-                original = session.get(CreditBlock, block["block_id"])
-                assert original is not None
-                columns = {name: getattr(original, name) for name in CreditBlock.model_fields}
-                session.add(
-                    CreditBlock(
-                        **{
-                            **columns,
-                            "block_id": record["block_id"],
-                            "current_registry": job.destination,
-                            "holder_account": job.to_account["account_id"],
-                            "status": "imported",
-                            "record": record,
-                        }
-                    )
-                )
-        elif target is State.COMPLETED:
-            session.execute(update(CreditBlock).where(blocks).values(status="exported"))
-            self._release(session, transfer.id)
-        transfer.state, transfer.itl_status = str(target), ITL_STATUS[target]
-        transfer.history = [*transfer.history, step(target)]
+            credited = [self._credit(session, job, block) for block in job.blocks]
+            transfer.request = {**transfer.request, "credited": credited}
+            ids = credited
+        else:
+            ids = [block["block_id"] for block in job.blocks]
+            self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED)
+        move(session, transfer, target, actor="hub-transfers", data={"blocks": ids})
         transfer.attempts, transfer.last_error = 0, None
         transfer.next_attempt_at = datetime.now(UTC)
-        record_change(
-            session,
-            f"transfer.{target}",
-            subject=("transfer", transfer.id),
-            actor="hub-transfers",
-            platforms=[transfer.origin, transfer.destination],
-            data={"blocks": ids},
-        )
 
-    def _release(self, session: Session, transfer_id: str) -> None:
-        session.execute(
-            update(TransferSerials)
-            .where(col(TransferSerials.transfer_id) == transfer_id)
-            .values(active=False)
+    @staticmethod
+    def _lock_pieces(session: Session, transfer: Transfer) -> list[str]:
+        """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
+        parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for item in transfer.request["blocks"]:
+            parts[item["block_id"]].append((item["start"], item["end"]))
+        pieces: list[str] = []
+        for block_id, ranges in parts.items():
+            held = session.get(CreditBlock, block_id)
+            if held is None or not BLOCK.allows(BlockStatus(held.status), BlockStatus.LOCKED):
+                status = "gone" if held is None else held.status
+                raise SagaFault(f"block {block_id} is {status}; its serials cannot be locked")
+            pieces += split_block(session, held, ranges, str(BlockStatus.LOCKED))[0]
+        return pieces
+
+    def _credit(self, session: Session, job: Job, block: dict[str, Any]) -> str:
+        """The destination's block for a locked piece: new, or the exported block of the same
+        serials coming back to where it was exported from. Its id."""
+        piece = session.get(CreditBlock, block["block_id"])
+        if piece is None:
+            raise SagaFault(f"locked piece {block['block_id']} is no longer registered")
+        row = derived_row(
+            piece,
+            piece.serial_start,
+            piece.serial_end,
+            status=str(BlockStatus.IMPORTED),
+            registry=job.destination,
+            holder_account=job.to_account["account_id"],
+            record_changes={"current_registry": job.destination, "holder": job.to_account},
         )
+        existing = session.get(CreditBlock, row["block_id"])
+        if existing is None:
+            session.execute(insert(CreditBlock), [row])
+        elif BLOCK.allows(BlockStatus(existing.status), BlockStatus.IMPORTED) and (
+            existing.serial_start,
+            existing.serial_end,
+        ) == (row["serial_start"], row["serial_end"]):
+            session.execute(
+                update(CreditBlock)
+                .where(col(CreditBlock.block_id) == existing.block_id)
+                .values(status=row["status"], holder_account=row["holder_account"], record=row["record"])
+            )
+        else:
+            raise SagaFault(f"{row['block_id']} is registered already as {existing.status}")
+        return str(row["block_id"])
+
+    @staticmethod
+    def _set_status(session: Session, ids: list[str], before: BlockStatus, after: BlockStatus) -> None:
+        BLOCK.transition(before, after)
+        for block in session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(ids))):
+            if block.status != before:
+                raise SagaFault(f"block {block.block_id} is {block.status}, not {before}")
+            block.status = str(after)
+            block.record = block.record | {"status": str(after)}
+            session.add(block)
 
     def _unlock(self, job: Job) -> None:
         client = self._clients({job.origin})[job.origin]
         try:
             for block in job.blocks:
-                client.unlock(block, idempotency_key=idempotency_key_for("unlock", job.id, block["block_id"]))
+                client.unlock(block, idempotency_key=idempotency_key_for("unlock", job.id, *_serials(block)))
         finally:
             client.close()
 
     def _fail(self, job: Job, error: str, now: datetime, permanent: bool) -> None:
         terminate = permanent or now >= job.deadline
-        if terminate and job.state is State.ORIGIN_LOCKED:  # compensate first: unlock at the origin
+        if terminate and job.state in (State.ACCEPTED, State.ORIGIN_LOCKED) and job.blocks:
+            # compensate first: unlock at the origin (idempotent; after a lock the hub could not
+            # record, the origin holds the serials locked)
             try:
                 self._unlock(job)
-            except PlatformAPIError as exc:  # try again later; never terminate with the block locked
-                terminate, error = False, f"{error}; unlock failed: {exc}"
+            except PlatformAPIError as exc:
+                if job.state is State.ORIGIN_LOCKED:  # try again later; never terminate with it locked
+                    terminate, error = False, f"{error}; unlock failed: {exc}"
+        if terminate:
+            try:
+                with self.database.unit_of_work() as session:
+                    transfer = session.get(Transfer, job.id, with_for_update=True)
+                    if transfer is None or transfer.state != str(job.state):
+                        return
+                    transfer.attempts += 1
+                    transfer.last_error = error[:1000]
+                    self._terminate(session, transfer, job, error)
+                    return
+            except Exception as exc:  # the compensation itself failed: recorded, tried again later
+                log.exception("transfer %s: could not be terminated", job.id)
+                error = f"{error}; termination failed: {exc!r}"
         with self.database.unit_of_work() as session:
             transfer = session.get(Transfer, job.id, with_for_update=True)
             if transfer is None or transfer.state != str(job.state):
                 return
             transfer.attempts += 1
             transfer.last_error = error[:1000]
-            if terminate:
-                self._terminate(session, transfer, job, error)
-            else:
-                backoff = self.settings.webhook_backoff * 2 ** (transfer.attempts - 1)
-                transfer.next_attempt_at = now + timedelta(seconds=backoff)
+            backoff = min(self.settings.webhook_backoff * 2 ** (transfer.attempts - 1), MAX_BACKOFF)
+            transfer.next_attempt_at = now + timedelta(seconds=backoff)
             session.add(transfer)
 
     def _terminate(self, session: Session, transfer: Transfer, job: Job, reason: str) -> None:
         if job.state is State.ORIGIN_LOCKED:  # unlocked at the origin already: held again here
-            ids = [block["block_id"] for block in job.blocks]
-            session.execute(
-                update(CreditBlock).where(col(CreditBlock.block_id).in_(ids)).values(status="held")
-            )
-        target = transition(job.state, State.TERMINATED)
-        transfer.state, transfer.itl_status = str(target), ITL_STATUS[target]
-        transfer.history = [*transfer.history, step(target, reason[:300])]
-        self._release(session, transfer.id)
-        record_change(
+            pieces = transfer.request.get("pieces", [])
+            self._set_status(session, pieces, BlockStatus.LOCKED, BlockStatus.HELD)
+        move(
             session,
-            "transfer.terminated",
-            subject=("transfer", transfer.id),
+            transfer,
+            State.TERMINATED,
             actor="hub-transfers",
-            platforms=[transfer.origin, transfer.destination],
+            reason=reason,
             data={"reason": reason[:300]},
         )
 
@@ -241,6 +287,33 @@ class TransferWorker:
             session.add(transfer)
             return 1
 
+    def _step(self, job: Job, clients: dict[str, Any], moment: datetime) -> int:
+        """Call and record one job's step; a failure of either is recorded and counted, never
+        lost, and past the deadline terminates the transfer (compensated)."""
+        if (fault := self.faults.pop(job.id, None)) is not None:
+            self._fail(job, f"internal error: {fault}", moment, permanent=False)
+            return 0
+        try:
+            self._call(job, clients)
+        except AdapterError as exc:
+            self._fail(job, str(exc), moment, permanent=True)
+            return 0
+        except PlatformAPIError as exc:
+            self._fail(job, str(exc), moment, permanent=not exc.retryable)
+            return 0
+        except Exception as exc:  # a fault of the hub's side of the call
+            log.exception("transfer %s: its %s call failed inside the hub", job.id, job.state)
+            self._fail(job, f"internal error in the {job.state} call: {exc!r}", moment, permanent=False)
+            return 0
+        try:
+            return self._record_step(job)
+        except Exception as exc:  # a fault of the hub recording the step: counted, retried, bounded
+            log.exception("transfer %s: its %s step could not be recorded", job.id, job.state)
+            self._fail(
+                job, f"internal error recording the {job.state} step: {exc!r}", moment, permanent=False
+            )
+            return 0
+
     def run_once(self, now: datetime | None = None) -> int:
         """Advance every due transfer by one step; how many advanced. Each step is recorded in its
         own transaction right after its call, so one failing step holds back no other transfer."""
@@ -253,20 +326,7 @@ class TransferWorker:
         try:
             clients = self._clients({code for job in jobs for code in (job.origin, job.destination)})
             for job in jobs:
-                try:
-                    self._call(job, clients)
-                except AdapterError as exc:
-                    self._fail(job, str(exc), moment, permanent=True)
-                    continue
-                except PlatformAPIError as exc:
-                    self._fail(job, str(exc), moment, permanent=not exc.retryable)
-                    continue
-                try:
-                    advanced += self._record_step(job)
-                except Exception:  # a bug, not a platform's answer: never compensate on it
-                    log.exception(
-                        "transfer %s: its %s step could not be recorded; retried later", job.id, job.state
-                    )
+                advanced += self._step(job, clients, moment)
         finally:
             for client in clients.values():
                 client.close()

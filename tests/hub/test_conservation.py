@@ -21,7 +21,7 @@ from sqlmodel import select
 from adapters.contract import PlatformRefused
 from hub.database import Database
 from hub.problems import HubError
-from hub.registry.encumbrance import change_status
+from hub.registry.encumbrance import pledge_block, release_block
 from hub.registry.ingest import IngestService, Records
 from hub.registry.models import CreditBlock
 from hub.retirement.service import RetirementService
@@ -172,12 +172,8 @@ def _run(database: Database, operations: list[tuple], platforms: FakePlatforms) 
                     )
                 elif blocks and operation[0] in ("pledge", "release"):
                     block = blocks[operation[1] % len(blocks)]
-                    before, after = (
-                        ("held", "encumbered") if operation[0] == "pledge" else ("encumbered", "held")
-                    )
-                    change_status(
-                        session, block.block_id, "AH", before, after, actor="t", reason="property test"
-                    )
+                    change = pledge_block if operation[0] == "pledge" else release_block
+                    change(session, block.block_id, "AH", actor="t", reason="property test")
             if blocks and operation[0] == "transfer":
                 block = blocks[operation[1] % len(blocks)]
                 a, b = sorted(block.serial_start + x % block.quantity for x in operation[2:4])

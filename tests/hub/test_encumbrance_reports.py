@@ -16,7 +16,7 @@ def test_a_pledged_block_cannot_be_recognized_until_released(jiangsu) -> None:
     )
     with pytest.raises(Refused) as twice:
         jiangsu.post(f"/v1/blocks/{block}/pledge", {"reason": "again"})
-    assert twice.value.code == "6002"
+    assert twice.value.code == "3023"
     request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
     with pytest.raises(Refused) as refused:
         jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})

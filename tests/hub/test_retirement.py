@@ -104,10 +104,22 @@ def test_another_regions_ets_compliance_needs_that_regions_recognition(jiangsu, 
     as_client("operator-sh").post(
         f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
     )
+    certificate = f"RC-{pending['id']}"
+    with pytest.raises(Refused) as unnamed:
+        jiangsu.post("/v1/retirements", _ets(100001, 100120, entity))
+    assert [e["code"] for e in unnamed.value.errors] == ["3029"]  # reserved for the certificate
     with pytest.raises(Refused) as other_entity:
-        jiangsu.post("/v1/retirements", _ets(100001, 100120, "0" * 64))
-    assert [e["code"] for e in other_entity.value.errors] == ["5012"]
+        jiangsu.post("/v1/retirements", _ets(100001, 100120, "0" * 64) | {"certificate_id": certificate})
+    assert [e["code"] for e in other_entity.value.errors] == ["5014", "3029"]
     with pytest.raises(Refused) as outside:
-        jiangsu.post("/v1/retirements", _ets(100100, 100130, entity))
-    assert [e["code"] for e in outside.value.errors] == ["5012"]
-    assert jiangsu.post("/v1/retirements", _ets(100001, 100120, entity))["quantity"] == 120
+        jiangsu.post("/v1/retirements", _ets(100100, 100130, entity) | {"certificate_id": certificate})
+    assert {e["code"] for e in outside.value.errors} == {"5014"}
+    used = jiangsu.post("/v1/retirements", _ets(100001, 100120, entity) | {"certificate_id": certificate})
+    assert used["quantity"] == 120
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "used"
+    with pytest.raises(Refused) as again:
+        jiangsu.post(
+            "/v1/retirements",
+            _ets(100001, 100120, entity) | {"certificate_id": certificate, "retirement_id": "RT-2"},
+        )
+    assert [e["code"] for e in again.value.errors][:1] == ["5015"]

@@ -97,7 +97,7 @@ def test_the_idempotency_key_replays_or_refuses(hub, database, federation) -> No
     assert other.value.code == "6004"
     with pytest.raises(Refused) as taken:
         _propose(jiangsu, "k-3", transfer_id="TR-3")
-    assert "3026" in [e["code"] for e in taken.value.errors]
+    assert "3024" in [e["code"] for e in taken.value.errors]
 
 
 def test_a_crash_between_the_call_and_its_record_repeats_the_call_not_the_step(
@@ -220,7 +220,7 @@ def test_a_partial_transfer_splits_the_block_and_preserves_the_sum(hub, database
     assert proposed["quantity"] == 100
     with pytest.raises(Refused) as pledged:
         jiangsu.post(f"/v1/blocks/{BLOCK}/pledge", {"reason": "not while it moves"})
-    assert pledged.value.code == "3026"
+    assert pledged.value.code == "3024"
     _run(hub, database)
     assert jiangsu.get("/v1/transfers/TR-P")["state"] == "completed"
     mine = {b["block_id"]: (b["status"], b["quantity"]) for b in jiangsu.get("/v1/blocks")}

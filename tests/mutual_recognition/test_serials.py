@@ -80,5 +80,5 @@ def test_splitting_keeps_serials_and_sums(taken, pieces) -> None:
 def test_splitting_refuses_serials_outside_the_block() -> None:
     from mutual_recognition.splitting import split
 
-    with pytest.raises(ValueError, match="not inside"):
+    with pytest.raises(ValueError, match="not a disjoint part"):
         split(1, 100, 90, 110)

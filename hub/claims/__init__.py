@@ -1,0 +1,1 @@
+"""Serial claims: the one place that says which operation holds which serials."""

@@ -1,0 +1,120 @@
+"""Every query of the serial-claim table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, text, update
+from sqlmodel import Session, col, select
+
+from hub.claims.models import SerialClaim
+from mutual_recognition.claims import ClaimKind
+
+# The active claim starting last before ``start`` and every active claim starting inside
+# [start, end]: active claims never overlap, so these are the only ones that can touch the range
+# (two ordered scans of the partial index ix_serial_claim_active).
+OVERLAPPING_SQL = (
+    "SELECT * FROM (SELECT id, serial_start, serial_end, kind, owner_id FROM serial_claim"
+    " WHERE namespace = :ns AND active AND serial_start < :low ORDER BY serial_start DESC LIMIT 1)"
+    " AS before_low WHERE serial_end >= :low"
+    " UNION ALL SELECT id, serial_start, serial_end, kind, owner_id FROM serial_claim"
+    " WHERE namespace = :ns AND active AND serial_start >= :low AND serial_start <= :high"
+)
+
+
+def pledge_owner(block_id: str) -> str:
+    return f"block:{block_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveClaim:
+    id: int
+    start: int
+    end: int
+    kind: ClaimKind
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewClaim:
+    namespace: str
+    start: int
+    end: int
+
+
+class ClaimRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock(self, namespaces: Iterable[str]) -> None:
+        """Serialize claim writers per namespace (the ingest's advisory lock on PostgreSQL; SQLite
+        write transactions are serialized already). The constraint is the guarantee; the lock
+        makes a race end in a clean refusal instead of a constraint violation."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for namespace in sorted(set(namespaces)):
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:ns, 0))"), {"ns": namespace}
+            )
+
+    def overlapping(self, namespace: str, low: int, high: int) -> list[ActiveClaim]:
+        """Active claims of ``namespace`` sharing a serial with [low, high], in serial order."""
+        self.session.flush()
+        rows = self.session.execute(text(OVERLAPPING_SQL), {"ns": namespace, "low": low, "high": high})
+        found = [ActiveClaim(r.id, r.serial_start, r.serial_end, ClaimKind(r.kind), r.owner_id) for r in rows]
+        return sorted(found, key=lambda claim: claim.start)
+
+    def add(self, kind: ClaimKind, owner: str, claims: Sequence[NewClaim]) -> None:
+        if claims:
+            self.session.execute(
+                insert(SerialClaim),
+                [
+                    {
+                        "namespace": c.namespace,
+                        "serial_start": c.start,
+                        "serial_end": c.end,
+                        "kind": str(kind),
+                        "owner_id": owner,
+                        "active": True,
+                        "created_at": datetime.now(UTC),
+                    }
+                    for c in claims
+                ],
+            )
+
+    def release(self, kind: ClaimKind, owner: str) -> int:
+        """End the active claims of ``owner``; how many ended."""
+        result = self.session.execute(
+            update(SerialClaim)
+            .where(
+                col(SerialClaim.owner_id) == owner,
+                col(SerialClaim.kind) == str(kind),
+                col(SerialClaim.active).is_(True),
+            )
+            .values(active=False, released_at=datetime.now(UTC))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def hand_over(self, kind: ClaimKind, owner: str, new_kind: ClaimKind, new_owner: str) -> int:
+        """The active claims of ``owner`` pass to ``new_owner`` (an approval: the recognition's
+        claims become its certificate's); how many passed."""
+        result = self.session.execute(
+            update(SerialClaim)
+            .where(
+                col(SerialClaim.owner_id) == owner,
+                col(SerialClaim.kind) == str(kind),
+                col(SerialClaim.active).is_(True),
+            )
+            .values(kind=str(new_kind), owner_id=new_owner)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def of(self, kind: ClaimKind, owner: str, *, active: bool = True) -> list[SerialClaim]:
+        query = select(SerialClaim).where(
+            SerialClaim.owner_id == owner, SerialClaim.kind == str(kind), SerialClaim.active == active
+        )
+        return list(
+            self.session.exec(query.order_by(col(SerialClaim.namespace), col(SerialClaim.serial_start)))
+        )

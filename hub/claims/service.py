@@ -1,0 +1,169 @@
+"""Reserving serials: the one place every operation that must hold serials goes through.
+
+``Reservations.resolve`` reads the blocks a request names, normalizes its parts
+(``mutual_recognition.parts``), runs the block checks (held by the sender, status) and asks the
+succession table (``mutual_recognition.claims``) whether the serials may be claimed; ``claim``
+then writes the claims — after ending the certificate claim a newcomer consumes — in the caller's
+transaction, under the namespaces' lock. The database refuses two active claims on one serial
+whatever happens here (``hub.claims.models``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from hub.claims.repository import ClaimRepository, NewClaim
+from hub.registry.models import CreditBlock
+from mutual_recognition.checks import CheckOutcome, block_checks
+from mutual_recognition.claims import ClaimKind, Holder, Verdict, may_follow
+from mutual_recognition.parts import BlockExtent, Normalized, Part, PartRequest, normalize
+from schemas.validation import Issue
+
+
+@dataclass
+class Resolution:
+    """What a request's serials resolved to: the parts, their blocks, every check outcome, the
+    issues that refuse it, and the certificate it consumes (if it names one that holds them)."""
+
+    normalized: Normalized
+    blocks: dict[str, CreditBlock]
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    consumes: str | None = None
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return self.normalized.parts
+
+    @property
+    def quantity(self) -> int:
+        return self.normalized.quantity
+
+    def pairs(self) -> list[tuple[CreditBlock, Part]]:
+        return [(self.blocks[part.block_id], part) for part in self.parts]
+
+
+def part_requests(items: Sequence[dict[str, object]]) -> list[PartRequest]:
+    """Parts as the exchange records name them (``block_id``, ``namespace``, ``start``, ``end``,
+    ``quantity``; the bounds default to the whole block)."""
+    return [
+        PartRequest(
+            block_id=str(item.get("block_id", "")),
+            namespace=str(item.get("namespace", "")),
+            start=item.get("start"),  # type: ignore[arg-type]
+            end=item.get("end"),  # type: ignore[arg-type]
+            quantity=item.get("quantity"),  # type: ignore[arg-type]
+        )
+        for item in items
+    ]
+
+
+class Reservations:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.claims = ClaimRepository(session)
+
+    def _blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
+        if not ids:
+            return {}
+        found = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(ids))))
+        return {block.block_id: block for block in found}
+
+    def resolve(
+        self,
+        requested: Sequence[PartRequest],
+        *,
+        sender: str,
+        kind: ClaimKind,
+        certificate: str | None = None,
+        prefix: str = "/blocks",
+    ) -> Resolution:
+        """Lock the namespaces, then check every part; nothing is written."""
+        self.claims.lock(part.namespace for part in requested)
+        blocks = self._blocks({part.block_id for part in requested})
+        extents = {
+            b.block_id: BlockExtent(b.block_id, b.serial_namespace, b.serial_start, b.serial_end)
+            for b in blocks.values()
+        }
+        normalized = normalize(requested, extents, prefix=prefix)
+        resolution = Resolution(normalized, blocks, issues=list(normalized.issues))
+        consumed = 0
+        for part in normalized.parts:
+            block = blocks[part.block_id]
+            here = f"{prefix}/{part.position}"
+            found = block_checks(block.block_id, block.status, block.current_registry, sender)
+            resolution.outcomes += found
+            resolution.issues += [Issue(here, o.code, o.detail) for o in found if not o.passed]
+            for verdict, serials in self._verdicts(part, kind, certificate):
+                if verdict.consumes:
+                    consumed += serials
+                elif not verdict.allowed:
+                    resolution.issues.append(Issue(here, verdict.code or "3026", verdict.detail))
+                    resolution.outcomes.append(CheckOutcome(verdict.code or "3026", False, verdict.detail))
+        if certificate is not None and consumed:
+            reserved = sum(
+                c.serial_end - c.serial_start + 1 for c in self.claims.of(ClaimKind.CERTIFICATE, certificate)
+            )
+            if consumed != reserved:
+                detail = (
+                    f"certificate {certificate} reserves {reserved} serials; it is used whole,"
+                    f" not {consumed} of them"
+                )
+                resolution.issues.append(Issue("/certificate_id", "5014", detail))
+            resolution.consumes = certificate
+        resolution.issues.sort(key=lambda issue: (_position(issue.pointer, prefix), issue.pointer))
+        return resolution
+
+    def _verdicts(self, part: Part, kind: ClaimKind, certificate: str | None) -> list[tuple[Verdict, int]]:
+        """One verdict per stretch of the part — each active claim over it, each free gap — with
+        the number of the part's serials in the stretch."""
+        verdicts: list[tuple[Verdict, int]] = []
+        low, high = part.serials.start, part.serials.end
+        cursor = low
+        for claim in self.claims.overlapping(part.namespace, low, high):
+            if claim.start > cursor:
+                verdicts.append((may_follow(None, kind, certificate=certificate), claim.start - cursor))
+            held = Holder(claim.kind, claim.owner)
+            serials = min(claim.end, high) - max(claim.start, low) + 1
+            verdicts.append((may_follow(held, kind, certificate=certificate), serials))
+            cursor = max(cursor, claim.end + 1)
+        if cursor <= high:
+            verdicts.append((may_follow(None, kind, certificate=certificate), high - cursor + 1))
+        return verdicts
+
+    def claim(self, resolution: Resolution, kind: ClaimKind, owner: str) -> None:
+        """Write the claims of a resolution that has no issues (ending the certificate claim it
+        consumes first)."""
+        assert not resolution.issues, "only a resolution without issues is claimed"
+        if resolution.consumes is not None:
+            self.claims.release(ClaimKind.CERTIFICATE, resolution.consumes)
+        self.claims.add(
+            kind,
+            owner,
+            [NewClaim(part.namespace, part.serials.start, part.serials.end) for part in resolution.parts],
+        )
+
+    def release(self, kind: ClaimKind, owner: str) -> int:
+        return self.claims.release(kind, owner)
+
+    def give_back(self, owner: str, certificate: str) -> None:
+        """A transfer that took a certificate's serials ended without completing: they are the
+        certificate's again."""
+        held = self.claims.of(ClaimKind.TRANSFER, owner)
+        self.claims.release(ClaimKind.TRANSFER, owner)
+        self.claims.add(
+            ClaimKind.CERTIFICATE,
+            certificate,
+            [NewClaim(c.namespace, c.serial_start, c.serial_end) for c in held],
+        )
+
+    def hand_over(self, kind: ClaimKind, owner: str, new_kind: ClaimKind, new_owner: str) -> int:
+        return self.claims.hand_over(kind, owner, new_kind, new_owner)
+
+
+def _position(pointer: str, prefix: str) -> int:
+    rest = pointer.removeprefix(prefix + "/").split("/", 1)[0]
+    return int(rest) if rest.isdigit() else -1

@@ -1,0 +1,37 @@
+"""Queries of recognitions that other services ask."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from hub.recognition.models import Recognition
+from mutual_recognition.recognition_states import RecognitionState
+
+COUNTED = (str(RecognitionState.APPROVED), str(RecognitionState.USED))
+
+
+class RecognitionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_compliance(self, destination: str, compliance: Mapping[str, Any]) -> list[Recognition]:
+        """Approved or used ETS recognitions in ``destination`` for this covered entity and year."""
+        found = self.session.exec(
+            select(Recognition).where(
+                Recognition.destination == destination,
+                Recognition.purpose == "ets-compliance",
+                col(Recognition.status).in_(COUNTED),
+            )
+        )
+        return [r for r in found if r.request.get("compliance") == dict(compliance)]
+
+    def counted_in(self, destination: str) -> Sequence[Recognition]:
+        """Approved or used recognitions in ``destination`` (purpose limits count them)."""
+        return self.session.exec(
+            select(Recognition).where(
+                Recognition.destination == destination, col(Recognition.status).in_(COUNTED)
+            )
+        ).all()
