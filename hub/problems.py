@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,12 +115,19 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def coded_error(code: str, message: str) -> PydanticCustomError:
+    """A request model's own check, raised from a validator: reported with ``code`` (a check code)
+    and the pointer of the member it checks."""
+    return PydanticCustomError("checked", message, {"code": code})
+
+
 def _validation_entry(error: dict[str, Any]) -> dict[str, str]:
     location = list(error.get("loc", ()))
     source = location[0] if location else "body"
     message = str(error.get("msg", "invalid"))
     if source == "body":
-        return {"pointer": pointer(location[1:]), "code": "1002", "detail": message}
+        code = str((error.get("ctx") or {}).get("code", "1002"))
+        return {"pointer": pointer(location[1:]), "code": code, "detail": message}
     name = ".".join(str(part) for part in location[1:]) or str(source)
     return {"parameter": name, "in": str(source), "code": "1004", "detail": message}
 
@@ -138,10 +146,11 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         error = MalformedBody(f"the body is not well-formed JSON: {where}", code="1001")
         return problem_response(error.body(request.url.path))
     entries = [_validation_entry(error) for error in raw]
-    code = "1002" if all("pointer" in entry for entry in entries) else "1004"
+    in_body = all("pointer" in entry for entry in entries)
+    code = entries[0]["code"] if in_body else "1004"
     status, slug, title = (
         (422, SchemaViolation.slug, SchemaViolation.title)
-        if code == "1002"
+        if in_body
         else (400, "invalid-request", "A request parameter is missing or invalid")
     )
     detail = f"{len(entries)} member(s) failed validation"

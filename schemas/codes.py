@@ -144,9 +144,15 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("3021", "block-final", "The block is retired or cancelled: it never moves or counts again."),
     CheckCode("3022", "block-exported", "The block was exported from its origin."),
     CheckCode("3023", "block-encumbered", "The block is pledged (encumbered) until released."),
-    CheckCode("3024", "block-locked", "The block is locked by a pending transfer."),
+    CheckCode("3024", "block-locked", "The block is locked by a pending transfer (its serials are in one)."),
     CheckCode("3025", "serials-outside-block", "The requested serials are not all in the registered block."),
     CheckCode("3026", "serials-already-recognized", "The serials are already under another recognition."),
+    CheckCode("3027", "parts-overlap", "Two parts of one request share serials (or name one block twice)."),
+    CheckCode(
+        "3029",
+        "serials-reserved-for-certificate",
+        "The serials are reserved for a recognition certificate; only an operation naming it uses them.",
+    ),
     CheckCode(
         "4001",
         "double-issuance",
@@ -199,6 +205,13 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode(
         "5012", "use-not-recognized", "Credits used for another region's ETS need that region's recognition."
     ),
+    CheckCode("5013", "certificate-unknown", "No recognition certificate of that id exists."),
+    CheckCode(
+        "5014",
+        "certificate-mismatch",
+        "The certificate does not reserve exactly these serials, or is for another destination or purpose.",
+    ),
+    CheckCode("5015", "certificate-not-usable", "The certificate was used already or withdrawn."),
     CheckCode(
         "6001", "conflicting-write", "The change conflicts with one committed meanwhile; nothing was stored."
     ),

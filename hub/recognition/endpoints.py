@@ -13,6 +13,7 @@ from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
 from hub.recognition.service import RecognitionService
+from hub.recognition.use import Certificates
 from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
@@ -67,6 +68,7 @@ def view(item: Recognition) -> dict[str, Any]:
         "decision_reason": item.decision_reason,
         "request": item.request,
         "certificate_id": item.certificate["certificate_id"] if item.certificate else None,
+        "used_by": item.used_by,
     }
 
 
@@ -137,6 +139,27 @@ def decide(
         item, operator=principal.client_id, approve=body.decision == "approve", reason=body.reason
     )
     return view(decided)
+
+
+class Withdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.post(
+    "/{recognition_id}/withdraw",
+    summary="Withdraw an approved, unused certificate (origin platform): its serials are free again",
+)
+def withdraw(
+    recognition_id: str, body: Withdrawal, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
+    principal: Requester, signed: SignedRequestDep,
+) -> dict[str, Any]:  # fmt: skip
+    item = RecognitionService(session, settings, keystore).get(recognition_id, for_update=True)
+    if principal.platform_code is None or principal.platform_code != item.origin:
+        raise NotFound(f"no recognition {recognition_id} asked by {principal.platform_code}")
+    Certificates(session).withdraw(item, actor=principal.client_id, reason=body.reason)
+    return view(item)
 
 
 @router.get("/{recognition_id}/certificate", summary="The signed recognition certificate")

@@ -24,6 +24,7 @@ from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
+from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(tags=["registry"])
 EXCHANGE_FORM = "application/vnd.puhui.records+json"
@@ -129,16 +130,26 @@ def _visible(block: CreditBlock, principal: Principal) -> bool:
     return principal.owns(block.current_registry) or principal.owns(block.origin_registry)
 
 
-@router.get("/v1/blocks", summary="Blocks the caller's platform holds, by block id")
+@router.get(
+    "/v1/blocks",
+    summary="Blocks the caller's platform holds, by id; with namespace and serial, where that serial is",
+)
 def blocks(
     session: SessionDep,
     principal: Reader,
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    namespace: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")] = None,
+    serial: Annotated[int | None, Query(ge=1, le=MAX_SAFE_INTEGER)] = None,
 ) -> list[dict[str, Any]]:
     registry = principal.platform_code or principal.region
     if registry is None:
         return []
+    if (namespace is None) != (serial is None):
+        raise BadRequest("namespace and serial are given together", code="1004")
+    if namespace is not None and serial is not None:
+        found = RegistryRepository(session).holding(namespace, serial)
+        return [block.record | {"status": block.status} for block in found if _visible(block, principal)]
     return [
         block.record | {"status": block.status}
         for block in RegistryRepository(session).blocks(registry, after, limit)

@@ -61,6 +61,9 @@ NEIGHBOURS_SQL = (
 )
 
 
+HOLDING_DEPTH = 64  # copies of one serial the look-up by serial reads at most
+
+
 class RegistryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -194,6 +197,20 @@ class RegistryRepository:
         if after:
             query = query.where(col(CreditBlock.block_id) > after)
         return self.session.exec(query.limit(limit)).all()
+
+    def holding(self, namespace: str, serial: int) -> Sequence[CreditBlock]:
+        """Every registered block whose serials include ``serial``: the one that holds it now, and
+        where it moved, the exported block it left at its origin (newest status last)."""
+        # Copies of a serial (exported at the origin, imported elsewhere) start at or before it and
+        # are few: the last blocks starting at or before it, read backwards along the index.
+        query = (
+            select(CreditBlock)
+            .where(CreditBlock.serial_namespace == namespace, col(CreditBlock.serial_start) <= serial)
+            .order_by(col(CreditBlock.serial_start).desc())
+            .limit(HOLDING_DEPTH)
+        )
+        found = [block for block in self.session.exec(query) if block.serial_end >= serial]
+        return sorted(found, key=lambda block: block.block_id)
 
     def ingest(self, ingest_id: str) -> IngestBatch | None:
         return self.session.get(IngestBatch, ingest_id)

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
-from hub.problems import BadRequest, NotFound
+from hub.problems import BadRequest, NotFound, coded_error
 from hub.transfers.models import Transfer
 from hub.transfers.service import TransferService
 
@@ -21,6 +21,10 @@ IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
 
 class BlockRef(BaseModel):
+    """A block, or the part [start, end] of it (each bound defaults to the block's own). A part
+    that ends before it starts is refused when the request is read (3001); parts outside their
+    block (3025) or sharing serials with another part (3027) when it is checked."""
+
     model_config = ConfigDict(extra="forbid")
     block_id: str = Field(pattern=IDENTIFIER, max_length=128)
     namespace: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
@@ -28,6 +32,12 @@ class BlockRef(BaseModel):
         default=None, ge=1, le=9007199254740991, description="Part of the block; default all."
     )
     end: int | None = Field(default=None, ge=1, le=9007199254740991)
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> BlockRef:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise coded_error("3001", f"serials {self.start}-{self.end} end before they start")
+        return self
 
 
 class Account(BaseModel):
@@ -42,6 +52,13 @@ class TransferBody(BaseModel):
     destination: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
     to_account: Account
     blocks: list[BlockRef] = Field(min_length=1, max_length=1000, description="Blocks, or parts of them.")
+    certificate_id: str | None = Field(
+        default=None,
+        pattern=IDENTIFIER,
+        max_length=128,
+        description="A recognition certificate for the destination: the transfer moves exactly its serials"
+        " and the certificate is used when the transfer completes.",
+    )
 
 
 def view(transfer: Transfer) -> dict[str, Any]:
@@ -55,6 +72,9 @@ def view(transfer: Transfer) -> dict[str, Any]:
         "unit": "tCO2e",
         "blocks": transfer.request["blocks"],
         "to_account": transfer.request["to_account"],
+        "certificate_id": transfer.request.get("certificate_id"),
+        "locked_blocks": transfer.request.get("pieces", []),
+        "credited_blocks": transfer.request.get("credited", []),
         "history": transfer.history,
         "attempts": transfer.attempts,
         "last_error": transfer.last_error,

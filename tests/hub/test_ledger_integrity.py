@@ -1,0 +1,272 @@
+"""The classes of ledger breakage an attacker's pass found, one named test each, on both backends:
+malformed and overlapping parts, serials under a pending recognition, unknown or foreign
+certificates, stuck sagas. Every refusal is a 4xx naming the part and the code, and changes
+nothing (the log does not grow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from hub.client import PlatformClient, Refused
+from hub.transfers.worker import TransferWorker
+from tests.hub.conftest import example
+from tests.hub.test_transfers import _client, _run, hub  # noqa: F401  (the demo hub fixture)
+
+BLOCK = "JS-B-2025-000001"  # serials 100001-100350, held by JS
+OTHER = "JS-B-2025-000002"  # serials 100351-100398, held by JS
+
+
+def tree_size(hub: Any) -> int:
+    return int(hub[0].get("/v1/log/tree-head").json()["tree_size"])
+
+
+def transfer_body(parts: list[dict[str, Any]], transfer_id: str = "TR-X", **extra: Any) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer_id,
+        "destination": "SH",
+        "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+        "blocks": parts,
+        **extra,
+    }
+
+
+def part(block: str = BLOCK, start: int | None = None, end: int | None = None) -> dict[str, Any]:
+    named: dict[str, Any] = {"block_id": block, "namespace": "JS"}
+    if start is not None:
+        named["start"] = start
+    if end is not None:
+        named["end"] = end
+    return named
+
+
+def propose(platform: PlatformClient, body: dict[str, Any], key: str = "k-x") -> httpx.Response:
+    return platform.request("POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": key})
+
+
+@dataclass(frozen=True)
+class BadParts:
+    """A transfer request whose parts must be refused: the code and the part it points at."""
+
+    name: str
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    code: str = ""
+    pointer: str = ""
+
+
+BAD_PARTS = [
+    BadParts("reversed", [part(start=100010, end=100001)], code="3001", pointer="/blocks/0"),
+    BadParts("outside its block", [part(start=100300, end=100400)], code="3025", pointer="/blocks/0"),
+    BadParts("before its block", [part(start=1, end=5)], code="3025", pointer="/blocks/0"),
+    BadParts(
+        "overlapping parts of one block",
+        [part(start=100001, end=100010), part(start=100005, end=100020)],
+        code="3027",
+        pointer="/blocks/1",
+    ),
+    BadParts("one block named twice", [part(), part()], code="3027", pointer="/blocks/1"),
+    BadParts(
+        "a whole block and a part of it",
+        [part(start=100100, end=100100), part()],
+        code="3027",
+        pointer="/blocks/1",
+    ),
+    BadParts("unknown block", [part(block="JS-NOPE")], code="3020", pointer="/blocks/0/block_id"),
+    BadParts(
+        "wrong namespace", [{"block_id": BLOCK, "namespace": "SH"}], code="3020", pointer="/blocks/0/block_id"
+    ),
+    BadParts("a pledged block", [part(block="JS-B-2024-000310")], code="3023", pointer="/blocks/0"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_PARTS, ids=[case.name for case in BAD_PARTS])
+def test_malformed_parts_are_refused_naming_the_part_and_change_nothing(
+    hub, federation, case: BadParts
+) -> None:  # noqa: F811
+    jiangsu = _client(hub, federation, "js")
+    before = tree_size(hub)
+    with pytest.raises(Refused) as refused:
+        propose(jiangsu, transfer_body(case.parts))
+    assert refused.value.status == 422
+    assert (case.pointer, case.code) in [(e["pointer"], e["code"]) for e in refused.value.errors]
+    assert tree_size(hub) == before
+    assert jiangsu.get(f"/v1/blocks/{BLOCK}")["status"] == "held"
+
+
+def test_two_disjoint_parts_of_one_block_complete_and_count_each_serial_once(
+    hub, database, federation
+) -> None:  # noqa: F811
+    jiangsu = _client(hub, federation, "js")
+    parts = [part(start=100201, end=100210), part(start=100001, end=100005)]
+    proposed = propose(jiangsu, transfer_body(parts)).json()
+    assert proposed["quantity"] == 15
+    _run(hub, database)
+    done = jiangsu.get("/v1/transfers/TR-X")
+    assert done["state"] == "completed", done["last_error"]
+    assert sorted(done["locked_blocks"]) == [f"{BLOCK}:100001-100005", f"{BLOCK}:100201-100210"]
+    assert sorted(done["credited_blocks"]) == [f"SH:{BLOCK}:100001-100005", f"SH:{BLOCK}:100201-100210"]
+    mine = {b["block_id"]: (b["status"], b["quantity"]) for b in jiangsu.get("/v1/blocks")}
+    assert mine[f"{BLOCK}:100006-100200"] == ("held", 195)
+    assert mine[f"{BLOCK}:100211-100350"] == ("held", 140)
+    assert sum(quantity for _, quantity in mine.values() if _ != "exported") >= 335
+
+
+def test_piece_ids_stay_flat_after_repeated_splits(hub, database, federation) -> None:  # noqa: F811
+    jiangsu = _client(hub, federation, "js")
+    retire = example("retirement", "event-neutralization")
+    for n, (start, end) in enumerate([(100001, 100010), (100011, 100020), (100100, 100100)]):
+        holder = jiangsu.get("/v1/blocks", namespace="JS", serial=start)
+        held = next(b for b in holder if b["status"] == "held")
+        body = {
+            **retire,
+            "retirement_id": f"RT-{n}",
+            "registry": "JS",
+            "blocks": [
+                {"block_id": held["block_id"], "namespace": "JS", "start": start, "end": end,
+                 "quantity": end - start + 1, "unit": "tCO2e"}
+            ],
+            "quantity": end - start + 1,
+            "beneficiary": {"registry": "JS", "account_id": "JS-A-1"},
+        }  # fmt: skip
+        answer = jiangsu.post("/v1/retirements", body)
+        assert answer["retired_blocks"] == [f"{BLOCK}:{start}-{end}"]
+    ids = [b["block_id"] for b in jiangsu.get("/v1/blocks") if b["block_id"].startswith(BLOCK)]
+    assert all(block_id.count(":") <= 1 for block_id in ids), ids
+    found = jiangsu.get("/v1/blocks", namespace="JS", serial=100050)
+    assert [(b["block_id"], b["status"]) for b in found] == [(f"{BLOCK}:100021-100099", "held")]
+
+
+def _recognize(jiangsu: PlatformClient, request_id: str = "RR-T-1") -> dict[str, Any]:
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets") | {"request_id": request_id}
+    return jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
+
+
+def test_serials_under_a_pending_recognition_cannot_move_or_be_pledged_and_approval_stays_true(
+    hub,  # noqa: F811
+    federation,
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    pending = _recognize(jiangsu)  # serials 100001-100120
+    before = tree_size(hub)
+    with pytest.raises(Refused) as moved:
+        propose(jiangsu, transfer_body([part(start=100100, end=100130)]))
+    assert [(e["pointer"], e["code"]) for e in moved.value.errors] == [("/blocks/0", "3026")]
+    with pytest.raises(Refused) as pledged:
+        jiangsu.post(f"/v1/blocks/{BLOCK}/pledge", {"reason": "collateral"})
+    assert pledged.value.code == "3026"
+    assert tree_size(hub) == before
+    operator = _client(hub, federation, "operator-sh")
+    approved = operator.post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
+    )
+    assert approved["status"] == "approved"
+    with pytest.raises(Refused) as reserved:  # the certificate's serials: only under the certificate
+        propose(jiangsu, transfer_body([part(start=100001, end=100120)]), key="k-2")
+    assert [e["code"] for e in reserved.value.errors] == ["3029"]
+
+
+def test_a_transfer_under_a_certificate_uses_it_once_when_it_completes(hub, database, federation) -> None:  # noqa: F811
+    jiangsu = _client(hub, federation, "js")
+    pending = _recognize(jiangsu)
+    operator = _client(hub, federation, "operator-sh")
+    operator.post(f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"})
+    certificate = f"RC-{pending['id']}"
+    with pytest.raises(Refused) as partial:
+        propose(jiangsu, transfer_body([part(start=100001, end=100050)], certificate_id=certificate))
+    assert [e["code"] for e in partial.value.errors] == ["5014"]  # a certificate is used whole
+    to_zhejiang = transfer_body([part(start=100001, end=100120)], certificate_id=certificate)
+    with pytest.raises(Refused) as elsewhere:
+        propose(
+            jiangsu,
+            to_zhejiang | {"destination": "ZJ", "to_account": {"registry": "ZJ", "account_id": "Z-1"}},
+        )
+    assert "5014" in [e["code"] for e in elsewhere.value.errors]
+    propose(jiangsu, transfer_body([part(start=100001, end=100120)], certificate_id=certificate), key="k-c")
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "approved"
+    _run(hub, database)
+    assert jiangsu.get("/v1/transfers/TR-X")["state"] == "completed"
+    used = jiangsu.get(f"/v1/recognitions/{pending['id']}")
+    assert (used["status"], used["used_by"]) == ("used", "transfer:TR-X")
+    with pytest.raises(Refused) as twice:
+        propose(jiangsu, transfer_body([part(block=OTHER)], "TR-Y", certificate_id=certificate), key="k-y")
+    assert twice.value.errors[0]["code"] == "5015"
+
+
+def test_a_retirement_naming_an_unknown_certificate_is_refused(hub, federation) -> None:  # noqa: F811
+    jiangsu = _client(hub, federation, "js")
+    body = example("retirement", "event-neutralization") | {
+        "registry": "JS",
+        "retirement_id": "RT-C",
+        "certificate_id": "RC-does-not-exist",
+        "blocks": [{"block_id": BLOCK, "namespace": "JS", "start": 100001, "end": 100010, "quantity": 10,
+                    "unit": "tCO2e"}],
+        "quantity": 10,
+    }  # fmt: skip
+    before = tree_size(hub)
+    with pytest.raises(Refused) as refused:
+        jiangsu.post("/v1/retirements", body)
+    assert ("/certificate_id", "5013") in [(e["pointer"], e["code"]) for e in refused.value.errors]
+    assert tree_size(hub) == before
+
+
+def test_a_withdrawn_certificate_frees_its_serials(hub, federation) -> None:  # noqa: F811
+    jiangsu = _client(hub, federation, "js")
+    pending = _recognize(jiangsu)
+    operator = _client(hub, federation, "operator-sh")
+    with pytest.raises(Refused) as early:
+        jiangsu.post(f"/v1/recognitions/{pending['id']}/withdraw", {"reason": "not approved yet"})
+    assert early.value.code == "6002"
+    operator.post(f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"})
+    assert (
+        jiangsu.post(f"/v1/recognitions/{pending['id']}/withdraw", {"reason": "plans changed"})["status"]
+        == "withdrawn"
+    )
+    assert propose(jiangsu, transfer_body([part(start=100001, end=100120)])).status_code == 201
+
+
+class FaultyTransport(httpx.BaseTransport):
+    """Forwards to the hub's sandboxes, but a credit call fails inside the hub's side of the
+    call (not a platform's answer): the kind of fault that used to be retried for ever."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.credits = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "/sandbox/sh/" in request.url.path and request.method == "POST" and "import" in request.url.path:
+            self.credits += 1
+            raise RuntimeError("injected: the hub cannot build the credit call")
+        return self.inner.handle_request(request)
+
+
+def test_a_saga_failing_inside_the_hub_is_counted_and_terminated_compensated_at_its_deadline(
+    hub,  # noqa: F811
+    database,
+    federation,
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    propose(jiangsu, transfer_body([part(start=100001, end=100010)]))
+    transport = FaultyTransport(hub[0]._transport)
+    worker = TransferWorker(database, hub[1], transport=transport)
+    now = datetime.now(UTC)
+    worker.run_once(now)  # locked at the origin
+    worker.run_once(now + timedelta(seconds=1))  # the credit call fails inside the hub
+    waiting = jiangsu.get("/v1/transfers/TR-X")
+    assert waiting["state"] == "origin_locked"
+    assert waiting["attempts"] == 1 and "internal error" in waiting["last_error"]
+    worker.run_once(now + timedelta(hours=2))  # past the deadline: terminated and compensated
+    done = jiangsu.get("/v1/transfers/TR-X")
+    assert done["state"] == "terminated", done
+    assert transport.credits == 2
+    pieces = {b["block_id"]: b["status"] for b in jiangsu.get("/v1/blocks")}
+    assert pieces[f"{BLOCK}:100001-100010"] == "held"
+    state = hub[0].get("/sandbox/js/_sandbox/state").json()["blocks"]
+    assert state[f"{BLOCK}:100001-100010"] == "held", "unlocked at the origin"
+    assert (
+        propose(jiangsu, transfer_body([part(block=f"{BLOCK}:100001-100010")], "TR-Z"), key="k-z").status_code
+        == 201
+    )
