@@ -45,3 +45,48 @@ def cli_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "200")
     assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
     return data_dir
+
+
+@pytest.fixture
+def hub(database, settings, federation):
+    """A demo hub (sandbox platforms mounted) where Jiangsu holds its fixture's blocks; the test
+    client and the hub's settings."""
+    from fastapi.testclient import TestClient
+
+    from adapters.registry import get
+    from hub.app import create_app
+    from hub.registry.federation_key import pseudonymizer
+    from hub.registry.ingest import IngestService, Records
+
+    demo = settings.model_copy(update={"demo": True})
+    adapter = get("JS")
+    for fixture in (f for f in adapter.fixtures() if f.good):
+        parsed = adapter.parse(
+            fixture.read(),
+            content_type=fixture.content_type,
+            pseudonymizer=pseudonymizer(demo.resolved_federation_key_file),
+        )
+        with database.unit_of_work() as session:
+            IngestService(session).ingest(
+                "JS", Records(parsed.projects, parsed.blocks), actor="test", source="test"
+            )
+    with TestClient(create_app(demo, database)) as client:
+        yield client, demo
+
+
+def platform_client(hub, federation, name: str):
+    """A demo client's PlatformClient talking to ``hub``."""
+    from hub.client import PlatformClient
+
+    return PlatformClient.from_credentials(federation / f"{name}.json", transport=hub[0]._transport)
+
+
+def run_worker(hub, database, rounds: int = 5) -> None:
+    """Run the transfer worker ``rounds`` times, a second apart, against the hub's sandboxes."""
+    from datetime import UTC, datetime, timedelta
+
+    from hub.transfers.worker import TransferWorker
+
+    worker = TransferWorker(database, hub[1], transport=hub[0]._transport)
+    for n in range(rounds):
+        worker.run_once(datetime.now(UTC) + timedelta(seconds=n))

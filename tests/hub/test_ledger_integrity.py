@@ -15,7 +15,8 @@ import pytest
 from hub.client import PlatformClient, Refused
 from hub.transfers.worker import TransferWorker
 from tests.hub.conftest import example
-from tests.hub.test_transfers import _client, _run, hub  # noqa: F401  (the demo hub fixture)
+from tests.hub.conftest import platform_client as _client
+from tests.hub.conftest import run_worker as _run
 
 BLOCK = "JS-B-2025-000001"  # serials 100001-100350, held by JS
 OTHER = "JS-B-2025-000002"  # serials 100351-100398, held by JS
@@ -86,7 +87,7 @@ BAD_PARTS = [
 @pytest.mark.parametrize("case", BAD_PARTS, ids=[case.name for case in BAD_PARTS])
 def test_malformed_parts_are_refused_naming_the_part_and_change_nothing(
     hub, federation, case: BadParts
-) -> None:  # noqa: F811
+) -> None:
     jiangsu = _client(hub, federation, "js")
     before = tree_size(hub)
     with pytest.raises(Refused) as refused:
@@ -99,7 +100,7 @@ def test_malformed_parts_are_refused_naming_the_part_and_change_nothing(
 
 def test_two_disjoint_parts_of_one_block_complete_and_count_each_serial_once(
     hub, database, federation
-) -> None:  # noqa: F811
+) -> None:
     jiangsu = _client(hub, federation, "js")
     parts = [part(start=100201, end=100210), part(start=100001, end=100005)]
     proposed = propose(jiangsu, transfer_body(parts)).json()
@@ -115,7 +116,7 @@ def test_two_disjoint_parts_of_one_block_complete_and_count_each_serial_once(
     assert sum(quantity for _, quantity in mine.values() if _ != "exported") >= 335
 
 
-def test_piece_ids_stay_flat_after_repeated_splits(hub, database, federation) -> None:  # noqa: F811
+def test_piece_ids_stay_flat_after_repeated_splits(hub, database, federation) -> None:
     jiangsu = _client(hub, federation, "js")
     retire = example("retirement", "event-neutralization")
     for n, (start, end) in enumerate([(100001, 100010), (100011, 100020), (100100, 100100)]):
@@ -146,7 +147,7 @@ def _recognize(jiangsu: PlatformClient, request_id: str = "RR-T-1") -> dict[str,
 
 
 def test_serials_under_a_pending_recognition_cannot_move_or_be_pledged_and_approval_stays_true(
-    hub,  # noqa: F811
+    hub,
     federation,
 ) -> None:
     jiangsu = _client(hub, federation, "js")
@@ -169,11 +170,13 @@ def test_serials_under_a_pending_recognition_cannot_move_or_be_pledged_and_appro
     assert [e["code"] for e in reserved.value.errors] == ["3029"]
 
 
-def test_a_transfer_under_a_certificate_uses_it_once_when_it_completes(hub, database, federation) -> None:  # noqa: F811
+def test_a_transfer_under_a_certificate_uses_it_once_when_it_completes(hub, database, federation) -> None:
     jiangsu = _client(hub, federation, "js")
     pending = _recognize(jiangsu)
     operator = _client(hub, federation, "operator-sh")
-    operator.post(f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"})
+    operator.post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
+    )
     certificate = f"RC-{pending['id']}"
     with pytest.raises(Refused) as partial:
         propose(jiangsu, transfer_body([part(start=100001, end=100050)], certificate_id=certificate))
@@ -196,7 +199,7 @@ def test_a_transfer_under_a_certificate_uses_it_once_when_it_completes(hub, data
     assert twice.value.errors[0]["code"] == "5015"
 
 
-def test_a_retirement_naming_an_unknown_certificate_is_refused(hub, federation) -> None:  # noqa: F811
+def test_a_retirement_naming_an_unknown_certificate_is_refused(hub, federation) -> None:
     jiangsu = _client(hub, federation, "js")
     body = example("retirement", "event-neutralization") | {
         "registry": "JS",
@@ -213,14 +216,16 @@ def test_a_retirement_naming_an_unknown_certificate_is_refused(hub, federation) 
     assert tree_size(hub) == before
 
 
-def test_a_withdrawn_certificate_frees_its_serials(hub, federation) -> None:  # noqa: F811
+def test_a_withdrawn_certificate_frees_its_serials(hub, federation) -> None:
     jiangsu = _client(hub, federation, "js")
     pending = _recognize(jiangsu)
     operator = _client(hub, federation, "operator-sh")
     with pytest.raises(Refused) as early:
         jiangsu.post(f"/v1/recognitions/{pending['id']}/withdraw", {"reason": "not approved yet"})
     assert early.value.code == "6002"
-    operator.post(f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"})
+    operator.post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
+    )
     assert (
         jiangsu.post(f"/v1/recognitions/{pending['id']}/withdraw", {"reason": "plans changed"})["status"]
         == "withdrawn"
@@ -244,7 +249,7 @@ class FaultyTransport(httpx.BaseTransport):
 
 
 def test_a_saga_failing_inside_the_hub_is_counted_and_terminated_compensated_at_its_deadline(
-    hub,  # noqa: F811
+    hub,
     database,
     federation,
 ) -> None:

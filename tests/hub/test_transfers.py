@@ -7,39 +7,16 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
-from adapters.registry import get
-from hub.app import create_app
 from hub.client import PlatformClient, Refused
-from hub.registry.federation_key import pseudonymizer
-from hub.registry.ingest import IngestService, Records
 from hub.transfers.worker import TransferWorker
+from tests.hub.conftest import platform_client, run_worker
 
 BLOCK = "JS-B-2025-000001"
 
 
-@pytest.fixture
-def hub(database, settings, federation):
-    """A demo hub (sandbox platforms mounted) where Jiangsu holds its fixture's blocks."""
-    demo = settings.model_copy(update={"demo": True})
-    adapter = get("JS")
-    for fixture in (f for f in adapter.fixtures() if f.good):
-        parsed = adapter.parse(
-            fixture.read(),
-            content_type=fixture.content_type,
-            pseudonymizer=pseudonymizer(demo.resolved_federation_key_file),
-        )
-        with database.unit_of_work() as session:
-            IngestService(session).ingest(
-                "JS", Records(parsed.projects, parsed.blocks), actor="test", source="test"
-            )
-    with TestClient(create_app(demo, database)) as client:
-        yield client, demo
-
-
-def _client(hub, federation, name: str) -> PlatformClient:
-    return PlatformClient.from_credentials(federation / f"{name}.json", transport=hub[0]._transport)
+_client = platform_client
+_run = run_worker
 
 
 def _propose(platform: PlatformClient, key: str, destination: str = "SH", transfer_id: str = "TR-1"):
