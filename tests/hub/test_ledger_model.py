@@ -230,6 +230,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert 400 <= problem.status < 500, problem
             codes = {problem.code, *[e.get("code") for e in problem.errors]} - {None}
             assert codes or problem.status == 404, f"a refusal without a check code: {problem}"
+            named = any(str(code)[0] in "235" for code in codes) or problem.status == 404
+            assert named, f"refused {codes}, not by a check of the request (a race or a constraint): {problem}"
             if expected:  # only the rules (5xxx) may refuse what the model holds free
                 assert all(str(code)[0] == "5" for code in codes), f"valid request refused: {problem}"
             assert self.snapshot() == before, "a refused request changed the ledger"
