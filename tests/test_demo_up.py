@@ -130,7 +130,7 @@ def _approve_the_pending_recognition(
         again = {"request": {**pending[0]["request"], "request_id": "RR-AGAIN"}, "verified_emissions": 20000}
         with pytest.raises(Refused) as refused:
             jiangsu.post("/v1/recognitions", again)
-        assert "3026" in [e["code"] for e in refused.value.errors]
+        assert "3029" in [e["code"] for e in refused.value.errors]
     keys = KeySet.import_key_set(httpx.get(f"{base}/.well-known/jwks.json").json())
     signed = jws.deserialize_compact(answer["jws"], keys, algorithms=["EdDSA"])  # an independent library
     assert json.loads(signed.payload) == answer["certificate"]

@@ -97,12 +97,17 @@ class Reservations:
             found = block_checks(block.block_id, block.status, block.current_registry, sender)
             resolution.outcomes += found
             resolution.issues += [Issue(here, o.code, o.detail) for o in found if not o.passed]
+            refused = 0
             for verdict, serials in self._verdicts(part, kind, certificate):
                 if verdict.consumes:
                     consumed += serials
                 elif not verdict.allowed:
+                    refused += 1
                     resolution.issues.append(Issue(here, verdict.code or "3026", verdict.detail))
                     resolution.outcomes.append(CheckOutcome(verdict.code or "3026", False, verdict.detail))
+            if not refused:
+                free = f"serials {part.serials.start}-{part.serials.end} are held by no other operation"
+                resolution.outcomes.append(CheckOutcome("3026", True, free))
         if certificate is not None and consumed:
             reserved = sum(
                 c.serial_end - c.serial_start + 1 for c in self.claims.of(ClaimKind.CERTIFICATE, certificate)
