@@ -93,10 +93,10 @@ PARTS = st.lists(
         PartSpec,
         block=st.integers(0, 30),
         shape=st.sampled_from(
-            ["whole", "inside", "inside", "reversed", "outside", "unknown", "other-namespace"]
+            ["whole"] * 2 + ["inside"] * 6 + ["reversed", "outside", "unknown", "other-namespace"]
         ),
-        a=st.integers(0, 400),
-        b=st.integers(0, 400),
+        a=st.integers(0, 40),  # near the start of blocks: operations collide often
+        b=st.integers(0, 40),
     ),
     min_size=1,
     max_size=3,
@@ -231,7 +231,9 @@ class LedgerMachine(RuleBasedStateMachine):
             codes = {problem.code, *[e.get("code") for e in problem.errors]} - {None}
             assert codes or problem.status == 404, f"a refusal without a check code: {problem}"
             named = any(str(code)[0] in "235" for code in codes) or problem.status == 404
-            assert named, f"refused {codes}, not by a check of the request (a race or a constraint): {problem}"
+            assert named, (
+                f"refused {codes}, not by a check of the request (a race or a constraint): {problem}"
+            )
             if expected:  # only the rules (5xxx) may refuse what the model holds free
                 assert all(str(code)[0] == "5" for code in codes), f"valid request refused: {problem}"
             assert self.snapshot() == before, "a refused request changed the ledger"
@@ -421,11 +423,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.model.serials[n].registry, self.model.serials[n].status = "SH", "imported"
             self.model.transfers[transfer] = "completed"
 
-    # invariants
+    # the invariant, checked after every step
     @invariant()
-    def every_serial_is_in_exactly_one_live_block_as_the_model_says(self) -> None:
+    def the_hub_agrees_with_the_model(self) -> None:
+        blocks, claims = self.blocks(), self.claims()
         seen: dict[int, str] = {}
-        for block in self.blocks():
+        for block in blocks:
             assert block["quantity"] == block["serial_end"] - block["serial_start"] + 1
             if block["status"] == "exported":
                 continue
@@ -433,26 +436,17 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert n not in seen, f"serial {n} is in {seen[n]} and {block['block_id']}"
                 seen[n] = block["block_id"]
                 truth = self.model.serials[n]
-                expected = (
-                    "locked"
-                    if truth.claim and truth.claim[0] == "transfer" and block["status"] == "locked"
-                    else truth.status
+                assert (block["current_registry"], block["status"]) == (truth.registry, truth.status), (
+                    n,
+                    block,
                 )
-                assert (block["current_registry"], block["status"]) == (truth.registry, expected), (n, block)
         assert sorted(seen) == sorted(ISSUED), "an issued serial is in no live block"
-
-    @invariant()
-    def the_database_claims_are_the_models(self) -> None:
-        claims = self.claims()
         for n, truth in self.model.serials.items():
             assert claims.get(n) == truth.claim, (n, claims.get(n), truth)
-
-    @invariant()
-    def certificates_name_only_serials_reserved_for_them(self) -> None:
-        claims = self.claims()
         for certificate, serials in self.model.certificates.items():
             if self.model.recognitions[certificate[3:]] == "approved":
-                assert all(claims.get(n) == ("certificate", certificate) for n in serials), certificate
+                reserved = all(claims.get(n) == ("certificate", certificate) for n in serials)
+                assert reserved, f"{certificate} names serials not reserved for it"
 
 
 @contextmanager
@@ -526,7 +520,7 @@ def seeded_copies(backend: str, request: pytest.FixtureRequest) -> Iterator[Call
                 admin.execute(f'DROP DATABASE IF EXISTS "{golden}" WITH (FORCE)')
 
 
-EXAMPLES = {"sqlite": 30, "postgresql": 15}
+EXAMPLES = {"sqlite": 40, "postgresql": 15}
 OUTCOMES: Counter[str] = Counter()  # what the requests met: printed with -s, to see the test bites
 
 
@@ -538,7 +532,7 @@ def test_the_ledger_agrees_with_its_model(backend: str, request: pytest.FixtureR
             LedgerMachine,
             settings=settings(
                 max_examples=EXAMPLES[backend],
-                stateful_step_count=12,
+                stateful_step_count=15,
                 deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
             ),
