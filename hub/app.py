@@ -31,6 +31,7 @@ from hub.reports.endpoints import router as reports_router
 from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
+from hub.strict import install_strict_json
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(standards_router)
     app.include_router(log_router)
     app.include_router(webhooks_router)
+    install_strict_json(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoNulInUrl)
     if settings.demo:

@@ -17,6 +17,7 @@ from hub.deps import SessionDep
 from hub.log.changes import record_change
 from hub.problems import Conflict, NotFound
 from hub.registry.models import CreditBlock
+from hub.text import Text
 from hub.transfers.service import transfer_serials
 from mutual_recognition.serials import SerialRange
 
@@ -26,7 +27,7 @@ Writer = Annotated[Principal, Depends(require("blocks:write"))]
 
 class Pledge(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=500, description="e.g. the loan agreement it secures")
+    reason: Text = Field(min_length=3, max_length=500, description="e.g. the loan agreement it secures")
 
 
 def change_status(

@@ -9,7 +9,6 @@ identifiers never reach the hub.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -24,6 +23,7 @@ from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
+from hub.strict import parse_json_body
 
 router = APIRouter(tags=["registry"])
 EXCHANGE_FORM = "application/vnd.puhui.records+json"
@@ -39,10 +39,7 @@ class UnsupportedFormat(HubError):
 
 
 def exchange_records(body: bytes) -> Records:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not JSON: {exc}", code="1001") from exc
+    document = parse_json_body(body)
     if not isinstance(document, dict) or not set(document) <= {"projects", "blocks", "batches"}:
         raise BadRequest('the body is {"projects": [...], "blocks": [...], "batches": [...]}', code="1002")
     lists = {key: document.get(key, []) for key in ("projects", "blocks", "batches")}
