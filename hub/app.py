@@ -26,6 +26,7 @@ from hub.receipts.endpoints import router as receipts_router
 from hub.recognition.endpoints import router as recognition_router
 from hub.reconciliation.endpoints import router as reconciliation_router
 from hub.registry.encumbrance import router as encumbrance_router
+from hub.registry.endpoints import local_format_request
 from hub.registry.endpoints import router as registry_router
 from hub.reports.endpoints import router as reports_router
 from hub.retirement.endpoints import router as retirement_router
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(standards_router)
     app.include_router(log_router)
     app.include_router(webhooks_router)
-    install_strict_json(app)
+    install_strict_json(app, skip=local_format_request)  # inside the body size limit
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoNulInUrl)
     if settings.demo:

@@ -1,13 +1,13 @@
 """Strict input at the edge: every JSON body is read by one strict reader, every text of a request
 model is one validated type.
 
-- :func:`install_strict_json` puts :class:`StrictJsonBody` in front of every route whose body
-  FastAPI parses as JSON (request models, ``dict`` bodies): the body is read by
-  :func:`schemas.strict_json.loads` before anything else of the route runs (signature checks,
-  models, services), and a refused body is answered with its problem right there. FastAPI's own
-  (lenient) parse then reads a body that every JSON parser reads the same way.
-- Routes that read their body as bytes (the batch ingest and the dedup check) call
-  :func:`parse_json_body` on the same reader; local formats go through it from their adapter.
+- :func:`install_strict_json` puts :class:`StrictJsonBodies` in front of every route: a JSON body
+  is read by :func:`schemas.strict_json.loads` before anything of the route runs (signature
+  checks, models, services), and a refused body is answered with its problem right there.
+  FastAPI's own parse then reads a body that every JSON parser reads the same way; routes that
+  read their body as bytes (the batch ingest, the dedup check) take the document already read
+  (:func:`json_document`). A platform's local JSON format is read by its adapter, on the same
+  reader (decimals allowed, the adapter judges them).
 - :data:`hub.text.Text` is the string type of every free-text or identifier field of a request
   model: a NUL or a lone surrogate is refused with check code 1049, whatever the source of the value.
 """
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import email.message
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.problems import PROBLEM_MEDIA_TYPE, HubError, MalformedBody, SchemaViolation
@@ -37,6 +37,8 @@ class BodyRefused(HubError):
     slug = "body-refused"
     title = "The request body is not strict JSON"
 
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _REFUSALS: dict[str, type[HubError]] = {
     "1001": MalformedBody,
@@ -72,16 +74,26 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-class StrictJsonBody:
-    """ASGI wrapper of one route: a JSON body is read strictly before the route sees it."""
+SCOPE_KEY = "puhui.json_body"
+"""Where the middleware leaves the document it read, for routes that read their body themselves."""
 
-    def __init__(self, app: ASGIApp) -> None:
+SkipRule = Callable[[Scope], bool]
+
+
+class StrictJsonBodies:
+    """ASGI middleware: every JSON body (``application/json``, ``application/*+json``) is read
+    strictly before any route sees it, except the requests ``skip`` names (a platform's local
+    format, which its adapter reads with the same reader, decimals allowed)."""
+
+    def __init__(self, app: ASGIApp, skip: SkipRule) -> None:
         self.app = app
+        self.skip = skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers") or [])
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if scope["type"] != "http" or not is_json(content_type):
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        if not is_json(content_type(scope)) or self.skip(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -96,7 +108,7 @@ class StrictJsonBody:
         body = b"".join(chunks)
         if body:
             try:
-                loads(body)
+                scope[SCOPE_KEY] = loads(body)
             except StrictJSONError as error:
                 await _send_problem(send, refusal(error).body(scope.get("path")))
                 return
@@ -112,6 +124,20 @@ class StrictJsonBody:
         await self.app(scope, replay, send)
 
 
+def content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers") or []:
+        if name == b"content-type":
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def json_document(scope: Scope, body: bytes) -> Any:
+    """The JSON value of the request's body: as the middleware read it, else read now."""
+    if SCOPE_KEY in scope:
+        return scope[SCOPE_KEY]
+    return parse_json_body(body)
+
+
 async def _send_problem(send: Send, body: dict[str, Any]) -> None:
     payload = json.dumps(body).encode()
     headers = [
@@ -122,8 +148,7 @@ async def _send_problem(send: Send, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def install_strict_json(app: FastAPI) -> None:
-    """Wrap every route of ``app`` whose body FastAPI parses (call after the routers are included)."""
-    for route in app.router.routes:
-        if isinstance(route, APIRoute) and route.body_field is not None:
-            route.app = StrictJsonBody(route.app)
+def install_strict_json(app: FastAPI, skip: SkipRule) -> None:
+    """Read the JSON bodies of ``app`` strictly (add before the body size limit, which then bounds
+    what is read); ``skip`` names the requests whose route reads its body itself."""
+    app.add_middleware(StrictJsonBodies, skip=skip)
