@@ -63,4 +63,4 @@ class PlatformCreate(PlatformBase):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []})
-    scopes: list[str] = Field(default_factory=list)
+    scopes: list[Text] = Field(default_factory=list)
