@@ -93,7 +93,7 @@ class StrictJsonBodies:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        if not is_json(content_type(scope)) or self.skip(scope):
+        if not is_json(request_content_type(scope)) or self.skip(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -124,7 +124,7 @@ class StrictJsonBodies:
         await self.app(scope, replay, send)
 
 
-def content_type(scope: Scope) -> str:
+def request_content_type(scope: Scope) -> str:
     for name, value in scope.get("headers") or []:
         if name == b"content-type":
             return bytes(value).decode("latin-1")

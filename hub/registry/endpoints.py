@@ -25,7 +25,7 @@ from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
-from hub.strict import content_type, json_document
+from hub.strict import json_document, request_content_type
 
 router = APIRouter(tags=["registry"])
 EXCHANGE_FORM = "application/vnd.puhui.records+json"
@@ -44,7 +44,7 @@ class UnsupportedFormat(HubError):
 def local_format_request(scope: Scope) -> bool:
     """A batch in the platform's own format: its adapter reads it (the strict reader, decimals
     allowed), not the hub's JSON edge."""
-    media = content_type(scope).split(";")[0].strip().lower()
+    media = request_content_type(scope).split(";")[0].strip().lower()
     return media != EXCHANGE_FORM and LOCAL_INGEST.match(scope.get("path", "")) is not None
 
 
