@@ -34,6 +34,7 @@ from adapters.contract import (
 from adapters.fields import Collector
 from adapters.privacy import Pseudonymizer
 from adapters.records import check_duplicates, check_serial_overlaps, local_methodologies
+from schemas import strict_json
 from schemas.validation import validate
 
 Labelled = tuple[str, dict[str, Any]]
@@ -165,12 +166,16 @@ class BaseAdapter(ABC):
     def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:
         """Labelled exchange records of the decoded payload; errors go to ``errors``."""
 
-    def load_json(self, text: str, errors: Collector) -> Any:
-        """JSON with decimals kept exact (``parse_float=Decimal``); 1043 when not well-formed."""
+    def load_json(self, text: str, errors: Collector, label: str = "payload") -> Any:
+        """JSON read by the hub's strict reader (schemas.strict_json) with decimals kept exact
+        (``Decimal``): 1043 when not well-formed; 1047 nested too deep, 1048 a member named twice,
+        1049 a NUL or lone surrogate in a text. None after an error."""
         try:
-            return json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            errors.add("payload", "(JSON)", f"not well-formed JSON at line {exc.lineno}: {exc.msg}", "1043")
+            return strict_json.loads(text, fractions=Decimal)
+        except strict_json.StrictJSONError as exc:
+            issue = exc.issue
+            where = f"(JSON {issue.pointer})" if issue.pointer else "(JSON)"
+            errors.add(label, where, issue.detail, "1043" if issue.code == "1001" else issue.code)
             return None
 
     def _batch_checks(self, draft: Draft, errors: Collector) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from hub import __version__
 from hub.auth.endpoints import router as oauth_router
@@ -26,11 +27,13 @@ from hub.receipts.endpoints import router as receipts_router
 from hub.recognition.endpoints import router as recognition_router
 from hub.reconciliation.endpoints import router as reconciliation_router
 from hub.registry.encumbrance import router as encumbrance_router
+from hub.registry.endpoints import local_format_request
 from hub.registry.endpoints import router as registry_router
 from hub.reports.endpoints import router as reports_router
 from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
+from hub.strict import install_strict_json
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
 
@@ -50,6 +53,13 @@ def mount_sandboxes(app: FastAPI) -> None:
 
     for code in available():
         app.mount(f"/sandbox/{code.lower()}", create_sandbox(code))
+
+
+def reads_its_own_json(scope: Scope) -> bool:
+    """Requests whose JSON the hub's edge leaves to their reader: a batch in a platform's local
+    format (its adapter reads it strictly, decimals allowed) and the demo's sandbox platforms
+    (stand-ins for the platforms' own APIs, mounted under /sandbox)."""
+    return local_format_request(scope) or str(scope.get("path", "")).startswith("/sandbox/")
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -96,6 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(standards_router)
     app.include_router(log_router)
     app.include_router(webhooks_router)
+    install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoNulInUrl)
     if settings.demo:

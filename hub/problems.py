@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from schemas.strict_json import printable
 from schemas.validation import Issue, pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -121,15 +122,19 @@ def coded_error(code: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("checked", message, {"code": code})
 
 
+# pydantic error types with a check code of their own (hub.text.Text: a NUL or a lone surrogate)
+_CODE_BY_ERROR_TYPE = {"text_character": "1049"}
+
+
 def _validation_entry(error: dict[str, Any]) -> dict[str, str]:
     location = list(error.get("loc", ()))
     source = location[0] if location else "body"
-    message = str(error.get("msg", "invalid"))
+    message = printable(str(error.get("msg", "invalid")))
+    code = _CODE_BY_ERROR_TYPE.get(str(error.get("type"))) or (error.get("ctx") or {}).get("code")
     if source == "body":
-        code = str((error.get("ctx") or {}).get("code", "1002"))
-        return {"pointer": pointer(location[1:]), "code": code, "detail": message}
-    name = ".".join(str(part) for part in location[1:]) or str(source)
-    return {"parameter": name, "in": str(source), "code": "1004", "detail": message}
+        return {"pointer": printable(pointer(location[1:])), "code": str(code or "1002"), "detail": message}
+    name = printable(".".join(str(part) for part in location[1:]) or str(source))
+    return {"parameter": name, "in": str(source), "code": str(code or "1004"), "detail": message}
 
 
 async def _on_hub_error(request: Request, exc: Exception) -> JSONResponse:
@@ -147,7 +152,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         return problem_response(error.body(request.url.path))
     entries = [_validation_entry(error) for error in raw]
     in_body = all("pointer" in entry for entry in entries)
-    code = entries[0]["code"] if in_body else "1004"
+    codes = {entry["code"] for entry in entries}
+    code = codes.pop() if len(codes) == 1 else ("1002" if in_body else "1004")
     status, slug, title = (
         (422, SchemaViolation.slug, SchemaViolation.title)
         if in_body
@@ -157,6 +163,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(problem_body(status, slug, title, detail, code, entries, request.url.path))
 
 
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     names = {
@@ -164,7 +173,11 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         405: ("method-not-allowed", "Method not allowed", f"{request.method} is not allowed here"),
     }
     slug, title, detail = names.get(exc.status_code, ("http-error", str(exc.detail), str(exc.detail)))
-    body = problem_body(exc.status_code, slug, title, detail, instance=request.url.path)
+    # FastAPI's own refusal of a body it cannot parse (e.g. a form): a malformed body
+    code = "1001" if exc.status_code == 400 and detail == _UNPARSED_BODY else None
+    if code:
+        slug, title = MalformedBody.slug, MalformedBody.title
+    body = problem_body(exc.status_code, slug, title, detail, code, instance=request.url.path)
     return problem_response(body, dict(exc.headers or {}))
 
 

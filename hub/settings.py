@@ -79,6 +79,21 @@ class Settings(BaseSettings):
     def token_endpoint(self) -> str:
         return f"{self.resolved_public_url}/oauth/token"
 
+    @property
+    def revocation_endpoint(self) -> str:
+        return f"{self.resolved_public_url}/oauth/revoke"
+
+    @property
+    def introspection_endpoint(self) -> str:
+        return f"{self.resolved_public_url}/oauth/introspect"
+
+    @property
+    def assertion_audiences(self) -> list[str]:
+        """What a client assertion's ``aud`` may name: the issuer or one of the authorization
+        server's own endpoints (as its RFC 8414 metadata advertises them), nothing else. Stock
+        clients (authlib's ``PrivateKeyJWT`` without a fixed endpoint) name the endpoint they call."""
+        return [self.issuer, self.token_endpoint, self.revocation_endpoint, self.introspection_endpoint]
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -21,6 +21,19 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
 )
+
+
+def _whole_integer(_: object, instance: object) -> bool:
+    # JSON Schema counts 10.0 as an integer; the exchange format has no fractional numbers, so a
+    # quantity read as a float (10.0, 1e1) is refused like 10.5, with its pointer.
+    return type(instance) is int
+
+
+ExchangeValidator: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _whole_integer),
+)
+"""Draft 2020-12 where "integer" means a Python int (not a bool, not a float)."""
 
 
 def _format_checker() -> FormatChecker:
@@ -124,7 +137,7 @@ class SchemaCatalog:
     def validator(self, name: str) -> Draft202012Validator:
         found = self._validators.get(name)
         if found is None:
-            found = Draft202012Validator(
+            found = ExchangeValidator(
                 self._inline(self._documents[name], name),
                 registry=self._registry,
                 format_checker=self._format_checker,

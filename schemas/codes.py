@@ -115,6 +115,26 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "record-kind-unsupported",
         "The platform's format cannot carry this kind of exchange record.",
     ),
+    CheckCode(
+        "1046",
+        "body-encoding",
+        "The request body is not UTF-8 (a byte-order mark, UTF-16 or UTF-32, or invalid bytes).",
+    ),
+    CheckCode(
+        "1047",
+        "json-too-deep",
+        "Arrays and objects nest deeper than the hub reads (32 levels).",
+    ),
+    CheckCode(
+        "1048",
+        "duplicate-member",
+        "A JSON object names the same member twice.",
+    ),
+    CheckCode(
+        "1049",
+        "text-character-refused",
+        "A text or member name holds a NUL character or a lone UTF-16 surrogate.",
+    ),
     CheckCode("2001", "platform-exists", "A platform with this code is already registered."),
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("2003", "client-suspended", "The client or its platform is suspended."),

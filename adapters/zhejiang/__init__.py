@@ -27,7 +27,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from adapters import units
@@ -89,10 +88,9 @@ class ZhejiangAdapter(BaseAdapter):
             label = f"line {number}"
             if not raw.strip():
                 continue
-            try:
-                item = json.loads(raw, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                errors.add(label, "(JSON)", f"not well-formed JSON: {exc.msg}", "1043")
+            before = len(errors)
+            item = self.load_json(raw, errors, label)
+            if len(errors) > before:
                 continue
             if not isinstance(item, Mapping):
                 errors.add(label, "(JSON)", "a line must be a JSON object", "1043")

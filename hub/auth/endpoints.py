@@ -19,6 +19,7 @@ from hub.auth.server import FormRequest, HubAuthorizationServer
 from hub.database import Database
 from hub.problems import PROBLEM_BASE
 from hub.settings import Settings
+from schemas.strict_json import text_problem
 
 router = APIRouter(tags=["oauth"])
 
@@ -55,6 +56,9 @@ async def _oauth(request: Request, endpoint: str | None) -> JSONResponse:
         form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
         return _error(400, "invalid_request", "the body is not UTF-8")
+    refused = next((p for p in (*form, *form.values()) if text_problem(p)), None)
+    if refused is not None:
+        return _error(400, "invalid_request", f"a parameter {text_problem(refused)}")
     status, payload, headers = await run_in_threadpool(_run, request, form, endpoint)
     if status >= 400 and isinstance(payload, dict):
         return _error(
@@ -115,10 +119,10 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": methods,
             "token_endpoint_auth_signing_alg_values_supported": ACCEPTED_ALGORITHMS,
-            "revocation_endpoint": f"{base}/oauth/revoke",
+            "revocation_endpoint": settings.revocation_endpoint,
             "revocation_endpoint_auth_methods_supported": methods,
             "revocation_endpoint_auth_signing_alg_values_supported": ACCEPTED_ALGORITHMS,
-            "introspection_endpoint": f"{base}/oauth/introspect",
+            "introspection_endpoint": settings.introspection_endpoint,
             "introspection_endpoint_auth_methods_supported": methods,
             "introspection_endpoint_auth_signing_alg_values_supported": ACCEPTED_ALGORITHMS,
             "service_documentation": f"{base}/docs",

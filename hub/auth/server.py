@@ -2,7 +2,8 @@
 
 - grant ``client_credentials`` (RFC 6749 §4.4);
 - client authentication ``private_key_jwt`` (RFC 7523: Ed25519 assertion, ``jti`` single-use,
-  ``exp`` at most ``assertion_max_lifetime`` ahead, ``aud`` = token endpoint or issuer) and, when
+  ``exp`` at most ``assertion_max_lifetime`` ahead, ``aud`` = the issuer or one of this server's
+  endpoints: token, revocation, introspection, whichever the assertion is sent to) and, when
   enabled, ``client_secret_basic`` (secret stored as a scrypt hash);
 - JWT access tokens (RFC 9068) signed by the hub's active key;
 - revocation (RFC 7009) and introspection (RFC 7662).
@@ -44,6 +45,7 @@ from hub.auth.secrets import verify_secret
 from hub.keystore import KeyStore
 from hub.platforms.models import Platform
 from hub.settings import Settings
+from schemas.strict_json import text_problem
 
 PRIVATE_KEY_JWT = "private_key_jwt"
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name, not a secret)
@@ -149,8 +151,7 @@ class ClientAssertion(JWTBearerClientAssertion):  # type: ignore[misc]
         self.server = server
 
     def get_audiences(self) -> list[str]:
-        settings = self.server.settings
-        return [settings.token_endpoint, settings.issuer]
+        return self.server.settings.assertion_audiences
 
     def resolve_client_public_key(self, client: HubClient) -> KeySet:
         return as_keyset(client_jwks(client.row, client.platform, self.server.now))
@@ -277,6 +278,8 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.auth_methods = methods
 
     def query_client(self, client_id: str) -> HubClient | None:
+        if not isinstance(client_id, str) or text_problem(client_id):
+            return None  # a NUL cannot be looked up on PostgreSQL: no such client, on every backend
         found = self.repository.client_with_platform(client_id)
         if found is None:
             return None

@@ -11,6 +11,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
+from hub.text import Text
 from schemas.canonical import MAX_SAFE_INTEGER
 
 
@@ -27,20 +28,22 @@ class PlatformStatus(StrEnum):
 
 
 class PlatformBase(SQLModel):
-    code: str = Field(primary_key=True, max_length=16, regex=r"^[A-Z][A-Z0-9]{1,15}$")
-    name: str = Field(max_length=200)
-    name_zh: str = Field(max_length=200)
-    region: str = Field(max_length=16, description="ISO 3166-2 code, e.g. CN-SH; CN for national registries.")
+    code: Text = Field(primary_key=True, max_length=16, regex=r"^[A-Z][A-Z0-9]{1,15}$")
+    name: Text = Field(max_length=200)
+    name_zh: Text = Field(max_length=200)
+    region: Text = Field(
+        max_length=16, description="ISO 3166-2 code, e.g. CN-SH; CN for national registries."
+    )
     kind: PlatformKind = Field(sa_type=String(16))
-    api_base_url: str = Field(max_length=500)
-    webhook_url: str | None = Field(default=None, max_length=500)
+    api_base_url: Text = Field(max_length=500)
+    webhook_url: Text | None = Field(default=None, max_length=500)
     grams_per_point: int | None = Field(
         default=None,
         ge=1,
         le=MAX_SAFE_INTEGER,
         description="How many grams one personal point is worth; None: not convertible.",
     )
-    points_note: str | None = Field(default=None, max_length=500)
+    points_note: Text | None = Field(default=None, max_length=500)
     demonstration: bool = False
 
 
@@ -60,4 +63,4 @@ class PlatformCreate(PlatformBase):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []})
-    scopes: list[str] = Field(default_factory=list)
+    scopes: list[Text] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from hub.problems import NotFound
 from hub.recognition.models import Recognition
 from hub.recognition.service import RecognitionService
 from hub.recognition.use import Certificates
+from hub.text import Text
 from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
@@ -27,7 +28,7 @@ class Selection(BaseModel):
     quantity: int = Field(
         ge=1, le=MAX_SAFE_INTEGER, description="Tonnes to recognize; the hub picks the sender's held serials."
     )
-    catalogue_id: str | None = Field(default=None, description="Only blocks of this methodology.")
+    catalogue_id: Text | None = Field(default=None, description="Only blocks of this methodology.")
 
 
 class Submission(BaseModel):
@@ -49,7 +50,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=3, max_length=2000)
 
 
 def view(item: Recognition) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def decide(
 class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=3, max_length=2000)
 
 
 @router.post(

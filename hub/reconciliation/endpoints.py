@@ -13,6 +13,7 @@ from hub.deps import SessionDep
 from hub.problems import NotFound
 from hub.reconciliation.models import Reconciliation
 from hub.reconciliation.service import ReconciliationService
+from hub.text import Text
 from mutual_recognition.reconciliation import BlockView
 from schemas.canonical import MAX_SAFE_INTEGER
 
@@ -29,11 +30,11 @@ class Totals(BaseModel):
 
 class SubmittedBlock(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    block_id: str
+    block_id: Text
     serial_start: int = Field(ge=1, le=MAX_SAFE_INTEGER)
     serial_end: int = Field(ge=1, le=MAX_SAFE_INTEGER)
     quantity: int = Field(ge=1, le=MAX_SAFE_INTEGER)
-    status: str
+    status: Text
 
 
 class Submission(BaseModel):
@@ -44,7 +45,7 @@ class Submission(BaseModel):
 
 class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(min_length=3, max_length=2000)
+    note: Text = Field(min_length=3, max_length=2000)
 
 
 def record(item: Reconciliation) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from hub.deps import SessionDep
 from hub.log.transitions import apply_transition
 from hub.problems import Conflict, HubError, NotFound
 from hub.registry.models import CreditBlock
+from hub.text import Text
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.parts import PartRequest
@@ -29,7 +30,7 @@ Writer = Annotated[Principal, Depends(require("blocks:write"))]
 
 class Pledge(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=500, description="e.g. the loan agreement it secures")
+    reason: Text = Field(min_length=3, max_length=500, description="e.g. the loan agreement it secures")
 
 
 class PledgeRefused(HubError):

@@ -9,10 +9,11 @@ identifiers never reach the hub.
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from starlette.types import Scope
 
 from adapters.contract import PERSONAL_BATCH
 from adapters.registry import UnknownAdapter, get
@@ -24,10 +25,12 @@ from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
+from hub.strict import json_document, request_content_type
 from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(tags=["registry"])
 EXCHANGE_FORM = "application/vnd.puhui.records+json"
+LOCAL_INGEST = re.compile(r"^/v1/platforms/[^/]+/batches$")
 
 Writer = Annotated[Principal, Depends(require("blocks:write"))]
 Reader = Annotated[Principal, Depends(require("blocks:read"))]
@@ -39,11 +42,14 @@ class UnsupportedFormat(HubError):
     title = "The platform's adapter does not read this content type"
 
 
-def exchange_records(body: bytes) -> Records:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not JSON: {exc}", code="1001") from exc
+def local_format_request(scope: Scope) -> bool:
+    """A batch in the platform's own format: its adapter reads it (the strict reader, decimals
+    allowed), not the hub's JSON edge."""
+    media = request_content_type(scope).split(";")[0].strip().lower()
+    return media != EXCHANGE_FORM and LOCAL_INGEST.match(scope.get("path", "")) is not None
+
+
+def exchange_records(document: Any) -> Records:
     if not isinstance(document, dict) or not set(document) <= {"projects", "blocks", "batches"}:
         raise BadRequest('the body is {"projects": [...], "blocks": [...], "batches": [...]}', code="1002")
     lists = {key: document.get(key, []) for key in ("projects", "blocks", "batches")}
@@ -106,7 +112,7 @@ def ingest(
         raise Forbidden(f"only {code} sends {code}'s batches", scope="blocks:write")
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() == EXCHANGE_FORM:
-        records, source, checked = exchange_records(body), "exchange", False
+        records, source, checked = exchange_records(json_document(request.scope, body)), "exchange", False
     else:
         (records, source), checked = local_records(code, body, content_type, settings), True
     report = IngestService(session).ingest(
@@ -122,7 +128,8 @@ def dedup_check(
     """The exchange form of the records a platform is about to issue; nothing is stored."""
     if principal.platform_code is None:
         raise Forbidden("only a platform checks its own records", scope="blocks:write")
-    issues = IngestService(session).check(principal.platform_code, exchange_records(body))
+    records = exchange_records(json_document(request.scope, body))
+    issues = IngestService(session).check(principal.platform_code, records)
     return {"clear": not issues, "issues": [issue.as_dict() for issue in issues]}
 
 

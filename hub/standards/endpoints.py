@@ -17,6 +17,7 @@ from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
 from hub.problems import BadRequest
 from hub.standards.service import Published, StandardsService, refusal
+from hub.text import Text
 from schemas.canonical import MAX_SAFE_INTEGER
 from standards import (
     EvaluationInputError,
@@ -158,8 +159,8 @@ class EvaluationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     block: dict[str, Any] = Field(description="A credit-block exchange record.")
-    destination: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
-    purpose: str
+    destination: Text = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    purpose: Text
     on_date: date | None = Field(default=None, alias="date", description="Default: today (UTC).")
     project: dict[str, Any] | None = Field(default=None, description="The block's project record, if known.")
     verified_emissions: int | None = Field(

@@ -12,6 +12,7 @@ from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
 from hub.problems import BadRequest, NotFound, coded_error
+from hub.text import Text
 from hub.transfers.models import Transfer
 from hub.transfers.service import TransferService
 
@@ -26,8 +27,8 @@ class BlockRef(BaseModel):
     block (3025) or sharing serials with another part (3027) when it is checked."""
 
     model_config = ConfigDict(extra="forbid")
-    block_id: str = Field(pattern=IDENTIFIER, max_length=128)
-    namespace: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    block_id: Text = Field(pattern=IDENTIFIER, max_length=128)
+    namespace: Text = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
     start: int | None = Field(
         default=None, ge=1, le=9007199254740991, description="Part of the block; default all."
     )
@@ -42,17 +43,17 @@ class BlockRef(BaseModel):
 
 class Account(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    registry: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
-    account_id: str = Field(pattern=IDENTIFIER, max_length=128)
+    registry: Text = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    account_id: Text = Field(pattern=IDENTIFIER, max_length=128)
 
 
 class TransferBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    transfer_id: str = Field(pattern=IDENTIFIER, max_length=128)
-    destination: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
+    transfer_id: Text = Field(pattern=IDENTIFIER, max_length=128)
+    destination: Text = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
     to_account: Account
     blocks: list[BlockRef] = Field(min_length=1, max_length=1000, description="Blocks, or parts of them.")
-    certificate_id: str | None = Field(
+    certificate_id: Text | None = Field(
         default=None,
         pattern=IDENTIFIER,
         max_length=128,

@@ -32,15 +32,24 @@ def operate(kind: str, name: str, database: Any, data_dir: Path) -> None:
             service = RecognitionService(session, settings, KeyStore(settings.resolved_keys_dir))
             service.submit(request, sender="JS", actor="race", verified_emissions=20000)
         elif kind == "transfer":
-            body = {"transfer_id": f"TR-{name}", "destination": "SH",
-                    "to_account": {"registry": "SH", "account_id": "SH-A-1"}, "blocks": [part]}  # fmt: skip
+            body = {
+                "transfer_id": f"TR-{name}",
+                "destination": "SH",
+                "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+                "blocks": [part],
+            }
             TransferService(session, timedelta(hours=1)).propose(body, key=name, client_id="js", sender="JS")
         elif kind == "pledge":
             pledge_block(session, BLOCK, "JS", actor="race", reason="race")
         else:
             retirement = example("retirement", "event-neutralization")
-            retirement |= {"retirement_id": f"RT-{name}", "registry": "JS", "blocks": [counted], "quantity": 71,
-                           "beneficiary": {"registry": "JS", "account_id": "JS-A-1"}}  # fmt: skip
+            retirement |= {
+                "retirement_id": f"RT-{name}",
+                "registry": "JS",
+                "blocks": [counted],
+                "quantity": 71,
+                "beneficiary": {"registry": "JS", "account_id": "JS-A-1"},
+            }
             RetirementService(session).retire(retirement, sender="JS", actor="race")
 
 

@@ -103,6 +103,17 @@ PARTS = st.lists(
 )
 
 
+def check_refusal(problem: HubProblem, expected: bool) -> None:
+    """A refusal is a 4xx naming a check of the request (never a race's or a constraint's 6001);
+    what the model holds free may be refused only by the rules (5xxx)."""
+    assert 400 <= problem.status < 500, problem
+    codes = {problem.code, *[e.get("code") for e in problem.errors]} - {None}
+    named = any(str(code)[0] in "235" for code in codes) or (problem.status == 404 and not codes)
+    assert named, f"refused {codes}, not by a check of the request: {problem}"
+    if expected:
+        assert all(str(code)[0] == "5" for code in codes), f"valid request refused: {problem}"
+
+
 @dataclass
 class Hub:
     client: TestClient
@@ -223,31 +234,29 @@ class LedgerMachine(RuleBasedStateMachine):
         before = self.snapshot()
         expected = serials is not None and self.model.free(serials, sender)
         try:
-            answer = send()
-            OUTCOMES[f"{label}: accepted"] += 1
+            answer, refusal = send(), None
         except HubProblem as problem:
-            OUTCOMES[f"{label}: refused {'(valid, by the rules) ' if expected else ''}{problem.code}"] += 1
-            assert 400 <= problem.status < 500, problem
-            codes = {problem.code, *[e.get("code") for e in problem.errors]} - {None}
-            assert codes or problem.status == 404, f"a refusal without a check code: {problem}"
-            named = any(str(code)[0] in "235" for code in codes) or problem.status == 404
-            assert named, (
-                f"refused {codes}, not by a check of the request (a race or a constraint): {problem}"
-            )
-            if expected:  # only the rules (5xxx) may refuse what the model holds free
-                assert all(str(code)[0] == "5" for code in codes), f"valid request refused: {problem}"
-            assert self.snapshot() == before, "a refused request changed the ledger"
-            return None
-        assert expected, f"accepted although the model refuses it: {answer}"
-        return answer
+            answer, refusal = None, problem
+        if refusal is None:
+            OUTCOMES[f"{label}: accepted"] += 1
+            assert expected, f"accepted although the model refuses it: {answer}"
+            return answer
+        OUTCOMES[f"{label}: refused {'(valid, by the rules) ' if expected else ''}{refusal.code}"] += 1
+        check_refusal(refusal, expected)
+        assert self.snapshot() == before, "a refused request changed the ledger"
+        return None
 
     # rules
     @rule(specs=PARTS, sender=st.sampled_from(["js", "js", "js", "sh"]))
     def transfer(self, specs: list[PartSpec], sender: str) -> None:
         parts, serials = self.parts(specs, movable=True)
         transfer_id = self.next_id("TR")
-        body = {"transfer_id": transfer_id, "destination": "SH" if sender == "js" else "JS",
-                "to_account": {"registry": "SH" if sender == "js" else "JS", "account_id": "A-1"}, "blocks": parts}  # fmt: skip
+        body = {
+            "transfer_id": transfer_id,
+            "destination": "SH" if sender == "js" else "JS",
+            "to_account": {"registry": "SH" if sender == "js" else "JS", "account_id": "A-1"},
+            "blocks": parts,
+        }
 
         def send() -> Any:
             headers = {"Idempotency-Key": transfer_id}
@@ -263,7 +272,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def recognize(self, specs: list[PartSpec]) -> None:
         parts, serials = self.parts(specs)
         request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
-        request |= {"request_id": self.next_id("RR"), "blocks": [p | {"quantity": max(1, p["end"] - p["start"] + 1), "unit": "tCO2e"} for p in parts]}  # fmt: skip
+        request |= {
+            "request_id": self.next_id("RR"),
+            "blocks": [p | {"quantity": max(1, p["end"] - p["start"] + 1), "unit": "tCO2e"} for p in parts],
+        }
         request["quantity"] = sum(p["quantity"] for p in request["blocks"])
         if serials is not None and len(serials) > 1000:
             return  # above the four-eyes threshold: another rule's business
@@ -313,14 +325,23 @@ class LedgerMachine(RuleBasedStateMachine):
             parts, serials = self.parts(specs)
         blocks = [p | {"quantity": max(1, p["end"] - p["start"] + 1), "unit": "tCO2e"} for p in parts]
         registry = sender.upper()
-        retirement |= {"retirement_id": self.next_id("RT"), "registry": registry, "blocks": blocks,
-                       "quantity": sum(b["quantity"] for b in blocks), "beneficiary": {"registry": registry, "account_id": "A-1"}}  # fmt: skip
+        retirement |= {
+            "retirement_id": self.next_id("RT"),
+            "registry": registry,
+            "blocks": blocks,
+            "quantity": sum(b["quantity"] for b in blocks),
+            "beneficiary": {"registry": registry, "account_id": "A-1"},
+        }
         if named:
             retirement["certificate_id"] = named[0]
         consumes = False
         if named and certificate == "approved":
             request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
-            retirement["purpose"] = {"kind": "ets-compliance", "covered_entity_hash": request["compliance"]["covered_entity_hash"], "compliance_year": 2025}  # fmt: skip
+            retirement["purpose"] = {
+                "kind": "ets-compliance",
+                "covered_entity_hash": request["compliance"]["covered_entity_hash"],
+                "compliance_year": 2025,
+            }
             retirement["beneficiary"] = {"registry": "SH", "account_id": "SH-A-ENT-0042"}
             certified = self.model.certificates[named[0]]
             consumes = serials is not None and sorted(serials) == certified and sender == "js"
@@ -377,8 +398,12 @@ class LedgerMachine(RuleBasedStateMachine):
             try:
                 self.clients[sender].post(path, {"reason": "model-based test"})
             except HubProblem as problem:
-                assert 400 <= problem.status < 500 and not ok, problem
-                assert self.snapshot() == before
+                refusal: HubProblem | None = problem
+            else:
+                refusal = None
+            if refusal is not None:
+                check_refusal(refusal, False)
+                assert not ok and self.snapshot() == before, refusal
                 return
             assert expected is not None, "released a block that was not pledged by its holder"
             self.model.release("pledge", owner)
