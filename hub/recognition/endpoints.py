@@ -12,7 +12,7 @@ from hub.auth.signing import SignedRequestDep
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
-from hub.recognition.service import RecognitionService
+from hub.recognition.service import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RecognitionService
 from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
@@ -48,7 +48,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: str = Field(min_length=REASON_MIN_LENGTH, max_length=REASON_MAX_LENGTH)
 
 
 def view(item: Recognition) -> dict[str, Any]:
