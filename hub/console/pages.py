@@ -19,6 +19,7 @@ from hub.recognition.service import REASON_MAX_LENGTH
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC_DIR = Path(__file__).parent / "static"  # the stylesheet, served at /console/static/
 SESSION_COOKIE = "puhui_console"
 MAX_TEXT = REASON_MAX_LENGTH  # any text typed into a console form: as long as the API's decision reason
 LANGUAGE_MAX_AGE = 365 * 24 * 3600
