@@ -191,8 +191,8 @@ class Accounts:
 
 
 class SignIn:
-    """Signing in, in the three steps described above; each database step its own short unit of
-    work. `sign_in` runs them in turn; the console's route runs them on worker threads."""
+    """Signing in, in the three steps described above, each database step its own short unit of
+    work (the console's route runs `sign_in` on a worker thread, never on the event loop)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database

@@ -2,9 +2,10 @@
 sign-in form carries a double-submit CSRF token, sign-out the session's token. Five wrong passwords
 lock the account for a while.
 
-Nothing here blocks the event loop: the sign-in's database steps run on the shared worker threads
-and its scrypt check on a few threads of its own (a burst of sign-ins waits there, holding neither
-a database connection nor the threads every other request needs); sign-out is a plain function."""
+Nothing here blocks the event loop. A sign-in (its database steps and its scrypt check, ~70 ms of
+one core and 16 MiB) runs on a worker thread, at most one per core at once: a burst of sign-ins
+queues for those few threads, holding neither a database connection nor the threads (and pooled
+connections) every other request needs. Sign-out is a plain function, run on a worker thread."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from hub.console.accounts import LOCK_OUT, MAX_FAILURES, Accounts, Refusal, SignedIn, SignIn
+from hub.console.accounts import LOCK_OUT, MAX_FAILURES, Accounts, SignIn
 from hub.console.pages import (
     MAX_TEXT,
     SESSION_COOKIE,
@@ -33,24 +33,18 @@ from hub.deps import DatabaseDep, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE = "puhui_login_csrf"
-# scrypt verifications at once (each ~70 ms of one core and 16 MiB): one per core.
-PASSWORD_CHECKS = os.cpu_count() or 1
-_password_checks: RunVar[CapacityLimiter] = RunVar("console_password_checks")
+SIGN_INS_AT_ONCE = os.cpu_count() or 1
+_sign_in_threads: RunVar[CapacityLimiter] = RunVar("console_sign_in_threads")
 
 
-def _password_limiter() -> CapacityLimiter:
+def _sign_in_limiter() -> CapacityLimiter:
+    """The sign-ins' own few worker threads (one limiter per event loop)."""
     try:
-        return _password_checks.get()
+        return _sign_in_threads.get()
     except LookupError:
-        limiter = CapacityLimiter(PASSWORD_CHECKS)
-        _password_checks.set(limiter)
+        limiter = CapacityLimiter(SIGN_INS_AT_ONCE)
+        _sign_in_threads.set(limiter)
         return limiter
-
-
-async def _sign_in(service: SignIn, username: str, password: str) -> tuple[str, SignedIn] | Refusal:
-    attempt = await run_in_threadpool(service.look_up, username)
-    matches = await to_thread.run_sync(attempt.check, password, limiter=_password_limiter())
-    return await run_in_threadpool(service.conclude, attempt, matches)
 
 
 def _login_page(
@@ -87,7 +81,8 @@ async def login(request: Request, database: DatabaseDep, form: FormDep) -> Respo
     username, password = form.get("username", ""), form.get("password", "")
     if max(len(username), len(password)) > MAX_TEXT:
         return _login_page(request, "form.too_long", 422, limit=MAX_TEXT)
-    outcome = await _sign_in(SignIn(database), username, password)
+    sign_in = SignIn(database).sign_in
+    outcome = await to_thread.run_sync(sign_in, username, password, limiter=_sign_in_limiter())
     if isinstance(outcome, str):
         # One answer for a wrong password, an unknown name and a locked account: the page must not
         # tell which user names exist (the lock-out rule itself is stated on the form).
