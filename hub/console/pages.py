@@ -38,8 +38,8 @@ def secure(request: Request) -> bool:
 
 
 async def form_fields(request: Request) -> dict[str, str]:
-    """The posted form, read on the event loop (the only await a console route needs), so that the
-    routes themselves are plain functions run on worker threads, database and scrypt work included."""
+    """The posted form, read on the event loop by this dependency, so that the routes taking a form
+    can be plain functions, run on worker threads with whatever work they do."""
     body = await request.body()
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 

@@ -8,13 +8,9 @@ from __future__ import annotations
 import os
 import re
 import ssl
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,44 +24,10 @@ from hub.console.models import OperatorAccount
 from hub.database import Database
 from hub.seed import seed_demo
 from hub.settings import Settings
-from tests.demo_hub import free_port
+from tests.demo_hub import free_port, serving
 
 ATTEMPTS = 50
 HEALTH_LIMIT = 1.0  # seconds
-
-
-@contextmanager
-def _served(database_url: str, data_dir: Path, port: int) -> Iterator[str]:
-    env = {**os.environ, "PUHUI_DATABASE_URL": database_url, "PUHUI_DATA_DIR": str(data_dir)}
-    env.update(PUHUI_PORT=str(port), PUHUI_LOG_LEVEL="warning")
-    env.pop("PUHUI_DEMO", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the hub exited"
-            assert time.monotonic() < deadline, "no answer on /healthz within 60 s"
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate(timeout=10)
 
 
 class HealthProbe(threading.Thread):
@@ -125,7 +87,11 @@ def test_fifty_failed_sign_ins_leave_the_hub_responsive(
         accounts = Accounts(session)
         accounts.add("alice", "SH")
         bob = accounts.add("bob", "JS")
-    with _served(database_url, data_dir, port) as base:
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PUHUI_DATABASE_URL": database_url, "PUHUI_DATA_DIR": str(data_dir)}
+    env.update(PUHUI_PORT=str(port), PUHUI_LOG_LEVEL="warning")
+    env.pop("PUHUI_DEMO", None)
+    with serving(["serve"], env, base):
         browsers = [_sign_in_form(base) for _ in range(ATTEMPTS)]  # set up first: the load is the posts
         barrier = threading.Barrier(ATTEMPTS)
 
