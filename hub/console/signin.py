@@ -3,9 +3,9 @@ sign-in form carries a double-submit CSRF token, sign-out the session's token. F
 lock the account for a while.
 
 Nothing here blocks the event loop. A sign-in (its database steps and its scrypt check, ~70 ms of
-one core and 16 MiB) runs on a worker thread, at most one per core at once: a burst of sign-ins
-queues for those few threads, holding neither a database connection nor the threads (and pooled
-connections) every other request needs. Sign-out is a plain function, run on a worker thread."""
+one core and 16 MiB) runs on a worker thread, at most one per core (and four) at once: a burst of
+sign-ins queues for those few threads, holding neither a database connection nor the threads (and
+pooled connections) every other request needs. Sign-out is a plain function, run on a worker thread."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from hub.deps import DatabaseDep, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE = "puhui_login_csrf"
-SIGN_INS_AT_ONCE = os.cpu_count() or 1
+SIGN_INS_AT_ONCE = min(4, os.cpu_count() or 1)
 _sign_in_threads: RunVar[CapacityLimiter] = RunVar("console_sign_in_threads")
 
 
