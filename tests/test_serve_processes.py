@@ -32,7 +32,7 @@ def test_two_processes_serve_one_hub(tmp_path: Path) -> None:
         children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
         return len(children.stdout.split()) >= 2
 
-    with serving(["serve", "--processes", "2"], env, base, ready=two_children) as served:
+    with serving(["serve", "--processes", "2"], env, base, timeout=120, ready=two_children) as served:
         credentials = json.loads((tmp_path / "data" / "demo" / "credentials" / "js.json").read_text())
         keys = {json.dumps(httpx.get(f"{base}/.well-known/jwks.json").json()) for _ in range(10)}
         assert len(keys) == 1  # one signing key, whichever process answers
