@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from hub import __version__
 from hub.auth.endpoints import router as oauth_router
 from hub.console.dashboard import router as dashboard_router
+from hub.console.headers import ConsoleSecurityHeaders
+from hub.console.pages import STATIC_DIR
 from hub.console.pages import router as console_router
 from hub.console.review import router as review_router
 from hub.console.signin import router as signin_router
@@ -107,8 +110,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(log_router)
     app.include_router(webhooks_router)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoNulInUrl)
+    app.add_middleware(ConsoleSecurityHeaders)
     if settings.demo:
         mount_sandboxes(app)
     return app

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,33 +34,63 @@ class DemoHub:
         return self.data_dir / "demo" / "credentials"
 
 
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    output: str = ""  # what it printed, once stopped
+
+
+def _always(_: subprocess.Popen[str]) -> bool:
+    return True
+
+
 @contextmanager
-def running_demo(data_dir: Path, *, timeout: float = 60) -> Iterator[DemoHub]:
-    """Serve a freshly seeded demo hub; on exit stop it and keep what it printed in `.output`."""
-    port = free_port()
-    env = {**os.environ, "PUHUI_PORT": str(port), "PUHUI_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    env.pop("PUHUI_DATABASE_URL", None)
+def serving(
+    args: list[str],
+    env: dict[str, str],
+    base: str,
+    *,
+    timeout: float = 60,
+    ready: Callable[[subprocess.Popen[str]], bool] = _always,
+) -> Iterator[Served]:
+    """`puhui ARGS` in a child process, once it answers on /healthz (and `ready(process)`); on exit
+    it is stopped (killed if it will not stop) and what it printed kept in `.output`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "demo", "up"],
+        [sys.executable, "-m", "hub.cli.main", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    hub = DemoHub(f"http://127.0.0.1:{port}", data_dir, env)
+    served = Served(process)
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"{hub.base}/healthz", timeout=1).status_code == 200:
+                if ready(process) and httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             assert process.poll() is None, "the hub exited before answering"
             assert time.monotonic() < deadline, f"no answer on /healthz within {timeout} s"
             time.sleep(0.2)
-        yield hub
+        yield served
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=20)
-        hub.output.append(output)
+        try:
+            served.output = process.communicate(timeout=20)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            served.output = process.communicate(timeout=10)[0]
+
+
+@contextmanager
+def running_demo(data_dir: Path, *, timeout: float = 60) -> Iterator[DemoHub]:
+    """Serve a freshly seeded demo hub; on exit stop it and keep what it printed in `.output`."""
+    port = free_port()
+    env = {**os.environ, "PUHUI_PORT": str(port), "PUHUI_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    env.pop("PUHUI_DATABASE_URL", None)
+    hub = DemoHub(f"http://127.0.0.1:{port}", data_dir, env)
+    with serving(["demo", "up"], env, hub.base, timeout=timeout) as served:
+        yield hub
+    hub.output.append(served.output)

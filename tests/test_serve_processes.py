@@ -7,13 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from hub.client import PlatformClient
-from tests.demo_hub import free_port
+from tests.demo_hub import free_port, serving
 
 
 def _puhui(env: dict[str, str], *args: str) -> None:
@@ -27,28 +26,13 @@ def test_two_processes_serve_one_hub(tmp_path: Path) -> None:
     env.pop("PUHUI_DEMO", None)
     _puhui(env, "db", "upgrade")
     _puhui(env, "demo", "seed")  # the demo's platforms and credentials, served below without sandboxes
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "serve", "--processes", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            children = subprocess.run(
-                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-            ).stdout.split()
-            try:
-                if len(children) >= 2 and httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the hub exited"
-            assert time.monotonic() < deadline, "two processes did not come up within 60 s"
-            time.sleep(0.3)
+
+    def two_children(server: subprocess.Popen[str]) -> bool:
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True)
+        return len(children.stdout.split()) >= 2
+
+    with serving(["serve", "--processes", "2"], env, base, timeout=120, ready=two_children) as served:
         credentials = json.loads((tmp_path / "data" / "demo" / "credentials" / "js.json").read_text())
         keys = {json.dumps(httpx.get(f"{base}/.well-known/jwks.json").json()) for _ in range(10)}
         assert len(keys) == 1  # one signing key, whichever process answers
@@ -59,10 +43,7 @@ def test_two_processes_serve_one_hub(tmp_path: Path) -> None:
         ]
         assert {answer.status_code for answer in answers} == {200}
         assert {len(answer.json()) for answer in answers} == {5}
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert "processes  2" in output
+    assert "processes  2" in served.output
 
 
 def test_the_demo_is_served_by_one_process(tmp_path: Path) -> None:

@@ -4,10 +4,10 @@ a cookie), the signed-in operator, and pages that only say something (refusals, 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
@@ -15,10 +15,13 @@ from sqlmodel import Session
 from hub.console.accounts import Accounts, SignedIn
 from hub.console.i18n import HTML_LANG, LANGUAGE_COOKIE, LANGUAGES, Translator, catalogue, choose, translator
 from hub.deps import SessionDep
+from hub.recognition.service import REASON_MAX_LENGTH
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC_DIR = Path(__file__).parent / "static"  # the stylesheet, served at /console/static/
 SESSION_COOKIE = "puhui_console"
+MAX_TEXT = REASON_MAX_LENGTH  # any text typed into a console form: as long as the API's decision reason
 LANGUAGE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -35,8 +38,13 @@ def secure(request: Request) -> bool:
 
 
 async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form, read on the event loop by this dependency, so that the routes taking a form
+    can be plain functions, run on worker threads with whatever work they do."""
     body = await request.body()
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+FormDep = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -60,6 +68,7 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
         "message": None,
         "error": False,
         "section": None,
+        "max_text": MAX_TEXT,
         **context,
     }
     return templates.TemplateResponse(request, name, values, status_code=status)

@@ -14,14 +14,21 @@ from sqlmodel import Session, col, select
 
 from hub.console.accounts import SignedIn
 from hub.console.i18n import catalogue
-from hub.console.pages import form_fields, message_page, page, signed_in, translate
+from hub.console.pages import FormDep, message_page, page, signed_in, translate
 from hub.console.verification import certificate_verification
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.keystore import KeyStore
 from hub.problems import HubError
 from hub.recognition.endpoints import view
 from hub.recognition.models import Recognition
-from hub.recognition.service import CONSOLE_PREFIX, OPEN, RecognitionService, person
+from hub.recognition.service import (
+    CONSOLE_PREFIX,
+    OPEN,
+    REASON_MAX_LENGTH,
+    REASON_MIN_LENGTH,
+    RecognitionService,
+    person,
+)
 from hub.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -210,10 +217,14 @@ def _refusal(request: Request, error: HubError) -> str:
 
 
 @router.post("/recognitions/{recognition_id}/decision")
-async def decide(
-    recognition_id: str, request: Request, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
+def decide(
+    recognition_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    keystore: KeyStoreDep,
+    form: FormDep,
 ) -> Response:
-    form = await form_fields(request)
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who  # signed out (or the session expired): sign in again
@@ -227,8 +238,10 @@ async def decide(
     t = translate(request)
     if form.get("decision") not in ("approve", "reject"):
         error = t("decision.choose")
-    elif len(reason) < 3:
+    elif len(reason) < REASON_MIN_LENGTH:
         error = t("decision.reason_required")
+    elif len(reason) > REASON_MAX_LENGTH:
+        error = t("decision.reason_too_long", limit=REASON_MAX_LENGTH)
     else:
         try:
             service.decide(

@@ -12,7 +12,7 @@ from hub.auth.signing import SignedRequestDep
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
-from hub.recognition.service import RecognitionService
+from hub.recognition.service import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RecognitionService
 from hub.recognition.use import Certificates
 from hub.text import Text
 from schemas.canonical import MAX_SAFE_INTEGER
@@ -50,7 +50,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject"]
-    reason: Text = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=REASON_MIN_LENGTH, max_length=REASON_MAX_LENGTH)
 
 
 def view(item: Recognition) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def decide(
 class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Text = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=REASON_MIN_LENGTH, max_length=REASON_MAX_LENGTH)
 
 
 @router.post(

@@ -31,6 +31,7 @@ from standards import ProjectFacts, PurposeUsage, evaluate
 
 OPEN = tuple(str(state) for state in OPEN_STATES)
 CONSOLE_PREFIX = "console:"
+REASON_MIN_LENGTH, REASON_MAX_LENGTH = 3, 2000  # a decision's reason, through the API or the console
 
 
 def person(operator: str) -> str:

@@ -48,6 +48,8 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    complaints: list[str] = []  # what the browser reports: a Content-Security-Policy violation would show
+    page.on("console", lambda message: complaints.append(message.text))
 
     page.goto(f"{hub.base}/console")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
@@ -142,6 +144,7 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     page.wait_for_url(f"{hub.base}/console/login")
     page.goto(f"{hub.base}/console")
     assert page.url.endswith("/console/login")
+    assert not [text for text in complaints if "Content Security Policy" in text], complaints
     context.close()
 
 

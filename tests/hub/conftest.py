@@ -32,6 +32,25 @@ def jiangsu(as_client):
 
 
 @pytest.fixture
+def operators(database, federation) -> dict[str, str]:
+    """Two console operators, alice (Shanghai) and bob (Jiangsu): their passwords."""
+    from hub.console.accounts import Accounts
+
+    with database.unit_of_work() as session:
+        accounts = Accounts(session)
+        return {name: accounts.add(name, region) for name, region in [("alice", "SH"), ("bob", "JS")]}
+
+
+@pytest.fixture
+def english(client):
+    """The test client, its console language English."""
+    from hub.console.i18n import LANGUAGE_COOKIE
+
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    return client
+
+
+@pytest.fixture
 def cli_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An embedded hub database migrated by `puhui db upgrade`, which the `puhui` commands of the
     test then use (PUHUI_DATA_DIR); its data directory."""

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli.main import app
-from hub.console.accounts import MAX_FAILURES, Accounts
+from hub.console.accounts import MAX_FAILURES, Accounts, SignIn
 from hub.database import Database
 from hub.settings import Settings
 
@@ -36,8 +36,7 @@ def test_add_checks_the_region_and_prints_the_password_once() -> None:
     assert added.exit_code == 0, added.output
     password = _password(added.output)
     database = _database()
-    with database.unit_of_work() as session:
-        assert not isinstance(Accounts(session).sign_in("alice", password), str)
+    assert not isinstance(SignIn(database).sign_in("alice", password), str)
     database.dispose()
     unknown = runner.invoke(app, ["operators", "add", "bob", "--region", "XX"])
     assert unknown.exit_code == 1 and "no platform XX" in unknown.output
@@ -51,20 +50,18 @@ def test_add_checks_the_region_and_prints_the_password_once() -> None:
 def test_reset_password_unlocks_and_signs_out() -> None:
     old = _password(runner.invoke(app, ["operators", "add", "alice", "--region", "SH"]).output)
     database = _database()
-    with database.unit_of_work() as session:
-        token, _ = Accounts(session).sign_in("alice", old)  # type: ignore[misc]
-    with database.unit_of_work() as session:
-        for _ in range(MAX_FAILURES):
-            Accounts(session).sign_in("alice", "wrong")
-        assert Accounts(session).sign_in("alice", old) == "locked"
+    signing_in = SignIn(database)
+    token, _ = signing_in.sign_in("alice", old)  # type: ignore[misc]
+    for _ in range(MAX_FAILURES):
+        signing_in.sign_in("alice", "wrong")
+    assert signing_in.sign_in("alice", old) == "locked"
     reset = runner.invoke(app, ["operators", "reset-password", "alice"])
     assert reset.exit_code == 0, reset.output
     new = _password(reset.output)
     with database.unit_of_work() as session:
-        accounts = Accounts(session)
-        assert accounts.current(token) is None  # the old session ended
-        assert accounts.sign_in("alice", old) == "wrong_credentials"
-        assert not isinstance(accounts.sign_in("alice", new), str)  # unlocked, the new password works
+        assert Accounts(session).current(token) is None  # the old session ended
+    assert signing_in.sign_in("alice", old) == "wrong_credentials"
+    assert not isinstance(signing_in.sign_in("alice", new), str)  # unlocked, the new password works
     database.dispose()
     assert runner.invoke(app, ["operators", "reset-password", "nobody"]).exit_code == 1
 
@@ -72,13 +69,12 @@ def test_reset_password_unlocks_and_signs_out() -> None:
 def test_remove_deletes_the_account_and_its_sessions() -> None:
     password = _password(runner.invoke(app, ["operators", "add", "alice", "--region", "SH"]).output)
     database = _database()
-    with database.unit_of_work() as session:
-        token, _ = Accounts(session).sign_in("alice", password)  # type: ignore[misc]
+    token, _ = SignIn(database).sign_in("alice", password)  # type: ignore[misc]
     removed = runner.invoke(app, ["operators", "remove", "alice"])
     assert removed.exit_code == 0, removed.output
     with database.unit_of_work() as session:
         assert Accounts(session).current(token) is None
-        assert Accounts(session).sign_in("alice", password) == "wrong_credentials"
+    assert SignIn(database).sign_in("alice", password) == "wrong_credentials"
     database.dispose()
     assert "alice" not in runner.invoke(app, ["operators", "list"]).output
     assert runner.invoke(app, ["operators", "remove", "alice"]).exit_code == 1

@@ -19,19 +19,6 @@ from schemas.jwk import JWKSet
 from schemas.jws import verify_record
 
 
-@pytest.fixture
-def operators(database, federation) -> dict[str, str]:
-    with database.unit_of_work() as session:
-        accounts = Accounts(session)
-        return {name: accounts.add(name, region) for name, region in [("alice", "SH"), ("bob", "JS")]}
-
-
-@pytest.fixture
-def english(client: TestClient) -> TestClient:
-    client.cookies.set(LANGUAGE_COOKIE, "en")
-    return client
-
-
 def _csrf(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, html
