@@ -82,3 +82,43 @@ def test_splitting_refuses_serials_outside_the_block() -> None:
 
     with pytest.raises(ValueError, match="not a disjoint part"):
         split(1, 100, 90, 110)
+
+
+@pytest.mark.parametrize(
+    ("taken", "pieces"),
+    [
+        ([(1, 10), (50, 60)], [(1, 10, True), (11, 49, False), (50, 60, True), (61, 100, False)]),
+        ([(50, 60), (1, 10)], [(1, 10, True), (11, 49, False), (50, 60, True), (61, 100, False)]),
+        ([(1, 100)], [(1, 100, True)]),
+        ([(10, 20), (21, 30)], [(1, 9, False), (10, 20, True), (21, 30, True), (31, 100, False)]),
+    ],
+)
+def test_splitting_at_several_parts(taken, pieces) -> None:
+    from mutual_recognition.splitting import split_many
+
+    result = split_many(1, 100, taken)
+    assert [(p.start, p.end, p.taken) for p in result] == pieces
+    assert sum(p.quantity for p in result) == 100
+
+
+@pytest.mark.parametrize("taken", [[(1, 10), (5, 20)], [(10, 9)], [(0, 5)], [(95, 101)]])
+def test_splitting_refuses_overlapping_empty_or_outside_parts(taken) -> None:
+    from mutual_recognition.splitting import split_many
+
+    with pytest.raises(ValueError, match="disjoint part|ends before"):
+        split_many(1, 100, taken)
+
+
+@pytest.mark.parametrize(
+    ("root", "origin", "registry", "start", "end", "whole", "expected"),
+    [
+        ("JS-1", "JS", "JS", 1, 9, True, "JS-1"),
+        ("JS-1", "JS", "JS", 1, 5, False, "JS-1:1-5"),
+        ("JS-1", "JS", "SH", 1, 9, True, "SH:JS-1"),
+        ("JS-1", "JS", "SH", 2, 3, False, "SH:JS-1:2-3"),
+    ],
+)
+def test_piece_ids_are_flat(root, origin, registry, start, end, whole, expected) -> None:
+    from mutual_recognition.splitting import piece_id
+
+    assert piece_id(root, origin, registry, start, end, whole=whole) == expected
