@@ -105,7 +105,7 @@ def test_splitting_at_several_parts(taken, pieces) -> None:
 def test_splitting_refuses_overlapping_empty_or_outside_parts(taken) -> None:
     from mutual_recognition.splitting import split_many
 
-    with pytest.raises(ValueError, match="disjoint part|ends before"):
+    with pytest.raises(ValueError, match=r"disjoint part|ends before"):
         split_many(1, 100, taken)
 
 
