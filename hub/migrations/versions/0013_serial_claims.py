@@ -7,8 +7,8 @@ Create Date: 2026-11-30
 Replaces ``recognized_serials`` and ``transfer_serials`` by one ``serial_claim`` table that every
 operation holding serials writes (recognition, certificate, transfer, pledge, retirement). At most
 one active claim covers a serial: an exclusion constraint on PostgreSQL, triggers on SQLite.
-Existing holds are carried over, strongest first (retired, transfer, certificate, recognition,
-pledge); a hold that overlaps one already carried over (the double holds this revision exists to
+Existing holds are carried over, strongest first (retired, transfer, pledge — the block's status —,
+certificate, recognition); a hold that overlaps one already carried over (the double holds this revision exists to
 prevent) is carried over inactive and reported in the migration's log.
 """
 
@@ -106,11 +106,11 @@ def _holds(bind: sa.Connection) -> list[tuple[str, int, int, str, str]]:
     ).all()
     holds = [(ns, s, e, "retirement", f"block:{b}") for ns, s, e, b in retired]
     holds += [(ns, s, e, "transfer", t) for ns, s, e, t in transfers]
+    holds += [(ns, s, e, "pledge", f"block:{b}") for ns, s, e, b in pledged]
     holds += [
         (ns, s, e, "certificate", f"RC-{r}") for ns, s, e, r, status in recognized if status == "approved"
     ]
     holds += [(ns, s, e, "recognition", r) for ns, s, e, r, status in recognized if status != "approved"]
-    holds += [(ns, s, e, "pledge", f"block:{b}") for ns, s, e, b in pledged]
     return holds
 
 
@@ -230,8 +230,8 @@ def _flatten_block_ids() -> None:
 
 def upgrade() -> None:
     _create()
-    _carry_over()
     _flatten_block_ids()
+    _carry_over()
     op.drop_table("recognized_serials")
     op.drop_table("transfer_serials")
     with op.batch_alter_table("recognition") as batch:
