@@ -7,9 +7,10 @@ Create Date: 2026-11-30
 Replaces ``recognized_serials`` and ``transfer_serials`` by one ``serial_claim`` table that every
 operation holding serials writes (recognition, certificate, transfer, pledge, retirement). At most
 one active claim covers a serial: an exclusion constraint on PostgreSQL, triggers on SQLite.
-Existing holds are carried over, strongest first (retired, transfer, pledge — the block's status —,
-certificate, recognition); a hold that overlaps one already carried over (the double holds this revision exists to
-prevent) is carried over inactive and reported in the migration's log.
+Existing holds are carried over, strongest first (retired, transfer, pledge — the block's
+status —, certificate, recognition); a hold that overlaps one already carried over (the double
+holds this revision exists to prevent) is carried over inactive and reported in the migration's
+log.
 """
 
 import json
