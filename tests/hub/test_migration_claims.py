@@ -64,7 +64,8 @@ def _old_hub(url: str) -> None:
             connection.execute(
                 text(
                     "INSERT INTO credit_block (block_id, origin_registry, current_registry, serial_namespace,"
-                    " serial_start, serial_end, quantity, vintage, catalogue_id, project_registry, project_id,"
+                    " serial_start, serial_end, quantity, vintage, catalogue_id, project_registry,"
+                    " project_id,"
                     " holder_account, status, record, batch_id) VALUES (:block_id, :origin, :current, 'JS',"
                     " :start, :end, :quantity, 2025, 'PV', 'JS', 'P', 'A', :status, :record, 'b')"
                 ),
@@ -117,7 +118,8 @@ def test_old_holds_become_claims_and_ids_become_flat(empty_url: str) -> None:
     with engine.connect() as connection:
         claims = connection.execute(
             text(
-                "SELECT kind, owner_id, serial_start, serial_end, active FROM serial_claim ORDER BY serial_start"
+                "SELECT kind, owner_id, serial_start, serial_end, active FROM serial_claim"
+                " ORDER BY serial_start"
             )
         ).all()
         ids = dict(connection.execute(text("SELECT block_id, root_block_id FROM credit_block")).all())
