@@ -37,12 +37,15 @@ def kids(jwks: dict[str, Any] | None) -> set[str]:
     return {str(key.get("kid")) for key in (jwks or {}).get("keys", []) if isinstance(key, dict)}
 
 
-def grace_keys(platform: Platform, new: dict[str, Any]) -> list[dict[str, Any]]:
-    """The keys a rotation from ``platform``'s current set to ``new`` keeps for the grace period."""
+def grace_keys(
+    current: dict[str, Any], previous: dict[str, Any] | None, forced: bool, new: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The keys of ``current`` a rotation to ``new`` keeps for the grace period, given the set in
+    its grace period now (``previous``) and whether ``current`` was forced in by an override."""
     new_kids = kids(new)
-    if platform.jwks_forced or new_kids & kids(platform.previous_jwks):
+    if forced or new_kids & kids(previous):
         return []
-    return [key for key in platform.jwks.get("keys", []) if key.get("kid") not in new_kids]
+    return [key for key in current.get("keys", []) if key.get("kid") not in new_kids]
 
 
 class KeyService:
@@ -60,7 +63,7 @@ class KeyService:
         enforce(can_rotate_keys(actor, target(platform), signing_kid, kids(platform.jwks)))
         new = checked_jwks(jwks)
         now = datetime.now(UTC)
-        kept = grace_keys(platform, new)
+        kept = grace_keys(platform.jwks, platform.previous_jwks, platform.jwks_forced, new)
         platform.previous_jwks = {"keys": kept} if kept else None
         platform.previous_jwks_until = now + grace if kept else None
         platform.jwks, platform.jwks_forced, platform.updated_at = new, False, now
