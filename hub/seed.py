@@ -1,11 +1,13 @@
 """The demo federation: five demonstration platforms (SH, JS, ZJ, AH, CCER) and their OAuth
-clients, a Shanghai and a Jiangsu operator, and one standards committee member; the committee's
-root of trust and the default YRD rulesets (``hub.seed_standards``).
+clients, a Shanghai and a Jiangsu operator, one standards committee member and two federation
+administrators (onboarding, suspension, and key overrides, which need both); the committee's root of
+trust and the default YRD rulesets (``hub.seed_standards``).
 
 Each client's credentials (``client_id``, ``token_endpoint``, private JWK, and in demo mode a
 ``client_secret`` for ``client_secret_basic``) are written once, mode 0600, to
 ``$PUHUI_DATA_DIR/demo/credentials/<name>.json`` with names ``sh``, ``js``, ``zj``, ``ah``, ``ccer``,
-``operator-sh``, ``operator-js``, ``committee-1``. A platform client's key is its platform's key.
+``operator-sh``, ``operator-js``, ``committee-1``, ``admin-1``, ``admin-2``. A platform client's
+key is its platform's key.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ DEMO_PEOPLE = [
     ("operator-sh", ClientKind.OPERATOR, "Shanghai operator (碳普惠管理及运营中心, demo)", "SH"),
     ("operator-js", ClientKind.OPERATOR, "Jiangsu operator (demo)", "JS"),
     ("committee-1", ClientKind.COMMITTEE, "YRD standards committee member 1 (demo)", None),
+    ("admin-1", ClientKind.ADMIN, "Federation administrator 1 (demo)", None),
+    (
+        "admin-2",
+        ClientKind.ADMIN,
+        "Federation administrator 2 (demo): approves admin-1's key overrides",
+        None,
+    ),
 ]
 
 

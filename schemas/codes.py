@@ -139,6 +139,20 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("2003", "client-suspended", "The client or its platform is suspended."),
     CheckCode("2004", "not-issuer", "A platform issues only in its own registry and serial namespace."),
+    CheckCode(
+        "2010", "not-permitted", "The caller's role does not permit this action on this platform or object."
+    ),
+    CheckCode(
+        "2011",
+        "key-change-unsigned",
+        "A platform's keys change only by a request signed with one of its current keys.",
+    ),
+    CheckCode(
+        "2012",
+        "second-administrator-required",
+        "A key override must be approved by an administrator other than the one who proposed it.",
+    ),
+    CheckCode("2013", "key-override-closed", "The key override was already applied, or has expired."),
     CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),
     CheckCode("3002", "quantity-mismatch", "The quantity is not serial_end - serial_start + 1."),
     CheckCode("3003", "total-mismatch", "The stated total is not the sum of the items."),

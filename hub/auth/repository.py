@@ -66,6 +66,16 @@ class AuthRepository:
             .values(revoked_at=at)
         )
 
+    def revoke_platform_tokens(self, platform_code: str, at: datetime) -> int:
+        """Revoke every outstanding token of the platform's clients; how many were revoked."""
+        clients = select(OAuthClient.client_id).where(OAuthClient.platform_code == platform_code)
+        result = self.session.execute(
+            update(AccessToken)
+            .where(col(AccessToken.client_id).in_(clients), col(AccessToken.revoked_at).is_(None))
+            .values(revoked_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     # single-use identifiers
     def consume_nonce(self, purpose: str, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
         """Record ``jti`` as used; False if it was used before and has not expired."""

@@ -1,4 +1,5 @@
-"""Roles and the scopes each may hold."""
+"""Roles and the scopes each may hold. An administrator's scope is held by no other kind: the
+role is granted only by creating an ``admin`` client."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ class ClientKind(StrEnum):
     PLATFORM = "platform"
     OPERATOR = "operator"
     COMMITTEE = "committee"
+    ADMIN = "admin"
 
 
 PLATFORM_SCOPES = (
@@ -21,13 +23,15 @@ PLATFORM_SCOPES = (
 )
 COMMITTEE_SCOPES = ("rulesets:publish",)
 OPERATOR_SCOPES = ("recognitions:decide", "platforms:manage", "reports:read")
+ADMIN_SCOPES = ("federation:admin",)
 
 SCOPES_BY_KIND: dict[ClientKind, tuple[str, ...]] = {
     ClientKind.PLATFORM: PLATFORM_SCOPES,
     ClientKind.OPERATOR: OPERATOR_SCOPES,
     ClientKind.COMMITTEE: COMMITTEE_SCOPES,
+    ClientKind.ADMIN: ADMIN_SCOPES,
 }
-ALL_SCOPES = PLATFORM_SCOPES + COMMITTEE_SCOPES + OPERATOR_SCOPES
+ALL_SCOPES = PLATFORM_SCOPES + COMMITTEE_SCOPES + OPERATOR_SCOPES + ADMIN_SCOPES
 
 
 def allowed_scopes(kind: ClientKind, requested: list[str] | None = None) -> list[str]:

@@ -40,7 +40,9 @@ from sqlmodel import Session
 
 from hub.auth.keys import ACCEPTED_ALGORITHMS, as_keyset, client_jwks, hub_keyset, signing_key
 from hub.auth.models import AccessToken, OAuthClient
+from hub.auth.policy import Actor, can_introspect
 from hub.auth.repository import AuthRepository
+from hub.auth.scopes import ClientKind
 from hub.auth.secrets import verify_secret
 from hub.keystore import KeyStore
 from hub.platforms.models import Platform
@@ -246,7 +248,8 @@ class Revocation(_TokenLookup, RevocationEndpoint):  # type: ignore[misc]
 
 class Introspection(_TokenLookup, IntrospectionEndpoint):  # type: ignore[misc]
     def check_permission(self, token: TokenView, client: HubClient, request: OAuth2Request) -> bool:
-        return token.check_client(client) or "platforms:manage" in client.row.scopes
+        caller = Actor(client.row.client_id, ClientKind(client.row.kind), frozenset(client.row.scopes))
+        return bool(can_introspect(caller, token.row.client_id))
 
     def introspect_token(self, token: TokenView) -> dict[str, Any]:
         claims = token.claims

@@ -79,6 +79,8 @@ class ClientService:
             raise Conflict(f"client {client_id} exists", code="2001")
         if (kind is ClientKind.PLATFORM) != (platform is not None):
             raise BadRequest("a platform client names its platform; others do not", code="1004")
+        if kind is ClientKind.ADMIN and region is not None:
+            raise BadRequest("an administrator acts for the federation, not for a region", code="1004")
         granted = allowed_scopes(kind, scopes)
         if scopes is not None and len(granted) != len(scopes):
             refused = sorted(set(scopes) - set(granted))

@@ -1,5 +1,5 @@
-"""Signed requests: every state-changing request from a platform carries a detached JWS over its
-exact body bytes, in the ``Puhui-Signature`` header.
+"""Signed requests: every state-changing request from a platform or an administrator carries a
+detached JWS over its exact body bytes, in the ``Puhui-Signature`` header.
 
 The JWS protected header holds ``alg`` (EdDSA or Ed25519), ``kid`` (a key of the platform's JWKS),
 ``jti`` (unique per request), ``iat`` (seconds since the epoch), ``htm`` (the HTTP method) and
@@ -35,6 +35,7 @@ from schemas.jws import JWSError, verify_detached
 SIGNATURE_HEADER = "Puhui-Signature"
 RECEIPT_HEADER = "Puhui-Receipt"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MUST_SIGN = frozenset({ClientKind.PLATFORM, ClientKind.ADMIN})
 
 
 class SignatureRefused(HubError):
@@ -60,7 +61,7 @@ def _verify(
     settings: Settings,
 ) -> SignedRequest | None:
     if token is None:
-        if principal.kind is ClientKind.PLATFORM:
+        if principal.kind in MUST_SIGN:
             raise SignatureRefused(f"a {SIGNATURE_HEADER} header is required", code="1016")
         return None
     repository = AuthRepository(session)
@@ -111,7 +112,7 @@ async def verify_signed_request(
     settings: SettingsDep,
 ) -> SignedRequest | None:
     """Verify and record the signature of a state-changing request (None for unsigned operator
-    and committee requests, which may sign but need not)."""
+    and committee requests, which may sign but need not; platforms and administrators must)."""
     if request.method not in STATE_CHANGING:
         return None
     body = await request.body()

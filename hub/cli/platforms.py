@@ -19,7 +19,9 @@ from hub.problems import HubError
 from hub.settings import Settings
 
 platforms_app = typer.Typer(help="The federation's platforms.", no_args_is_help=True)
-clients_app = typer.Typer(help="OAuth clients of platforms, operators and committees.", no_args_is_help=True)
+clients_app = typer.Typer(
+    help="OAuth clients of platforms, operators, committees and administrators.", no_args_is_help=True
+)
 
 
 def _database(settings: Settings) -> Database:
@@ -116,7 +118,9 @@ def reactivate(code: str) -> None:
 
 @clients_app.command("create")
 def create(
-    kind: Annotated[ClientKind, typer.Option(help="platform, operator or committee.")],
+    kind: Annotated[
+        ClientKind, typer.Option(help="platform, operator, committee or admin (federation administrator).")
+    ],
     name: Annotated[str, typer.Option(help="Who the client is.")],
     platform: Annotated[str | None, typer.Option(help="The platform code (platform clients).")] = None,
     region: Annotated[str | None, typer.Option(help="The operator's region (a platform code).")] = None,

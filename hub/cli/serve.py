@@ -102,6 +102,10 @@ def _seed(settings: Settings) -> None:
         console.print(
             "  recognitions JS -> SH and AH -> SH await operator-sh: GET /v1/recognitions", highlight=False
         )
+        console.print(
+            "  federation administrators admin-1, admin-2: onboarding, suspension; a key override needs both",
+            highlight=False,
+        )
         console.print(f"  console {settings.resolved_public_url}/console", highlight=False)
         for username, password in result.console_passwords.items():
             console.print(

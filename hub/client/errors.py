@@ -32,7 +32,7 @@ class AuthenticationFailed(HubProblem):
 
 
 class PermissionDenied(HubProblem):
-    """403: the token lacks a scope."""
+    """403: the token lacks a scope, or the caller's role may not act on this object."""
 
 
 class NotFound(HubProblem):

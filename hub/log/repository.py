@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -92,10 +92,13 @@ class LogRepository:
     def delivery(self, index: int, platform: str) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, (index, platform))
 
-    def deliveries(self, platform: str | None, status: str | None, limit: int) -> Sequence[WebhookDelivery]:
+    def deliveries(
+        self, platforms: Collection[str] | None, status: str | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        """The newest deliveries to ``platforms`` (None: to every platform)."""
         query = select(WebhookDelivery).order_by(col(WebhookDelivery.index).desc()).limit(limit)
-        if platform:
-            query = query.where(WebhookDelivery.platform_code == platform)
+        if platforms is not None:
+            query = query.where(col(WebhookDelivery.platform_code).in_(sorted(platforms)))
         if status:
             query = query.where(WebhookDelivery.status == status)
         return self.session.exec(query).all()

@@ -1,23 +1,31 @@
-"""The federation's platform directory and its management."""
+"""The federation's platform directory and its management. Who may do what is decided by
+``hub.auth.policy``; these routes load the platform, ask the policy, and call the services."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
+from hub.auth.actors import CurrentActor, enforce, target
+from hub.auth.policy import (
+    can_propose_key_override,
+    can_reactivate,
+    can_register_platform,
+    can_set_webhook,
+    can_suspend,
+)
+from hub.auth.principal import CurrentPrincipal
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
+from hub.platforms.keys import KeyService, override_record
 from hub.platforms.models import PlatformCreate, PlatformStatus
 from hub.platforms.records import platform_record
 from hub.platforms.service import PlatformService, checked_jwks
 
 router = APIRouter(prefix="/v1/platforms", tags=["platforms"])
-
-Manager = Annotated[Principal, Depends(require("platforms:manage"))]
 
 
 @router.get("", summary="List the federation's platforms (exchange schema: platform)")
@@ -33,32 +41,69 @@ def get_platform(code: str, session: SessionDep, principal: CurrentPrincipal) ->
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Register a platform (operators: platforms:manage)",
+    summary="Register a platform (federation administrators)",
 )
 def register_platform(
-    data: PlatformCreate, session: SessionDep, principal: Manager, signed: SignedRequestDep
+    data: PlatformCreate, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> dict[str, Any]:
+    enforce(can_register_platform(actor))
     if data.jwks.get("keys"):
         data.jwks = checked_jwks(data.jwks, "/jwks")
-    return platform_record(PlatformService(session).register(data, actor=principal.client_id))
+    return platform_record(PlatformService(session).register(data, actor=actor.client_id))
 
 
 @router.put(
     "/{code}/jwks",
-    summary="Rotate a platform's keys: the new ones work at once, the old ones for a grace period",
+    summary="Rotate a platform's keys (the platform itself, signed with a current key): the new ones "
+    "work at once, the replaced ones for a grace period",
 )
 def rotate_jwks(
     code: str,
     jwks: Annotated[dict[str, Any], Body()],
     session: SessionDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     signed: SignedRequestDep,
 ) -> dict[str, Any]:
-    if principal.platform_code != code and "platforms:manage" not in principal.scopes:
-        raise Forbidden(f"only {code} itself or an operator may rotate its keys", scope="platforms:manage")
     grace = timedelta(seconds=settings.key_grace_period)
-    return platform_record(PlatformService(session).rotate_jwks(code, jwks, grace, actor=principal.client_id))
+    kid = signed.kid if signed is not None else None
+    return platform_record(KeyService(session).rotate(code, jwks, grace, actor=actor, signing_kid=kid))
+
+
+class OverrideProposal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jwks: dict[str, Any] = Field(description="The platform's new public keys (a JWK Set).")
+    reason: str = Field(min_length=3, max_length=2000, description="Why the platform cannot rotate itself.")
+
+
+@router.post(
+    "/{code}/key-overrides",
+    status_code=status.HTTP_201_CREATED,
+    summary="Propose replacing a platform's keys (an administrator; a second one must approve)",
+)
+def propose_key_override(
+    code: str, body: OverrideProposal, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
+) -> dict[str, Any]:
+    enforce(can_propose_key_override(actor, target(PlatformService(session).get(code))))
+    return override_record(KeyService(session).propose_override(code, body.jwks, body.reason, actor=actor))
+
+
+@router.get("/{code}/key-overrides", summary="A platform's key overrides (administrators)")
+def key_overrides(code: str, session: SessionDep, actor: CurrentActor) -> list[dict[str, Any]]:
+    enforce(can_propose_key_override(actor, target(PlatformService(session).get(code))))
+    return [override_record(o) for o in KeyService(session).overrides(code)]
+
+
+@router.post(
+    "/{code}/key-overrides/{override_id}/approve",
+    summary="Approve a key override (a second administrator): the keys are replaced at once, the old "
+    "ones and every outstanding token of the platform stop",
+)
+def approve_key_override(
+    code: str, override_id: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
+) -> dict[str, Any]:
+    return override_record(KeyService(session).approve_override(code, override_id, actor=actor))
 
 
 class WebhookTarget(BaseModel):
@@ -67,31 +112,37 @@ class WebhookTarget(BaseModel):
     url: AnyHttpUrl | None = Field(description="Where events are delivered; null to stop.")
 
 
-@router.put("/{code}/webhook", summary="Where a platform's events are delivered (itself or an operator)")
+@router.put("/{code}/webhook", summary="Where a platform's events are delivered (itself or an administrator)")
 def set_webhook(
     code: str,
-    target: WebhookTarget,
+    body: WebhookTarget,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     signed: SignedRequestDep,
 ) -> dict[str, Any]:
-    if principal.platform_code != code and "platforms:manage" not in principal.scopes:
-        raise Forbidden(f"only {code} itself or an operator may set its webhook", scope="platforms:manage")
-    url = str(target.url) if target.url is not None else None
-    return platform_record(PlatformService(session).set_webhook(code, url, actor=principal.client_id))
+    service = PlatformService(session)
+    enforce(can_set_webhook(actor, target(service.get(code))))
+    url = str(body.url) if body.url is not None else None
+    return platform_record(service.set_webhook(code, url, actor=actor.client_id))
 
 
-@router.post("/{code}/suspend", summary="Suspend a platform: its tokens stop working at once")
-def suspend(code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep) -> dict[str, Any]:
-    return platform_record(
-        PlatformService(session).set_status(code, PlatformStatus.SUSPENDED, actor=principal.client_id)
-    )
+@router.post(
+    "/{code}/suspend",
+    summary="Suspend a platform (administrators): its tokens are revoked, it gets no new ones",
+)
+def suspend(code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep) -> dict[str, Any]:
+    service = PlatformService(session)
+    enforce(can_suspend(actor, target(service.get(code))))
+    return platform_record(service.set_status(code, PlatformStatus.SUSPENDED, actor=actor.client_id))
 
 
-@router.post("/{code}/reactivate", summary="Reactivate a suspended platform")
+@router.post(
+    "/{code}/reactivate",
+    summary="Reactivate a suspended platform (administrators): it needs new tokens",
+)
 def reactivate(
-    code: str, session: SessionDep, principal: Manager, signed: SignedRequestDep
+    code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> dict[str, Any]:
-    return platform_record(
-        PlatformService(session).set_status(code, PlatformStatus.ACTIVE, actor=principal.client_id)
-    )
+    service = PlatformService(session)
+    enforce(can_reactivate(actor, target(service.get(code))))
+    return platform_record(service.set_status(code, PlatformStatus.ACTIVE, actor=actor.client_id))

@@ -55,6 +55,9 @@ class Platform(PlatformBase, table=True):
     scopes: list[str] = Field(default_factory=list, sa_column=json_column())
     previous_jwks: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     previous_jwks_until: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    jwks_forced: bool = Field(
+        default=False, description="The current keys were forced in by an administrators' override."
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
@@ -64,3 +67,26 @@ class PlatformCreate(PlatformBase):
 
     jwks: dict[str, Any] = Field(default_factory=lambda: {"keys": []})
     scopes: list[Text] = Field(default_factory=list)
+
+
+class KeyOverrideStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+
+
+class KeyOverride(SQLModel, table=True):
+    """An administrator's proposal to replace a platform's keys, applied when a second, distinct
+    administrator approves it before it expires."""
+
+    __tablename__ = "key_override"
+
+    id: str = Field(primary_key=True, max_length=36)
+    platform_code: str = Field(foreign_key="platform.code", index=True, max_length=16)
+    jwks: dict[str, Any] = Field(sa_column=json_column())
+    reason: str = Field(max_length=2000)
+    status: KeyOverrideStatus = Field(default=KeyOverrideStatus.PENDING, sa_type=String(16))
+    proposed_by: str = Field(max_length=64)
+    proposed_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    expires_at: datetime = Field(sa_column=timestamp_column())
+    approved_by: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))

@@ -1,13 +1,15 @@
-"""Registering platforms, rotating their keys, suspending and reactivating them."""
+"""Registering platforms, setting their webhooks, suspending and reactivating them (their keys:
+``hub.platforms.keys``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
 
+from hub.auth.repository import AuthRepository
 from hub.log.changes import record_change
 from hub.platforms.models import Platform, PlatformCreate, PlatformStatus
 from hub.platforms.records import platform_record
@@ -71,23 +73,6 @@ class PlatformService:
     def is_empty(self) -> bool:
         return self.platforms.count() == 0
 
-    def rotate_jwks(self, code: str, jwks: Any, grace: timedelta, *, actor: str) -> Platform:
-        """Replace the platform's keys: the new ones work at once, the replaced ones for ``grace``."""
-        platform = self.get(code)
-        new = checked_jwks(jwks)
-        now = datetime.now(UTC)
-        platform.previous_jwks = platform.jwks
-        platform.previous_jwks_until = now + grace
-        platform.jwks = new
-        platform.updated_at = now
-        self.platforms.add(platform)
-        kids = [key["kid"] for key in new["keys"]]
-        record_change(
-            self.session, "platform.keys_rotated", subject=("platform", code), actor=actor,
-            platforms=[code], data={"kids": kids, "previous_valid_until": (now + grace).isoformat()},
-        )  # fmt: skip
-        return platform
-
     def set_webhook(self, code: str, url: str | None, *, actor: str) -> Platform:
         """Where the platform's events are delivered (None: nowhere)."""
         platform = self.get(code)
@@ -100,13 +85,27 @@ class PlatformService:
         )  # fmt: skip
         return platform
 
+    def get_for_update(self, code: str) -> Platform:
+        platform = self.platforms.get(code, for_update=True)
+        if platform is None:
+            raise NotFound(f"no platform {code}", code="2002")
+        return platform
+
     def set_status(self, code: str, status: PlatformStatus, *, actor: str) -> Platform:
-        platform = self.get(code)
+        """Suspend or reactivate. Either way every outstanding token of the platform's clients is
+        revoked in the same transaction: a suspension ends them for good, and a token issued while
+        the suspension was being written cannot outlive the reactivation — new tokens are needed."""
+        platform = self.get_for_update(code)
         if platform.status == status:
             raise BadRequest(f"platform {code} is already {status}", code="1004")
+        now = datetime.now(UTC)
         platform.status = status
-        platform.updated_at = datetime.now(UTC)
+        platform.updated_at = now
         self.platforms.add(platform)
+        revoked = AuthRepository(self.session).revoke_platform_tokens(code, now)
         what = "platform.suspended" if status is PlatformStatus.SUSPENDED else "platform.reactivated"
-        record_change(self.session, what, subject=("platform", code), actor=actor, platforms=[code])
+        record_change(
+            self.session, what, subject=("platform", code), actor=actor, platforms=[code],
+            data={"tokens_revoked": revoked},
+        )  # fmt: skip
         return platform

@@ -6,10 +6,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
-from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
+from hub.auth.actors import CurrentActor, enforce, target_of
+from hub.auth.policy import Actor, can_decide_recognition, can_read_recognition
+from hub.auth.principal import Forbidden, Principal, require
+from hub.auth.scopes import ClientKind
 from hub.auth.signing import SignedRequestDep
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
+from hub.platforms.repository import PlatformRepository
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
 from hub.recognition.service import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RecognitionService
@@ -19,7 +24,6 @@ from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
 Requester = Annotated[Principal, Depends(require("recognitions:request"))]
-Decider = Annotated[Principal, Depends(require("recognitions:decide"))]
 
 
 class Selection(BaseModel):
@@ -73,8 +77,9 @@ def view(item: Recognition) -> dict[str, Any]:
     }
 
 
-def _visible(item: Recognition, principal: Principal) -> bool:
-    return principal.owns(item.origin) or principal.owns(item.destination)
+def _visible(item: Recognition, actor: Actor, session: Session) -> bool:
+    origin, destination = target_of(session, item.origin), target_of(session, item.destination)
+    return bool(can_read_recognition(actor, origin, destination))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Ask for recognition (origin platform)")
@@ -100,14 +105,18 @@ def submit(
 
 @router.get("", summary="Recognitions the caller asked for, or (operators) its region's queue")
 def listing(
-    session: SessionDep, principal: CurrentPrincipal, status_filter: str | None = None
+    session: SessionDep, actor: CurrentActor, status_filter: str | None = None
 ) -> list[dict[str, Any]]:
     from sqlmodel import col, or_, select
 
-    region = principal.platform_code or principal.region
-    if region is None:
+    if actor.home is None:
         return []
-    query = select(Recognition).where(or_(Recognition.origin == region, Recognition.destination == region))
+    codes = {actor.home}
+    if actor.kind is ClientKind.OPERATOR and actor.home_region is not None:
+        codes.update(PlatformRepository(session).codes_in_region(actor.home_region))
+    query = select(Recognition).where(
+        or_(col(Recognition.origin).in_(sorted(codes)), col(Recognition.destination).in_(sorted(codes)))
+    )
     if status_filter:
         query = query.where(Recognition.status == status_filter)
     return [view(r) for r in session.exec(query.order_by(col(Recognition.created_at))).all()]
@@ -119,25 +128,27 @@ def get(
     session: SessionDep,
     settings: SettingsDep,
     keystore: KeyStoreDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> dict[str, Any]:
     item = RecognitionService(session, settings, keystore).get(recognition_id)
-    if not _visible(item, principal):
+    if not _visible(item, actor, session):
         raise NotFound(f"no recognition {recognition_id}")
     return view(item)
 
 
-@router.post("/{recognition_id}/decision", summary="Approve or reject (operators of the destination)")
+@router.post(
+    "/{recognition_id}/decision", summary="Approve or reject (operators of the destination's region)"
+)
 def decide(
     recognition_id: str, body: Decision, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
-    principal: Decider, signed: SignedRequestDep,
+    actor: CurrentActor, signed: SignedRequestDep,
 ) -> dict[str, Any]:  # fmt: skip
     service = RecognitionService(session, settings, keystore)
     item = service.get(recognition_id, for_update=True)
-    if principal.region != item.destination:
-        raise NotFound(f"no recognition {recognition_id} in the queue of {principal.region}")
+    decision = can_decide_recognition(actor, target_of(session, item.destination))
+    enforce(decision, not_found=f"no recognition {recognition_id} in the queue of {actor.home}")
     decided = service.decide(
-        item, operator=principal.client_id, approve=body.decision == "approve", reason=body.reason
+        item, operator=actor.client_id, approve=body.decision == "approve", reason=body.reason
     )
     return view(decided)
 
@@ -169,9 +180,9 @@ def certificate(
     session: SessionDep,
     settings: SettingsDep,
     keystore: KeyStoreDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> dict[str, Any]:
     item = RecognitionService(session, settings, keystore).get(recognition_id)
-    if not _visible(item, principal) or item.certificate is None:
+    if not _visible(item, actor, session) or item.certificate is None:
         raise NotFound(f"no certificate for recognition {recognition_id}")
     return {"certificate": item.certificate, "jws": item.certificate_jws}

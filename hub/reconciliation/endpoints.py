@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.auth.principal import CurrentPrincipal, Principal, require
+from hub.auth.actors import CurrentActor, enforce, target_of
+from hub.auth.policy import can_read_reconciliation, can_resolve_reconciliation
+from hub.auth.principal import Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
 from hub.problems import NotFound
@@ -19,7 +21,6 @@ from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/reconciliations", tags=["reconciliation"])
 Submitter = Annotated[Principal, Depends(require("reconciliation:write"))]
-Manager = Annotated[Principal, Depends(require("platforms:manage"))]
 
 
 class Totals(BaseModel):
@@ -80,21 +81,25 @@ def submit(
 
 
 @router.get("/{reconciliation_id}", summary="A reconciliation report")
-def get(reconciliation_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get(reconciliation_id: str, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     found = ReconciliationService(session).get(reconciliation_id)
-    if not principal.owns(found.platform):
-        raise NotFound(f"no reconciliation {reconciliation_id}")
+    decision = can_read_reconciliation(actor, target_of(session, found.platform))
+    enforce(decision, not_found=f"no reconciliation {reconciliation_id}")
     return record(found)
 
 
-@router.post("/{reconciliation_id}/resolve", summary="Close after manual intervention (operators)")
+@router.post(
+    "/{reconciliation_id}/resolve", summary="Close after manual intervention (operators of the region)"
+)
 def resolve(
     reconciliation_id: str,
     body: Resolution,
     session: SessionDep,
-    principal: Manager,
+    actor: CurrentActor,
     signed: SignedRequestDep,
 ) -> dict[str, Any]:
-    return record(
-        ReconciliationService(session).resolve(reconciliation_id, body.note, actor=principal.client_id)
-    )
+    service = ReconciliationService(session)
+    found = service.get(reconciliation_id)
+    decision = can_resolve_reconciliation(actor, target_of(session, found.platform))
+    enforce(decision, not_found=f"no reconciliation {reconciliation_id}")
+    return record(service.resolve(reconciliation_id, body.note, actor=actor.client_id))

@@ -21,10 +21,10 @@ GUANGDONG = {
 }
 
 
-def test_an_operator_registers_a_platform(as_client) -> None:
-    operator = as_client("operator-sh")
+def test_an_administrator_registers_a_platform(as_client) -> None:
+    admin = as_client("admin-1")
     key = Ed25519Key.generate()
-    created = operator.post("/v1/platforms", {**GUANGDONG, "jwks": {"keys": [key.public_jwk()]}})
+    created = admin.post("/v1/platforms", {**GUANGDONG, "jwks": {"keys": [key.public_jwk()]}})
     assert created["code"] == "GD"
     assert validate("platform", created) == []
     assert [p["code"] for p in as_client("js").get("/v1/platforms")].count("GD") == 1
@@ -41,13 +41,13 @@ def test_an_operator_registers_a_platform(as_client) -> None:
     ids=["region", "fractional-points", "private-key", "duplicate"],
 )
 def test_bad_registrations_are_refused_and_change_nothing(as_client, change, status, pointer) -> None:
-    operator = as_client("operator-sh")
+    admin = as_client("admin-1")
     with pytest.raises(Refused) as refused:
-        operator.post("/v1/platforms", {**GUANGDONG, **change})
+        admin.post("/v1/platforms", {**GUANGDONG, **change})
     assert refused.value.status == status
     if pointer:
         assert pointer in [error.get("pointer") for error in refused.value.errors]
-    assert sorted(p["code"] for p in operator.get("/v1/platforms")) == [
+    assert sorted(p["code"] for p in admin.get("/v1/platforms")) == [
         "AH",
         "CCER",
         "JS",
@@ -56,9 +56,10 @@ def test_bad_registrations_are_refused_and_change_nothing(as_client, change, sta
     ]
 
 
-def test_a_platform_may_not_register_platforms(as_client) -> None:
+@pytest.mark.parametrize("who", ["js", "operator-sh", "committee-1"])
+def test_only_an_administrator_registers_platforms(as_client, who) -> None:
     with pytest.raises(PermissionDenied):
-        as_client("js").post("/v1/platforms", GUANGDONG)
+        as_client(who).post("/v1/platforms", GUANGDONG)
 
 
 def test_a_platform_may_not_rotate_another_platforms_keys(as_client) -> None:

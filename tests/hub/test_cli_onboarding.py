@@ -113,3 +113,27 @@ def test_clients_assertion_makes_a_private_key_jwt(tmp_path: Path) -> None:
     assert claims["iss"] == claims["sub"] == credentials["client_id"]
     assert claims["aud"] == credentials["token_endpoint"]
     assert claims["exp"] - claims["iat"] == 300
+
+
+def test_clients_create_makes_a_federation_administrator() -> None:
+    result = runner.invoke(app, ["clients", "create", "--kind", "admin", "--name", "federation admin"])
+    assert result.exit_code == 0, result.output
+    credentials = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    assert (credentials["kind"], credentials["scopes"]) == ("admin", ["federation:admin"])
+
+
+@pytest.mark.parametrize("kind", ["operator", "platform", "committee"])
+def test_only_an_admin_client_holds_the_administrators_scope(kind: str) -> None:
+    args = ["clients", "create", "--kind", kind, "--name", "x", "--scope", "federation:admin"]
+    if kind == "platform":
+        assert _add_guangdong().exit_code == 0
+        args += ["--platform", "GD"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "may not hold federation:admin" in result.output
+
+
+def test_an_administrator_has_no_region() -> None:
+    result = runner.invoke(app, ["clients", "create", "--kind", "admin", "--name", "a", "--region", "SH"])
+    assert result.exit_code == 1
+    assert "not for a region" in result.output

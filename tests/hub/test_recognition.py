@@ -19,7 +19,7 @@ from hub.app import create_app
 from hub.auth.scopes import ClientKind
 from hub.auth.service import ClientService
 from hub.cli.main import app as cli
-from hub.client import NotFound, PermissionDenied, PlatformClient, Refused
+from hub.client import NotFound, PlatformClient, Refused
 from schemas.canonical import canonicalize
 from tests.hub.conftest import RECORDS_FORM as FORM
 from tests.hub.conftest import example
@@ -97,7 +97,7 @@ def test_a_rejection_needs_a_reason_and_frees_the_serials(jiangsu, as_client) ->
 
 def test_only_the_destinations_operators_decide(jiangsu, as_client) -> None:
     pending = _submit(jiangsu, _request())
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         jiangsu.post(
             f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "self-approval"}
         )

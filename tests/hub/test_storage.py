@@ -80,6 +80,8 @@ def test_the_demo_federation_is_seeded_once(database: Database, settings) -> Non
     assert names == [
         f"{name}.json"
         for name in [
+            "admin-1",
+            "admin-2",
             "ah",
             "ccer",
             "committee-1",

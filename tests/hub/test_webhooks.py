@@ -84,7 +84,7 @@ def test_after_the_last_attempt_a_delivery_is_dead_until_an_operator_resends_it(
     dead = as_client("js").get("/v1/webhooks/deliveries", status="dead")
     assert len(dead) == 1
     assert "ConnectError" in dead[0]["last_error"]
-    operator = as_client("operator-sh")
+    operator = as_client("operator-js")
     resent = operator.post(f"/v1/webhooks/deliveries/{dead[0]['log_index']}/JS/redeliver", {})
     assert resent["status"] == "pending"
     with respx.mock() as mock:
