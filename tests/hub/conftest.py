@@ -72,25 +72,34 @@ def hub(database, settings, federation):
     client and the hub's settings."""
     from fastapi.testclient import TestClient
 
-    from adapters.registry import get
     from hub.app import create_app
+
+    demo = settings.model_copy(update={"demo": True})
+    ingest_fixtures(database, demo, "JS")
+    with TestClient(create_app(demo, database)) as client:
+        yield client, demo
+
+
+def ingest_fixtures(database, settings, code: str) -> list[dict]:
+    """Ingest the good fixtures of region ``code``'s adapter as that platform would; the blocks."""
+    from adapters.registry import get
     from hub.registry.federation_key import pseudonymizer
     from hub.registry.ingest import IngestService, Records
 
-    demo = settings.model_copy(update={"demo": True})
-    adapter = get("JS")
+    adapter = get(code)
+    blocks: list[dict] = []
     for fixture in (f for f in adapter.fixtures() if f.good):
         parsed = adapter.parse(
             fixture.read(),
             content_type=fixture.content_type,
-            pseudonymizer=pseudonymizer(demo.resolved_federation_key_file),
+            pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
         )
         with database.unit_of_work() as session:
             IngestService(session).ingest(
-                "JS", Records(parsed.projects, parsed.blocks), actor="test", source="test"
+                code, Records(parsed.projects, parsed.blocks), actor="test", source="test"
             )
-    with TestClient(create_app(demo, database)) as client:
-        yield client, demo
+        blocks += parsed.blocks
+    return blocks
 
 
 def platform_client(hub, federation, name: str):

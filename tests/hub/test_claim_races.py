@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from adapters.registry import get
 from hub.database import Database
-from hub.registry.federation_key import pseudonymizer
-from hub.registry.ingest import IngestService, Records
 from hub.seed import seed_demo
 from hub.settings import Settings
 from tests.hub.concurrent_claims import race
+from tests.hub.conftest import ingest_fixtures
 from tests.hub.test_conservation import fresh_database
 
 KINDS = ["recognition", "transfer", "pledge", "retirement"]
@@ -34,17 +32,7 @@ CLAIM_OF = {
 def _seeded(database: Database, data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, public_url="http://127.0.0.1:8000")
     seed_demo(database, settings, with_issuances=False)
-    adapter = get("JS")
-    for fixture in (f for f in adapter.fixtures() if f.good):
-        parsed = adapter.parse(
-            fixture.read(),
-            content_type=fixture.content_type,
-            pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
-        )
-        with database.unit_of_work() as session:
-            IngestService(session).ingest(
-                "JS", Records(parsed.projects, parsed.blocks), actor="t", source="t"
-            )
+    ingest_fixtures(database, settings, "JS")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -39,7 +39,7 @@ from hub.client import HubProblem, PlatformClient
 from hub.database import Database
 from hub.settings import Settings
 from hub.transfers.worker import TransferWorker
-from tests.hub.conftest import example
+from tests.hub.conftest import example, ingest_fixtures
 
 NS = "JS"
 ISSUED = [*range(100001, 100399), *range(90001, 90026)]
@@ -480,8 +480,6 @@ class LedgerMachine(RuleBasedStateMachine):
 @contextmanager
 def seeded_copies(backend: str, request: pytest.FixtureRequest) -> Iterator[Callable[[], Any]]:
     """A factory of fresh demo hubs (Jiangsu's blocks ingested), each a copy of one seeded database."""
-    from hub.registry.federation_key import pseudonymizer
-    from hub.registry.ingest import IngestService, Records
     from hub.seed import seed_demo
     from tests.conftest import POSTGRES_URL, _admin
 
@@ -502,19 +500,7 @@ def seeded_copies(backend: str, request: pytest.FixtureRequest) -> Iterator[Call
         golden_url = make_url(POSTGRES_URL).set(database=golden).render_as_string(hide_password=False)
     database = Database.from_url(golden_url)
     credentials = seed_demo(database, settings, with_issuances=False).credentials_dir
-    from adapters.registry import get
-
-    adapter = get("JS")
-    for fixture in (f for f in adapter.fixtures() if f.good):
-        parsed = adapter.parse(
-            fixture.read(),
-            content_type=fixture.content_type,
-            pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
-        )
-        with database.unit_of_work() as session:
-            IngestService(session).ingest(
-                "JS", Records(parsed.projects, parsed.blocks), actor="test", source="test"
-            )
+    ingest_fixtures(database, settings, "JS")
     database.dispose()
     made: list[str] = []
 

@@ -22,7 +22,7 @@ from hub.cli.main import app as cli
 from hub.client import NotFound, PlatformClient, Refused
 from schemas.canonical import canonicalize
 from tests.hub.conftest import RECORDS_FORM as FORM
-from tests.hub.conftest import example
+from tests.hub.conftest import example, ingest_fixtures
 
 
 def _request(request_id: str = "RR-2026-0001", start: int = 100001, end: int = 100120) -> dict:
@@ -180,22 +180,8 @@ def test_a_request_for_serials_outside_the_block_or_another_holders_block(jiangs
 
 
 def test_a_pledged_block_cannot_be_recognized(as_client, database, settings) -> None:
-    from adapters.registry import get
-    from hub.registry.federation_key import pseudonymizer
-    from hub.registry.ingest import IngestService, Records
-
-    adapter = get("AH")
-    fixture = next(f for f in adapter.fixtures() if f.good)
-    parsed = adapter.parse(
-        fixture.read(),
-        content_type=fixture.content_type,
-        pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
-    )
-    with database.unit_of_work() as session:
-        IngestService(session).ingest(
-            "AH", Records(parsed.projects, parsed.blocks), actor="test", source="test"
-        )
-    pledged = next(b for b in parsed.blocks if b["status"] == "encumbered")
+    blocks = ingest_fixtures(database, settings, "AH")
+    pledged = next(b for b in blocks if b["status"] == "encumbered")
     request = _request()
     request.update({"origin_registry": "AH", "purpose": "voluntary-neutralization"})
     request.pop("compliance")
