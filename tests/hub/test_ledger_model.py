@@ -16,30 +16,22 @@ Runs on SQLite and PostgreSQL; each example starts from a copy of one seeded hub
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from hub.app import create_app
-from hub.client import HubProblem, PlatformClient
-from hub.database import Database
-from hub.settings import Settings
+from hub.client import HubProblem
 from hub.transfers.worker import TransferWorker
-from tests.hub.conftest import example, ingest_fixtures
+from tests.hub.conftest import example
+from tests.hub.seeded_hubs import Hub, seeded_copies
 
 NS = "JS"
 ISSUED = [*range(100001, 100399), *range(90001, 90026)]
@@ -104,27 +96,17 @@ PARTS = st.lists(
 
 
 def check_refusal(problem: HubProblem, expected: bool) -> None:
-    """A refusal is a 4xx naming a check of the request (never a race's or a constraint's 6001);
+    """A refusal is a 4xx naming a check of the request or an illegal step (6002) — never a race's
+    or a constraint's 6001;
     what the model holds free may be refused only by the rules (5xxx)."""
     assert 400 <= problem.status < 500, problem
     codes = {problem.code, *[e.get("code") for e in problem.errors]} - {None}
-    named = any(str(code)[0] in "235" for code in codes) or (problem.status == 404 and not codes)
+    named = any(str(code)[0] in "235" or code == "6002" for code in codes) or (
+        problem.status == 404 and not codes
+    )
     assert named, f"refused {codes}, not by a check of the request: {problem}"
     if expected:
         assert all(str(code)[0] == "5" for code in codes), f"valid request refused: {problem}"
-
-
-@dataclass
-class Hub:
-    client: TestClient
-    database: Database
-    settings: Settings
-    credentials: Path
-
-    def platform(self, name: str) -> PlatformClient:
-        return PlatformClient.from_credentials(
-            self.credentials / f"{name}.json", transport=self.client._transport
-        )
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -475,63 +457,6 @@ class LedgerMachine(RuleBasedStateMachine):
             if self.model.recognitions[certificate[3:]] == "approved":
                 reserved = all(claims.get(n) == ("certificate", certificate) for n in serials)
                 assert reserved, f"{certificate} names serials not reserved for it"
-
-
-@contextmanager
-def seeded_copies(backend: str, request: pytest.FixtureRequest) -> Iterator[Callable[[], Any]]:
-    """A factory of fresh demo hubs (Jiangsu's blocks ingested), each a copy of one seeded database."""
-    from hub.seed import seed_demo
-    from tests.conftest import POSTGRES_URL, _admin
-
-    tmp: Path = request.getfixturevalue("tmp_path")
-    settings = Settings(
-        data_dir=tmp / "data", public_url="http://127.0.0.1:8000", webhook_worker=False, demo=True
-    )
-    if backend == "sqlite":
-        golden_path = tmp / "golden.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), golden_path)
-        golden_url = f"sqlite:///{golden_path}"
-    else:
-        golden = f"puhui_model_{uuid.uuid4().hex[:10]}"
-        with _admin(POSTGRES_URL) as admin:
-            admin.execute(
-                f'CREATE DATABASE "{golden}" TEMPLATE "{request.getfixturevalue("postgres_template")}"'
-            )
-        golden_url = make_url(POSTGRES_URL).set(database=golden).render_as_string(hide_password=False)
-    database = Database.from_url(golden_url)
-    credentials = seed_demo(database, settings, with_issuances=False).credentials_dir
-    ingest_fixtures(database, settings, "JS")
-    database.dispose()
-    made: list[str] = []
-
-    @contextmanager
-    def fresh() -> Iterator[Hub]:
-        if backend == "sqlite":
-            path = tmp / f"{uuid.uuid4().hex}.sqlite3"
-            shutil.copyfile(golden_path, path)
-            url = f"sqlite:///{path}"
-        else:
-            name = f"puhui_model_{uuid.uuid4().hex[:10]}"
-            with _admin(POSTGRES_URL) as admin:
-                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{golden}"')
-            made.append(name)
-            url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        copy = Database.from_url(url)
-        try:
-            with TestClient(create_app(settings, copy), raise_server_exceptions=False) as client:
-                yield Hub(client, copy, settings, credentials)
-        finally:
-            copy.dispose()
-            if backend != "sqlite":
-                with _admin(POSTGRES_URL) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{made.pop()}" WITH (FORCE)')
-
-    try:
-        yield fresh
-    finally:
-        if backend != "sqlite":
-            with _admin(POSTGRES_URL) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{golden}" WITH (FORCE)')
 
 
 EXAMPLES = {"sqlite": 40, "postgresql": 15}
