@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.auth.principal import CurrentPrincipal, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
-from hub.problems import BadRequest
+from hub.problems import BadRequest, problem_responses
 from hub.standards.service import Published, StandardsService, refusal
 from hub.text import Text
 from schemas.canonical import MAX_SAFE_INTEGER
@@ -123,7 +123,11 @@ def listing(session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/v1/rulesets/current", summary="The ruleset in force for an origin and a destination")
+@router.get(
+    "/v1/rulesets/current",
+    summary="The ruleset in force for an origin and a destination",
+    responses=problem_responses(404),
+)
 def current(
     session: SessionDep,
     origin: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
