@@ -3,14 +3,15 @@
 Every operation of the document is called with generated requests, valid ones (positive) and ones
 that break the schema (negative), as a platform (Jiangsu, signing every state-changing body) and as
 a regional operator (Shanghai, unsigned, as operators may). Each answer must not be a 5xx, must
-have a status and a media type the document declares for the operation, and a body matching the
-declared schema. The run is bounded (a few examples per operation, mode and caller) and
-deterministic (derandomized), so CI does not flake; every failure found is reported at once, one
-line per (operation, check).
+have a status and a media type the document declares for the operation, and a body and headers
+matching the declared schema; a request breaking the schema must be refused with a 4xx. The run
+is bounded (a few examples per operation, mode and caller) and deterministic (derandomized), so CI
+does not flake; every failure found is reported at once, one line per (operation, check).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -38,8 +41,16 @@ from hub.client import PlatformClient
 from hub.client.platform_client import SIGNATURE_HEADER, STATE_CHANGING
 from hub.settings import Settings
 
-EXAMPLES = 4  # per operation, generation mode and caller
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# per operation, generation mode and caller; PUHUI_ATTACK_EXAMPLES=50 runs a deeper search locally
+EXAMPLES = int(os.environ.get("PUHUI_ATTACK_EXAMPLES", "5"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,  # a request breaking the schema must be refused with a 4xx
+]
 MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
 
 
