@@ -59,7 +59,7 @@ def route_statuses(route: APIRoute) -> set[int]:
     statuses = {400}
     if route.dependant.path_params:
         statuses.add(404)
-    if route.methods & STATE_CHANGING:
+    if set(route.methods or ()) & STATE_CHANGING:
         statuses |= {413, 422}
     calls = set(_calls(route.dependant))
     if authenticate in calls:
@@ -96,7 +96,7 @@ def _add_responses(app: FastAPI, schema: dict[str, Any]) -> None:
         operations = schema["paths"].get(context.path_format or route.path_format, {})
         oauth = route.path in OAUTH_PATHS
         derived = oauth_responses() if oauth else problem_responses(*route_statuses(route))
-        for method in route.methods:
+        for method in route.methods or ():
             responses = operations.get(method.lower(), {}).get("responses")
             if responses is None:
                 continue
