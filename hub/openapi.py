@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.principal import authenticate
 from hub.auth.signing import STATE_CHANGING, verify_signed_request
@@ -43,7 +43,7 @@ class OAuthError(BaseModel):
     error_description: str | None = None
     type: str
     title: str
-    status: int
+    status: int = Field(ge=400, le=599)
     detail: str | None = None
 
 
