@@ -24,6 +24,7 @@ from hub.log.endpoints import router as log_router
 from hub.log.webhook_endpoints import router as webhooks_router
 from hub.log.webhooks import WebhookWorker, WorkerThread
 from hub.meta.endpoints import router as meta_router
+from hub.openapi import document_problems
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
 from hub.receipts.endpoints import router as receipts_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(standards_router)
     app.include_router(log_router)
     app.include_router(webhooks_router)
+    document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +28,41 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://schemas.puhui-hub.org/problems/"
 
 log = logging.getLogger("puhui.hub")
+
+
+class ProblemIssue(BaseModel):
+    """One failure of a problem: a body member (``pointer``) or a parameter (``parameter``, ``in``)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    pointer: str | None = Field(None, description="JSON pointer (RFC 6901) of the body member")
+    parameter: str | None = Field(None, description="name of the query, path or header parameter")
+    in_: str | None = Field(None, alias="in", description="where the parameter is: query, path, header")
+    code: str | None = Field(None, description="check code of this failure (docs/check-codes.md)")
+    detail: str | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem, as every error of the hub is answered (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="URI of the problem type")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str | None = None
+    instance: str | None = Field(None, description="path of the request")
+    code: str | None = Field(None, description="check code (docs/check-codes.md)")
+    errors: list[ProblemIssue] | None = Field(None, description="one entry per failure")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` mapping documenting ``statuses`` as problem details (one place builds it)."""
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        status: {"description": f"{HTTPStatus(status).phrase} (RFC 9457 problem)", "content": content}
+        for status in sorted(statuses)
+    }
 
 
 class HubError(Exception):

@@ -17,6 +17,18 @@ router = APIRouter(tags=["meta"])
 SCHEMA_MEDIA_TYPE = "application/schema+json"
 
 
+class SchemaDocumentResponse(JSONResponse):
+    """A JSON Schema document, documented (and sent) as ``application/schema+json``."""
+
+    media_type = SCHEMA_MEDIA_TYPE
+
+
+class JWKSetResponse(JSONResponse):
+    """A JWK Set (RFC 7517 section 8.5), documented (and sent) as ``application/jwk-set+json``."""
+
+    media_type = "application/jwk-set+json"
+
+
 @router.get("/", summary="Entry points of this hub")
 def index(settings: SettingsDep) -> dict[str, Any]:
     base = settings.resolved_public_url
@@ -60,9 +72,13 @@ def _known(name: str) -> str:
     return name
 
 
-@router.get("/v1/schemas/{name}", summary="One exchange schema document (JSON Schema 2020-12)")
-def get_schema(name: str) -> JSONResponse:
-    return JSONResponse(catalog().document(_known(name)), media_type=SCHEMA_MEDIA_TYPE)
+@router.get(
+    "/v1/schemas/{name}",
+    summary="One exchange schema document (JSON Schema 2020-12)",
+    response_class=SchemaDocumentResponse,
+)
+def get_schema(name: str) -> SchemaDocumentResponse:
+    return SchemaDocumentResponse(catalog().document(_known(name)))
 
 
 @router.post(
@@ -80,6 +96,10 @@ def validate_record(name: str, record: Annotated[Any, Body()]) -> dict[str, Any]
     return {"valid": True, "schema": catalog().info(name).id}
 
 
-@router.get("/.well-known/jwks.json", summary="The hub's public signing keys (RFC 7517 JWK Set)")
-def jwks(keystore: KeyStoreDep) -> JSONResponse:
-    return JSONResponse(keystore.jwks(), media_type="application/jwk-set+json")
+@router.get(
+    "/.well-known/jwks.json",
+    summary="The hub's public signing keys (RFC 7517 JWK Set)",
+    response_class=JWKSetResponse,
+)
+def jwks(keystore: KeyStoreDep) -> JWKSetResponse:
+    return JWKSetResponse(keystore.jwks())

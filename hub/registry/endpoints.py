@@ -20,7 +20,7 @@ from adapters.registry import UnknownAdapter, get
 from hub.auth.principal import Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
-from hub.problems import BadRequest, HubError, NotFound
+from hub.problems import BadRequest, HubError, NotFound, problem_responses
 from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import CreditBlock
@@ -98,6 +98,7 @@ async def _body(request: Request) -> bytes:
     "/v1/platforms/{code}/batches",
     status_code=status.HTTP_201_CREATED,
     summary="Ingest a batch (local format or exchange form), all or nothing",
+    responses=problem_responses(415),
 )
 def ingest(
     code: str,

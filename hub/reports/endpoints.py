@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from hub.auth.principal import Principal, require
+from hub.dates import IsoDate
 from hub.deps import SessionDep
 from hub.recognition.models import Recognition
 from hub.registry.models import CreditBlock
@@ -26,8 +27,8 @@ Reader = Annotated[Principal, Depends(require("reports:read"))]
 def flows(
     session: SessionDep,
     principal: Reader,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     low = datetime.combine(start, time.min, tzinfo=UTC) if start else None
     high = datetime.combine(end, time.max, tzinfo=UTC) if end else None

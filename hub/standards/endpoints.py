@@ -6,7 +6,7 @@ Reading standards is public (auditors verify offline what the hub enforces); pub
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.principal import CurrentPrincipal, Principal, require
 from hub.auth.signing import SignedRequestDep
+from hub.dates import IsoDate
 from hub.deps import SessionDep
-from hub.problems import BadRequest
+from hub.problems import BadRequest, problem_responses
 from hub.standards.service import Published, StandardsService, refusal
 from hub.text import Text
 from schemas.canonical import MAX_SAFE_INTEGER
@@ -123,12 +124,16 @@ def listing(session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/v1/rulesets/current", summary="The ruleset in force for an origin and a destination")
+@router.get(
+    "/v1/rulesets/current",
+    summary="The ruleset in force for an origin and a destination",
+    responses=problem_responses(404),
+)
 def current(
     session: SessionDep,
     origin: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
     destination: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
-    on: Annotated[date | None, Query(alias="date", description="Default: today (UTC).")] = None,
+    on: Annotated[IsoDate | None, Query(alias="date", description="Default: today (UTC).")] = None,
 ) -> dict[str, Any]:
     return published(StandardsService(session).current(origin, destination, on))
 
@@ -161,7 +166,7 @@ class EvaluationRequest(BaseModel):
     block: dict[str, Any] = Field(description="A credit-block exchange record.")
     destination: Text = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
     purpose: Text
-    on_date: date | None = Field(default=None, alias="date", description="Default: today (UTC).")
+    on_date: IsoDate | None = Field(default=None, alias="date", description="Default: today (UTC).")
     project: dict[str, Any] | None = Field(default=None, description="The block's project record, if known.")
     verified_emissions: int | None = Field(
         default=None, ge=0, le=MAX_SAFE_INTEGER, description="Covered entity's, tonnes."
