@@ -1,4 +1,5 @@
-"""The one string type of request models: every free-text or identifier field is a :data:`Text`.
+"""The one string type of request models — every free-text or identifier field is a :data:`Text` —
+and the one integer type, :data:`Integer`.
 
 A NUL character (PostgreSQL cannot hold it in text, SQLite can: the backends would answer
 differently) or a lone UTF-16 surrogate (no UTF-8 form: canonicalization and every encoder fail on
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Strict
 from pydantic_core import PydanticCustomError
 
 from schemas.strict_json import text_problem
@@ -29,3 +30,7 @@ def checked_text(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(checked_text)]
 """A string of a request: no NUL character, no lone UTF-16 surrogate (1049)."""
+
+
+Integer = Annotated[int, Strict()]
+"""An integer of a request: a JSON integer, never a string of digits, a boolean or a float."""

@@ -139,6 +139,7 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("2003", "client-suspended", "The client or its platform is suspended."),
     CheckCode("2004", "not-issuer", "A platform issues only in its own registry and serial namespace."),
+    CheckCode("2005", "account-elsewhere", "The account named is not in the destination registry."),
     CheckCode(
         "2010", "not-permitted", "The caller's role does not permit this action on this platform or object."
     ),

@@ -51,7 +51,8 @@ class ClaimRepository:
     def lock(self, namespaces: Iterable[str]) -> None:
         """Serialize claim writers per namespace (the ingest's advisory lock on PostgreSQL; SQLite
         write transactions are serialized already). The constraint is the guarantee; the lock
-        makes a race end in a clean refusal instead of a constraint violation."""
+        makes a race end in a clean refusal instead of a constraint violation. Other names (an
+        idempotency key) lock the same way; callers take them before any namespace, in order."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
         for namespace in sorted(set(namespaces)):

@@ -24,6 +24,7 @@ from hub.platforms.keys import KeyService, override_record
 from hub.platforms.models import PlatformCreate, PlatformStatus
 from hub.platforms.records import platform_record
 from hub.platforms.service import PlatformService, checked_jwks
+from hub.text import Text
 
 router = APIRouter(prefix="/v1/platforms", tags=["platforms"])
 
@@ -74,7 +75,7 @@ class OverrideProposal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     jwks: dict[str, Any] = Field(description="The platform's new public keys (a JWK Set).")
-    reason: str = Field(min_length=3, max_length=2000, description="Why the platform cannot rotate itself.")
+    reason: Text = Field(min_length=3, max_length=2000, description="Why the platform cannot rotate itself.")
 
 
 @router.post(

@@ -11,7 +11,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
-from hub.text import Text
+from hub.text import Integer, Text
 from schemas.canonical import MAX_SAFE_INTEGER
 
 
@@ -37,7 +37,7 @@ class PlatformBase(SQLModel):
     kind: PlatformKind = Field(sa_type=String(16))
     api_base_url: Text = Field(max_length=500)
     webhook_url: Text | None = Field(default=None, max_length=500)
-    grams_per_point: int | None = Field(
+    grams_per_point: Integer | None = Field(
         default=None,
         ge=1,
         le=MAX_SAFE_INTEGER,

@@ -19,7 +19,7 @@ from hub.problems import NotFound
 from hub.recognition.models import Recognition
 from hub.recognition.service import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RecognitionService
 from hub.recognition.use import Certificates
-from hub.text import Text
+from hub.text import Integer, Text
 from schemas.canonical import MAX_SAFE_INTEGER
 
 router = APIRouter(prefix="/v1/recognitions", tags=["recognition"])
@@ -29,7 +29,7 @@ Requester = Annotated[Principal, Depends(require("recognitions:request"))]
 class Selection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int = Field(
+    quantity: Integer = Field(
         ge=1, le=MAX_SAFE_INTEGER, description="Tonnes to recognize; the hub picks the sender's held serials."
     )
     catalogue_id: Text | None = Field(default=None, description="Only blocks of this methodology.")
@@ -42,7 +42,7 @@ class Submission(BaseModel):
         description="A recognition-request exchange record; `select` fills in its blocks and quantity."
     )
     select: Selection | None = Field(default=None, description="Ask for a quantity instead of naming blocks.")
-    verified_emissions: int | None = Field(
+    verified_emissions: Integer | None = Field(
         default=None,
         ge=0,
         le=MAX_SAFE_INTEGER,

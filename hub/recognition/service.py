@@ -17,6 +17,7 @@ from hub.recognition.models import Recognition
 from hub.recognition.repository import RecognitionRepository
 from hub.recognition.use import certificate_id, move
 from hub.registry.models import CreditBlock, ProjectRecord
+from hub.registry.repository import RegistryRepository
 from hub.settings import Settings
 from hub.standards.service import StandardsService
 from mutual_recognition.block_states import USABLE
@@ -298,16 +299,14 @@ class RecognitionService:
         """Before a certificate is signed: every serial it names is still held by the origin in a
         usable block and claimed by this recognition; the claims pass to the certificate."""
         reservations = Reservations(self.session)
-        requested = part_requests(recognition.request["blocks"])
+        requested = recognition.request["blocks"]
         claimed = reservations.claims.of(ClaimKind.RECOGNITION, recognition.id)
-        blocks = {b.block_id: b for b in self.session.exec(
-            select(CreditBlock).where(col(CreditBlock.block_id).in_([p.block_id for p in requested]))
-        )}  # fmt: skip
+        registry = RegistryRepository(self.session)
         held = all(
-            (block := blocks.get(part.block_id)) is not None
-            and block.current_registry == recognition.origin
+            (block := registry.holder_of(p["namespace"], p["start"], p["end"], recognition.origin))
+            is not None
             and block.status in USABLE
-            for part in requested
+            for p in requested
         )
         if len(claimed) != len(requested) or not held:
             raise Conflict(

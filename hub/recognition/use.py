@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from hub.claims.service import Reservations
 from hub.log.transitions import apply_transition
+from hub.problems import Conflict
 from hub.recognition.models import Recognition
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.recognition_states import RECOGNITION, RecognitionState
@@ -74,7 +75,16 @@ class Certificates:
         )
 
     def withdraw(self, recognition: Recognition, *, actor: str, reason: str) -> None:
-        """The origin gives up an approved certificate it has not used: its serials are free again."""
+        """The origin gives up an approved certificate it has not used: its serials are free again.
+        Not while a transfer naming it holds them (it uses the certificate, or gives them back)."""
+        reservations = Reservations(self.session)
+        if recognition.status == RecognitionState.APPROVED and not reservations.claims.of(
+            ClaimKind.CERTIFICATE, certificate_id(recognition)
+        ):
+            raise Conflict(
+                f"certificate {certificate_id(recognition)} is in use by a transfer that is not final",
+                code="6002",
+            )
         move(
             self.session,
             recognition,

@@ -15,7 +15,7 @@ from hub.deps import SessionDep
 from hub.problems import NotFound
 from hub.reconciliation.models import Reconciliation
 from hub.reconciliation.service import ReconciliationService
-from hub.text import Text
+from hub.text import Integer, Text
 from mutual_recognition.reconciliation import BlockView
 from schemas.canonical import MAX_SAFE_INTEGER
 
@@ -25,16 +25,16 @@ Submitter = Annotated[Principal, Depends(require("reconciliation:write"))]
 
 class Totals(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    blocks: int = Field(ge=0, le=MAX_SAFE_INTEGER)
-    tonnes: int = Field(ge=0, le=MAX_SAFE_INTEGER)
+    blocks: Integer = Field(ge=0, le=MAX_SAFE_INTEGER)
+    tonnes: Integer = Field(ge=0, le=MAX_SAFE_INTEGER)
 
 
 class SubmittedBlock(BaseModel):
     model_config = ConfigDict(extra="forbid")
     block_id: Text
-    serial_start: int = Field(ge=1, le=MAX_SAFE_INTEGER)
-    serial_end: int = Field(ge=1, le=MAX_SAFE_INTEGER)
-    quantity: int = Field(ge=1, le=MAX_SAFE_INTEGER)
+    serial_start: Integer = Field(ge=1, le=MAX_SAFE_INTEGER)
+    serial_end: Integer = Field(ge=1, le=MAX_SAFE_INTEGER)
+    quantity: Integer = Field(ge=1, le=MAX_SAFE_INTEGER)
     status: Text
 
 

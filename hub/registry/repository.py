@@ -212,5 +212,13 @@ class RegistryRepository:
         found = [block for block in self.session.exec(query) if block.serial_end >= serial]
         return sorted(found, key=lambda block: block.block_id)
 
+    def holder_of(self, namespace: str, start: int, end: int, registry: str) -> CreditBlock | None:
+        """The live block of ``registry`` that holds serials [start, end] now — whatever splits
+        renamed it since an operation named it (operations hold serials, not block ids)."""
+        for block in self.holding(namespace, start):
+            if block.current_registry == registry and block.status != "exported" and end <= block.serial_end:
+                return block
+        return None
+
     def ingest(self, ingest_id: str) -> IngestBatch | None:
         return self.session.get(IngestBatch, ingest_id)

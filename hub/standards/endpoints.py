@@ -18,7 +18,7 @@ from hub.dates import IsoDate
 from hub.deps import SessionDep
 from hub.problems import BadRequest, problem_responses
 from hub.standards.service import Published, StandardsService, refusal
-from hub.text import Text
+from hub.text import Integer, Text
 from schemas.canonical import MAX_SAFE_INTEGER
 from standards import (
     EvaluationInputError,
@@ -168,11 +168,11 @@ class EvaluationRequest(BaseModel):
     purpose: Text
     on_date: IsoDate | None = Field(default=None, alias="date", description="Default: today (UTC).")
     project: dict[str, Any] | None = Field(default=None, description="The block's project record, if known.")
-    verified_emissions: int | None = Field(
+    verified_emissions: Integer | None = Field(
         default=None, ge=0, le=MAX_SAFE_INTEGER, description="Covered entity's, tonnes."
     )
-    used_total: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
-    used_outside_region: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
+    used_total: Integer = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
+    used_outside_region: Integer = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
 
 
 @router.post("/v1/rulesets/evaluate", summary="Dry run: what the ruleset in force says about a block")

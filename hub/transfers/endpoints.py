@@ -12,7 +12,7 @@ from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
 from hub.problems import BadRequest, NotFound, coded_error
-from hub.text import Text
+from hub.text import Integer, Text
 from hub.transfers.models import Transfer
 from hub.transfers.service import TransferService
 
@@ -29,10 +29,10 @@ class BlockRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     block_id: Text = Field(pattern=IDENTIFIER, max_length=128)
     namespace: Text = Field(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
-    start: int | None = Field(
+    start: Integer | None = Field(
         default=None, ge=1, le=9007199254740991, description="Part of the block; default all."
     )
-    end: int | None = Field(default=None, ge=1, le=9007199254740991)
+    end: Integer | None = Field(default=None, ge=1, le=9007199254740991)
 
     @model_validator(mode="after")
     def _non_empty(self) -> BlockRef:

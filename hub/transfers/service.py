@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, part_requests
 from hub.log.changes import record_change
 from hub.log.transitions import apply_transition
@@ -56,6 +57,11 @@ class TransferService:
         """The transfer for this key (and whether it was created now); 6004 when the key was used
         with another body."""
         digest = body_hash(body)
+        # One proposal per key at a time (PostgreSQL; SQLite serializes writers): a retry racing
+        # its original waits for it and then finds it, instead of colliding with its claims.
+        ClaimRepository(self.session).lock(
+            [f"idempotency {client_id} {key}", f"transfer {body['transfer_id']}"]
+        )
         existing = self.session.exec(
             select(Transfer).where(Transfer.client_id == client_id, Transfer.idempotency_key == key)
         ).first()
@@ -70,6 +76,11 @@ class TransferService:
         differ = registries_differ(sender, destination)
         if not differ.passed:
             issues.append(Issue("/destination", "5011", differ.detail))
+        if body["to_account"]["registry"] != destination:
+            where = body["to_account"]["registry"]
+            issues.append(
+                Issue("/to_account/registry", "2005", f"the account is in {where}, not in {destination}")
+            )
         target = self.session.get(Platform, destination)
         if target is None or str(target.status) != "active":
             issues.append(Issue("/destination", "2002", f"{destination} is not an active platform"))

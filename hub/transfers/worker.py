@@ -29,6 +29,7 @@ from adapters.registry import get
 from hub.database import Database
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
+from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_row, split_block
 from hub.settings import Settings
 from hub.transfers.models import Transfer
@@ -44,8 +45,21 @@ class SagaFault(RuntimeError):
     like a platform's refusal, and terminated at the deadline."""
 
 
+def _holder(session: Session, registry: str, item: dict[str, Any]) -> CreditBlock:
+    """The block of ``registry`` holding a transfer part's serials now (another operation may have
+    split the block the transfer named since; the transfer's claim kept the serials)."""
+    block = RegistryRepository(session).holder_of(item["namespace"], item["start"], item["end"], registry)
+    if block is None:
+        raise SagaFault(
+            f"serials {item['start']}-{item['end']} of {item['block_id']} are held by no block of {registry}"
+        )
+    return block
+
+
 def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
-    return str(block["block_id"]), int(block["serial_start"]), int(block["serial_end"])
+    """What a platform call's idempotency key names: the serials, which stay the same whatever
+    splits rename their block between two attempts."""
+    return str(block["serial_namespace"]), int(block["serial_start"]), int(block["serial_end"])
 
 
 LEASE = timedelta(seconds=60)
@@ -117,9 +131,7 @@ class TransferWorker:
         if State(transfer.state) is State.ACCEPTED:
             records = []
             for item in transfer.request["blocks"]:
-                block = session.get(CreditBlock, item["block_id"])
-                if block is None:
-                    raise SagaFault(f"block {item['block_id']} of the transfer is no longer registered")
+                block = _holder(session, transfer.origin, item)
                 part = {"serial_start": item["start"], "serial_end": item["end"]}
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
@@ -168,14 +180,16 @@ class TransferWorker:
     def _lock_pieces(session: Session, transfer: Transfer) -> list[str]:
         """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
         parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        holders: dict[str, CreditBlock] = {}
         for item in transfer.request["blocks"]:
-            parts[item["block_id"]].append((item["start"], item["end"]))
+            holder = _holder(session, transfer.origin, item)
+            holders[holder.block_id] = holder
+            parts[holder.block_id].append((item["start"], item["end"]))
         pieces: list[str] = []
         for block_id, ranges in parts.items():
-            held = session.get(CreditBlock, block_id)
-            if held is None or not BLOCK.allows(BlockStatus(held.status), BlockStatus.LOCKED):
-                status = "gone" if held is None else held.status
-                raise SagaFault(f"block {block_id} is {status}; its serials cannot be locked")
+            held = holders[block_id]
+            if not BLOCK.allows(BlockStatus(held.status), BlockStatus.LOCKED):
+                raise SagaFault(f"block {block_id} is {held.status}; its serials cannot be locked")
             pieces += split_block(session, held, ranges, str(BlockStatus.LOCKED))[0]
         return pieces
 

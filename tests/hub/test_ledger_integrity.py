@@ -275,3 +275,109 @@ def test_a_saga_failing_inside_the_hub_is_counted_and_terminated_compensated_at_
         propose(jiangsu, transfer_body([part(block=f"{BLOCK}:100001-100010")], "TR-Z"), key="k-z").status_code
         == 201
     )
+
+
+# Found by an attacker's pass against `make run` (SQLite) and a hub on PostgreSQL.
+
+
+def test_a_certificate_in_use_by_a_transfer_cannot_be_withdrawn(hub, federation) -> None:
+    jiangsu = _client(hub, federation, "js")
+    pending = _recognize(jiangsu)
+    operator = _client(hub, federation, "operator-sh")
+    operator.post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
+    )
+    certificate = f"RC-{pending['id']}"
+    propose(jiangsu, transfer_body([part(start=100001, end=100120)], certificate_id=certificate))
+    with pytest.raises(Refused) as in_use:
+        jiangsu.post(f"/v1/recognitions/{pending['id']}/withdraw", {"reason": "changed my mind"})
+    assert in_use.value.code == "6002"
+    jiangsu.post("/v1/transfers/TR-X/cancel", {})  # the serials go back to the certificate
+    withdrawn = jiangsu.post(f"/v1/recognitions/{pending['id']}/withdraw", {"reason": "changed my mind"})
+    assert withdrawn["status"] == "withdrawn"
+    assert (
+        propose(jiangsu, transfer_body([part(start=100001, end=100120)], "TR-2"), key="k-2").status_code
+        == 201
+    )
+
+
+def test_operations_on_other_parts_of_a_block_do_not_strand_a_transfer(hub, database, federation) -> None:
+    jiangsu = _client(hub, federation, "js")
+    propose(jiangsu, transfer_body([part(start=100200, end=100201)], "TR-A"), key="k-a")
+    propose(jiangsu, transfer_body([part(start=100210, end=100211)], "TR-B"), key="k-b")
+    retire = example("retirement", "event-neutralization") | {
+        "registry": "JS",
+        "retirement_id": "RT-S",
+        "blocks": [{"block_id": BLOCK, "namespace": "JS", "start": 100300, "end": 100301, "quantity": 2,
+                    "unit": "tCO2e"}],
+        "quantity": 2,
+        "beneficiary": {"registry": "JS", "account_id": "JS-A-1"},
+    }  # fmt: skip
+    jiangsu.post("/v1/retirements", retire)  # splits the block both transfers named
+    _run(hub, database)
+    for transfer in ("TR-A", "TR-B"):
+        done = jiangsu.get(f"/v1/transfers/{transfer}")
+        assert (done["state"], done["last_error"]) == ("completed", None)
+
+
+def test_a_pending_recognition_is_approved_after_another_part_of_its_block_moved(
+    hub, database, federation
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    pending = _recognize(jiangsu)  # 100001-100120
+    propose(jiangsu, transfer_body([part(start=100340, end=100350)]))
+    _run(hub, database)
+    assert jiangsu.get("/v1/transfers/TR-X")["state"] == "completed"
+    operator = _client(hub, federation, "operator-sh")
+    approved = operator.post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "still ok"}
+    )
+    assert approved["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "code"),
+    [
+        ({"to_account": {"registry": "ZJ", "account_id": "ZJ-A-1"}}, "/to_account/registry", "2005"),
+        ({"blocks": [part(start="100200", end="100210")]}, "/blocks/0/start", "1002"),  # type: ignore[arg-type]
+        ({"blocks": [part(start=True, end=True)]}, "/blocks/0/start", "1002"),
+    ],
+    ids=["account elsewhere", "digits as a string", "a boolean"],
+)
+def test_a_transfer_names_a_destination_account_and_integer_serials(
+    hub, federation, change, pointer, code
+) -> None:
+    jiangsu = _client(hub, federation, "js")
+    before = tree_size(hub)
+    with pytest.raises(Refused) as refused:
+        propose(jiangsu, transfer_body([part(start=100001, end=100010)]) | change)
+    assert (pointer, code) in [(e["pointer"], e["code"]) for e in refused.value.errors]
+    assert tree_size(hub) == before
+
+
+def test_one_idempotency_key_sent_by_many_threads_at_once_is_one_transfer(hub, database) -> None:
+    import threading
+
+    from hub.problems import HubError
+    from hub.transfers.service import TransferService
+
+    body = transfer_body([part(start=100001, end=100010)], "TR-I")
+    barrier, outcomes = threading.Barrier(8), []
+
+    def send() -> None:
+        barrier.wait()
+        try:
+            with database.unit_of_work() as session:
+                found, created = TransferService(session, timedelta(hours=1)).propose(
+                    body, key="same-key", client_id="js-client", sender="JS"
+                )
+                outcomes.append((found.id, created))
+        except HubError as error:
+            outcomes.append((str(error.code), False))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [("TR-I", False)] * 7 + [("TR-I", True)]

@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from pydantic import AfterValidator, BaseModel, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, Strict, TypeAdapter, ValidationError
 
 import hub.app
 from adapters.registry import get
@@ -25,27 +25,36 @@ def _is_text(metadata: list[Any]) -> bool:
     return any(isinstance(m, AfterValidator) and m.func is checked_text for m in metadata)
 
 
-def _bare_strings(annotation: Any, metadata: list[Any], where: str, seen: set[type]) -> list[str]:
-    """Where a request model holds a string that is not a Text."""
-    if annotation is str:
-        return [] if _is_text(metadata) else [where]
+def _is_integer(metadata: list[Any]) -> bool:
+    return any(isinstance(m, Strict) and m.strict for m in metadata)
+
+
+def _bare(annotation: Any, metadata: list[Any], where: str, seen: set[type], base: type = str) -> list[str]:
+    """Where a request model holds a ``base`` (str or int) that is not the hub's own type of it
+    (Text, Integer)."""
+    if annotation is base:
+        return [] if (_is_text if base is str else _is_integer)(metadata) else [where]
     origin = get_origin(annotation)
     if origin is Annotated:
         inner, *extra = get_args(annotation)
-        return _bare_strings(inner, [*metadata, *extra], where, seen)
+        return _bare(inner, [*metadata, *extra], where, seen, base)
     if origin in (Union, types.UnionType):
-        return [w for arg in get_args(annotation) for w in _bare_strings(arg, [], where, seen)]
+        return [w for arg in get_args(annotation) for w in _bare(arg, [], where, seen, base)]
     if origin in (list, tuple, set, frozenset):
-        return [w for arg in get_args(annotation) for w in _bare_strings(arg, [], f"{where}[]", seen)]
+        return [w for arg in get_args(annotation) for w in _bare(arg, [], f"{where}[]", seen, base)]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in seen:
         seen.add(annotation)
         hints = typing.get_type_hints(annotation, include_extras=True)
         found = []
         for name, field in annotation.model_fields.items():
             declared = hints.get(name, field.annotation)
-            found += _bare_strings(declared, list(field.metadata), f"{annotation.__name__}.{name}", seen)
+            found += _bare(declared, list(field.metadata), f"{annotation.__name__}.{name}", seen, base)
         return found
     return []
+
+
+def _bare_strings(annotation: Any, metadata: list[Any], where: str, seen: set[type]) -> list[str]:
+    return _bare(annotation, metadata, where, seen, str)
 
 
 def _request_bodies() -> list[tuple[str, Any]]:
@@ -65,6 +74,12 @@ def test_every_string_of_every_request_model_is_a_text() -> None:
     assert len(models) >= 10  # transfers, recognitions, pledges, reconciliations, platforms, ...
     seen: set[type] = set()
     bare = [w for where, annotation in bodies for w in _bare_strings(annotation, [], where, seen)]
+    assert bare == []
+
+
+def test_every_integer_of_every_request_model_is_an_integer() -> None:
+    """A string of digits, a boolean or a float is never read as a number (Integer is strict)."""
+    bare = [w for route, body in _request_bodies() for w in _bare(body, [], route, set(), int)]
     assert bare == []
 
 
