@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from tests.hub.seeded_hubs import Hub, seeded_copies
 
 NS = "JS"
 ISSUED = [*range(100001, 100399), *range(90001, 90026)]
+ELIGIBLE = "JS-B-2025-000001"  # the Kunshan PV block: the ruleset recognizes it in Shanghai
 MOVABLE_FROM = 100001  # the 90001-90025 block is pledged at its origin: the sandbox never locks it
 USABLE = ("held", "imported")
 
@@ -158,7 +160,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # drawing parts from the hub's real blocks (and spoiling them)
     def parts(
-        self, specs: list[PartSpec], *, movable: bool = False
+        self, specs: list[PartSpec], *, movable: bool = False, root: str | None = None
     ) -> tuple[list[dict[str, Any]], list[int] | None]:
         """The request's parts, and the serials they name when the parts are well formed (None
         when the model expects a refusal of the parts themselves). ``movable``: only Jiangsu's
@@ -166,6 +168,8 @@ class LedgerMachine(RuleBasedStateMachine):
         live = [b for b in self.blocks() if b["status"] != "exported"]
         if movable:
             live = [b for b in live if b["serial_start"] >= MOVABLE_FROM and b["current_registry"] == "JS"]
+        if root is not None:  # pieces of one root block (wherever they are)
+            live = [b for b in live if root in b["block_id"]]
         if not live:
             return [], None
         parts, serials, well_formed = [], [], True
@@ -255,7 +259,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(specs=PARTS)
     def recognize(self, specs: list[PartSpec]) -> None:
-        parts, serials = self.parts(specs)
+        parts, serials = self.parts(specs, root=ELIGIBLE)
         request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
         request |= {
             "request_id": self.next_id("RR"),
@@ -408,6 +412,65 @@ class LedgerMachine(RuleBasedStateMachine):
             for n in serials:
                 self.model.serials[n].status = "encumbered"
 
+    @rule(index=st.integers(0, 50), operation=st.sampled_from(["transfer", "recognize", "retire", "pledge"]))
+    def contest(self, index: int, operation: str) -> None:
+        """Another operation on serials that a claim holds now (every kind of claim in turn)."""
+        issued_pledge = ("pledge", "block:JS-B-2024-000310")  # always there: contested by other rules
+        held = sorted({s.claim for s in self.model.serials.values() if s.claim and s.claim != issued_pledge})
+        if not held:
+            return
+        claim = held[index % len(held)]
+        serials = sorted(n for n, s in self.model.serials.items() if s.claim == claim)
+        start = serials[0]
+        end = next((n for k, n in enumerate(serials) if n != start + k), serials[-1] + 1) - 1
+        holders = [
+            b
+            for b in self.clients["js"].get("/v1/blocks", namespace=NS, serial=start)
+            if b["status"] != "exported"
+        ]
+        if not holders:
+            return
+        block = holders[0]
+        end = min(end, block["serial_end"])
+        named = {"block_id": block["block_id"], "namespace": NS, "start": start, "end": end}
+        counted = named | {"quantity": end - start + 1, "unit": "tCO2e"}
+        sender = self.model.serials[start].registry.lower()
+        if operation == "transfer" and sender == "js":
+            body = {
+                "transfer_id": self.next_id("TR"),
+                "destination": "SH",
+                "to_account": {"registry": "SH", "account_id": "A-1"},
+                "blocks": [named],
+            }
+            headers = {"Idempotency-Key": body["transfer_id"]}
+            send: Callable[[], Any] = partial(
+                self.clients["js"].request, "POST", "/v1/transfers", json_body=body, headers=headers
+            )
+        elif operation == "recognize" and sender == "js":
+            request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
+            request |= {
+                "request_id": self.next_id("RR"),
+                "blocks": [counted],
+                "quantity": counted["quantity"],
+            }
+            send = partial(
+                self.clients["js"].post, "/v1/recognitions", {"request": request, "verified_emissions": 10**9}
+            )
+        elif operation == "retire":
+            retirement = example("retirement", "event-neutralization")
+            retirement |= {
+                "retirement_id": self.next_id("RT"),
+                "registry": sender.upper(),
+                "blocks": [counted],
+                "quantity": counted["quantity"],
+                "beneficiary": {"registry": sender.upper(), "account_id": "A-1"},
+            }
+            send = partial(self.clients[sender].post, "/v1/retirements", retirement)
+        else:
+            path = f"/v1/blocks/{block['block_id']}/pledge"
+            send = partial(self.clients[sender].post, path, {"reason": "model-based test"})
+        self.attempt(f"contest {claim[0]} with {operation}", send, None, sender.upper())
+
     @rule(index=st.integers(0, 20))
     def cancel(self, index: int) -> None:
         open_ = sorted(t for t, state in self.model.transfers.items() if state == "accepted")
@@ -459,7 +522,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert reserved, f"{certificate} names serials not reserved for it"
 
 
-EXAMPLES = {"sqlite": 40, "postgresql": 15}
+EXAMPLES = {"sqlite": 60, "postgresql": 20}
 OUTCOMES: Counter[str] = Counter()  # what the requests met: printed with -s, to see the test bites
 
 
@@ -471,7 +534,7 @@ def test_the_ledger_agrees_with_its_model(backend: str, request: pytest.FixtureR
             LedgerMachine,
             settings=settings(
                 max_examples=EXAMPLES[backend],
-                stateful_step_count=15,
+                stateful_step_count=20,
                 deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
             ),
