@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from hub.auth.principal import Principal, require
 from hub.auth.signing import SignedRequestDep
-from hub.claims.repository import pledge_owner
+from hub.claims.repository import ClaimRepository, pledge_owner
 from hub.claims.service import Reservations
 from hub.deps import SessionDep
 from hub.log.transitions import apply_transition
@@ -61,10 +61,15 @@ def release_block(session: Session, block_id: str, holder: str, *, actor: str, r
 
 
 def _held(session: Session, block_id: str, holder: str) -> CreditBlock:
-    block = session.get(CreditBlock, block_id, with_for_update=True)
-    if block is None or block.current_registry != holder:
+    """The block, locked — after its namespace's lock, the order every writer of serials takes
+    (a row lock first would deadlock with a retirement splitting the block)."""
+    found = session.get(CreditBlock, block_id)
+    if found is not None:
+        ClaimRepository(session).lock([found.serial_namespace])
+        found = session.get(CreditBlock, block_id, with_for_update=True, populate_existing=True)
+    if found is None or found.current_registry != holder:
         raise NotFound(f"{holder} holds no block {block_id}")
-    return block
+    return found
 
 
 def _move(

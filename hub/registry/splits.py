@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col
 
+from hub.problems import Conflict
 from hub.registry.models import CreditBlock
 from mutual_recognition.splitting import block_base, piece_id, split_many
 
@@ -77,7 +78,16 @@ def split_block(
     rows = [
         derived_row(block, p.start, p.end, status=taken_status if p.taken else block.status) for p in pieces
     ]
-    session.execute(delete(CreditBlock).where(col(CreditBlock.block_id) == block.block_id))
+    removed = session.execute(
+        delete(CreditBlock).where(
+            col(CreditBlock.block_id) == block.block_id,
+            col(CreditBlock.serial_start) == block.serial_start,
+            col(CreditBlock.serial_end) == block.serial_end,
+            col(CreditBlock.status) == block.status,
+        )
+    )
+    if removed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"block {block.block_id} changed meanwhile; nothing was stored, retry", code="6001")
     session.execute(insert(CreditBlock), rows)
     taken_ids = [row["block_id"] for row, p in zip(rows, pieces, strict=True) if p.taken]
     return taken_ids, [row["block_id"] for row in rows]

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from adapters.client import idempotency_key_for
 from adapters.contract import AdapterError, PlatformAPIError
 from adapters.registry import get
+from hub.claims.repository import ClaimRepository
 from hub.database import Database
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
@@ -179,6 +180,9 @@ class TransferWorker:
     @staticmethod
     def _lock_pieces(session: Session, transfer: Transfer) -> list[str]:
         """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
+        # the namespaces' lock first, as every writer of serials takes it (a retirement splitting
+        # the same block waits, then reads the pieces; never a stale block split twice)
+        ClaimRepository(session).lock(item["namespace"] for item in transfer.request["blocks"])
         parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         holders: dict[str, CreditBlock] = {}
         for item in transfer.request["blocks"]:
