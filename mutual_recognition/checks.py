@@ -6,10 +6,7 @@ so that decision records list every check, passed or not. Codes: ``docs/check-co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-
-from mutual_recognition.serials import SerialRange
 
 FINAL = frozenset({"retired", "cancelled"})
 
@@ -59,29 +56,6 @@ def not_locked(block_id: str, status: str) -> CheckOutcome:
     """3024: a block locked for a pending transfer cannot be used meanwhile."""
     return _outcome(
         "3024", status != "locked", f"{block_id} is not locked", f"{block_id} is locked by a pending transfer"
-    )
-
-
-def serials_within_block(requested: SerialRange, block: SerialRange) -> CheckOutcome:
-    """3025: the requested serials lie inside the registered block."""
-    inside = block.start <= requested.start and requested.end <= block.end
-    return _outcome(
-        "3025",
-        inside,
-        f"serials {requested.start}-{requested.end} are in {block.ref} ({block.start}-{block.end})",
-        f"serials {requested.start}-{requested.end} are not all in {block.ref} ({block.start}-{block.end})",
-    )
-
-
-def not_recognized_already(requested: SerialRange, others: Iterable[SerialRange]) -> CheckOutcome:
-    """3026: serials already under another pending or approved recognition are not asked again."""
-    clash = [other.ref for other in others if requested.overlaps(other)]
-    serials = f"serials {requested.start}-{requested.end}"
-    return _outcome(
-        "3026",
-        not clash,
-        f"{serials} are in no other recognition",
-        f"{serials} are already in recognition {clash[:1]}",
     )
 
 

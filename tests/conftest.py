@@ -17,6 +17,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -138,6 +139,20 @@ def _worker() -> str:
     return f"{RUN_ID}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
+@contextmanager
+def scratch_postgres(template: str | None = None, prefix: str = "puhui_test") -> Iterator[str]:
+    """The URL of a new PostgreSQL database (a copy of ``template``, or empty), dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with _admin(POSTGRES_URL) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with _admin(POSTGRES_URL) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
@@ -167,15 +182,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("postgres_template")
-    name = f"puhui_test_{uuid.uuid4().hex[:16]}"
-    with _admin(POSTGRES_URL) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with _admin(POSTGRES_URL) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(request.getfixturevalue("postgres_template")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from adapters.contract import PlatformRefused
@@ -54,21 +53,14 @@ def fresh_database(backend: str, request: pytest.FixtureRequest):
         yield database
         database.dispose()
         return
-    from tests.conftest import POSTGRES_URL, _admin
+    from tests.conftest import scratch_postgres
 
-    template = request.getfixturevalue("postgres_template")
-    name = f"puhui_cons_{uuid.uuid4().hex[:12]}"
-    with _admin(POSTGRES_URL) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    database = Database.from_url(
-        make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    )
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with _admin(POSTGRES_URL) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(request.getfixturevalue("postgres_template"), "puhui_cons") as url:
+        database = Database.from_url(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 def _block(number: int, start: int, size: int) -> dict:

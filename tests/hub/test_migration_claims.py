@@ -5,16 +5,14 @@ transfers follow the renames. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from hub.migrate import upgrade
-from tests.conftest import POSTGRES_URL, _admin
+from tests.conftest import scratch_postgres
 
 NOW = "2026-11-01 00:00:00+00:00"
 
@@ -28,14 +26,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
     if POSTGRES_UNAVAILABLE:
         pytest.skip(POSTGRES_UNAVAILABLE)
-    name = f"puhui_mig_{uuid.uuid4().hex[:12]}"
-    with _admin(POSTGRES_URL) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with _admin(POSTGRES_URL) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(prefix="puhui_mig") as url:
+        yield url
 
 
 def _block(block_id: str, registry: str, start: int, end: int, status: str) -> dict[str, object]:
