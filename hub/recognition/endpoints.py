@@ -167,11 +167,10 @@ def withdraw(
     recognition_id: str, body: Withdrawal, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     principal: Requester, signed: SignedRequestDep,
 ) -> dict[str, Any]:  # fmt: skip
-    item = RecognitionService(session, settings, keystore).get(recognition_id, for_update=True)
+    item = RecognitionService(session, settings, keystore).get(recognition_id)
     if principal.platform_code is None or principal.platform_code != item.origin:
         raise NotFound(f"no recognition {recognition_id} asked by {principal.platform_code}")
-    Certificates(session).withdraw(item, actor=principal.client_id, reason=body.reason)
-    return view(item)
+    return view(Certificates(session).withdraw(item, actor=principal.client_id, reason=body.reason))
 
 
 @router.get("/{recognition_id}/certificate", summary="The signed recognition certificate")

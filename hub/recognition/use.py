@@ -63,7 +63,9 @@ class Certificates:
         return found
 
     def use(self, recognition: Recognition, *, by: str, actor: str) -> None:
-        """A transfer or retirement consumed the certificate: approved -> used, exactly once."""
+        """A transfer or retirement consumed the certificate: approved -> used, exactly once. The
+        caller holds the serials' namespace locks; the row is read again under its own lock."""
+        self.session.refresh(recognition, with_for_update=True)
         recognition.used_by = by
         move(
             self.session,
@@ -74,23 +76,31 @@ class Certificates:
             {"used_by": by},
         )
 
-    def withdraw(self, recognition: Recognition, *, actor: str, reason: str) -> None:
+    def withdraw(self, recognition: Recognition, *, actor: str, reason: str) -> Recognition:
         """The origin gives up an approved certificate it has not used: its serials are free again.
-        Not while a transfer naming it holds them (it uses the certificate, or gives them back)."""
+        Not while a transfer naming it holds them (it uses the certificate, or gives them back).
+
+        Locks in the order every operation on serials takes them — the serials' namespaces, then
+        the recognition's row — and decides on what it reads under them, so a withdrawal racing a
+        transfer or retirement that uses the certificate is one or the other, never both."""
         reservations = Reservations(self.session)
-        if recognition.status == RecognitionState.APPROVED and not reservations.claims.of(
-            ClaimKind.CERTIFICATE, certificate_id(recognition)
+        reservations.claims.lock(part["namespace"] for part in recognition.request["blocks"])
+        locked = self.session.get(Recognition, recognition.id, with_for_update=True, populate_existing=True)
+        assert locked is not None, "recognitions are never deleted"
+        if locked.status == RecognitionState.APPROVED and not reservations.claims.of(
+            ClaimKind.CERTIFICATE, certificate_id(locked)
         ):
             raise Conflict(
-                f"certificate {certificate_id(recognition)} is in use by a transfer that is not final",
+                f"certificate {certificate_id(locked)} is in use by a transfer that is not final",
                 code="6002",
             )
         move(
             self.session,
-            recognition,
+            locked,
             RecognitionState.WITHDRAWN,
             "recognition.withdrawn",
             actor,
             {"reason": reason},
         )
-        Reservations(self.session).release(ClaimKind.CERTIFICATE, certificate_id(recognition))
+        reservations.release(ClaimKind.CERTIFICATE, certificate_id(locked))
+        return locked

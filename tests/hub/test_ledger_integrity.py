@@ -381,3 +381,60 @@ def test_one_idempotency_key_sent_by_many_threads_at_once_is_one_transfer(hub, d
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [("TR-I", False)] * 7 + [("TR-I", True)]
+
+
+def test_a_withdrawal_racing_a_transfer_under_the_certificate_is_one_or_the_other(
+    hub, database, federation
+) -> None:
+    """Found on PostgreSQL by the second attacker's pass: both won, or deadlocked into a 500."""
+    import threading
+
+    from hub.problems import HubError
+    from hub.recognition.models import Recognition
+    from hub.recognition.use import Certificates
+    from hub.transfers.service import TransferService
+
+    jiangsu = _client(hub, federation, "js")
+    pending = _recognize(jiangsu)
+    operator = _client(hub, federation, "operator-sh")
+    operator.post(
+        f"/v1/recognitions/{pending['id']}/decision", {"decision": "approve", "reason": "meets the rules"}
+    )
+    certificate = f"RC-{pending['id']}"
+    barrier, outcomes = threading.Barrier(6), []
+
+    def withdraw() -> None:
+        barrier.wait()
+        with database.unit_of_work() as session:
+            found = session.get(Recognition, pending["id"])
+            assert found is not None
+            Certificates(session).withdraw(found, actor="js", reason="race")
+
+    def transfer(n: int) -> None:
+        barrier.wait()
+        body = transfer_body([part(start=100001, end=100120)], f"TR-R{n}", certificate_id=certificate)
+        with database.unit_of_work() as session:
+            TransferService(session, timedelta(hours=1)).propose(
+                body, key=f"k-r{n}", client_id="js", sender="JS"
+            )
+
+    def run(target: Any, *args: Any) -> None:
+        try:
+            target(*args)
+            outcomes.append(f"{target.__name__}:ok")
+        except HubError as error:
+            outcomes.append(f"{target.__name__}:{error.code or error.errors[0]['code']}")
+        except Exception as error:  # a deadlock or a constraint, not a refusal by a check
+            outcomes.append(f"{target.__name__}:{type(error).__name__}")
+
+    threads = [threading.Thread(target=run, args=(withdraw,)) for _ in range(3)]
+    threads += [threading.Thread(target=run, args=(transfer, n)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [o for o in outcomes if o.endswith(":ok")]
+    assert len(winners) == 1, outcomes
+    assert all(o.split(":")[1].isdigit() for o in outcomes if o not in winners), outcomes
+    status = jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"]
+    assert status == ("withdrawn" if winners[0].startswith("withdraw") else "approved"), (status, outcomes)
