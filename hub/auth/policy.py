@@ -127,6 +127,11 @@ def _in_region(actor: Actor, target: Target, scope: str, what: str, *, hide: boo
 # platforms and their keys
 
 
+def can_manage_operators(actor: Actor) -> Decision:
+    """Adding, resetting and removing the console accounts of operators: administrators only."""
+    return _admin(actor, "manage operator accounts")
+
+
 def can_register_platform(actor: Actor) -> Decision:
     return _admin(actor, "register a platform")
 

@@ -157,6 +157,9 @@ class PlatformClient:
     def put(self, path: str, body: Any) -> Any:
         return self.request("PUT", path, json_body=body).json()
 
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path).json()
+
     def close(self) -> None:
         self.http.close()
         self.oauth.close()

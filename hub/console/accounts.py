@@ -162,7 +162,8 @@ class Accounts:
     def listing(self) -> list[OperatorAccount]:
         return list(self.session.exec(select(OperatorAccount).order_by(col(OperatorAccount.username))).all())
 
-    def _account(self, username: str) -> OperatorAccount:
+    def get(self, username: str) -> OperatorAccount:
+        """The account; 404 when there is none."""
         account = self.session.get(OperatorAccount, username)
         if account is None:
             raise NotFound(f"no operator {username}")
@@ -176,7 +177,7 @@ class Accounts:
 
     def reset_password(self, username: str) -> str:
         """A new generated password (shown once); the account is unlocked and signed out everywhere."""
-        account = self._account(username)
+        account = self.get(username)
         password = new_secret()[:20]
         account.password_hash, account.failed_attempts, account.locked_until = hash_secret(password), 0, None
         self.session.add(account)
@@ -185,7 +186,7 @@ class Accounts:
 
     def remove(self, username: str) -> None:
         """Delete the account and end its sessions."""
-        account = self._account(username)
+        account = self.get(username)
         self._end_sessions(username)
         self.session.delete(account)
 

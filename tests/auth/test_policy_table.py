@@ -221,6 +221,19 @@ CASES = [
     Case(role="committee", action="decide_recognition", owner="own", allowed=False),
     Case(role="committee", action="decide_recognition", owner="same-region", allowed=False),
     Case(role="committee", action="decide_recognition", owner="other-region", allowed=False),
+    # manage_operators: add an operator account for the owner's platform (administrators only)
+    Case(role="platform", action="manage_operators", owner="own", allowed=False),
+    Case(role="platform", action="manage_operators", owner="same-region", allowed=False),
+    Case(role="platform", action="manage_operators", owner="other-region", allowed=False),
+    Case(role="operator", action="manage_operators", owner="own", allowed=False),
+    Case(role="operator", action="manage_operators", owner="same-region", allowed=False),
+    Case(role="operator", action="manage_operators", owner="other-region", allowed=False),
+    Case(role="admin", action="manage_operators", owner="own", allowed=True),
+    Case(role="admin", action="manage_operators", owner="same-region", allowed=True),
+    Case(role="admin", action="manage_operators", owner="other-region", allowed=True),
+    Case(role="committee", action="manage_operators", owner="own", allowed=False),
+    Case(role="committee", action="manage_operators", owner="same-region", allowed=False),
+    Case(role="committee", action="manage_operators", owner="other-region", allowed=False),
 ]
 
 
@@ -280,6 +293,9 @@ def _attempt(caller: PlatformClient, action: str, code: str, region: str, object
             f"/v1/reconciliations/{object_id}/resolve", {"note": "fixed at the source"}
         ),
         "read_recognition": lambda: caller.get(f"/v1/recognitions/{object_id}"),
+        "manage_operators": lambda: caller.post(
+            "/v1/operators", {"username": f"operator-{uuid.uuid4().hex[:8]}", "region": code}
+        ),
         "decide_recognition": lambda: caller.post(
             f"/v1/recognitions/{object_id}/decision", {"decision": "reject", "reason": "not eligible"}
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from hub.cli.main import app
 from hub.console.accounts import MAX_FAILURES, Accounts, SignIn
 from hub.database import Database
+from hub.log.repository import LogRepository
 from hub.settings import Settings
 
 runner = CliRunner()
@@ -45,6 +47,14 @@ def test_add_checks_the_region_and_prints_the_password_once() -> None:
     listing = runner.invoke(app, ["operators", "list"]).output
     assert "alice" in listing and "operator-sh" in listing and "operator-js" in listing
     assert password not in listing
+    database = _database()
+    with database.unit_of_work() as session:
+        log = LogRepository(session)
+        entries = [json.loads(e.entry) for e in log.entries(0, log.size())]
+    database.dispose()
+    added = [e for e in entries if e["type"] == "operator.added"]
+    assert [e["subject"]["id"] for e in added] == ["alice"]  # the refused adds logged nothing
+    assert added[0]["data"]["actor"].startswith("host:") and password not in str(entries)
 
 
 def test_reset_password_unlocks_and_signs_out() -> None:
