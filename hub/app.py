@@ -88,7 +88,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         for worker in workers:
             worker.stop()
 
-    app = FastAPI(title="Puhui Hub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # no 307 to the path without its trailing slash: a redirected request's signature names the
+    # path it was signed for (1019), so a 404 problem says which path was meant instead
+    app = FastAPI(
+        title="Puhui Hub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.keystore = keystore

@@ -205,8 +205,12 @@ _UNPARSED_BODY = "There was an error parsing the body"
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    missing = f"no resource at {path}"
+    if path.endswith("/") and len(path) > 1:  # the app does not redirect: a redirect breaks signatures
+        missing += f"; the hub's paths have no trailing slash: {path.rstrip('/')}"
     names = {
-        404: ("not-found", "Not found", f"no resource at {request.url.path}"),
+        404: ("not-found", "Not found", missing),
         405: ("method-not-allowed", "Method not allowed", f"{request.method} is not allowed here"),
     }
     slug, title, detail = names.get(exc.status_code, ("http-error", str(exc.detail), str(exc.detail)))

@@ -107,6 +107,12 @@ def _local(target: str | None) -> str:
     return target
 
 
+@router.get("/")
+def with_slash() -> RedirectResponse:
+    """A person typing ``/console/`` lands on the console (the API's paths do not redirect)."""
+    return RedirectResponse("/console", status_code=308)
+
+
 @router.get("/language")
 def switch_language(
     request: Request, session: SessionDep, lang: str | None = None, next: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from schemas import validate
@@ -57,6 +58,26 @@ def test_invariant_failures_carry_their_own_check_code(client: TestClient) -> No
 def test_unknown_route_is_a_404_problem(client: TestClient) -> None:
     body = _problem(client.get("/v1/nothing-here"), 404)
     assert body["instance"] == "/v1/nothing-here"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "meant"),
+    [("GET", "/v1/platforms/", "/v1/platforms"), ("POST", "/v1/transfers/", "/v1/transfers"),
+     ("GET", "/console/recognitions/r-1/", "/console/recognitions/r-1"), ("DELETE", "/v1/operators/x/", "/v1/operators/x")],
+)  # fmt: skip
+def test_a_trailing_slash_is_a_404_problem_naming_the_path_meant(
+    client: TestClient, method: str, path: str, meant: str
+) -> None:
+    """No bare 307: a redirected signed request would fail its signature's path check anyway."""
+    answer = client.request(method, path, follow_redirects=False)
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"].endswith(f"the hub's paths have no trailing slash: {meant}")
+
+
+def test_a_person_typing_the_console_with_a_slash_lands_on_it(client: TestClient) -> None:
+    answer = client.get("/console/", follow_redirects=False)
+    assert answer.status_code == 308 and answer.headers["location"] == "/console"
 
 
 def test_wrong_method_is_a_405_problem(client: TestClient) -> None:
