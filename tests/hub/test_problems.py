@@ -63,7 +63,8 @@ def test_unknown_route_is_a_404_problem(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "meant"),
     [("GET", "/v1/platforms/", "/v1/platforms"), ("POST", "/v1/transfers/", "/v1/transfers"),
-     ("GET", "/console/recognitions/r-1/", "/console/recognitions/r-1"), ("DELETE", "/v1/operators/x/", "/v1/operators/x")],
+     ("GET", "/console/recognitions/r-1/", "/console/recognitions/r-1"),
+     ("DELETE", "/v1/operators/x/", "/v1/operators/x")],
 )  # fmt: skip
 def test_a_trailing_slash_is_a_404_problem_naming_the_path_meant(
     client: TestClient, method: str, path: str, meant: str
