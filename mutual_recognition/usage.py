@@ -21,11 +21,11 @@ RETIREMENT_KIND = {
 
 
 def compliance_of_retirement(retirement: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The ETS compliance (covered entity, year) a retirement serves, in the recognition's terms."""
-    purpose = retirement["purpose"]
-    if purpose["kind"] != "ets-compliance":
+    """The ETS compliance (covered entity, year) a retirement in the current form
+    (``mutual_recognition.vocabulary``) serves; None for another purpose."""
+    if retirement["purpose"]["kind"] != "ets-compliance":
         return None
-    return {"covered_entity_hash": purpose.get("covered_entity_hash"), "year": purpose.get("compliance_year")}
+    return dict(retirement.get("compliance") or {})
 
 
 def certificate_fits_retirement(

@@ -38,6 +38,13 @@ def pointer(path: Sequence[str | int]) -> str:
 def _schema_issues(error: ValidationError) -> Iterator[Issue]:
     path = list(error.absolute_path)
     instance, schema = error.instance, error.schema
+    if error.validator == "anyOf" and error.context:
+        # "one of these forms": name what the first (the current) form lacks, not the whole record
+        first = [sub for sub in error.context if list(sub.relative_schema_path)[:1] == [0]]
+        if first:
+            for sub in first:
+                yield from _schema_issues(sub)
+            return
     if error.validator == "required" and isinstance(instance, Mapping):
         required = error.validator_value if isinstance(error.validator_value, list) else []
         for name in required:

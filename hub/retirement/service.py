@@ -22,6 +22,7 @@ from mutual_recognition.claims import ClaimKind
 from mutual_recognition.parts import total_issue
 from mutual_recognition.recognition_states import RecognitionState
 from mutual_recognition.usage import certificate_fits_retirement, compliance_of_retirement
+from mutual_recognition.vocabulary import MISMATCH, current_form
 from schemas import validate
 from schemas.validation import Issue
 
@@ -89,6 +90,10 @@ class RetirementService:
         issues = validate("retirement", record)
         if issues:
             raise SchemaViolation("not a valid retirement", code=issues[0].code, errors=issues)
+        form = current_form("retirement", record)  # deprecated members in their current place
+        if form.issues:
+            raise SchemaViolation("the retirement says two things", code=MISMATCH, errors=form.issues)
+        record = form.body
         if record["registry"] != sender:
             raise _refuse([Issue("/registry", "2004", f"{sender} retires as {sender}")])
         if self.session.get(RetirementRecord, (sender, record["retirement_id"])) is not None:

@@ -260,11 +260,8 @@ class LedgerMachine(RuleBasedStateMachine):
         consumes = False
         if named and certificate == "approved":
             request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
-            retirement["purpose"] = {
-                "kind": "ets-compliance",
-                "covered_entity_hash": request["compliance"]["covered_entity_hash"],
-                "compliance_year": 2025,
-            }
+            retirement["purpose"] = {"kind": "ets-compliance"}
+            retirement["compliance"] = request["compliance"]
             retirement["beneficiary"] = {"registry": "SH", "account_id": "SH-A-ENT-0042"}
             certified = self.model.certificates[named[0]]
             consumes = serials is not None and sorted(serials) == certified and sender == "js"

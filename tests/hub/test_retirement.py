@@ -87,18 +87,33 @@ def test_a_pledged_block_is_not_retired(jiangsu) -> None:
     assert "3023" in [e["code"] for e in refused.value.errors]
 
 
-def _ets(start: int, end: int, entity: str) -> dict:
+def _ets(start: int, end: int, entity: str, form: str = "current") -> dict:
+    """An ETS-compliance retirement, the covered entity and year in ``compliance`` (the current
+    form) or in the purpose (the deprecated one, accepted until 2027-06-30)."""
     retirement = _retirement("RT-ETS", start, end)
-    retirement["purpose"] = {"kind": "ets-compliance", "covered_entity_hash": entity, "compliance_year": 2025}
+    if form == "current":
+        retirement["purpose"] = {"kind": "ets-compliance"}
+        retirement["compliance"] = {"covered_entity_hash": entity, "year": 2025}
+    else:
+        retirement["purpose"] = {
+            "kind": "ets-compliance",
+            "covered_entity_hash": entity,
+            "compliance_year": 2025,
+        }
     retirement["beneficiary"] = {"registry": "SH", "account_id": "SH-A-ENT-0042"}
     return retirement
 
 
-def test_another_regions_ets_compliance_needs_that_regions_recognition(jiangsu, as_client) -> None:
+@pytest.mark.parametrize("form", ["current", "deprecated"])
+def test_another_regions_ets_compliance_needs_that_regions_recognition(jiangsu, as_client, form) -> None:
     request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
     entity = request["compliance"]["covered_entity_hash"]
+
+    def ets(start: int, end: int, entity: str) -> dict:
+        return _ets(start, end, entity, form)
+
     with pytest.raises(Refused) as unrecognized:
-        jiangsu.post("/v1/retirements", _ets(100001, 100120, entity))
+        jiangsu.post("/v1/retirements", ets(100001, 100120, entity))
     assert [e["code"] for e in unrecognized.value.errors] == ["5012"]
     pending = jiangsu.post("/v1/recognitions", {"request": request, "verified_emissions": 20000})
     as_client("operator-sh").post(
@@ -106,20 +121,73 @@ def test_another_regions_ets_compliance_needs_that_regions_recognition(jiangsu, 
     )
     certificate = f"RC-{pending['id']}"
     with pytest.raises(Refused) as unnamed:
-        jiangsu.post("/v1/retirements", _ets(100001, 100120, entity))
+        jiangsu.post("/v1/retirements", ets(100001, 100120, entity))
     assert [e["code"] for e in unnamed.value.errors] == ["3029"]  # reserved for the certificate
     with pytest.raises(Refused) as other_entity:
-        jiangsu.post("/v1/retirements", _ets(100001, 100120, "0" * 64) | {"certificate_id": certificate})
+        jiangsu.post("/v1/retirements", ets(100001, 100120, "0" * 64) | {"certificate_id": certificate})
     assert [e["code"] for e in other_entity.value.errors] == ["5014", "3029"]
     with pytest.raises(Refused) as outside:
-        jiangsu.post("/v1/retirements", _ets(100100, 100130, entity) | {"certificate_id": certificate})
+        jiangsu.post("/v1/retirements", ets(100100, 100130, entity) | {"certificate_id": certificate})
     assert {e["code"] for e in outside.value.errors} == {"5014"}
-    used = jiangsu.post("/v1/retirements", _ets(100001, 100120, entity) | {"certificate_id": certificate})
+    used = jiangsu.post("/v1/retirements", ets(100001, 100120, entity) | {"certificate_id": certificate})
     assert used["quantity"] == 120
     assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "used"
     with pytest.raises(Refused) as again:
         jiangsu.post(
             "/v1/retirements",
-            _ets(100001, 100120, entity) | {"certificate_id": certificate, "retirement_id": "RT-2"},
+            ets(100001, 100120, entity) | {"certificate_id": certificate, "retirement_id": "RT-2"},
         )
     assert [e["code"] for e in again.value.errors][:1] == ["5015"]
+
+
+def _own_ets(form: str, **compliance: object) -> dict:
+    """Jiangsu's own ETS compliance (no recognition needed): a retirement in ``form``."""
+    retirement = _retirement("RT-OWN", 100201, 100210)
+    retirement["purpose"] = {"kind": "ets-compliance"}
+    retirement["beneficiary"] = {"registry": "JS", "account_id": "JS-A-ENT-7"}
+    if form in ("current", "both"):
+        retirement["compliance"] = {"covered_entity_hash": "a" * 64, "year": 2025}
+    if form in ("deprecated", "both"):
+        retirement["purpose"] |= {"covered_entity_hash": "a" * 64, "compliance_year": 2025}
+    for name, value in compliance.items():
+        retirement["purpose"][name] = value
+    return retirement
+
+
+def test_the_deprecated_form_is_answered_in_the_current_one_with_deprecation_headers(jiangsu) -> None:
+    answer = jiangsu.request("POST", "/v1/retirements", json_body=_own_ets("deprecated"))
+    done = answer.json()
+    assert done["purpose"] == {"kind": "ets-compliance"}
+    assert done["compliance"] == {"covered_entity_hash": "a" * 64, "year": 2025}
+    assert answer.headers["Deprecation"] == "@1795996800"  # 2026-11-30T00:00Z, RFC 9745
+    assert answer.headers["Sunset"] == "Wed, 30 Jun 2027 16:00:00 GMT"  # 2027-07-01 00:00 +08:00
+    assert 'rel="deprecation"' in answer.headers["Link"]
+    logged = jiangsu.get("/v1/events")["events"][-1]
+    assert logged["type"] == "block.retired" and logged["data"]["purpose"] == {"kind": "ets-compliance"}
+
+
+@pytest.mark.parametrize("form", ["current", "both"])
+def test_the_current_form_has_no_deprecation_headers(jiangsu, form) -> None:
+    answer = jiangsu.request("POST", "/v1/retirements", json_body=_own_ets(form))
+    assert answer.status_code == 201
+    assert answer.json()["compliance"] == {"covered_entity_hash": "a" * 64, "year": 2025}
+    assert ("Deprecation" in answer.headers) is (form == "both")
+
+
+@pytest.mark.parametrize(
+    ("form", "change", "pointers"),
+    [
+        ("both", {"compliance_year": 2024}, ["/purpose/compliance_year"]),
+        ("both", {"covered_entity_hash": "b" * 64}, ["/purpose/covered_entity_hash"]),
+        ("deprecated", {"compliance_year": None}, ["/purpose/compliance_year"]),
+        ("neither", {}, ["/compliance"]),
+    ],
+    ids=["years-disagree", "entities-disagree", "year-null", "neither-form"],
+)
+def test_a_body_saying_two_things_or_nothing_is_refused_and_changes_nothing(jiangsu, form, change, pointers):
+    before = jiangsu.get("/v1/blocks")
+    with pytest.raises(Refused) as refused:
+        jiangsu.post("/v1/retirements", _own_ets(form, **change))
+    assert refused.value.status == 422
+    assert [(e["pointer"], e["code"]) for e in refused.value.errors] == [(p, "1002") for p in pointers]
+    assert jiangsu.get("/v1/blocks") == before
