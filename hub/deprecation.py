@@ -11,7 +11,7 @@ from fastapi import Response
 
 from mutual_recognition.vocabulary import CurrentForm
 
-DEPRECATIONS_DOC = "https://schemas.puhui-hub.org/docs/exchange-schema#deprecations"
+DEPRECATIONS_DOC = "https://schemas.puhui-hub.org/docs/exchange-schema#one-vocabulary-and-deprecations"
 
 
 def announce(response: Response, form: CurrentForm) -> None:

@@ -192,7 +192,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     codes = {entry["code"] for entry in entries}
     code = codes.pop() if len(codes) == 1 else ("1002" if in_body else "1004")
     status, slug, title = (
-        (422, SchemaViolation.slug, SchemaViolation.title)
+        (422, SchemaViolation.slug, "The request body does not conform to this route's request model")
         if in_body
         else (400, "invalid-request", "A request parameter is missing or invalid")
     )

@@ -55,7 +55,12 @@ def _codes(*items: CheckCode) -> dict[str, CheckCode]:
 
 CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("1001", "malformed-body", "The request body is not well-formed JSON."),
-    CheckCode("1002", "schema-violation", "A member does not conform to the exchange schema."),
+    CheckCode(
+        "1002",
+        "schema-violation",
+        "A member does not conform to the exchange schema (a record) or to the route's request model"
+        " (any other body).",
+    ),
     CheckCode("1003", "unknown-schema", "No exchange schema of that name exists."),
     CheckCode("1004", "invalid-request", "A request parameter is missing or invalid."),
     CheckCode("1010", "jws-malformed", "The JWS is not a well-formed compact serialization."),
