@@ -29,8 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.auth.principal import authenticate
 from hub.auth.signing import STATE_CHANGING, verify_signed_request
 from hub.problems import Problem, problem_responses
+from hub.records import exchange_components, point_at_records
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+# exchange records the hub also answers through a model of its own (the same shape): the model's
+MODELS_OF_RECORDS = frozenset({"Problem"})
 OAUTH_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
 
 
@@ -83,6 +86,12 @@ def _add_components(schema: dict[str, Any]) -> None:
         document = model.model_json_schema(ref_template=REF_TEMPLATE)
         components.update(document.pop("$defs", {}))
         components[model.__name__] = document
+    for name, record in exchange_components().items():  # exchange records, typed by their JSON Schemas
+        if name in components and components[name] != record:
+            if name not in MODELS_OF_RECORDS:
+                raise RuntimeError(f"OpenAPI component {name}: a model and an exchange record share the name")
+            continue
+        components[name] = record
     # FastAPI's default 422 body, replaced on every route by the problem the hub really answers
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
@@ -120,6 +129,7 @@ def document_problems(app: FastAPI) -> None:
             schema = build()
             _add_responses(app, schema)
             _add_components(schema)
+            app.openapi_schema = schema = point_at_records(schema)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

@@ -19,8 +19,8 @@ from hub.console.verification import certificate_verification
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.keystore import KeyStore
 from hub.problems import HubError
-from hub.recognition.endpoints import view
 from hub.recognition.models import Recognition
+from hub.recognition.public import recognition_public
 from hub.recognition.service import (
     CONSOLE_PREFIX,
     OPEN,
@@ -65,7 +65,7 @@ def summary(item: Recognition) -> dict[str, Any]:
         }
     )
     return {
-        **view(item),
+        **recognition_public(item).model_dump(mode="json"),
         "methodologies": methodologies,
         "ruleset": _ruleset_label(item.evaluation),
         "eligible": _eligible(item.evaluation),

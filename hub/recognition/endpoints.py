@@ -17,6 +17,13 @@ from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.platforms.repository import PlatformRepository
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
+from hub.recognition.public import (
+    CertificatePublic,
+    RecognitionPublic,
+    certificate_public,
+    recognition_public,
+)
+from hub.recognition.repository import RecognitionRepository
 from hub.recognition.service import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RecognitionService
 from hub.recognition.use import Certificates
 from hub.text import Integer, Text
@@ -57,26 +64,6 @@ class Decision(BaseModel):
     reason: Text = Field(min_length=REASON_MIN_LENGTH, max_length=REASON_MAX_LENGTH)
 
 
-def view(item: Recognition) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "request_id": item.request_id,
-        "origin": item.origin,
-        "destination": item.destination,
-        "purpose": item.purpose,
-        "status": item.status,
-        "quantity": item.quantity,
-        "converted_quantity": item.converted_quantity,
-        "evaluation": item.evaluation,
-        "checks": item.checks,
-        "approvals": item.approvals,
-        "decision_reason": item.decision_reason,
-        "request": item.request,
-        "certificate_id": item.certificate["certificate_id"] if item.certificate else None,
-        "used_by": item.used_by,
-    }
-
-
 def _visible(item: Recognition, actor: Actor, session: Session) -> bool:
     origin, destination = target_of(session, item.origin), target_of(session, item.destination)
     return bool(can_read_recognition(actor, origin, destination))
@@ -86,7 +73,7 @@ def _visible(item: Recognition, actor: Actor, session: Session) -> bool:
 def submit(
     body: Submission, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     principal: Requester, signed: SignedRequestDep,
-) -> dict[str, Any]:  # fmt: skip
+) -> RecognitionPublic:  # fmt: skip
     if principal.platform_code is None:
         raise Forbidden("only a platform asks for recognition of its credits", scope="recognitions:request")
     service = RecognitionService(session, settings, keystore)
@@ -100,26 +87,19 @@ def submit(
         actor=principal.client_id,
         verified_emissions=body.verified_emissions,
     )
-    return view(created)
+    return recognition_public(created)
 
 
 @router.get("", summary="Recognitions the caller asked for, or (operators) its region's queue")
 def listing(
     session: SessionDep, actor: CurrentActor, status_filter: str | None = None
-) -> list[dict[str, Any]]:
-    from sqlmodel import col, or_, select
-
+) -> list[RecognitionPublic]:
     if actor.home is None:
         return []
     codes = {actor.home}
     if actor.kind is ClientKind.OPERATOR and actor.home_region is not None:
         codes.update(PlatformRepository(session).codes_in_region(actor.home_region))
-    query = select(Recognition).where(
-        or_(col(Recognition.origin).in_(sorted(codes)), col(Recognition.destination).in_(sorted(codes)))
-    )
-    if status_filter:
-        query = query.where(Recognition.status == status_filter)
-    return [view(r) for r in session.exec(query.order_by(col(Recognition.created_at))).all()]
+    return [recognition_public(r) for r in RecognitionRepository(session).involving(codes, status_filter)]
 
 
 @router.get("/{recognition_id}", summary="One recognition with its evaluation and checks")
@@ -129,11 +109,11 @@ def get(
     settings: SettingsDep,
     keystore: KeyStoreDep,
     actor: CurrentActor,
-) -> dict[str, Any]:
+) -> RecognitionPublic:
     item = RecognitionService(session, settings, keystore).get(recognition_id)
     if not _visible(item, actor, session):
         raise NotFound(f"no recognition {recognition_id}")
-    return view(item)
+    return recognition_public(item)
 
 
 @router.post(
@@ -142,7 +122,7 @@ def get(
 def decide(
     recognition_id: str, body: Decision, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     actor: CurrentActor, signed: SignedRequestDep,
-) -> dict[str, Any]:  # fmt: skip
+) -> RecognitionPublic:  # fmt: skip
     service = RecognitionService(session, settings, keystore)
     item = service.get(recognition_id, for_update=True)
     decision = can_decide_recognition(actor, target_of(session, item.destination))
@@ -150,7 +130,7 @@ def decide(
     decided = service.decide(
         item, operator=actor.client_id, approve=body.decision == "approve", reason=body.reason
     )
-    return view(decided)
+    return recognition_public(decided)
 
 
 class Withdrawal(BaseModel):
@@ -166,11 +146,13 @@ class Withdrawal(BaseModel):
 def withdraw(
     recognition_id: str, body: Withdrawal, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     principal: Requester, signed: SignedRequestDep,
-) -> dict[str, Any]:  # fmt: skip
+) -> RecognitionPublic:  # fmt: skip
     item = RecognitionService(session, settings, keystore).get(recognition_id)
     if principal.platform_code is None or principal.platform_code != item.origin:
         raise NotFound(f"no recognition {recognition_id} asked by {principal.platform_code}")
-    return view(Certificates(session).withdraw(item, actor=principal.client_id, reason=body.reason))
+    return recognition_public(
+        Certificates(session).withdraw(item, actor=principal.client_id, reason=body.reason)
+    )
 
 
 @router.get("/{recognition_id}/certificate", summary="The signed recognition certificate")
@@ -180,8 +162,8 @@ def certificate(
     settings: SettingsDep,
     keystore: KeyStoreDep,
     actor: CurrentActor,
-) -> dict[str, Any]:
+) -> CertificatePublic:
     item = RecognitionService(session, settings, keystore).get(recognition_id)
     if not _visible(item, actor, session) or item.certificate is None:
         raise NotFound(f"no certificate for recognition {recognition_id}")
-    return {"certificate": item.certificate, "jws": item.certificate_jws}
+    return certificate_public(item.certificate, item.certificate_jws or "")

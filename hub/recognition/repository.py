@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from hub.recognition.models import Recognition
 from mutual_recognition.recognition_states import RecognitionState
@@ -35,3 +35,13 @@ class RecognitionRepository:
                 Recognition.destination == destination, col(Recognition.status).in_(COUNTED)
             )
         ).all()
+
+    def involving(self, codes: Iterable[str], status: str | None = None) -> Sequence[Recognition]:
+        """Recognitions asked by or of the platforms ``codes`` (of one ``status``), oldest first."""
+        wanted = sorted(set(codes))
+        query = select(Recognition).where(
+            or_(col(Recognition.origin).in_(wanted), col(Recognition.destination).in_(wanted))
+        )
+        if status:
+            query = query.where(Recognition.status == status)
+        return self.session.exec(query.order_by(col(Recognition.created_at))).all()

@@ -1,0 +1,117 @@
+"""What the recognition routes answer, typed (the OpenAPI document gives clients these shapes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from hub.recognition.models import Recognition
+from hub.records import Public, definition_schema, record_schema
+from mutual_recognition.recognition_states import RecognitionState
+
+RulesetRef = Annotated[dict[str, Any], definition_schema("common", "rulesetRef")]
+MethodologyRef = Annotated[dict[str, Any], definition_schema("common", "methodologyRef")]
+Rational = Annotated[dict[str, Any], definition_schema("common", "rational")]
+CheckResult = Annotated[dict[str, Any], definition_schema("common", "checkResult")]
+RecognitionRequest = Annotated[dict[str, Any], record_schema("recognition-request")]
+RecognitionCertificate = Annotated[dict[str, Any], record_schema("recognition-certificate")]
+
+
+class Equivalence(Public):
+    equivalence_id: str
+    label: str
+
+
+class ConditionOutcome(Public):
+    condition: str
+    passed: bool
+    reason: str
+
+
+class BlockEvaluation(Public):
+    """The ruleset's decision for one block (``standards.evaluation.Decision.as_record``)."""
+
+    ruleset: RulesetRef
+    demonstration: bool
+    block_id: str | None
+    origin: str
+    destination: str
+    purpose: str
+    on_date: str = Field(description="The day the ruleset was applied (ISO 8601 date).")
+    origin_methodology: MethodologyRef
+    destination_methodology: MethodologyRef | None
+    equivalence: Equivalence | None
+    quantity: int
+    unit: str
+    factor: Rational | None
+    converted_quantity: int | None
+    converted_unit: str | None
+    remainder: Rational | None = Field(description="What the floor rounding left, in tonnes.")
+    conditions: list[ConditionOutcome]
+    purpose_accepted: bool
+    checks: list[CheckResult]
+    eligible: bool
+
+
+class Evaluation(Public):
+    ruleset: RulesetRef
+    on_date: str
+    blocks: list[BlockEvaluation]
+
+
+class Approval(Public):
+    operator: str
+    reason: str
+    at: str = Field(description="When (RFC 3339).")
+
+
+class RecognitionPublic(Public):
+    """A recognition: what was asked, how the ruleset evaluated it, who decided, its certificate."""
+
+    id: str
+    request_id: str
+    origin: str
+    destination: str
+    purpose: str
+    status: RecognitionState
+    quantity: int = Field(description="Tonnes asked for.")
+    converted_quantity: int | None = Field(description="Tonnes recognized at the destination.")
+    evaluation: Evaluation | None = Field(description="None only for a recognition stored without one.")
+    checks: list[CheckResult]
+    approvals: list[Approval]
+    decision_reason: str | None
+    request: RecognitionRequest
+    certificate_id: str | None
+    used_by: str | None = Field(description="The transfer or retirement that used the certificate.")
+
+
+class CertificatePublic(Public):
+    """A recognition certificate and its compact JWS (verify offline: ``puhui certificates verify``)."""
+
+    certificate: RecognitionCertificate
+    jws: str
+
+
+def recognition_public(item: Recognition) -> RecognitionPublic:
+    return RecognitionPublic(
+        id=item.id,
+        request_id=item.request_id,
+        origin=item.origin,
+        destination=item.destination,
+        purpose=item.purpose,
+        status=RecognitionState(item.status),
+        quantity=item.quantity,
+        converted_quantity=item.converted_quantity,
+        evaluation=Evaluation.model_validate(item.evaluation) if item.evaluation else None,
+        checks=item.checks,
+        approvals=[Approval.model_validate(a) for a in item.approvals],
+        decision_reason=item.decision_reason,
+        request=item.request,
+        certificate_id=item.certificate["certificate_id"] if item.certificate else None,
+        used_by=item.used_by,
+    )
+
+
+def certificate_public(certificate: dict[str, Any], jws: str) -> CertificatePublic:
+    return CertificatePublic(certificate=certificate, jws=jws)
