@@ -8,7 +8,7 @@ or ``{"date": 86400}`` became a date in 1970 where the OpenAPI document says ``f
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -27,3 +27,8 @@ def written_date(value: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(written_date)]
 """A date of a request, written ``YYYY-MM-DD``; numbers (epoch seconds) are refused."""
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored timestamp as UTC-aware (SQLite gives naive datetimes back)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

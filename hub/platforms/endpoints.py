@@ -20,8 +20,9 @@ from hub.auth.policy import (
 from hub.auth.principal import CurrentPrincipal
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
-from hub.platforms.keys import KeyService, override_record
+from hub.platforms.keys import KeyService
 from hub.platforms.models import PlatformCreate, PlatformStatus
+from hub.platforms.public import KeyOverridePublic, PlatformRecord, key_override_public
 from hub.platforms.records import platform_record
 from hub.platforms.service import PlatformService, checked_jwks
 from hub.text import Text
@@ -30,12 +31,12 @@ router = APIRouter(prefix="/v1/platforms", tags=["platforms"])
 
 
 @router.get("", summary="List the federation's platforms (exchange schema: platform)")
-def list_platforms(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+def list_platforms(session: SessionDep, principal: CurrentPrincipal) -> list[PlatformRecord]:
     return [platform_record(p) for p in PlatformService(session).list()]
 
 
 @router.get("/{code}", summary="One platform (exchange schema: platform)")
-def get_platform(code: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_platform(code: str, session: SessionDep, principal: CurrentPrincipal) -> PlatformRecord:
     return platform_record(PlatformService(session).get(code))
 
 
@@ -46,7 +47,7 @@ def get_platform(code: str, session: SessionDep, principal: CurrentPrincipal) ->
 )
 def register_platform(
     data: PlatformCreate, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> PlatformRecord:
     enforce(can_register_platform(actor))
     if data.jwks.get("keys"):
         data.jwks = checked_jwks(data.jwks, "/jwks")
@@ -65,7 +66,7 @@ def rotate_jwks(
     settings: SettingsDep,
     actor: CurrentActor,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> PlatformRecord:
     grace = timedelta(seconds=settings.key_grace_period)
     kid = signed.kid if signed is not None else None
     return platform_record(KeyService(session).rotate(code, jwks, grace, actor=actor, signing_kid=kid))
@@ -85,15 +86,17 @@ class OverrideProposal(BaseModel):
 )
 def propose_key_override(
     code: str, body: OverrideProposal, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> KeyOverridePublic:
     enforce(can_propose_key_override(actor, target(PlatformService(session).get(code))))
-    return override_record(KeyService(session).propose_override(code, body.jwks, body.reason, actor=actor))
+    return key_override_public(
+        KeyService(session).propose_override(code, body.jwks, body.reason, actor=actor)
+    )
 
 
 @router.get("/{code}/key-overrides", summary="A platform's key overrides (administrators)")
-def key_overrides(code: str, session: SessionDep, actor: CurrentActor) -> list[dict[str, Any]]:
+def key_overrides(code: str, session: SessionDep, actor: CurrentActor) -> list[KeyOverridePublic]:
     enforce(can_propose_key_override(actor, target(PlatformService(session).get(code))))
-    return [override_record(o) for o in KeyService(session).overrides(code)]
+    return [key_override_public(o) for o in KeyService(session).overrides(code)]
 
 
 @router.post(
@@ -103,8 +106,8 @@ def key_overrides(code: str, session: SessionDep, actor: CurrentActor) -> list[d
 )
 def approve_key_override(
     code: str, override_id: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
-) -> dict[str, Any]:
-    return override_record(KeyService(session).approve_override(code, override_id, actor=actor))
+) -> KeyOverridePublic:
+    return key_override_public(KeyService(session).approve_override(code, override_id, actor=actor))
 
 
 class WebhookTarget(BaseModel):
@@ -120,7 +123,7 @@ def set_webhook(
     session: SessionDep,
     actor: CurrentActor,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> PlatformRecord:
     service = PlatformService(session)
     enforce(can_set_webhook(actor, target(service.get(code))))
     url = str(body.url) if body.url is not None else None
@@ -131,7 +134,7 @@ def set_webhook(
     "/{code}/suspend",
     summary="Suspend a platform (administrators): its tokens are revoked, it gets no new ones",
 )
-def suspend(code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep) -> dict[str, Any]:
+def suspend(code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep) -> PlatformRecord:
     service = PlatformService(session)
     enforce(can_suspend(actor, target(service.get(code))))
     return platform_record(service.set_status(code, PlatformStatus.SUSPENDED, actor=actor.client_id))
@@ -143,7 +146,7 @@ def suspend(code: str, session: SessionDep, actor: CurrentActor, signed: SignedR
 )
 def reactivate(
     code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> PlatformRecord:
     service = PlatformService(session)
     enforce(can_reactivate(actor, target(service.get(code))))
     return platform_record(service.set_status(code, PlatformStatus.ACTIVE, actor=actor.client_id))

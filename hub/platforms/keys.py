@@ -24,6 +24,7 @@ from sqlmodel import Session
 from hub.auth.actors import enforce, target
 from hub.auth.policy import Actor, can_approve_key_override, can_rotate_keys
 from hub.auth.repository import AuthRepository
+from hub.dates import aware
 from hub.log.changes import record_change
 from hub.platforms.models import KeyOverride, KeyOverrideStatus, Platform
 from hub.platforms.repository import PlatformRepository
@@ -107,7 +108,7 @@ class KeyService:
         now = datetime.now(UTC)
         if override.status != KeyOverrideStatus.PENDING:
             raise Conflict(f"key override {override_id} is already {override.status}", code="2013")
-        if _aware(override.expires_at) <= now:
+        if aware(override.expires_at) <= now:
             raise Conflict(f"key override {override_id} expired at {override.expires_at}", code="2013")
         override.status, override.approved_by, override.approved_at = (
             KeyOverrideStatus.APPLIED,
@@ -132,22 +133,3 @@ class KeyService:
     def overrides(self, code: str) -> Sequence[KeyOverride]:
         self.service.get(code)
         return self.platforms.overrides(code)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def override_record(override: KeyOverride) -> dict[str, Any]:
-    return {
-        "id": override.id,
-        "platform": override.platform_code,
-        "status": str(override.status),
-        "kids": sorted(kids(override.jwks)),
-        "reason": override.reason,
-        "proposed_by": override.proposed_by,
-        "proposed_at": _aware(override.proposed_at).isoformat(),
-        "expires_at": _aware(override.expires_at).isoformat(),
-        "approved_by": override.approved_by,
-        "approved_at": _aware(override.approved_at).isoformat() if override.approved_at else None,
-    }
