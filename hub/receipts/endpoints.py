@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -12,6 +11,7 @@ from hub.auth.principal import CurrentPrincipal, Principal
 from hub.auth.repository import AuthRepository
 from hub.deps import SessionDep
 from hub.problems import NotFound
+from hub.receipts.public import ReceiptPublic, receipt_public
 
 router = APIRouter(prefix="/v1/receipts", tags=["receipts"])
 
@@ -20,38 +20,21 @@ def _visible(record: SignedRequest, principal: Principal) -> bool:
     return record.client_id == principal.client_id or principal.owns(record.platform_code)
 
 
-def receipt(record: SignedRequest) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "client_id": record.client_id,
-        "platform": record.platform_code,
-        "method": record.method,
-        "path": record.path,
-        "content_type": record.content_type,
-        "body_base64": base64.b64encode(record.body).decode("ascii"),
-        "signature": record.jws,
-        "kid": record.kid,
-        "jti": record.jti,
-        "issued_at": record.issued_at.isoformat(),
-        "received_at": record.received_at.isoformat(),
-    }
-
-
 @router.get("", summary="Receipts of the caller's platform, newest first")
 def list_receipts(
     session: SessionDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[dict[str, Any]]:
+) -> list[ReceiptPublic]:
     scope = principal.platform_code or principal.region
     if scope is None:
         return []
-    return [receipt(r) for r in AuthRepository(session).signed_requests(scope, limit)]
+    return [receipt_public(r) for r in AuthRepository(session).signed_requests(scope, limit)]
 
 
 @router.get("/{receipt_id}", summary="One receipt: the signed bytes as received")
-def get_receipt(receipt_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_receipt(receipt_id: str, session: SessionDep, principal: CurrentPrincipal) -> ReceiptPublic:
     record = AuthRepository(session).signed_request(receipt_id)
     if record is None or not _visible(record, principal):
         raise NotFound(f"no receipt {receipt_id}")
-    return receipt(record)
+    return receipt_public(record)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ from hub.auth.principal import Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
 from hub.problems import NotFound
-from hub.reconciliation.models import Reconciliation
+from hub.reconciliation.public import ReconciliationPublic, reconciliation_public
 from hub.reconciliation.service import ReconciliationService
 from hub.text import Integer, Text
 from mutual_recognition.reconciliation import BlockView
@@ -49,23 +49,10 @@ class Resolution(BaseModel):
     note: Text = Field(min_length=3, max_length=2000)
 
 
-def record(item: Reconciliation) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "platform": item.platform,
-        "status": item.status,
-        "discrepancies": item.discrepancies,
-        "log_index": item.log_index,
-        "created_at": item.created_at.isoformat(),
-        "resolved_by": item.resolved_by,
-        "resolution_note": item.resolution_note,
-    }
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Reconcile: totals, unit blocks, audit trail")
 def submit(
     body: Submission, session: SessionDep, principal: Submitter, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> ReconciliationPublic:
     platform = principal.platform_code
     if platform is None:
         raise NotFound("only a platform reconciles its holdings")
@@ -77,15 +64,15 @@ def submit(
         actor=principal.client_id,
         submitted=body.model_dump(),
     )
-    return record(result)
+    return reconciliation_public(result)
 
 
 @router.get("/{reconciliation_id}", summary="A reconciliation report")
-def get(reconciliation_id: str, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+def get(reconciliation_id: str, session: SessionDep, actor: CurrentActor) -> ReconciliationPublic:
     found = ReconciliationService(session).get(reconciliation_id)
     decision = can_read_reconciliation(actor, target_of(session, found.platform))
     enforce(decision, not_found=f"no reconciliation {reconciliation_id}")
-    return record(found)
+    return reconciliation_public(found)
 
 
 @router.post(
@@ -97,9 +84,9 @@ def resolve(
     session: SessionDep,
     actor: CurrentActor,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> ReconciliationPublic:
     service = ReconciliationService(session)
     found = service.get(reconciliation_id)
     decision = can_resolve_reconciliation(actor, target_of(session, found.platform))
     enforce(decision, not_found=f"no reconciliation {reconciliation_id}")
-    return record(service.resolve(reconciliation_id, body.note, actor=actor.client_id))
+    return reconciliation_public(service.resolve(reconciliation_id, body.note, actor=actor.client_id))
