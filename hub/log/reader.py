@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -68,12 +67,3 @@ class LogReader:
             assert found is not None
             return found
         return head
-
-
-def head_record(head: TreeHead) -> dict[str, Any]:
-    return {
-        "tree_size": head.size,
-        "root_hash": head.root_hash,
-        "timestamp": head.timestamp,
-        "signature": head.signature,
-    }

@@ -4,7 +4,7 @@ an administrator any."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlmodel import Session
@@ -15,7 +15,7 @@ from hub.auth.scopes import ClientKind
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
 from hub.log.changes import event_id
-from hub.log.models import WebhookDelivery
+from hub.log.public import DeliveryPublic, delivery_public
 from hub.log.repository import LogRepository
 from hub.platforms.repository import PlatformRepository
 from hub.problems import NotFound
@@ -39,20 +39,6 @@ def _readable(session: Session, actor: Actor, platform: str | None) -> list[str]
     return sorted(code for code in candidates if can_read_deliveries(actor, target_of(session, code)))
 
 
-def delivery_record(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "event_id": event_id(delivery.index),
-        "log_index": delivery.index,
-        "platform": delivery.platform_code,
-        "url": delivery.url,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "next_attempt_at": delivery.next_attempt_at.isoformat(),
-        "last_error": delivery.last_error,
-        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
-    }
-
-
 @router.get(
     "/deliveries",
     summary="Webhook deliveries: a platform's own; an operator's region's; (administrators) any",
@@ -63,9 +49,12 @@ def deliveries(
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
     platform: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[DeliveryPublic]:
     readable = _readable(session, actor, platform)
-    return [delivery_record(d) for d in LogRepository(session).deliveries(readable, status, limit)]
+    return [
+        delivery_public(d, event_id(d.index))
+        for d in LogRepository(session).deliveries(readable, status, limit)
+    ]
 
 
 @router.post(
@@ -78,7 +67,7 @@ def redeliver(
     session: SessionDep,
     actor: CurrentActor,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> DeliveryPublic:
     enforce(can_redeliver(actor, target_of(session, platform)))
     delivery = LogRepository(session).delivery(index, platform)
     if delivery is None:
@@ -87,4 +76,4 @@ def redeliver(
     delivery.next_attempt_at = datetime.now(UTC)
     session.add(delivery)
     session.flush()
-    return delivery_record(delivery)
+    return delivery_public(delivery, event_id(delivery.index))

@@ -29,12 +29,6 @@ UNTYPED = {
     ("post", "/v1/blocks/{block_id}/pledge"),
     ("post", "/v1/blocks/{block_id}/release"),
     ("post", "/v1/dedup/check"),
-    ("get", "/v1/events"),
-    ("get", "/v1/log/entries"),
-    ("get", "/v1/log/proofs/consistency"),
-    ("get", "/v1/log/proofs/inclusion"),
-    ("get", "/v1/log/tree-head"),
-    ("get", "/v1/log/tree-heads"),
     ("get", "/v1/methodologies"),
     ("post", "/v1/platforms/{code}/batches"),
     ("get", "/v1/reports/flows"),
@@ -54,8 +48,6 @@ UNTYPED = {
     ("post", "/v1/transfers"),
     ("get", "/v1/transfers/{transfer_id}"),
     ("post", "/v1/transfers/{transfer_id}/cancel"),
-    ("get", "/v1/webhooks/deliveries"),
-    ("post", "/v1/webhooks/deliveries/{index}/{platform}/redeliver"),
 }
 
 
