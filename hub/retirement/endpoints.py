@@ -10,6 +10,7 @@ from hub.auth.principal import Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deprecation import announce
 from hub.deps import SessionDep
+from hub.retirement.public import RetirementPublic
 from hub.retirement.service import RetirementService
 from mutual_recognition.vocabulary import current_form
 
@@ -17,7 +18,12 @@ router = APIRouter(prefix="/v1/retirements", tags=["retirement"])
 Writer = Annotated[Principal, Depends(require("blocks:write"))]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Retire serials for a purpose (final)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Retire serials for a purpose (final)",
+    response_model_exclude_none=True,
+)
 def retire(
     request: Annotated[
         dict[str, Any], Body(description="A retirement record without retired_at and origin_notified.")
@@ -26,11 +32,11 @@ def retire(
     session: SessionDep,
     principal: Writer,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> RetirementPublic:
     if principal.platform_code is None:
         raise Forbidden("only a platform retires what it holds", scope="blocks:write")
     retired = RetirementService(session).retire(
         request, sender=principal.platform_code, actor=principal.client_id
     )
     announce(response, current_form("retirement", request))
-    return retired
+    return RetirementPublic.model_validate(retired)

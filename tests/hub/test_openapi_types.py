@@ -33,7 +33,6 @@ UNTYPED = {
     ("post", "/v1/platforms/{code}/batches"),
     ("get", "/v1/reports/flows"),
     ("get", "/v1/reports/holdings"),
-    ("post", "/v1/retirements"),
     ("get", "/v1/rulesets"),
     ("post", "/v1/rulesets"),
     ("get", "/v1/rulesets/current"),
