@@ -7,51 +7,12 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from hub.recognition.models import Recognition
-from hub.records import Public, definition_schema, record_schema
+from hub.records import Public, record_schema
+from hub.standards.public import BlockEvaluation, CheckResult, RulesetRef
 from mutual_recognition.recognition_states import RecognitionState
 
-RulesetRef = Annotated[dict[str, Any], definition_schema("common", "rulesetRef")]
-MethodologyRef = Annotated[dict[str, Any], definition_schema("common", "methodologyRef")]
-Rational = Annotated[dict[str, Any], definition_schema("common", "rational")]
-CheckResult = Annotated[dict[str, Any], definition_schema("common", "checkResult")]
 RecognitionRequest = Annotated[dict[str, Any], record_schema("recognition-request")]
 RecognitionCertificate = Annotated[dict[str, Any], record_schema("recognition-certificate")]
-
-
-class Equivalence(Public):
-    equivalence_id: str
-    label: str
-
-
-class ConditionOutcome(Public):
-    condition: str
-    passed: bool
-    reason: str
-
-
-class BlockEvaluation(Public):
-    """The ruleset's decision for one block (``standards.evaluation.Decision.as_record``)."""
-
-    ruleset: RulesetRef
-    demonstration: bool
-    block_id: str | None
-    origin: str
-    destination: str
-    purpose: str
-    on_date: str = Field(description="The day the ruleset was applied (ISO 8601 date).")
-    origin_methodology: MethodologyRef
-    destination_methodology: MethodologyRef | None
-    equivalence: Equivalence | None
-    quantity: int
-    unit: str
-    factor: Rational | None
-    converted_quantity: int | None
-    converted_unit: str | None
-    remainder: Rational | None = Field(description="What the floor rounding left, in tonnes.")
-    conditions: list[ConditionOutcome]
-    purpose_accepted: bool
-    checks: list[CheckResult]
-    eligible: bool
 
 
 class Evaluation(Public):

@@ -17,7 +17,18 @@ from hub.auth.signing import SignedRequestDep
 from hub.dates import IsoDate
 from hub.deps import SessionDep
 from hub.problems import BadRequest, problem_responses
-from hub.standards.service import Published, StandardsService, refusal
+from hub.standards.public import (
+    BlockEvaluation,
+    MethodologyRecord,
+    RootEnvelope,
+    RootPublic,
+    RootRotated,
+    RulesetDiff,
+    RulesetPublished,
+    RulesetSummary,
+    ruleset_published,
+)
+from hub.standards.service import StandardsService, refusal
 from hub.text import Integer, Text
 from schemas.canonical import MAX_SAFE_INTEGER
 from standards import (
@@ -42,28 +53,12 @@ async def raw_body(request: Request) -> str:
 RawBody = Annotated[str, Depends(raw_body)]
 
 
-def published(item: Published) -> dict[str, Any]:
-    record = item.record
-    return {
-        "ruleset_id": record.ruleset_id,
-        "version": record.version,
-        "committee": record.committee_id,
-        "digest": item.ruleset.digest.as_dict(),
-        "effective_from": record.effective_from.isoformat(),
-        "effective_until": record.effective_until.isoformat() if record.effective_until else None,
-        "signed_by": record.signed_by,
-        "published_by": record.published_by,
-        "published_at": record.published_at.isoformat(),
-        "envelope": record.envelope,
-    }
-
-
 @router.get("/v1/methodologies", summary="The methodology catalogue (exchange schema: methodology)")
 def methodologies(
     region: Annotated[
         str | None, Query(description="Only entries with a local code of this registry.")
     ] = None,
-) -> list[dict[str, Any]]:
+) -> list[MethodologyRecord]:
     return load_catalogue().as_records(region)
 
 
@@ -72,9 +67,13 @@ def current_root(
     committee_id: str,
     session: SessionDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_SAFE_INTEGER)] = None,
-) -> dict[str, Any]:
+) -> RootPublic:
     record = StandardsService(session).root_record(committee_id, version)
-    return {"committee_id": record.committee_id, "version": record.version, "envelope": record.envelope}
+    return RootPublic(
+        committee_id=record.committee_id,
+        version=record.version,
+        envelope=RootEnvelope.model_validate(record.envelope),
+    )
 
 
 @router.post(
@@ -88,9 +87,9 @@ def rotate_root(
     session: SessionDep,
     principal: Publisher,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> RootRotated:
     root = StandardsService(session).rotate_root(envelope, by=principal.client_id, received=received)
-    return {"committee_id": root.committee_id, "version": root.version}
+    return RootRotated(committee_id=root.committee_id, version=root.version)
 
 
 @router.post(
@@ -104,22 +103,24 @@ def publish(
     session: SessionDep,
     principal: Publisher,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
-    return published(StandardsService(session).publish(envelope, by=principal.client_id, received=received))
+) -> RulesetPublished:
+    return ruleset_published(
+        StandardsService(session).publish(envelope, by=principal.client_id, received=received)
+    )
 
 
 @router.get("/v1/rulesets", summary="Every published ruleset version")
-def listing(session: SessionDep) -> list[dict[str, Any]]:
+def listing(session: SessionDep) -> list[RulesetSummary]:
     return [
-        {
-            "ruleset_id": r.ruleset_id,
-            "version": r.version,
-            "committee": r.committee_id,
-            "digest": {"alg": "sha-256", "value": r.digest},
-            "effective_from": r.effective_from.isoformat(),
-            "effective_until": r.effective_until.isoformat() if r.effective_until else None,
-            "signed_by": r.signed_by,
-        }
+        RulesetSummary(
+            ruleset_id=r.ruleset_id,
+            version=r.version,
+            committee=r.committee_id,
+            digest={"alg": "sha-256", "value": r.digest},
+            effective_from=r.effective_from.isoformat(),
+            effective_until=r.effective_until.isoformat() if r.effective_until else None,
+            signed_by=r.signed_by,
+        )
         for r in StandardsService(session).listing()
     ]
 
@@ -134,15 +135,15 @@ def current(
     origin: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
     destination: Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")],
     on: Annotated[IsoDate | None, Query(alias="date", description="Default: today (UTC).")] = None,
-) -> dict[str, Any]:
-    return published(StandardsService(session).current(origin, destination, on))
+) -> RulesetPublished:
+    return ruleset_published(StandardsService(session).current(origin, destination, on))
 
 
 @router.get("/v1/rulesets/{ruleset_id}/versions/{version}", summary="One published version")
 def version(
     ruleset_id: str, version: Annotated[int, Path(ge=1, le=MAX_SAFE_INTEGER)], session: SessionDep
-) -> dict[str, Any]:
-    return published(StandardsService(session).version(ruleset_id, version))
+) -> RulesetPublished:
+    return ruleset_published(StandardsService(session).version(ruleset_id, version))
 
 
 @router.get("/v1/rulesets/{ruleset_id}/diff", summary="What changed between two versions, readable")
@@ -151,13 +152,13 @@ def diff(
     session: SessionDep,
     old: Annotated[int, Query(alias="from", ge=1, le=MAX_SAFE_INTEGER)],
     new: Annotated[int, Query(alias="to", ge=1, le=MAX_SAFE_INTEGER)],
-) -> dict[str, Any]:
+) -> RulesetDiff:
     service = StandardsService(session)
     record = service.diff(ruleset_id, old, new)
     record["text"] = render_diff(
         service.version(ruleset_id, old).ruleset, service.version(ruleset_id, new).ruleset
     )
-    return record
+    return RulesetDiff.model_validate(record)
 
 
 class EvaluationRequest(BaseModel):
@@ -178,7 +179,7 @@ class EvaluationRequest(BaseModel):
 @router.post("/v1/rulesets/evaluate", summary="Dry run: what the ruleset in force says about a block")
 def evaluate_block(
     request: EvaluationRequest, session: SessionDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> BlockEvaluation:
     origin = request.block.get("origin_registry")
     if not isinstance(origin, str):
         raise BadRequest(
@@ -207,4 +208,4 @@ def evaluate_block(
         raise refusal(error) from error
     except StandardsError as error:
         raise refusal(error) from error
-    return decision.as_record()
+    return BlockEvaluation.model_validate(decision.as_record())
