@@ -71,7 +71,7 @@ def _rewrite(node: Any, document: str) -> Any:
 def exchange_components(found: SchemaCatalog | None = None) -> dict[str, Any]:
     """Every exchange-schema document (and its ``$defs``) as OpenAPI components."""
     found = found or catalog()
-    components: dict[str, Any] = {}
+    components: dict[str, Any] = {SCHEMA_DOCUMENT: SCHEMA_DOCUMENT_COMPONENT}
     for document in found.all_names():
         source = found.document(document)
         components[component_name(document)] = _rewrite(source, document)
@@ -106,3 +106,19 @@ def point_at_records(node: Any) -> Any:
         rest = {key: point_at_records(value) for key, value in node.items() if key != MARKER}
         return {"$ref": COMPONENT_PREFIX + node[MARKER], **rest}
     return {key: point_at_records(value) for key, value in node.items()}
+
+
+def typed_content(media_type: str, document: str, definition: str | None = None) -> dict[Any, Any]:
+    """``responses=`` of a route whose answer (of ``media_type``) is an exchange record or
+    definition, for routes answering with a media type of their own (a JWK Set)."""
+    schema = {MARKER: component_name(document, definition)}
+    return {200: {"content": {media_type: {"schema": schema}}}}
+
+
+# the answer of GET /v1/schemas/{name}: a schema document, which is its own type
+SCHEMA_DOCUMENT = "JsonSchemaDocument"
+SCHEMA_DOCUMENT_COMPONENT = {
+    "type": "object",
+    "description": "A JSON Schema (draft 2020-12) document of the exchange format.",
+    "required": ["$schema", "$id"],
+}
