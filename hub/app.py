@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -41,6 +42,13 @@ from hub.standards.endpoints import router as standards_router
 from hub.strict import install_strict_json
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
+
+
+def operation_id(route: APIRoute) -> str:
+    """``recognition-decide``: the route's tag and function, the name a generated client gives it."""
+    tag = str(route.tags[0]) if route.tags else "hub"
+    return f"{tag}-{route.name}".replace("_", "-")
+
 
 DESCRIPTION = """
 Puhui Hub connects China's carbon-inclusion (碳普惠) platforms: a shared exchange schema,
@@ -96,6 +104,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description=DESCRIPTION,
         lifespan=lifespan,
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.database = database

@@ -42,7 +42,7 @@ class Selection(BaseModel):
     catalogue_id: Text | None = Field(default=None, description="Only blocks of this methodology.")
 
 
-class Submission(BaseModel):
+class RecognitionSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request: dict[str, Any] = Field(
@@ -71,7 +71,7 @@ def _visible(item: Recognition, actor: Actor, session: Session) -> bool:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Ask for recognition (origin platform)")
 def submit(
-    body: Submission, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
+    body: RecognitionSubmission, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     principal: Requester, signed: SignedRequestDep,
 ) -> RecognitionPublic:  # fmt: skip
     if principal.platform_code is None:

@@ -38,7 +38,7 @@ class SubmittedBlock(BaseModel):
     status: Text
 
 
-class Submission(BaseModel):
+class ReconciliationSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
     totals: Totals
     blocks: list[SubmittedBlock]
@@ -51,7 +51,7 @@ class Resolution(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Reconcile: totals, unit blocks, audit trail")
 def submit(
-    body: Submission, session: SessionDep, principal: Submitter, signed: SignedRequestDep
+    body: ReconciliationSubmission, session: SessionDep, principal: Submitter, signed: SignedRequestDep
 ) -> ReconciliationPublic:
     platform = principal.platform_code
     if platform is None:

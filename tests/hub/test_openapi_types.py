@@ -99,3 +99,9 @@ def test_success_answers_are_typed(document: dict[str, Any]) -> None:
     newly_typed = UNTYPED - untyped
     assert untyped - UNTYPED == set(), "routes answering an untyped body"
     assert newly_typed == set(), f"typed now: remove them from UNTYPED: {sorted(newly_typed)}"
+
+
+def test_operation_ids_are_unique_and_named_by_tag_and_function(document: dict[str, Any]) -> None:
+    ids = [op["operationId"] for operations in document["paths"].values() for op in operations.values()]
+    assert len(ids) == len(set(ids))
+    assert "recognition-decide" in ids and "transfers-propose" in ids
