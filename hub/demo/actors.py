@@ -1,0 +1,125 @@
+"""The demo's actors: each demo client (platforms SH, JS, ZJ, AH, CCER; operators operator-sh and
+operator-js) talking to the hub through its public API with its own credentials, and the way the
+hub is reached — over HTTP, or in process through the app itself (what ``make run`` does while it
+seeds, before the server listens)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from adapters.registry import get
+from hub.client import PlatformClient
+from hub.database import Database
+from hub.registry.federation_key import pseudonymizer
+from hub.settings import Settings
+from hub.transfers.worker import TransferWorker
+
+PLATFORMS = ("SH", "JS", "ZJ", "AH", "CCER")
+OPERATORS = {"SH": "operator-sh", "JS": "operator-js"}
+RECORDS_FORM = "application/vnd.puhui.records+json"
+FINAL_TRANSFER_STATES = frozenset({"completed", "terminated", "rejected", "cancelled"})
+
+
+def in_process_transport(app: FastAPI) -> httpx.BaseTransport:
+    """An httpx transport that hands each request to ``app`` in this process (Starlette's test
+    transport: the app's routes, middleware and mounted sandboxes answer, nothing listens). The
+    app's lifespan is not started: its background workers stay off until it is served."""
+    with warnings.catch_warnings():  # Starlette's note on httpx is for test suites, not the demo's user
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    transport: httpx.BaseTransport = TestClient(app)._transport
+    return transport
+
+
+class Actors:
+    """One PlatformClient per demo client name (``sh``, ``operator-sh``…), made on first use."""
+
+    def __init__(
+        self,
+        credentials_dir: Path,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.credentials_dir = credentials_dir
+        self.base_url = base_url
+        self.transport = transport
+        self._clients: dict[str, PlatformClient] = {}
+
+    def __call__(self, name: str) -> PlatformClient:
+        if name not in self._clients:
+            path = self.credentials_dir / f"{name}.json"
+            self._clients[name] = PlatformClient.from_credentials(
+                path, base_url=self.base_url, transport=self.transport
+            )
+        return self._clients[name]
+
+    def platform(self, code: str) -> PlatformClient:
+        return self(code.lower())
+
+    def operator(self, region: str) -> PlatformClient:
+        return self(OPERATORS[region])
+
+    def sandbox(self, code: str) -> httpx.Client:
+        """The platform's own system (its demo sandbox, mounted by the hub under /sandbox/<code>)."""
+        base = self.base_url or self("sh").base_url
+        return httpx.Client(base_url=f"{base}/sandbox/{code.lower()}", transport=self.transport, timeout=10)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def __enter__(self) -> Actors:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def send_records(actors: Actors, code: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The platform pushes records in the exchange form (``POST /v1/platforms/{code}/batches``)."""
+    answer: dict[str, Any] = (
+        actors.platform(code)
+        .request(
+            "POST",
+            f"/v1/platforms/{code}/batches",
+            content=json.dumps(body, ensure_ascii=False).encode(),
+            content_type=RECORDS_FORM,
+        )
+        .json()
+    )
+    return answer
+
+
+def exchange_records(code: str, payload: bytes, content_type: str, federation_key: Path) -> dict[str, Any]:
+    """The exchange form of a platform's local payload, parsed on the platform's side."""
+    parsed = get(code).parse(payload, content_type=content_type, pseudonymizer=pseudonymizer(federation_key))
+    if not parsed.ok:
+        raise ValueError(f"{code}: the demo's own payload does not parse: {parsed.errors[0].reason}")
+    return {"projects": parsed.projects, "blocks": parsed.blocks, "batches": parsed.batches}
+
+
+def worker_rounds(
+    database: Database, settings: Settings, transport: httpx.BaseTransport
+) -> Callable[[], int]:
+    """One round of the hub's transfer worker against the sandboxes through ``transport`` (in
+    process, before the hub is served, the server's own worker thread is not running yet)."""
+    worker = TransferWorker(database, settings, transport=transport)
+    rounds = 0
+
+    def run() -> int:
+        nonlocal rounds
+        rounds += 1
+        return worker.run_once(datetime.now(UTC) + timedelta(seconds=rounds))
+
+    return run
