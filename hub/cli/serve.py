@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from hub.app import create_app
 from hub.cli.common import console, fail
 from hub.database import Database
 from hub.demo.story import play_in_process
+from hub.demo.traffic import run_traffic
 from hub.migrate import upgrade
 from hub.seed import seed_demo
 from hub.settings import Settings
@@ -135,3 +137,63 @@ def up_command(host: HostOption = None, port: PortOption = None) -> None:
     app = create_app(settings)
     _seed(settings, app)
     serve(settings, app)
+
+
+def parse_duration(text: str) -> float:
+    """``60s``, ``2m``, ``1h`` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    scale = units.get(value[-1:])
+    number = value[:-1] if scale else value
+    try:
+        seconds = float(number) * (scale or 1)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a duration (e.g. 60s, 2m)") from None
+    if not 0 < seconds <= 24 * 3600:
+        raise typer.BadParameter("a duration between 0 and 24 h")
+    return seconds
+
+
+RateOption = Annotated[
+    float,
+    typer.Option(help="At most this many requests per second, all clients together.", min=0.1, max=1000),
+]
+HubOption = Annotated[
+    str | None, typer.Option(help="The hub's base URL; default PUHUI_PUBLIC_URL or http://host:port.")
+]
+CredentialsOption = Annotated[
+    Path | None, typer.Option(help="The demo credentials; default PUHUI_DATA_DIR/demo/credentials.")
+]
+
+
+@demo_app.command("traffic")
+def traffic_command(
+    rate: RateOption = 5,
+    duration: Annotated[str, typer.Option("--for", help="How long: 60s, 2m, 1h.")] = "60s",
+    seed: Annotated[int, typer.Option(help="Seed of the choices (the same seed, the same choices).")] = 1,
+    hub: HubOption = None,
+    credentials: CredentialsOption = None,
+    verbose: Annotated[bool, typer.Option(help="Print each refusal as it comes.")] = False,
+) -> None:
+    """The demo platforms at work against a running demo hub: issuances, transfers, retirements,
+    recognitions (decided by the operators), pledges, trips — each platform with its own credentials."""
+    settings = _settings(None, None, demo=True)
+    seconds = parse_duration(duration)
+    directory = credentials or settings.data_dir / "demo" / "credentials"
+    if not (directory / "js.json").exists():
+        fail(f"no demo credentials in {directory}: start the demo first (make run)")
+    base = (hub or settings.resolved_public_url).rstrip("/")
+    console.print(f"demo traffic against {base}: at most {rate:g} requests/s for {seconds:g} s, seed {seed}")
+    summary = run_traffic(
+        directory,
+        rate=rate,
+        seconds=seconds,
+        seed=seed,
+        base_url=base,
+        federation_key=settings.resolved_federation_key_file,
+        verbose=verbose,
+    )
+    for line in summary.lines():
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if not summary.ok:
+        raise typer.Exit(1)

@@ -54,6 +54,7 @@ class Actors:
         self.base_url = base_url
         self.transport = transport
         self._clients: dict[str, PlatformClient] = {}
+        self._sandboxes: dict[str, httpx.Client] = {}
 
     def __call__(self, name: str) -> PlatformClient:
         if name not in self._clients:
@@ -71,13 +72,21 @@ class Actors:
 
     def sandbox(self, code: str) -> httpx.Client:
         """The platform's own system (its demo sandbox, mounted by the hub under /sandbox/<code>)."""
-        base = self.base_url or self("sh").base_url
-        return httpx.Client(base_url=f"{base}/sandbox/{code.lower()}", transport=self.transport, timeout=10)
+        if code not in self._sandboxes:
+            base = self.base_url or self("sh").base_url
+            self._sandboxes[code] = httpx.Client(
+                base_url=f"{base}/sandbox/{code.lower()}", transport=self.transport, timeout=10
+            )
+        return self._sandboxes[code]
 
     def close(self) -> None:
+        """Close every client (and so the transport they share: only at the end)."""
         for client in self._clients.values():
             client.close()
+        for sandbox in self._sandboxes.values():
+            sandbox.close()
         self._clients.clear()
+        self._sandboxes.clear()
 
     def __enter__(self) -> Actors:
         return self

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from hub.demo.actors import (
     send_records,
     worker_rounds,
 )
+from hub.demo.trips import Trip, shanghai_day, zhejiang_lines
 from hub.settings import Settings
 
 COVERED_ENTITY = hashlib.sha256(b"demonstration: a Shanghai covered entity, SH-A-ENT-0077").hexdigest()
@@ -74,7 +75,7 @@ class StoryReport:
             f"transfers: {states}",
             f"retirements: {', '.join(self.retirements)}",
             f"pledged and released: {', '.join(self.pledged_and_released)}",
-            f"personal activity counted once: {len(self.personal_duplicates)} duplicate trip found and left out",
+            f"personal activity counted once: {len(self.personal_duplicates)} duplicate trip left out",
         ]
 
 
@@ -226,7 +227,9 @@ class Story:
         self._transfer("JS", "SH", "TR-DEMO-0001", kunshan, "SH-A-ENT-0077", ets["certificate_id"])
         self._transfer("AH", "SH", "TR-DEMO-0002", forest, "SH-A-EVENT-0012", event["certificate_id"])
         self._transfer("CCER", "JS", "TR-DEMO-0003", longquan, "JS-A-EVENT-0003", jiangsu["certificate_id"])
-        self._transfer("SH", "AH", "TR-DEMO-0005", [_part("SH-B-2025-000102", "SH", 200121, 200130)], "AH-A-EV-0005")
+        self._transfer(
+            "SH", "AH", "TR-DEMO-0005", [_part("SH-B-2025-000102", "SH", 200121, 200130)], "AH-A-EV-0005"
+        )
         ev = [_part("JS-B-2025-000002", "JS", 100351, 100360)]
         self._transfer("JS", "CCER", "TR-DEMO-0004", ev, "CCER-ACC-3206-0007")  # CCER takes only its own
         origins = {"TR-DEMO-0001": "JS", "TR-DEMO-0002": "AH", "TR-DEMO-0003": "CCER", "TR-DEMO-0004": "JS",
@@ -236,9 +239,14 @@ class Story:
     def retirements(self) -> None:
         shanghai = self.actors.platform("SH")
         kunshan = _holding(shanghai, "JS", 100201)
-        self._retire("SH", "RT-DEMO-0001", [_part(kunshan, "JS", 100201, 100300)], self._ets(), "SH-A-ENT-0077")
+        self._retire(
+            "SH", "RT-DEMO-0001", [_part(kunshan, "JS", 100201, 100300)], self._ets(), "SH-A-ENT-0077"
+        )
         forest = _holding(shanghai, "AH", 5101)
-        event = {"kind": "voluntary-neutralization", "event": "demonstration: a 2026 YRD carbon-inclusion forum"}
+        event = {
+            "kind": "voluntary-neutralization",
+            "event": "demonstration: a 2026 YRD carbon-inclusion forum",
+        }
         self._retire("SH", "RT-DEMO-0002", [_part(forest, "AH", 5101, 5160)], event, "SH-A-EVENT-0012")
         own = _holding(shanghai, "SH", 200101)
         self._retire("SH", "RT-DEMO-0003", [_part(own, "SH", 200101, 200120)], self._ets(), "SH-A-ENT-0077")
@@ -246,7 +254,9 @@ class Story:
     def pledge_and_release(self) -> None:
         anhui = self.actors.platform("AH")
         block = _holding(anhui, "AH", 5161)
-        anhui.post(f"/v1/blocks/{block}/pledge", {"reason": "demonstration: collateral for loan AH-BANK-2026-031"})
+        anhui.post(
+            f"/v1/blocks/{block}/pledge", {"reason": "demonstration: collateral for loan AH-BANK-2026-031"}
+        )
         anhui.post(f"/v1/blocks/{block}/release", {"reason": "demonstration: loan AH-BANK-2026-031 repaid"})
         self.report.pledged_and_released.append(block)
 
@@ -279,60 +289,21 @@ class Story:
         return self.report
 
 
+TRIPS = [
+    Trip("SH-R-DEMO-000101", COMMUTER_PHONE, TRIP_DAY, "08:01:05", "08:18:40", "L11-20251103-0801-ANT-HQ"),
+    Trip("SH-R-DEMO-000102", COMMUTER_PHONE, TRIP_DAY, "18:12:30", "18:29:55", "L11-20251103-1812-HQ-ANT"),
+]
+
+
 def _shanghai_trips() -> tuple[bytes, str]:
     """The Shanghai app's day for the commuter: Anting → Huaqiao in the morning, back at night."""
-    trips = [
-        ("SH-R-DEMO-000101", "08:01:05", "08:18:40", "L11-20251103-0801-ANT-HQ"),
-        ("SH-R-DEMO-000102", "18:12:30", "18:29:55", "L11-20251103-1812-HQ-ANT"),
-    ]
-    document = {
-        "说明": "演示数据 demonstration data: one commuter's Line 11 trips; the phone number is a placeholder",
-        "平台编码": "SH",
-        "演示数据": True,
-        "行为减排批次": [
-            {
-                "批次编号": "SH-PB-DEMO-20251103",
-                "场景编号": "SHCER02020022024II",
-                "统计起": f"{TRIP_DAY}T00:00:00+08:00",
-                "统计止": "2025-11-04T00:00:00+08:00",
-                "明细": [
-                    {
-                        "记录编号": record,
-                        "用户类型": "手机号",
-                        "用户标识": COMMUTER_PHONE,
-                        "开始时间": f"{TRIP_DAY}T{start}+08:00",
-                        "结束时间": f"{TRIP_DAY}T{end}+08:00",
-                        "减排量(克)": "542",
-                        "积分": 542,
-                        "出行编号": trip,
-                        "线路编号": "SH-METRO-L11",
-                    }
-                    for record, start, end, trip in trips
-                ],
-            }
-        ],
-    }
-    return json.dumps(document, ensure_ascii=False).encode(), "application/json"
+    return shanghai_day("SH-PB-DEMO-20251103", TRIPS)
 
 
 def _zhejiang_day() -> tuple[bytes, str]:
     """Zhejiang's daily records for the same commuter (the same phone, written its own way): the
     morning metro trip Shanghai reported already, and a bus ride in Quzhou Shanghai knows nothing of."""
-    day = TRIP_DAY.replace("-", "")
-    lines = [
-        {
-            "recordNo": f"ZJ-R-{day}-DEMO-01", "accountType": "PHONE", "accountNo": "138-0013-8009",
-            "sceneCode": "ZJ-METRO", "sceneName": "地铁出行", "statDate": day, "points": 542,
-            "tripNo": "L11-20251103-0801-ANT-HQ", "routeNo": "SH-METRO-L11",
-            "startTime": f"{TRIP_DAY} 08:01:05", "endTime": f"{TRIP_DAY} 08:18:40", "demo": True,
-        },
-        {
-            "recordNo": f"ZJ-R-{day}-DEMO-02", "accountType": "PHONE", "accountNo": "138-0013-8009",
-            "sceneCode": "ZJ-BUS", "sceneName": "公交出行", "statDate": day, "points": 300, "demo": True,
-        },
-    ]  # fmt: skip
-    body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n"
-    return body.encode(), "application/x-ndjson"
+    return zhejiang_lines([replace(TRIPS[0], record_id="ZJ-R-20251103-DEMO-01")], bus_points=300)
 
 
 def play_story(actors: Actors, federation_key: Path, advance: Callable[[], int]) -> StoryReport:
