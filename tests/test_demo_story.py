@@ -68,6 +68,7 @@ def test_the_seeded_story_leaves_the_promised_history(database: Database, settin
         "TR-DEMO-0003": "completed",
         "TR-DEMO-0005": "completed",
         "TR-DEMO-0004": "terminated",
+        "TR-DEMO-0006": "completed",
     }
     transport = in_process_transport(app)
     with Actors(seeded.credentials_dir, transport=transport) as actors:
@@ -92,7 +93,7 @@ def test_the_seeded_story_leaves_the_promised_history(database: Database, settin
         assert [b["status"] for b in ev] == ["held"]  # compensated: held again at the origin
 
         flows = {(f["origin"], f["destination"]): f for f in shanghai.get("/v1/reports/flows")["flows"]}
-        assert (flows[("JS", "SH")]["transferred_tonnes"], flows[("JS", "SH")]["retired_tonnes"]) == (
+        assert (flows[("CCER", "SH")]["transferred_tonnes"], flows[("CCER", "SH")]["retired_tonnes"]) == (
             100,
             100,
         )
@@ -100,6 +101,7 @@ def test_the_seeded_story_leaves_the_promised_history(database: Database, settin
         assert flows[("SH", "SH")]["retired_tonnes"] == 20  # Shanghai's own credits, its own ETS
         assert flows[("CCER", "JS")]["transferred_tonnes"] == 50
         assert flows[("SH", "AH")]["transferred_tonnes"] == 10
+        assert flows[("JS", "AH")]["transferred_tonnes"] == 20
         assert ("JS", "CCER") not in flows or flows[("JS", "CCER")]["transferred_tonnes"] == 0
 
         (pledged,) = report.pledged_and_released
@@ -151,14 +153,14 @@ def test_the_seeded_story_leaves_the_promised_history(database: Database, settin
     assert after["imported"] == after["exported"], (
         "every exported serial is held once elsewhere, and only those"
     )
-    assert sum(e - s + 1 for r in after["exported"].values() for s, e in r) == 100 + 60 + 50 + 10
+    assert sum(e - s + 1 for r in after["exported"].values() for s, e in r) == 100 + 60 + 50 + 10 + 20
 
 
 def _retire_tour_serials() -> dict[str, Any]:
     return {
         "retirement_id": "RT-TOUR",
         "registry": "JS",
-        "blocks": [{"block_id": "JS-B-2025-000001:100001-100200", "namespace": "JS", "start": 100001,
+        "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS", "start": 100001,
                     "end": 100120, "quantity": 120, "unit": "tCO2e"}],
         "quantity": 120,
         "unit": "tCO2e",

@@ -59,9 +59,11 @@ class Actors:
     def __call__(self, name: str) -> PlatformClient:
         if name not in self._clients:
             path = self.credentials_dir / f"{name}.json"
-            self._clients[name] = PlatformClient.from_credentials(
-                path, base_url=self.base_url, transport=self.transport
-            )
+            with warnings.catch_warnings():  # authlib's note on httpx is for its integrators
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._clients[name] = PlatformClient.from_credentials(
+                    path, base_url=self.base_url, transport=self.transport
+                )
         return self._clients[name]
 
     def platform(self, code: str) -> PlatformClient:

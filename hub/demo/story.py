@@ -4,14 +4,14 @@ dashboard and the log open on a federation that has already lived a little.
 
 What it leaves (every id starts with ``DEMO``; all demonstration data):
 
-- JS → SH for ETS compliance: 100 t of the Kunshan PV credits (serials 100201–100300, not the
-  README tour's 100001–100120) recognized by ``operator-sh`` for a covered entity's 2025
-  compliance, moved to Shanghai under the certificate (transfer completed), then retired there for
-  that compliance;
+- CCER → SH for ETS compliance: 100 t of the Longquan afforestation CCER units recognized by
+  ``operator-sh`` for a Shanghai covered entity's 2025 compliance, moved to Shanghai under the
+  certificate (transfer completed), then retired there for that compliance;
 - AH → SH for an event: 60 t of Anhui afforestation credits recognized by ``operator-sh`` for the
   voluntary neutralization of a Shanghai forum, moved under the certificate, retired for the event;
-- SH → JS: 40 t of Shanghai PV recognized by ``operator-js`` for a Jiangsu neutralization and moved
-  (completed); a second SH → JS request rejected by ``operator-js`` with its reason;
+- CCER → JS: 50 t recognized by ``operator-js`` for a Suzhou exhibition's neutralization and moved
+  (completed); an AH → JS request rejected by ``operator-js`` with its reason;
+- plain transfers without recognition: SH → AH (10 t of EV charging), JS → AH (20 t);
 - SH retires 20 t of its own PV for the same covered entity's ETS compliance (no recognition
   needed inside the region);
 - JS → CCER: 10 t of Suzhou EV-charging credits the national registry cannot take (its format
@@ -23,7 +23,8 @@ What it leaves (every id starts with ``DEMO``; all demonstration data):
   pseudonymized on each platform's side with the federation key; the hub sees pseudonyms only.
 
 The README tour's recognitions (RR-2026-0001 Kunshan PV → SH ETS, RR-2026-0003 Anhui forest → SH
-event) stay pending for the reader, and no serial they name is touched.
+event) stay pending for the reader, no serial they name is touched, and the Kunshan PV block
+(JS-B-2025-000001) is left whole, so the tour names it as it is.
 """
 
 from __future__ import annotations
@@ -200,11 +201,11 @@ class Story:
 
     # the chapters
     def recognitions_and_transfers(self) -> None:
-        kunshan = [_part("JS-B-2025-000001", "JS", 100201, 100300)]
+        longquan_ets = [_part("CCER-R-2025-000001", "CCER", 101, 200)]
         ets = self._recognize(
-            "JS", "SH", "RR-DEMO-0101", "ets-compliance", kunshan, "SH-A-ENT-0077",
+            "CCER", "SH", "RR-DEMO-0101", "ets-compliance", longquan_ets, "SH-A-ENT-0077",
             reason="Meets the YRD rules; within the 5 % offset limit (demonstration)",
-            note="Kunshan PV credits for a Shanghai covered entity's 2025 ETS compliance",
+            note="Longquan afforestation CCER units for a Shanghai covered entity's 2025 ETS compliance",
         )  # fmt: skip
         forest = [_part("AH-B-2024-000018", "AH", 5101, 5160)]
         event = self._recognize(
@@ -224,7 +225,7 @@ class Story:
             reason="The beneficiary's charity account is not open in Jiangsu yet (demonstration)",
             note="Qimen afforestation credits for a Jiangsu charity",
         )  # fmt: skip
-        self._transfer("JS", "SH", "TR-DEMO-0001", kunshan, "SH-A-ENT-0077", ets["certificate_id"])
+        self._transfer("CCER", "SH", "TR-DEMO-0001", longquan_ets, "SH-A-ENT-0077", ets["certificate_id"])
         self._transfer("AH", "SH", "TR-DEMO-0002", forest, "SH-A-EVENT-0012", event["certificate_id"])
         self._transfer("CCER", "JS", "TR-DEMO-0003", longquan, "JS-A-EVENT-0003", jiangsu["certificate_id"])
         self._transfer(
@@ -232,16 +233,16 @@ class Story:
         )
         ev = [_part("JS-B-2025-000002", "JS", 100351, 100360)]
         self._transfer("JS", "CCER", "TR-DEMO-0004", ev, "CCER-ACC-3206-0007")  # CCER takes only its own
-        origins = {"TR-DEMO-0001": "JS", "TR-DEMO-0002": "AH", "TR-DEMO-0003": "CCER", "TR-DEMO-0004": "JS",
-                   "TR-DEMO-0005": "SH"}  # fmt: skip
+        suzhou = [_part("JS-B-2025-000002", "JS", 100371, 100390)]
+        self._transfer("JS", "AH", "TR-DEMO-0006", suzhou, "AH-A-EV-0006")
+        origins = {"TR-DEMO-0001": "CCER", "TR-DEMO-0002": "AH", "TR-DEMO-0003": "CCER", "TR-DEMO-0004": "JS",
+                   "TR-DEMO-0005": "SH", "TR-DEMO-0006": "JS"}  # fmt: skip
         self._settle(origins)
 
     def retirements(self) -> None:
         shanghai = self.actors.platform("SH")
-        kunshan = _holding(shanghai, "JS", 100201)
-        self._retire(
-            "SH", "RT-DEMO-0001", [_part(kunshan, "JS", 100201, 100300)], self._ets(), "SH-A-ENT-0077"
-        )
+        longquan = _holding(shanghai, "CCER", 101)
+        self._retire("SH", "RT-DEMO-0001", [_part(longquan, "CCER", 101, 200)], self._ets(), "SH-A-ENT-0077")
         forest = _holding(shanghai, "AH", 5101)
         event = {
             "kind": "voluntary-neutralization",

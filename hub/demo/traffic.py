@@ -377,12 +377,19 @@ class Traffic:
         )  # fmt: skip
         payload, media = shanghai_day(self._id("SH-PB"), [ride]) if code == "SH" else zhejiang_lines([ride])
         parsed = get(code).parse(payload, content_type=media, pseudonymizer=keys)
-        send_records(self.actors, code, {"projects": [], "blocks": [], "batches": parsed.batches})
+        # each report is its own batch (Zhejiang's format would name one per scene and day)
+        batches = [{**batch, "batch_id": self._id(f"{code}-PB")} for batch in parsed.batches]
+        send_records(self.actors, code, {"projects": [], "blocks": [], "batches": batches})
         self.reported.append({**trip, "platform": code})
 
     # the run
     def step(self) -> None:
-        kind = self.random.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
+        possible = {
+            kind: weight
+            for kind, weight in ACTIONS.items()
+            if (kind != "move-recognized" or self.certificates) and (kind != "release" or self.pledged)
+        }
+        kind = self.random.choices(list(possible), weights=list(possible.values()))[0]
         action = getattr(self, kind.replace("-", "_"))
         try:
             action()
