@@ -16,7 +16,7 @@ from hub.app import create_app
 from hub.cli.audit import run_audit
 from hub.client import Refused
 from hub.database import Database
-from hub.demo.actors import Actors, in_process_transport
+from hub.demo.actors import Actors, in_process
 from hub.demo.story import COMMUTER_PHONE, TRIPS, play_in_process
 from hub.registry.dedup import PersonalActivity
 from hub.registry.models import CreditBlock
@@ -70,8 +70,7 @@ def test_the_seeded_story_leaves_the_promised_history(database: Database, settin
         "TR-DEMO-0004": "terminated",
         "TR-DEMO-0006": "completed",
     }
-    transport = in_process_transport(app)
-    with Actors(seeded.credentials_dir, transport=transport) as actors:
+    with in_process(app) as transport, Actors(seeded.credentials_dir, transport=transport) as actors:
         shanghai, jiangsu = actors.operator("SH"), actors.operator("JS")
         queue = {
             r["request_id"]: r["status"] for r in shanghai.get("/v1/recognitions") if r["destination"] == "SH"

@@ -13,7 +13,7 @@ from sqlmodel import select
 from hub.app import create_app
 from hub.cli.audit import run_audit
 from hub.database import Database
-from hub.demo.actors import in_process_transport, worker_rounds
+from hub.demo.actors import in_process, worker_rounds
 from hub.demo.pacing import PacedTransport, busiest_second
 from hub.demo.traffic import run_traffic
 from hub.registry.models import CreditBlock
@@ -81,29 +81,29 @@ def test_traffic_moves_the_federation(database: Database, settings: Settings) ->
     demo = settings.model_copy(update={"demo": True})
     seeded = seed_demo(database, demo)
     app = create_app(demo, database)
-    transport = in_process_transport(app)
-    advance = worker_rounds(database, demo, transport)
-    summary = run_traffic(
-        seeded.credentials_dir,
-        rate=30,
-        seconds=3,
-        seed=5,
-        transport=transport,
-        federation_key=demo.resolved_federation_key_file,
-        advance=advance,
-    )
-    while advance():  # the transfers still under way settle
-        pass
-    assert summary.ok, summary.failures
-    assert summary.busiest_second <= 30
-    kinds = {kind for kind, count in summary.done.items() if count and kind != "skipped"}
-    assert len(kinds) >= 4, summary.lines()
-    assert {"issue", "transfer"} <= kinds or {"retire", "recognize"} <= kinds, summary.lines()
-    for refusal in summary.refusals:
-        assert re.fullmatch(r"4\d\d \d{4}", refusal), summary.lines()
-    with httpx.Client(base_url="http://127.0.0.1:8000", transport=transport) as public:
-        audit, _ = run_audit(public)
-    assert audit.ok, audit.findings
+    with in_process(app) as transport:
+        advance = worker_rounds(database, demo, transport)
+        summary = run_traffic(
+            seeded.credentials_dir,
+            rate=30,
+            seconds=3,
+            seed=5,
+            transport=transport,
+            federation_key=demo.resolved_federation_key_file,
+            advance=advance,
+        )
+        while advance():  # the transfers still under way settle
+            pass
+        assert summary.ok, summary.failures
+        assert summary.busiest_second <= 30
+        kinds = {kind for kind, count in summary.done.items() if count and kind != "skipped"}
+        assert len(kinds) >= 4, summary.lines()
+        assert {"issue", "transfer"} <= kinds or {"retire", "recognize"} <= kinds, summary.lines()
+        for refusal in summary.refusals:
+            assert re.fullmatch(r"4\d\d \d{4}", refusal), summary.lines()
+        with httpx.Client(base_url="http://127.0.0.1:8000", transport=transport) as public:
+            audit, _ = run_audit(public)
+        assert audit.ok, audit.findings
     with database.unit_of_work() as session:
         blocks = session.exec(select(CreditBlock)).all()
     imported = sorted(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 import httpx
 from fastapi import FastAPI
 
@@ -28,16 +30,23 @@ RECORDS_FORM = "application/vnd.puhui.records+json"
 FINAL_TRANSFER_STATES = frozenset({"completed", "terminated", "rejected", "cancelled"})
 
 
-def in_process_transport(app: FastAPI) -> httpx.BaseTransport:
+@contextmanager
+def in_process(app: FastAPI) -> Iterator[httpx.BaseTransport]:
     """An httpx transport that hands each request to ``app`` in this process (Starlette's test
-    transport: the app's routes, middleware and mounted sandboxes answer, nothing listens). The
-    app's lifespan is not started: its background workers stay off until it is served."""
+    transport: the app's routes, middleware and mounted sandboxes answer, nothing listens), on one
+    event loop kept for the whole block. The app's lifespan is not started: its background workers
+    stay off until it is served."""
     with warnings.catch_warnings():  # Starlette's note on httpx is for test suites, not the demo's user
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
-    transport: httpx.BaseTransport = TestClient(app)._transport
-    return transport
+    client = TestClient(app)
+    with anyio.from_thread.start_blocking_portal(**client.async_backend) as portal:
+        client.portal = portal  # one loop for every request, instead of one started per request
+        try:
+            yield client._transport
+        finally:
+            client.portal = None
 
 
 class Actors:

@@ -44,7 +44,7 @@ from hub.demo.actors import (
     FINAL_TRANSFER_STATES,
     Actors,
     exchange_records,
-    in_process_transport,
+    in_process,
     send_records,
     worker_rounds,
 )
@@ -318,7 +318,6 @@ def play_story(actors: Actors, federation_key: Path, advance: Callable[[], int])
 def play_in_process(app: FastAPI, settings: Settings, credentials_dir: Path) -> StoryReport:
     """Play the story against ``app`` in this process, before it is served: its mounted sandboxes
     answer the transfer worker, so the platforms' books and the hub's agree when it is served."""
-    transport = in_process_transport(app)
-    with Actors(credentials_dir, transport=transport) as actors:
+    with in_process(app) as transport, Actors(credentials_dir, transport=transport) as actors:
         advance = worker_rounds(app.state.database, settings, transport)
         return play_story(actors, settings.resolved_federation_key_file, advance)
