@@ -127,10 +127,7 @@ def dashboard(request: Request, session: SessionDep) -> Response:
     }
     picture = flow_map(moved, names, title=t("dashboard.flow_map"), summary_unit="tCO2e", chart_id="flow-map")
     flow_chart = bar_chart(
-        [
-            (f"{r['origin']} → {r['destination']}", r["recognized_tonnes"] + r["transferred_tonnes"])
-            for r in tables["flows"]
-        ],
+        [(f"{origin} → {destination}", tonnes) for origin, destination, tonnes in moved],
         title=t("dashboard.flows_chart"),
         unit="tCO2e",
         chart_id="flows-chart",
