@@ -29,7 +29,7 @@ import httpx
 from adapters.contract import PERSONAL_BATCH
 from adapters.privacy import Pseudonymizer
 from adapters.registry import get
-from hub.client import HubProblem, HubUnreachable, PlatformClient
+from hub.client import HubProblem, HubUnreachable, PlatformClient, RateLimited
 from hub.demo.actors import OPERATORS, Actors, send_records
 from hub.demo.pacing import PacedTransport, busiest_second
 from hub.demo.trips import Trip, shanghai_day, zhejiang_lines
@@ -104,7 +104,6 @@ class Traffic:
         self.actors = actors
         self.transport = transport
         self.random = random.Random(seed)  # noqa: S311 -- demo choices, not secrets
-        self.seed = seed
         self.keys = pseudonymizer(federation_key) if federation_key and federation_key.exists() else None
         self.advance = advance
         self.clock = clock
@@ -412,8 +411,8 @@ class Traffic:
         self.summary.refusals[f"{problem.status} {codes[0] or problem.problem.get('error', '?')}"] += 1
         if self.verbose:
             print(f"refused {kind}: {problem} {problem.errors[:2]}")
-        if problem.status == 429:
-            time.sleep(float(getattr(problem, "retry_after", 1)))
+        if isinstance(problem, RateLimited):  # the hub's per-client limit: wait as it asks
+            time.sleep(problem.retry_after)
 
     def run(self, seconds: float) -> TrafficSummary:
         begin = self.clock()
@@ -448,11 +447,3 @@ def run_traffic(
         traffic = Traffic(actors, paced, seed=seed, federation_key=federation_key, advance=advance)
         traffic.verbose = verbose
         return traffic.run(seconds)
-
-
-def client_names() -> list[str]:
-    """Whose credentials the traffic uses."""
-    return [code.lower() for code in ("SH", "JS", "ZJ", "AH", "CCER")] + list(OPERATORS.values())
-
-
-__all__ = ["PlatformClient", "TrafficSummary", "client_names", "run_traffic"]
