@@ -8,10 +8,12 @@ import re
 
 import httpx
 import pytest
+import typer
 from sqlmodel import select
 
 from hub.app import create_app
 from hub.cli.audit import run_audit
+from hub.cli.serve import parse_duration
 from hub.database import Database
 from hub.demo.actors import in_process, worker_rounds
 from hub.demo.pacing import PacedTransport, busiest_second
@@ -116,3 +118,33 @@ def test_traffic_moves_the_federation(database: Database, settings: Settings) ->
     )
     assert imported == exported
     assert all(b.quantity == b.serial_end - b.serial_start + 1 for b in blocks)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        pytest.param("60s", 60, id="seconds"),
+        pytest.param("2m", 120, id="minutes"),
+        pytest.param("1h", 3600, id="an hour"),
+        pytest.param("1.5", 1.5, id="a plain number is seconds"),
+        pytest.param(" 90S ", 90, id="spaces and capitals"),
+    ],
+)
+def test_a_duration_reads(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("soon", id="not a number"),
+        pytest.param("0s", id="zero"),
+        pytest.param("-5s", id="negative"),
+        pytest.param("25h", id="over a day"),
+        pytest.param("nan", id="not a number at all"),
+    ],
+)
+def test_a_bad_duration_is_refused(text: str) -> None:
+    with pytest.raises(typer.BadParameter):
+        parse_duration(text)
