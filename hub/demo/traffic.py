@@ -77,7 +77,7 @@ class TrafficSummary:
         ]
 
 
-class Refusal(Exception):
+class NothingToDo(Exception):
     """An action that cannot be taken now (no block to use): nothing was sent."""
 
 
@@ -186,16 +186,14 @@ class Traffic:
         candidates = [
             h
             for h in self._holdings(code)
-            if (h.origin == code and self._in_sandbox(code, h.block_id)) or not own
+            if not own or (h.origin == code and self._in_sandbox(code, h.block_id))
         ]
-        if own:
-            candidates = [h for h in candidates if h.origin == code]
         self.random.shuffle(candidates)
         for held in candidates:
             part = self._free_part(held, most)
             if part is not None:
                 return held, *part
-        raise Refusal(f"{code} holds nothing free to use")
+        raise NothingToDo(f"{code} holds nothing free to use")
 
     # actions
     def issue(self) -> None:
@@ -205,7 +203,7 @@ class Traffic:
         if code not in self.next_serial:
             own = [r for r in self._all_blocks(client) if r["serial_namespace"] == code]
             if not own:
-                raise Refusal(f"{code} has no block to model a new one on")
+                raise NothingToDo(f"{code} has no block to model a new one on")
             self.templates[code] = own[0]
             self.next_serial[code] = max(r["serial_end"] for r in own) + 1
         template = self.templates[code]
@@ -228,7 +226,7 @@ class Traffic:
         if added.status_code >= 500:
             raise HubProblem(added.status_code, {"detail": f"{code} sandbox: {added.text[:200]}"})
         if added.status_code >= 400:
-            raise Refusal(f"{code} sandbox refused its own issuance: {added.text[:200]}")
+            raise NothingToDo(f"{code} sandbox refused its own issuance: {added.text[:200]}")
         self._sandbox_blocks(code).add(str(record["block_id"]))
         if PERSONAL_BATCH in adapter.record_kinds:  # parsed on the platform's side, sent as records
             parsed = adapter.parse(payload, content_type=media, pseudonymizer=self._pseudonyms())
@@ -238,7 +236,7 @@ class Traffic:
 
     def _pseudonyms(self) -> Pseudonymizer:
         if self.keys is None:
-            raise Refusal("no federation key on this machine: personal records cannot be pseudonymized")
+            raise NothingToDo("no federation key on this machine: personal records cannot be pseudonymized")
         return self.keys
 
     def _propose(
@@ -319,7 +317,7 @@ class Traffic:
 
     def move_recognized(self) -> None:
         if not self.certificates:
-            raise Refusal("no approved certificate to move under")
+            raise NothingToDo("no approved certificate to move under")
         certificate = self.certificates.pop(0)
         origin = self.actors.platform(certificate["origin"])
         parts = []
@@ -330,7 +328,7 @@ class Traffic:
                 {"block_id": block_id, "namespace": b["namespace"], "start": b["start"], "end": b["end"]}
             )
         if not all(self._in_sandbox(certificate["origin"], p["block_id"]) for p in parts):
-            raise Refusal("the certificate names serials the origin's sandbox does not hold")
+            raise NothingToDo("the certificate names serials the origin's sandbox does not hold")
         self._propose(certificate["origin"], certificate["destination"], parts, certificate["certificate_id"])
 
     def pledge(self) -> None:
@@ -338,7 +336,7 @@ class Traffic:
         candidates = [h for h in self._holdings(code) if h.origin == code and self._free_part(h, 1)]
         untouched = [h for h in candidates if not self._overlaps_busy(h)]
         if not untouched:
-            raise Refusal(f"{code} holds no block free to pledge")
+            raise NothingToDo(f"{code} holds no block free to pledge")
         held = self.random.choice(untouched)
         self.actors.platform(code).post(
             f"/v1/blocks/{held.block_id}/pledge", {"reason": f"demonstration: loan {self._id('LOAN')}"}
@@ -348,7 +346,7 @@ class Traffic:
 
     def release(self) -> None:
         if not self.pledged:
-            raise Refusal("nothing pledged by this run")
+            raise NothingToDo("nothing pledged by this run")
         code, block_id = self.pledged.pop(0)
         self.actors.platform(code).post(
             f"/v1/blocks/{block_id}/release", {"reason": "demonstration: loan repaid"}
@@ -392,7 +390,7 @@ class Traffic:
         action = getattr(self, kind.replace("-", "_"))
         try:
             action()
-        except Refusal:
+        except NothingToDo:
             self.summary.done["skipped"] += 1
             return
         except HubUnreachable as exc:
