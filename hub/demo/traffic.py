@@ -78,7 +78,7 @@ class TrafficSummary:
 
 
 class NothingToDo(Exception):
-    """An action that cannot be taken now (no block to use): nothing was sent."""
+    """An action that cannot be taken now (no block to use, nothing pledged…): nothing changed."""
 
 
 @dataclass
