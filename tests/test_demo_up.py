@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,9 @@ def test_demo_up_serves_the_seeded_hub(tmp_path: Path) -> None:
     assert f"{base}/healthz" in output
     assert f"{base}/.well-known/jwks.json" in output
     assert "seeded demo federation: SH, JS, ZJ, AH, CCER" in output
+    assert "recognitions approved 3, rejected 1" in output  # the seeded history (hub/demo/story.py)
+    assert "TR-DEMO-0004 terminated" in output and "TR-DEMO-0001 completed" in output
+    assert "personal activity counted once: 1 duplicate trip left out" in output
     console_password = json.loads((hub.credentials / "operator-sh.console.json").read_text())
     assert f"operator-sh password (shown once): {console_password['password']}" in output
 
@@ -104,6 +108,7 @@ def _platform_side_import_pull_sync_and_audit(base: str, data_dir: Path, env: di
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert "JS: stored" in synced.stdout
     _approve_the_pending_recognition(base, credentials, env, data_dir)
+    _traffic(base, env)
     audited = _puhui(env, "audit", "verify", "--hub", base)
     assert audited.returncode == 0, audited.stdout + audited.stderr
     assert "log verified" in audited.stdout
@@ -141,3 +146,16 @@ def _approve_the_pending_recognition(
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "valid certificate" in verified.stdout
+
+
+def _traffic(base: str, env: dict[str, str]) -> None:
+    """`puhui demo traffic` against the served hub: a bounded run, no failure, a summary."""
+    ran = _puhui(env, "demo", "traffic", "--rate", "15", "--for", "3s", "--seed", "2", "--hub", base)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "failures (5xx, unreachable): 0" in ran.stdout
+    sent, most = re.search(r"(\d+) requests in [\d.]+ s \(at most (\d+) in any second\)", ran.stdout).groups()
+    assert int(sent) > 5 and int(most) <= 15
+    done = re.search(r"done: (.*)", ran.stdout).group(1)
+    assert any(kind in done for kind in ("issue", "transfer", "retire", "recognize")), ran.stdout
+    for refusal in re.findall(r"(\S+ \S+) ×\d+", ran.stdout):
+        assert re.fullmatch(r"4\d\d \d{4}", refusal), ran.stdout

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from hub.app import create_app
 from hub.cli.common import console, fail
 from hub.database import Database
+from hub.demo.story import play_in_process
+from hub.demo.traffic import run_traffic
 from hub.migrate import upgrade
 from hub.seed import seed_demo
 from hub.settings import Settings
@@ -42,10 +46,11 @@ def _announce(settings: Settings) -> None:
         console.print(f"  {label:<10} {base}{path}", highlight=False)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, app: FastAPI | None = None) -> None:
     """One process, or ``settings.processes`` uvicorn workers on the same port: each builds the hub
     from the environment (the settings given here are exported to it first), so each has its own
-    database pool and background workers; nothing another process needs is kept in memory."""
+    database pool and background workers; nothing another process needs is kept in memory. One
+    process may serve an ``app`` already built (the demo's, whose sandboxes played the story)."""
     if settings.processes > 1 and settings.demo:
         fail(
             "the demo's sandbox platforms keep their state in each process's memory: serve the demo"
@@ -53,7 +58,7 @@ def serve(settings: Settings) -> None:
         )
     _announce(settings)
     if settings.processes == 1:
-        app = create_app(settings)
+        app = app or create_app(settings)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
         return
     for name, value in settings.model_dump(exclude_none=True).items():
@@ -83,22 +88,28 @@ def serve_command(
 
 @demo_app.command("seed")
 def seed_command() -> None:
-    """Register the demo federation if the database has no platform yet."""
+    """Register the demo federation and play its history if the database has no platform yet."""
     settings = _settings(None, None, demo=True)
-    _seed(settings)
-
-
-def _seed(settings: Settings) -> None:
     database = Database.from_url(settings.resolved_database_url)
     try:
-        result = seed_demo(database, settings)
+        _seed(settings, create_app(settings, database))
     finally:
         database.dispose()
+
+
+def _seed(settings: Settings, app: FastAPI) -> None:
+    """Seed the demo federation into the app's database; when it was empty, play the demo's
+    history through the app's public API (in process, before it is served)."""
+    result = seed_demo(app.state.database, settings)
     if result.seeded:
+        story = play_in_process(app, settings, result.credentials_dir)
         console.print(f"seeded demo federation: {', '.join(result.platforms)} (demonstration data)")
         console.print(f"  demo credentials: {result.credentials_dir}/<name>.json", highlight=False)
         records = ", ".join(f"{code} {count}" for code, count in result.ingested.items())
         console.print(f"  demo issuances ingested (records): {records}", highlight=False, soft_wrap=True)
+        console.print("  demo history (hub/demo/story.py), through the public API:", highlight=False)
+        for line in story.lines():
+            console.print(f"    {line}", highlight=False, soft_wrap=True)
         console.print(
             "  recognitions JS -> SH and AH -> SH await operator-sh: GET /v1/recognitions", highlight=False
         )
@@ -123,5 +134,66 @@ def up_command(host: HostOption = None, port: PortOption = None) -> None:
     """Migrate the database, seed the demo federation if empty, and serve (what `make run` does)."""
     settings = _settings(host, port, demo=True)
     upgrade(settings.resolved_database_url)
-    _seed(settings)
-    serve(settings)
+    app = create_app(settings)
+    _seed(settings, app)
+    serve(settings, app)
+
+
+def parse_duration(text: str) -> float:
+    """``60s``, ``2m``, ``1h`` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    scale = units.get(value[-1:])
+    number = value[:-1] if scale else value
+    try:
+        seconds = float(number) * (scale or 1)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a duration (e.g. 60s, 2m)") from None
+    if not 0 < seconds <= 24 * 3600:
+        raise typer.BadParameter("a duration between 0 and 24 h")
+    return seconds
+
+
+RateOption = Annotated[
+    float,
+    typer.Option(help="At most this many requests per second, all clients together.", min=0.1, max=1000),
+]
+HubOption = Annotated[
+    str | None, typer.Option(help="The hub's base URL; default PUHUI_PUBLIC_URL or http://host:port.")
+]
+CredentialsOption = Annotated[
+    Path | None, typer.Option(help="The demo credentials; default PUHUI_DATA_DIR/demo/credentials.")
+]
+
+
+@demo_app.command("traffic")
+def traffic_command(
+    rate: RateOption = 5,
+    duration: Annotated[str, typer.Option("--for", help="How long: 60s, 2m, 1h.")] = "60s",
+    seed: Annotated[int, typer.Option(help="Seed of the choices (the same seed, the same choices).")] = 1,
+    hub: HubOption = None,
+    credentials: CredentialsOption = None,
+    verbose: Annotated[bool, typer.Option(help="Print each refusal as it comes.")] = False,
+) -> None:
+    """The demo platforms at work against a running demo hub: issuances, transfers, retirements,
+    recognitions (decided by the operators), pledges, trips — each platform with its own credentials."""
+    settings = _settings(None, None, demo=True)
+    seconds = parse_duration(duration)
+    directory = credentials or settings.data_dir / "demo" / "credentials"
+    if not (directory / "js.json").exists():
+        fail(f"no demo credentials in {directory}: start the demo first (make run)")
+    base = (hub or settings.resolved_public_url).rstrip("/")
+    console.print(f"demo traffic against {base}: at most {rate:g} requests/s for {seconds:g} s, seed {seed}")
+    summary = run_traffic(
+        directory,
+        rate=rate,
+        seconds=seconds,
+        seed=seed,
+        base_url=base,
+        federation_key=settings.resolved_federation_key_file,
+        verbose=verbose,
+    )
+    for line in summary.lines():
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if not summary.ok:
+        raise typer.Exit(1)

@@ -16,11 +16,12 @@ from fastapi.responses import Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from hub.console.charts import bar_chart
-from hub.console.pages import message_page, page, signed_in, translate
+from hub.console.charts import bar_chart, flow_map
+from hub.console.pages import language, message_page, page, signed_in, translate
 from hub.deps import SessionDep
 from hub.log.models import LogEntry
-from hub.reports.endpoints import flows, holdings
+from hub.platforms.service import PlatformService
+from hub.reports.service import ReportService
 from hub.standards.models import RulesetRecord
 from hub.standards.repository import StandardsRepository
 from hub.transfers.models import Transfer
@@ -70,12 +71,12 @@ class FederationTables:
 
     @cached_property
     def _flows(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = flows(self.session, None)["flows"]  # type: ignore[arg-type]
+        rows: list[dict[str, Any]] = ReportService(self.session).flows()["flows"]
         return rows
 
     @cached_property
     def _holdings(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = holdings(self.session, None)["holdings"]  # type: ignore[arg-type]
+        rows: list[dict[str, Any]] = ReportService(self.session).holdings()["holdings"]
         return rows
 
     def _transfers(self) -> list[dict[str, Any]]:
@@ -115,11 +116,18 @@ def dashboard(request: Request, session: SessionDep) -> Response:
         return who
     tables = FederationTables(session).all()
     t = translate(request)
+    moved = [
+        (r["origin"], r["destination"], r["recognized_tonnes"] + r["transferred_tonnes"])
+        for r in tables["flows"]
+        if r["recognized_tonnes"] + r["transferred_tonnes"] > 0
+    ]
+    chinese = language(request) == "zh"
+    names = {
+        p.code: (p.name_zh if chinese and p.name_zh else p.name) for p in PlatformService(session).list()
+    }
+    picture = flow_map(moved, names, title=t("dashboard.flow_map"), summary_unit="tCO2e", chart_id="flow-map")
     flow_chart = bar_chart(
-        [
-            (f"{r['origin']} → {r['destination']}", r["recognized_tonnes"] + r["transferred_tonnes"])
-            for r in tables["flows"]
-        ],
+        [(f"{origin} → {destination}", tonnes) for origin, destination, tonnes in moved],
         title=t("dashboard.flows_chart"),
         unit="tCO2e",
         chart_id="flows-chart",
@@ -137,7 +145,11 @@ def dashboard(request: Request, session: SessionDep) -> Response:
         section="dashboard",
         page_title=t("dashboard.title"),
         tables=tables,
-        charts={"flows": flow_chart if tables["flows"] else None, "regions": region_chart},
+        charts={
+            "map": picture if moved else None,
+            "flows": flow_chart if moved else None,
+            "regions": region_chart,
+        },
     )
 
 

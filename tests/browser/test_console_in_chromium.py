@@ -123,6 +123,21 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
 
     page.get_by_role("link", name="Dashboard").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Federation dashboard"
+    # the dashboard leads with the map of flows between regions (the seeded history's, and the
+    # recognition just approved), before any chart or table
+    flow_map = page.get_by_role(
+        "img", name="Map of flows between regions (origin → destination, tonnes recognized and transferred)"
+    )
+    assert flow_map.is_visible()
+    assert (
+        page.locator("main figure svg").first.get_attribute("aria-labelledby")
+        == "flow-map-title flow-map-desc"
+    )
+    drawn = flow_map.inner_html()
+    assert flow_map.locator("g.flow").count() >= 5 and flow_map.locator("g.region").count() == 5
+    assert "CCER" in drawn and "marker-end" in drawn
+    described = flow_map.locator("desc").text_content() or ""
+    assert "→" in described and "tCO2e" in described
     chart = page.get_by_role("img", name="Flows between regions (tonnes recognized and transferred)")
     assert "JS → SH" in chart.inner_html() and "120 tCO2e" in chart.inner_html()
     assert page.get_by_role("table", name="Origin × destination (tonnes)").is_visible()
@@ -140,6 +155,11 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     page.get_by_role("link", name="中文").click()
     assert page.get_by_role("heading", level=1).inner_text() == "互认规则"
     _accessible(page)
+    page.get_by_role("link", name="联盟概览").click()
+    assert page.get_by_role("img", name="区域间流向图（来源 → 目的地，已互认与已转移的吨数）").is_visible()
+    assert "上海碳普惠平台" in (page.locator("#flow-map-desc").text_content() or "")
+    _accessible(page)
+    _shot(page, artifacts, "09-dashboard-zh")
     page.get_by_role("button", name="退出").click()
     page.wait_for_url(f"{hub.base}/console/login")
     page.goto(f"{hub.base}/console")

@@ -259,8 +259,12 @@ def test_the_dashboard_charts_flows_and_exports_every_table(english: TestClient,
     _decide(english, pending["id"], "approve", "meets the rules")
     page = english.get("/console/dashboard")
     assert page.status_code == 200
-    assert page.text.count("<svg") == 2 and "JS → SH" in page.text
-    assert 'aria-labelledby="flows-chart-title flows-chart-desc"' in page.text
+    assert page.text.count("<svg") == 3 and "JS → SH" in page.text
+    # it leads with the map of flows: one arrow JS -> SH labelled with its tonnes, then the charts
+    assert page.text.index('aria-labelledby="flow-map-title flow-map-desc"') < page.text.index(
+        'aria-labelledby="flows-chart-title flows-chart-desc"'
+    )
+    assert page.text.count('<g class="flow">') == 1 and ">120 t</text>" in page.text
     for name in [
         "matrix",
         "flows",
