@@ -26,8 +26,6 @@ UNTYPED = {
     ("post", "/v1/blocks/{block_id}/release"),
     ("post", "/v1/dedup/check"),
     ("post", "/v1/platforms/{code}/batches"),
-    ("get", "/v1/reports/flows"),
-    ("get", "/v1/reports/holdings"),
     ("post", "/v1/transfers"),
     ("get", "/v1/transfers/{transfer_id}"),
     ("post", "/v1/transfers/{transfer_id}/cancel"),
