@@ -51,6 +51,11 @@ from adapters.jiangsu.layout import (
 )
 from adapters.privacy import Pseudonymizer, is_pseudonym
 from adapters.records import credit_block
+from adapters.templates import BlockTemplates
+
+# the fields a block row has of its own (id, serials, quantity); the others repeat (adapters.templates)
+UNIQUE_COLUMNS = ("签发编号", "起始序列号", "终止序列号", "减排量（吨）")
+TEMPLATE_COLUMNS = tuple(column for column in BLOCK_COLUMNS if column not in UNIQUE_COLUMNS)
 
 
 class JiangsuAdapter(BaseAdapter):
@@ -118,15 +123,17 @@ class JiangsuAdapter(BaseAdapter):
             return draft
         for column in sorted(set(header) - set(layout)):
             errors.add("row 1", column, "is not a column of this layout", "1043")
+        templates = BlockTemplates(self._block, UNIQUE_COLUMNS, TEMPLATE_COLUMNS)
+        draft.certified = templates.certified
         try:
             for values in reader:
                 label = f"row {reader.line_num}"
                 if None in values:
                     errors.add(label, "(row)", "has more cells than the header", "1043")
                     continue
-                row = Row({key: value for key, value in values.items() if key is not None}, label, errors)
+                row = Row(values, label, errors)  # no None key: checked above
                 if layout is BLOCK_COLUMNS:
-                    block = self._block(row)
+                    block = templates.read(row)
                     if block is not None:
                         draft.blocks.append((label, block))
                 else:
