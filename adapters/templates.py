@@ -75,9 +75,15 @@ class BlockTemplates:
     here would make the fast reader wrong: the property test is what keeps this list complete)."""
 
     def __init__(
-        self, exact: Exact, fields: tuple[str, str, str, str], template_fields: Sequence[str]
+        self,
+        exact: Exact,
+        fields: tuple[str, str, str, str],
+        template_fields: Sequence[str],
+        *,
+        enabled: bool = True,
     ) -> None:
         self.exact = exact
+        self.enabled = enabled
         self.id_field, self.start_field, self.end_field, self.quantity_field = fields
         self.template_fields = tuple(template_fields)
         if len(self.template_fields) < 2:
@@ -89,6 +95,8 @@ class BlockTemplates:
 
     def read(self, row: Row) -> dict[str, Any] | None:
         """The block of ``row`` (None after recording its errors), as the exact reader reads it."""
+        if not self.enabled:
+            return self.exact(row)
         values = row.values
         get = values.get
         try:

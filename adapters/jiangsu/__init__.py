@@ -123,7 +123,7 @@ class JiangsuAdapter(BaseAdapter):
             return draft
         for column in sorted(set(header) - set(layout)):
             errors.add("row 1", column, "is not a column of this layout", "1043")
-        templates = BlockTemplates(self._block, UNIQUE_COLUMNS, TEMPLATE_COLUMNS)
+        templates = BlockTemplates(self._block, UNIQUE_COLUMNS, TEMPLATE_COLUMNS, enabled=self.fast_reader)
         draft.certified = templates.certified
         try:
             for values in reader:
