@@ -27,7 +27,7 @@ from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import RegistryRepository
 from mutual_recognition.claims import ClaimKind
-from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within, span
+from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within
 from schemas.canonical import CanonicalizationError, canonicalize
 from schemas.validation import Issue, validate
 
@@ -117,17 +117,33 @@ def _issuer_issues(platform: str, records: Records) -> list[Issue]:
     return issues
 
 
-def _ranges(records: Records) -> dict[str, list[SerialRange]]:
-    """The blocks' serial ranges by namespace (in batch order), each named by its position."""
-    by_namespace: dict[str, list[SerialRange]] = defaultdict(list)
+Span = tuple[int, int, int]  # serial start, serial end, position in the batch
+
+
+def _ranges(records: Records) -> dict[str, list[Span]]:
+    """The blocks' serial ranges by namespace (in batch order), each with its position."""
+    by_namespace: dict[str, list[Span]] = defaultdict(list)
     for position, block in enumerate(records.blocks):
-        by_namespace[block["serial_namespace"]].append(
-            SerialRange(block["serial_start"], block["serial_end"], str(position))
-        )
+        by_namespace[block["serial_namespace"]].append((block["serial_start"], block["serial_end"], position))
     return by_namespace
 
 
-def _duplicate_issues(records: Records, by_namespace: dict[str, list[SerialRange]]) -> list[Issue]:
+def _serial_ranges(spans: list[Span]) -> list[SerialRange]:
+    return [SerialRange(start, end, str(position)) for start, end, position in spans]
+
+
+def _disjoint(spans: list[Span]) -> bool:
+    """True when no two ranges share a serial (one sort, one pass); when False the exact
+    ``overlaps_within`` over ``SerialRange`` objects names the pairs."""
+    reach = None
+    for start, end, _ in sorted(spans):
+        if reach is not None and start <= reach:
+            return False
+        reach = end if reach is None or end > reach else reach
+    return True
+
+
+def _duplicate_issues(records: Records, by_namespace: dict[str, list[Span]]) -> list[Issue]:
     issues: list[Issue] = []
     seen = Counter(block["block_id"] for block in records.blocks)
     if len(seen) < len(records.blocks):
@@ -137,8 +153,10 @@ def _duplicate_issues(records: Records, by_namespace: dict[str, list[SerialRange
             for b, n in seen.items()
             if n > 1
         ]
-    for ranges in by_namespace.values():
-        for first, second in overlaps_within(ranges):
+    for spans in by_namespace.values():
+        if _disjoint(spans):
+            continue
+        for first, second in overlaps_within(_serial_ranges(spans)):
             issues.append(
                 Issue(f"/blocks/{second.ref}/serial_start", "3008", f"serials overlap /blocks/{first.ref}")
             )
@@ -191,7 +209,7 @@ class IngestService:
         self.registry = RegistryRepository(session)
         self.dedup = DedupService(session)
 
-    def _registered_issues(self, records: Records, by_namespace: dict[str, list[SerialRange]]) -> list[Issue]:
+    def _registered_issues(self, records: Records, by_namespace: dict[str, list[Span]]) -> list[Issue]:
         issues: list[Issue] = []
         ids = [block["block_id"] for block in records.blocks]
         found = self.registry.existing_block_ids(ids)
@@ -206,9 +224,12 @@ class IngestService:
                     )
                 )
         self.registry.lock_namespaces(by_namespace)
-        for namespace, ranges in by_namespace.items():
-            low, high = span(ranges)
-            for new, old in overlaps_with(ranges, self.registry.neighbours(namespace, low, high)):
+        for namespace, spans in by_namespace.items():
+            low, high = min(start for start, _, _ in spans), max(end for _, end, _ in spans)
+            neighbours = self.registry.neighbours(namespace, low, high)
+            if not neighbours or (len(neighbours) == 1 and neighbours[0].end < low):
+                continue  # nothing registered reaches into the batch's span
+            for new, old in overlaps_with(_serial_ranges(spans), neighbours):
                 issues.append(
                     Issue(
                         f"/blocks/{new.ref}/serial_start",
