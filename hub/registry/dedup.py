@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 __all__ = ["DedupService", "IssuanceClaim", "PersonalActivity"]
 
 
+# a block's claim: its position in the batch, project fingerprint, period start and end, block id
+# (an Issuance is made only when there is something to compare it with)
+Claim = tuple[int, str, date, date, str]
+
+
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -38,15 +43,15 @@ class DedupService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.repository = RegistryRepository(session)
-        self._memo: tuple[str, Records, list[tuple[int, Issuance]]] | None = None
+        self._memo: tuple[str, Records, list[Claim]] | None = None
 
-    def _claims(self, platform: str, records: Records) -> list[tuple[int, Issuance]]:
+    def _claims(self, platform: str, records: Records) -> list[Claim]:
         if self._memo is not None and self._memo[0] == platform and self._memo[1] is records:
             return self._memo[2]
         projects: dict[tuple[str, str], Any] = {(p["registry"], p["project_id"]): p for p in records.projects}
         prints: dict[tuple[str, str], str | None] = {}
         dates: dict[str, date] = {}
-        claims = []
+        claims: list[Claim] = []
         for position, block in enumerate(records.blocks):
             period = block.get("monitoring_period")
             if period is None:
@@ -67,9 +72,7 @@ class DedupService:
                 dates[start] = date.fromisoformat(start)
             if end not in dates:
                 dates[end] = date.fromisoformat(end)
-            claims.append(
-                (position, Issuance(platform, fingerprint, dates[start], dates[end], block["block_id"]))
-            )
+            claims.append((position, fingerprint, dates[start], dates[end], block["block_id"]))
         self._memo = (platform, records, claims)
         return claims
 
@@ -90,20 +93,19 @@ class DedupService:
                 found.append((f"/batches/{b}/records/{r}", activity))
         return found
 
-    def _registered(self, claims: Sequence[Issuance]) -> list[Issuance]:
+    def _registered(self, platform: str, claims: Sequence[Claim]) -> list[Issuance]:
         """Other registries' claims on the batch's projects that overlap its periods: per project
         fingerprint one indexed query over the span of the batch's periods (the exact pairs are
         then made in memory among these few)."""
-        spans: dict[tuple[str, str], tuple[date, date]] = {}
-        for claim in claims:
-            key = (claim.fingerprint, claim.registry)
-            low, high = spans.get(key, (claim.start, claim.end))
-            spans[key] = (min(low, claim.start), max(high, claim.end))
+        spans: dict[str, tuple[date, date]] = {}
+        for _, fingerprint, start, end, _ in claims:
+            low, high = spans.get(fingerprint, (start, end))
+            spans[fingerprint] = (min(low, start), max(high, end))
         found: list[Issuance] = []
-        for (fingerprint, registry), (low, high) in sorted(spans.items()):
+        for fingerprint, (low, high) in sorted(spans.items()):
             found += [
                 Issuance(*row)
-                for row in self.repository.issuance_candidates(fingerprint, registry, low, high)
+                for row in self.repository.issuance_candidates(fingerprint, platform, low, high)
             ]
         return found
 
@@ -111,19 +113,21 @@ class DedupService:
         """Every double issuance and personal duplicate the records would create."""
         issues: list[Issue] = []
         claims = self._claims(platform, records)
-        if claims:
-            registered = self._registered([claim for _, claim in claims])
-            if registered:
-                positions = {claim.ref: position for position, claim in claims}
-                for claim, other in double_issuances([c for _, c in claims], registered):
-                    issues.append(
-                        Issue(
-                            f"/blocks/{positions[claim.ref]}/project",
-                            "4001",
-                            f"the project is already credited by {other.registry}"
-                            f" ({other.ref}, {other.start}–{other.end})",
-                        )
+        registered = self._registered(platform, claims) if claims else []
+        if registered:
+            new = [
+                Issuance(platform, fingerprint, start, end, ref) for _, fingerprint, start, end, ref in claims
+            ]
+            positions = {ref: position for position, _, _, _, ref in claims}
+            for claim, other in double_issuances(new, registered):
+                issues.append(
+                    Issue(
+                        f"/blocks/{positions[claim.ref]}/project",
+                        "4001",
+                        f"the project is already credited by {other.registry}"
+                        f" ({other.ref}, {other.start}–{other.end})",
                     )
+                )
         activities = self._activities(platform, records)
         if activities:
             subjects = sorted({a.subject for _, a in activities})
@@ -149,7 +153,10 @@ class DedupService:
     def record(self, platform: str, records: Records) -> None:
         """Keep the claims of stored records for later comparisons (one COPY or executemany)."""
         self.repository.insert_issuance_claims(
-            [(c.ref, c.registry, c.fingerprint, c.start, c.end) for _, c in self._claims(platform, records)]
+            [
+                (ref, platform, fingerprint, start, end)
+                for _, fingerprint, start, end, ref in self._claims(platform, records)
+            ]
         )
         activities = []
         for _, done in self._activities(platform, records):
