@@ -14,14 +14,21 @@ import copy
 import csv
 import io
 import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.ccer import UNIQUE_FIELDS as CCER_UNIQUE
 from adapters.contract import ParseResult
 from adapters.jiangsu import TEMPLATE_COLUMNS, UNIQUE_COLUMNS, JiangsuAdapter
 from adapters.jiangsu.layout import BLOCK_COLUMNS
 from adapters.privacy import Pseudonymizer
+from adapters.registry import get
+from adapters.shanghai import UNIQUE_FIELDS as SH_UNIQUE
 from adapters.templates import BlockTemplates
 
 PSEUDONYMIZER = Pseudonymizer(b"fast reader test key of 32 bytes")
@@ -177,3 +184,107 @@ def test_a_template_keyed_by_fewer_than_two_fields_is_refused() -> None:
     except ValueError:
         return
     raise AssertionError("accepted a one-field template key")
+
+
+# -- JSON layouts (SH 签发记录, CCER reductionList) ------------------------------------------------
+
+ODD_JSON: list[Any] = [None, "", " ", 0, -1, True, "bad id!", [], {}, "1e3", Decimal("1.5"), Decimal("10.0")]
+
+
+def _layout(code: str, fixture: str, items: Callable[[dict[str, Any]], list[Any]]) -> Any:
+    adapter = get(code)
+    document = json.loads((adapter.fixture_dir() / "good" / fixture).read_text("utf-8"), parse_float=Decimal)
+    exact = copy.copy(adapter)
+    exact.fast_reader = False
+    return adapter, exact, document, items
+
+
+JSON_LAYOUTS = {
+    "SH": _layout("SH", "credits-2026-01.json", lambda document: document["签发记录"]),
+    "CCER": _layout("CCER", "listing-2025.json", lambda document: document["data"]["reductionList"]),
+}
+JSON_UNIQUE = {"SH": SH_UNIQUE, "CCER": CCER_UNIQUE}
+# valid values beyond the fixtures' own, so that templates of a clean payload differ
+JSON_EXTRA: dict[str, dict[str, list[Any]]] = {
+    "SH": {
+        "排放因子": [
+            {"数值": "0.5978", "单位": "kgCO2/kWh", "来源": "MEE/NBS announcement 2024 No. 33", "年份": 2022}
+        ],
+        "协同效益": [[], ["biodiversity"], ["air-quality", "biodiversity"]],
+        "状态说明": ["note"],
+        "乡村振兴": ["是", "否"],
+        "监测期止": ["2025-03-31"],
+        "年度": [2024, "2024"],
+        "持有账户": ["SH-A-2"],
+        "项目编号": ["SH-P-2"],
+        "签发日期": ["2026-01-16"],
+        "状态": ["正常", "冻结", "质押"],
+    },
+    "CCER": {
+        "emissionFactor": [{"value": "0.5703", "unit": "tCO2/MWh", "source": "MEE 2022", "year": 2022}],
+        "accountNo": ["CCER-ACC-2"],
+        "unitStatus": ["HELD", "FROZEN", "PLEDGED"],
+        "vintageYear": [2024, "2024"],
+        "monitorEndDate": ["2023-06-30"],
+        "registrationDate": ["2025-05-21"],
+        "applyId": ["CCER-APPLY-2"],
+        "certificationId": ["CERT-2"],
+        "provinceName": ["江苏省"],
+    },
+}
+
+
+@st.composite
+def json_payloads(draw: st.DrawFn, code: str) -> bytes:
+    _, _, document, items = JSON_LAYOUTS[code]
+    document = copy.deepcopy(document)
+    base = items(document)
+    block_id, first_field, last_field, quantity_field = JSON_UNIQUE[code]
+    clean = draw(st.booleans())
+    fields = sorted({name for item in base for name in item} - set(JSON_UNIQUE[code]))
+    varying = draw(st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique=True))
+    origin = draw(st.sampled_from(base))  # templates differ from it only in the varying fields
+    templates = []
+    for _ in range(draw(st.integers(1, 4))):
+        item = dict(origin)
+        for name in varying:
+            seen = [other[name] for other in base if name in other] + JSON_EXTRA[code].get(name, [])
+            item[name] = draw(st.sampled_from(seen if clean and seen else seen + ODD_JSON))
+            if item[name] is None and draw(st.booleans()):
+                del item[name]
+        templates.append(item)
+    rows = []
+    for n in range(draw(st.integers(0, 12))):
+        item = dict(draw(st.sampled_from(templates)))
+        first = 1 + n * 10
+        padded = draw(st.booleans())
+        item.update(
+            {
+                block_id: f"{code}-B-{n:04d}",
+                first_field: f"{first:012d}" if padded else first,
+                last_field: f"{first + 9:012d}" if padded else first + 9,
+                quantity_field: draw(st.sampled_from(["10", 10, "10.000"])),
+            }
+        )
+        if not clean and draw(st.integers(0, 3)) == 0:
+            item[draw(st.sampled_from(JSON_UNIQUE[code]))] = draw(
+                st.sampled_from([*ODD_JSON, "0", "٣", 2**53, "9", 9, " 11 "])
+            )
+        rows.append(item)
+    base[:] = rows
+    return json.dumps(document, ensure_ascii=False, default=str).encode()
+
+
+@pytest.mark.parametrize("code", sorted(JSON_LAYOUTS))
+def test_the_fast_json_readers_read_what_the_exact_readers_read(code: str) -> None:
+    fast, exact, _, _ = JSON_LAYOUTS[code]
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(json_payloads(code))
+    def check(payload: bytes) -> None:
+        media = "application/json"
+        assert exactly(fast.parse(payload, content_type=media, pseudonymizer=PSEUDONYMIZER)) == exactly(
+            exact.parse(payload, content_type=media, pseudonymizer=PSEUDONYMIZER)
+        )
+
+    check()
