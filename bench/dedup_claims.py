@@ -46,7 +46,10 @@ def load_claims(database: Database, count: int, fingerprint: str) -> None:
         driver = connection.connection.driver_connection
         columns = "block_id, registry_code, fingerprint, period_start, period_end"
         if database.engine.dialect.name == "postgresql":
-            with driver.cursor() as cursor, cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy,
+            ):  # type: ignore[union-attr]
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -78,7 +81,9 @@ def main() -> None:
         with_claims = ingest_rate(database, args.blocks, args.blocks, args.chunk, "JS-B-AFTER")
         print(f"backend {database.engine.dialect.name}, {args.blocks:,} blocks in chunks of {args.chunk:,}")
         print(f"  ingest, no stored claims of the project      {without:>10,.0f} blocks/s")
-        print(f"  ingest, {args.claims:>9,} stored claims (loaded in {loaded:4.1f} s) {with_claims:>10,.0f} blocks/s")
+        print(
+            f"  ingest, {args.claims:>9,} stored claims (loaded in {loaded:4.1f} s) {with_claims:>10,.0f} blocks/s"
+        )
         print(f"  ratio with / without                          {with_claims / without:10.2f}")
         database.dispose()
 

@@ -103,7 +103,10 @@ def raw_insert_rate(database: Database, rows: list[tuple[object, ...]], chunk: i
         with database.engine.begin() as connection:
             driver = connection.connection.driver_connection
             if copy:
-                with driver.cursor() as cursor, cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as out:  # type: ignore[union-attr]
+                with (
+                    driver.cursor() as cursor,
+                    cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as out,
+                ):  # type: ignore[union-attr]
                     for row in part:
                         out.write_row(row)
             elif database.engine.dialect.name == "postgresql":
@@ -134,7 +137,9 @@ def main() -> None:
         raw = raw_insert_rate(database, prebuilt_rows(args.blocks, "many"), args.chunk, copy=False)
         print(f"backend {backend}, {args.blocks:,} blocks in chunks of {args.chunk:,} (one transaction each)")
         print(f"  ingest through the JS adapter, dedup-checked  {ours:>10,.0f} blocks/s")
-        print(f"  raw executemany into credit_block             {raw:>10,.0f} rows/s   ratio {ours / raw:5.2f}")
+        print(
+            f"  raw executemany into credit_block             {raw:>10,.0f} rows/s   ratio {ours / raw:5.2f}"
+        )
         if backend == "postgresql":
             copied = raw_insert_rate(database, prebuilt_rows(args.blocks, "copy"), args.chunk, copy=True)
             print(

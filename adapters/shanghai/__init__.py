@@ -33,7 +33,6 @@ from adapters.contract import CREDIT_BLOCK, PERSONAL_BATCH, Units
 from adapters.fields import ELECTRICITY_BASED, FACTOR_UNITS, Collector, Row
 from adapters.privacy import Pseudonymizer
 from adapters.records import check_duplicates, credit_block, items_of, label_of
-from adapters.templates import BlockTemplates
 from adapters.shanghai.layout import (
     INSTANT,
     REGISTRY,
@@ -44,6 +43,7 @@ from adapters.shanghai.layout import (
     render_batch,
     render_block,
 )
+from adapters.templates import BlockTemplates
 
 # a block's own fields (adapters.templates); every other field _block reads repeats
 UNIQUE_FIELDS = ("签发编号", "序列号起", "序列号止", "减排量(吨)")

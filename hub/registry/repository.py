@@ -142,6 +142,7 @@ class RegistryRepository:
         if not block_ids:
             return set()
         connection = self.session.connection()
+        ids: list[str] | str
         if self.backend == "postgresql":
             sql, ids = "SELECT block_id FROM credit_block WHERE block_id = ANY(%s)", list(block_ids)
         else:
@@ -213,11 +214,11 @@ class RegistryRepository:
             return
         columns = "block_id, registry_code, fingerprint, period_start, period_end"
         if self.backend == "postgresql":
-            driver = self.session.connection().connection.driver_connection
+            driver: Any = self.session.connection().connection.driver_connection
             with (
                 driver.cursor() as cursor,
                 cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy,
-            ):  # type: ignore[union-attr]
+            ):
                 write = copy.write_row
                 for row in rows:
                     write(row)

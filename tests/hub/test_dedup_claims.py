@@ -107,7 +107,8 @@ def test_stored_claims_keep_their_dates(stored) -> None:
     with stored.engine.begin() as connection:
         rows = connection.execute(
             text(
-                "SELECT block_id, registry_code, period_start, period_end FROM issuance_claim ORDER BY block_id"
+                "SELECT block_id, registry_code, period_start, period_end"
+                " FROM issuance_claim ORDER BY block_id"
             )
         ).all()
     assert [(r[0], r[1], str(r[2]), str(r[3])) for r in rows] == [
