@@ -93,11 +93,11 @@ class BlockTemplates:
         self.quantities: dict[Any, int | None] = {}
         self.certified: set[int] = set()  # id() of every block that needs no schema pass
 
-    def read(self, row: Row) -> dict[str, Any] | None:
-        """The block of ``row`` (None after recording its errors), as the exact reader reads it."""
+    def read(self, values: Mapping[str, Any], label: str, errors: Collector) -> dict[str, Any] | None:
+        """The block of the local record ``values`` named ``label`` (None after recording its
+        errors in ``errors``), as the exact reader reads ``Row(values, label, errors)``."""
         if not self.enabled:
-            return self.exact(row)
-        values = row.values
+            return self.exact(Row(values, label, errors))
         get = values.get
         try:
             key = self._key(values)
@@ -108,10 +108,10 @@ class BlockTemplates:
                 key = self._frozen_key(values)
         template = self.templates.get(key)
         if template is None:
-            return self._first(row, key)
+            return self._first(Row(values, label, errors), key)
         block_id = get(self.id_field)
         if type(block_id) is not str:
-            return self.exact(row)
+            return self.exact(Row(values, label, errors))
         block_id = block_id.strip()
         start, end = self._serial(get(self.start_field)), self._serial(get(self.end_field))
         quantity = self._quantity(get(self.quantity_field))
@@ -123,7 +123,7 @@ class BlockTemplates:
             or quantity != end - start + 1
             or not IDENTIFIER.match(block_id)
         ):
-            return self.exact(row)
+            return self.exact(Row(values, label, errors))
         block = template.block.copy()
         for name in template.nested:
             block[name] = block[name].copy()

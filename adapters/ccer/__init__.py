@@ -130,7 +130,7 @@ class CCERAdapter(BaseAdapter):
             label = label_of(item, "ccerId", f"reductionList[{index}]")
             if not isinstance(item, Mapping):
                 errors.add(label, "reductionList", "must be an object", "1043")
-            elif (block := templates.read(Row(item, label, errors))) is not None:
+            elif (block := templates.read(item, label, errors)) is not None:
                 draft.blocks.append((label, block))
         return draft
 

@@ -131,13 +131,12 @@ class JiangsuAdapter(BaseAdapter):
                 if None in values:
                     errors.add(label, "(row)", "has more cells than the header", "1043")
                     continue
-                row = Row(values, label, errors)  # no None key: checked above
-                if layout is BLOCK_COLUMNS:
-                    block = templates.read(row)
+                if layout is BLOCK_COLUMNS:  # no None key: checked above
+                    block = templates.read(values, label, errors)
                     if block is not None:
                         draft.blocks.append((label, block))
                 else:
-                    project = self._project(row, pseudonymizer)
+                    project = self._project(Row(values, label, errors), pseudonymizer)
                     if project is not None:
                         draft.projects.append((label, project))
         except csv.Error as exc:

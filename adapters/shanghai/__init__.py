@@ -114,7 +114,7 @@ class ShanghaiAdapter(BaseAdapter):
             if not isinstance(item, Mapping):
                 errors.add(label, "签发记录", "must be an object", "1043")
                 continue
-            block = templates.read(Row(item, label, errors))
+            block = templates.read(item, label, errors)
             if block is not None:
                 draft.blocks.append((label, block))
         seen: list[tuple[str, Any]] = []
