@@ -2,7 +2,7 @@
 without them, in one run.
 
     .venv/bin/python -m bench.dedup_claims                 # SQLite, 1,000,000 stored claims
-    .venv/bin/python -m bench.dedup_claims --postgres postgresql+psycopg://postgres@127.0.0.1:5432/puhui_bench
+    .venv/bin/python -m bench.dedup_claims --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 Blocks of the registered Kunshan PV project go through the JS adapter and the registry's ingest
 (``bench.ingest.ingest_rate``): each is checked for double issuance (4001) against the stored
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import tempfile
 import time
-from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
-from bench.ingest import ingest_rate, register_project
+from bench.ingest import bench_database, ingest_rate, register_project
 from hub.database import Database
 from hub.migrate import upgrade
 
@@ -43,17 +42,17 @@ def load_claims(database: Database, count: int, fingerprint: str) -> None:
         start = first + dt.timedelta(days=n % 9000)  # all before 2025: none overlaps the bench's
         rows.append((f"OLD-{n}", registry, fingerprint, start, start + dt.timedelta(days=30)))
     with database.engine.begin() as connection:
-        driver = connection.connection.driver_connection
+        driver: Any = connection.connection.driver_connection
         columns = "block_id, registry_code, fingerprint, period_start, period_end"
         if database.engine.dialect.name == "postgresql":
             with (
                 driver.cursor() as cursor,
                 cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy,
-            ):  # type: ignore[union-attr]
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:
-            driver.executemany(  # type: ignore[union-attr]
+            driver.executemany(
                 f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?)",
                 [(b, r, f, s.isoformat(), e.isoformat()) for b, r, f, s, e in rows],
             )
@@ -66,10 +65,9 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=1_000_000)
     parser.add_argument("--blocks", type=int, default=60_000)
     parser.add_argument("--chunk", type=int, default=20_000)
-    parser.add_argument("--postgres", help="run on this (empty) PostgreSQL database instead of SQLite")
+    parser.add_argument("--postgres", help="PostgreSQL URL: run in a scratch database on its server")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        url = args.postgres or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+    with bench_database(args.postgres) as url:
         upgrade(url)
         database = Database.from_url(url)
         register_project(database)

@@ -1,7 +1,7 @@
 """Bulk ingest through an adapter, beside the raw insert of prebuilt rows into the real table.
 
     .venv/bin/python -m bench.ingest                       # 100,000 blocks, SQLite
-    .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://postgres@127.0.0.1:5432/puhui_bench
+    .venv/bin/python -m bench.ingest --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 A Jiangsu CSV export (GBK) of N blocks of the registered Kunshan PV project goes through the JS
 adapter (decoding, the fast reader, batch checks) and the registry's ingest (issuer, duplicate,
@@ -19,11 +19,16 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
+from adapters.base import BaseAdapter
 from adapters.privacy import Pseudonymizer
 from adapters.registry import get
 from hub.database import Database
@@ -51,9 +56,31 @@ def csv_chunk(first: int, count: int, prefix: str = "JS-B-BENCH") -> bytes:
     return ("\n".join(rows) + "\n").encode("gbk")
 
 
+@contextmanager
+def bench_database(postgres: str | None) -> Iterator[str]:
+    """A fresh database URL: a scratch SQLite file, or a scratch database created on the server
+    of ``postgres`` (and dropped afterwards), so every run starts empty."""
+    if postgres is None:
+        with tempfile.TemporaryDirectory() as scratch:
+            yield f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+        return
+    server = make_url(postgres)
+    name = f"puhui_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def register_project(database: Database) -> None:
     """The Kunshan PV project, from the JS adapter's fixture: its blocks are dedup-checked."""
     adapter = get("JS")
+    assert isinstance(adapter, BaseAdapter)
     payload = (adapter.fixture_dir() / "good" / "projects-2025.csv").read_bytes()
     parsed = adapter.parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
     assert parsed.ok, parsed.errors[:3]
@@ -101,21 +128,21 @@ def raw_insert_rate(database: Database, rows: list[tuple[object, ...]], chunk: i
         part = rows[first : first + chunk]
         began = time.perf_counter()
         with database.engine.begin() as connection:
-            driver = connection.connection.driver_connection
+            driver: Any = connection.connection.driver_connection
             if copy:
                 with (
                     driver.cursor() as cursor,
                     cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as out,
-                ):  # type: ignore[union-attr]
+                ):
                     for row in part:
                         out.write_row(row)
             elif database.engine.dialect.name == "postgresql":
                 marks = ", ".join(["%s"] * len(BLOCK_COLUMNS))
-                with driver.cursor() as cursor:  # type: ignore[union-attr]
+                with driver.cursor() as cursor:
                     cursor.executemany(f"INSERT INTO credit_block ({columns}) VALUES ({marks})", part)
             else:
                 marks = ", ".join("?" * len(BLOCK_COLUMNS))
-                driver.executemany(f"INSERT INTO credit_block ({columns}) VALUES ({marks})", part)  # type: ignore[union-attr]
+                driver.executemany(f"INSERT INTO credit_block ({columns}) VALUES ({marks})", part)
         elapsed += time.perf_counter() - began
     return len(rows) / elapsed
 
@@ -124,10 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--blocks", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=20_000)
-    parser.add_argument("--postgres", help="run on this (empty) PostgreSQL database instead of SQLite")
+    parser.add_argument("--postgres", help="PostgreSQL URL: run in a scratch database on its server")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        url = args.postgres or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+    with bench_database(args.postgres) as url:
         upgrade(url)
         database = Database.from_url(url)
         backend = database.engine.dialect.name
