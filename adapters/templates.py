@@ -55,7 +55,11 @@ def _freeze(value: Any) -> Any:
         return ("\0seq", tuple(_freeze(item) for item in value))
     if kind is int or kind is bool or kind is Decimal:
         return ("\0" + kind.__name__, repr(value))
-    return ("\0other", id(value))  # never equal to another object's key: no sharing
+    raise Unkeyable(kind.__name__)
+
+
+class Unkeyable(Exception):  # a signal, not an error
+    """A value of a type the key cannot tell apart exactly: the row goes to the exact reader."""
 
 
 class Template:
@@ -100,12 +104,15 @@ class BlockTemplates:
             return self.exact(Row(values, label, errors))
         get = values.get
         try:
-            key = self._key(values)
-        except (KeyError, TypeError):  # a field absent, or a value that is not hashable
-            key = self._frozen_key(values)
-        else:
-            if not PLAIN_KEY.issuperset(map(type, key)):
+            try:
+                key = self._key(values)
+            except (KeyError, TypeError):  # a field absent, or a value that is not hashable
                 key = self._frozen_key(values)
+            else:
+                if not PLAIN_KEY.issuperset(map(type, key)):
+                    key = self._frozen_key(values)
+        except Unkeyable:
+            return self.exact(Row(values, label, errors))
         template = self.templates.get(key)
         if template is None:
             return self._first(Row(values, label, errors), key)

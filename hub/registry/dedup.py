@@ -37,8 +37,8 @@ def _instant(value: str) -> datetime:
 
 
 class DedupService:
-    """The comparisons of one batch. Its claims are worked out once (``issues`` then ``record``
-    of the same records reuse them): one fingerprint per project, one date per distinct text."""
+    """The comparisons of one batch. Its claims are worked out once (``record`` after ``issues``
+    of the same records reuses them): one fingerprint per project, one date per distinct text."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -110,8 +110,10 @@ class DedupService:
         return found
 
     def issues(self, platform: str, records: Records) -> list[Issue]:
-        """Every double issuance and personal duplicate the records would create."""
+        """Every double issuance and personal duplicate the records would create. The claims
+        worked out here are what ``record`` stores next (a new call works them out afresh)."""
         issues: list[Issue] = []
+        self._memo = None
         claims = self._claims(platform, records)
         registered = self._registered(platform, claims) if claims else []
         if registered:
