@@ -49,6 +49,7 @@ from adapters.jiangsu.layout import (
     project_rows,
     rows,
 )
+from adapters.plain_csv import PlainDictReader
 from adapters.privacy import Pseudonymizer, is_pseudonym
 from adapters.records import credit_block
 from adapters.templates import BlockTemplates
@@ -107,7 +108,8 @@ class JiangsuAdapter(BaseAdapter):
 
     def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:
         draft = Draft()
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        plain = PlainDictReader.of(text) if self.fast_reader else None
+        reader: PlainDictReader | csv.DictReader[str] = plain or csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         if not header:
             return draft

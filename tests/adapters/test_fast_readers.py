@@ -48,7 +48,9 @@ CELLS: dict[str, tuple[list[str], list[str]]] = {
     "状态说明": (["", "note"], ["x" * 501]),
     "排放因子": (["0.5978", "0.42"], ["", "abc", "-1", "1e3"]),
     "排放因子单位": (["kgCO2/kWh", "tCO2/MWh"], ["", "kg"]),
-    "排放因子来源": (["MEE/NBS announcement 2024 No. 33", "local"], ["", "ab"]),
+    # a comma makes the writer quote the cell: such payloads are read by csv.DictReader, the
+    # others by adapters.plain_csv
+    "排放因子来源": (["MEE/NBS announcement 2024 No. 33", "local", "MEE, Jiangsu grid (2022)"], ["", "ab"]),
     "排放因子年份": (["2022", "2021"], ["", "1800"]),
     "签发时间": (["2026-02-10 09:30:00", "", "2026-2-10 9:30:00"], ["2026-02-30 09:30:00", "soon"]),
     "原始登记簿": (["JS", ""], ["SH", "js"]),
