@@ -223,10 +223,16 @@ class RegistryRepository:
                 for row in rows:
                     write(row)
         else:  # SQLite keeps dates as ISO text, as SQLAlchemy's Date type writes them
+            iso: dict[date, str] = {}
+            for _, _, _, start, end in rows:
+                if start not in iso:
+                    iso[start] = start.isoformat()
+                if end not in iso:
+                    iso[end] = end.isoformat()
             self.session.connection().exec_driver_sql(
                 f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
                 [
-                    (block, registry, print_, start.isoformat(), end.isoformat())
+                    (block, registry, print_, iso[start], iso[end])
                     for block, registry, print_, start, end in rows
                 ],
             )
