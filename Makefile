@@ -34,7 +34,10 @@ bench: $(STAMP)
 	$(PY) -m bench.envelope
 	$(PY) -m bench.log --sizes 100000,1000000
 	$(PY) -m bench.ingest --blocks 100000
+	$(if $(BENCH_POSTGRES),$(PY) -m bench.ingest --blocks 100000 --postgres $(BENCH_POSTGRES))
 	$(PY) -m bench.dedup --sizes 100000,1000000
+	$(PY) -m bench.dedup_claims --claims 1000000
+	$(if $(BENCH_POSTGRES),$(PY) -m bench.dedup_claims --claims 1000000 --postgres $(BENCH_POSTGRES))
 	$(PY) -m bench.transfer --transfers 200
 	$(PY) -m bench.transfer_server --transfers 200
 

@@ -34,6 +34,14 @@ from adapters.contract import CREDIT_BLOCK, PROJECT, RenderError, Units
 from adapters.fields import ELECTRICITY_BASED, FACTOR_UNITS, Collector, Row, division
 from adapters.privacy import Pseudonymizer
 from adapters.records import china_time, credit_block, division_code, items_of, label_of
+from adapters.templates import BlockTemplates
+
+# a reduction's own fields (adapters.templates); every other field _block reads repeats
+UNIQUE_FIELDS = ("ccerId", "serialNumStart", "serialNumEnd", "certifiedNum")
+TEMPLATE_FIELDS = (
+    "applyId", "certificationId", "methodologyNum", "provinceName", "vintageYear", "monitorStartDate",
+    "monitorEndDate", "registrationDate", "accountNo", "unitStatus", "emissionFactor",
+)  # fmt: skip
 
 PROVINCES = {
     "北京市": "110000", "天津市": "120000", "河北省": "130000", "山西省": "140000",
@@ -114,11 +122,15 @@ class CCERAdapter(BaseAdapter):
                 errors.add(label, "projectList", "must be an object", "1043")
             elif (project := self._project(Row(item, label, errors), pseudonymizer, demo)) is not None:
                 draft.projects.append((label, project))
+        templates = BlockTemplates(
+            lambda row: self._block(row, demo), UNIQUE_FIELDS, TEMPLATE_FIELDS, enabled=self.fast_reader
+        )
+        draft.certified = templates.certified
         for index, item in enumerate(items_of(data, "reductionList", errors)):
             label = label_of(item, "ccerId", f"reductionList[{index}]")
             if not isinstance(item, Mapping):
                 errors.add(label, "reductionList", "must be an object", "1043")
-            elif (block := self._block(Row(item, label, errors), demo)) is not None:
+            elif (block := templates.read(item, label, errors)) is not None:
                 draft.blocks.append((label, block))
         return draft
 

@@ -49,8 +49,14 @@ from adapters.jiangsu.layout import (
     project_rows,
     rows,
 )
+from adapters.plain_csv import PlainDictReader
 from adapters.privacy import Pseudonymizer, is_pseudonym
 from adapters.records import credit_block
+from adapters.templates import BlockTemplates
+
+# the fields a block row has of its own (id, serials, quantity); the others repeat (adapters.templates)
+UNIQUE_COLUMNS = ("签发编号", "起始序列号", "终止序列号", "减排量（吨）")
+TEMPLATE_COLUMNS = tuple(column for column in BLOCK_COLUMNS if column not in UNIQUE_COLUMNS)
 
 
 class JiangsuAdapter(BaseAdapter):
@@ -102,7 +108,8 @@ class JiangsuAdapter(BaseAdapter):
 
     def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:
         draft = Draft()
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        plain = PlainDictReader.of(text) if self.fast_reader else None
+        reader: PlainDictReader | csv.DictReader[str] = plain or csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         if not header:
             return draft
@@ -118,19 +125,20 @@ class JiangsuAdapter(BaseAdapter):
             return draft
         for column in sorted(set(header) - set(layout)):
             errors.add("row 1", column, "is not a column of this layout", "1043")
+        templates = BlockTemplates(self._block, UNIQUE_COLUMNS, TEMPLATE_COLUMNS, enabled=self.fast_reader)
+        draft.certified = templates.certified
         try:
             for values in reader:
                 label = f"row {reader.line_num}"
                 if None in values:
                     errors.add(label, "(row)", "has more cells than the header", "1043")
                     continue
-                row = Row({key: value for key, value in values.items() if key is not None}, label, errors)
-                if layout is BLOCK_COLUMNS:
-                    block = self._block(row)
+                if layout is BLOCK_COLUMNS:  # no None key: checked above
+                    block = templates.read(values, label, errors)
                     if block is not None:
                         draft.blocks.append((label, block))
                 else:
-                    project = self._project(row, pseudonymizer)
+                    project = self._project(Row(values, label, errors), pseudonymizer)
                     if project is not None:
                         draft.projects.append((label, project))
         except csv.Error as exc:

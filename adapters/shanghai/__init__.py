@@ -43,6 +43,14 @@ from adapters.shanghai.layout import (
     render_batch,
     render_block,
 )
+from adapters.templates import BlockTemplates
+
+# a block's own fields (adapters.templates); every other field _block reads repeats
+UNIQUE_FIELDS = ("签发编号", "序列号起", "序列号止", "减排量(吨)")
+TEMPLATE_FIELDS = (
+    "原始登记簿", "当前登记簿", "项目编号", "方法学编号", "年度", "监测期起", "监测期止", "签发日期",
+    "持有账户", "状态", "状态说明", "协同效益", "乡村振兴", "排放因子",
+)  # fmt: skip
 
 
 class ShanghaiAdapter(BaseAdapter):
@@ -97,12 +105,16 @@ class ShanghaiAdapter(BaseAdapter):
         if platform is not None and platform != self.code:
             head.error("平台编码", f"{platform} is not {self.code}", "1042")
         demo = head.choice("演示数据", YES_NO, required=False)
+        templates = BlockTemplates(
+            lambda row: self._block(row, demo), UNIQUE_FIELDS, TEMPLATE_FIELDS, enabled=self.fast_reader
+        )
+        draft.certified = templates.certified
         for index, item in enumerate(items_of(document, "签发记录", errors)):
             label = label_of(item, "签发编号", f"签发记录[{index}]")
             if not isinstance(item, Mapping):
                 errors.add(label, "签发记录", "must be an object", "1043")
                 continue
-            block = self._block(Row(item, label, errors), demo)
+            block = templates.read(item, label, errors)
             if block is not None:
                 draft.blocks.append((label, block))
         seen: list[tuple[str, Any]] = []

@@ -4,13 +4,14 @@ the claims they compare (``issuance_claim``, ``personal_activity``) and queries 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session
 
-from hub.registry.models import ProjectRecord
+from hub.registry.models import IssuanceClaim, PersonalActivity, ProjectRecord
+from hub.registry.repository import RegistryRepository
 from mutual_recognition.dedup import (
     Activity,
     Issuance,
@@ -23,30 +24,12 @@ from schemas.validation import Issue
 if TYPE_CHECKING:
     from hub.registry.ingest import Records
 
-
-class IssuanceClaim(SQLModel, table=True):
-    __tablename__ = "issuance_claim"
-
-    block_id: str = Field(primary_key=True, max_length=128)
-    registry_code: str = Field(max_length=16)
-    fingerprint: str = Field(max_length=64, index=True)
-    period_start: date = Field(sa_column=Column(Date, nullable=False))
-    period_end: date = Field(sa_column=Column(Date, nullable=False))
+__all__ = ["DedupService", "IssuanceClaim", "PersonalActivity"]
 
 
-class PersonalActivity(SQLModel, table=True):
-    __tablename__ = "personal_activity"
-    __table_args__ = (Index("ix_personal_activity_subject", "subject", "scenario"),)
-
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
-    platform: str = Field(max_length=16)
-    batch_id: str = Field(max_length=128)
-    record_id: str = Field(max_length=128)
-    subject: str = Field(max_length=64)
-    scenario: str = Field(max_length=64)
-    window_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    window_end: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    trip_id: str | None = Field(default=None, max_length=128)
+# a block's claim: its position in the batch, project fingerprint, period start and end, block id
+# (an Issuance is made only when there is something to compare it with)
+Claim = tuple[int, str, date, date, str]
 
 
 def _instant(value: str) -> datetime:
@@ -54,33 +37,43 @@ def _instant(value: str) -> datetime:
 
 
 class DedupService:
+    """The comparisons of one batch. Its claims are worked out once (``record`` after ``issues``
+    of the same records reuses them): one fingerprint per project, one date per distinct text."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.repository = RegistryRepository(session)
+        self._memo: tuple[str, Records, list[Claim]] | None = None
 
-    def _claims(self, platform: str, records: Records) -> list[tuple[int, Issuance]]:
+    def _claims(self, platform: str, records: Records) -> list[Claim]:
+        if self._memo is not None and self._memo[0] == platform and self._memo[1] is records:
+            return self._memo[2]
         projects: dict[tuple[str, str], Any] = {(p["registry"], p["project_id"]): p for p in records.projects}
-        claims = []
+        prints: dict[tuple[str, str], str | None] = {}
+        dates: dict[str, date] = {}
+        claims: list[Claim] = []
         for position, block in enumerate(records.blocks):
             period = block.get("monitoring_period")
-            key = (block["project"]["registry"], block["project"]["project_id"])
-            if key not in projects:
-                stored = self.session.get(ProjectRecord, key)
-                projects[key] = stored.record if stored else None
-            project = projects[key]
-            if period is None or project is None:
-                continue  # no period or no project facts: nothing to compare
-            claims.append(
-                (
-                    position,
-                    Issuance(
-                        platform,
-                        project_fingerprint(project),
-                        date.fromisoformat(period["start"]),
-                        date.fromisoformat(period["end"]),
-                        block["block_id"],
-                    ),
-                )
-            )
+            if period is None:
+                continue  # no period: nothing to compare
+            ref = block["project"]
+            key = (ref["registry"], ref["project_id"])
+            if key not in prints:
+                if key not in projects:
+                    stored = self.session.get(ProjectRecord, key)
+                    projects[key] = stored.record if stored else None
+                project = projects[key]
+                prints[key] = None if project is None else project_fingerprint(project)
+            fingerprint = prints[key]
+            if fingerprint is None:
+                continue  # no project facts: nothing to compare
+            start, end = period["start"], period["end"]
+            if start not in dates:
+                dates[start] = date.fromisoformat(start)
+            if end not in dates:
+                dates[end] = date.fromisoformat(end)
+            claims.append((position, fingerprint, dates[start], dates[end], block["block_id"]))
+        self._memo = (platform, records, claims)
         return claims
 
     def _activities(self, platform: str, records: Records) -> list[tuple[str, Activity]]:
@@ -100,21 +93,35 @@ class DedupService:
                 found.append((f"/batches/{b}/records/{r}", activity))
         return found
 
-    def issues(self, platform: str, records: Records) -> list[Issue]:
-        """Every double issuance and personal duplicate the records would create."""
-        issues: list[Issue] = []
-        claims = self._claims(platform, records)
-        if claims:
-            prints = sorted({claim.fingerprint for _, claim in claims})
-            rows = self.session.exec(
-                select(IssuanceClaim).where(col(IssuanceClaim.fingerprint).in_(prints))
-            ).all()
-            registered = [
-                Issuance(r.registry_code, r.fingerprint, r.period_start, r.period_end, r.block_id)
-                for r in rows
+    def _registered(self, platform: str, claims: Sequence[Claim]) -> list[Issuance]:
+        """Other registries' claims on the batch's projects that overlap its periods: per project
+        fingerprint one indexed query over the span of the batch's periods (the exact pairs are
+        then made in memory among these few)."""
+        spans: dict[str, tuple[date, date]] = {}
+        for _, fingerprint, start, end, _ in claims:
+            low, high = spans.get(fingerprint, (start, end))
+            spans[fingerprint] = (min(low, start), max(high, end))
+        found: list[Issuance] = []
+        for fingerprint, (low, high) in sorted(spans.items()):
+            found += [
+                Issuance(*row)
+                for row in self.repository.issuance_candidates(fingerprint, platform, low, high)
             ]
-            positions = {claim.ref: position for position, claim in claims}
-            for claim, other in double_issuances([c for _, c in claims], registered):
+        return found
+
+    def issues(self, platform: str, records: Records) -> list[Issue]:
+        """Every double issuance and personal duplicate the records would create. The claims
+        worked out here are what ``record`` stores next (a new call works them out afresh)."""
+        issues: list[Issue] = []
+        self._memo = None
+        claims = self._claims(platform, records)
+        registered = self._registered(platform, claims) if claims else []
+        if registered:
+            new = [
+                Issuance(platform, fingerprint, start, end, ref) for _, fingerprint, start, end, ref in claims
+            ]
+            positions = {ref: position for position, _, _, _, ref in claims}
+            for claim, other in double_issuances(new, registered):
                 issues.append(
                     Issue(
                         f"/blocks/{positions[claim.ref]}/project",
@@ -126,9 +133,6 @@ class DedupService:
         activities = self._activities(platform, records)
         if activities:
             subjects = sorted({a.subject for _, a in activities})
-            rows2 = self.session.exec(
-                select(PersonalActivity).where(col(PersonalActivity.subject).in_(subjects))
-            ).all()
             known = [
                 Activity(
                     r.platform,
@@ -139,7 +143,7 @@ class DedupService:
                     r.trip_id,
                     f"{r.batch_id}/{r.record_id}",
                 )
-                for r in rows2
+                for r in self.repository.activities_of(subjects)
             ]
             pointers = {activity.ref: pointer for pointer, activity in activities}
             for mine, theirs in personal_duplicates([a for _, a in activities], known):
@@ -149,29 +153,26 @@ class DedupService:
         return issues
 
     def record(self, platform: str, records: Records) -> None:
-        """Keep the claims of stored records for later comparisons."""
-        rows: list[Any] = [
-            IssuanceClaim(
-                block_id=c.ref,
-                registry_code=c.registry,
-                fingerprint=c.fingerprint,
-                period_start=c.start,
-                period_end=c.end,
-            )
-            for _, c in self._claims(platform, records)
-        ]
+        """Keep the claims of stored records for later comparisons (one COPY or executemany)."""
+        self.repository.insert_issuance_claims(
+            [
+                (ref, platform, fingerprint, start, end)
+                for _, fingerprint, start, end, ref in self._claims(platform, records)
+            ]
+        )
+        activities = []
         for _, done in self._activities(platform, records):
             batch_id, record_id = done.ref.split("/", 1)
-            rows.append(
-                PersonalActivity(
-                    platform=platform,
-                    batch_id=batch_id,
-                    record_id=record_id,
-                    subject=done.subject,
-                    scenario=done.scenario,
-                    window_start=done.start,
-                    window_end=done.end,
-                    trip_id=done.trip_id,
-                )
+            activities.append(
+                {
+                    "platform": platform,
+                    "batch_id": batch_id,
+                    "record_id": record_id,
+                    "subject": done.subject,
+                    "scenario": done.scenario,
+                    "window_start": done.start,
+                    "window_end": done.end,
+                    "trip_id": done.trip_id,
+                }
             )
-        self.session.add_all(rows)
+        self.repository.insert_activities(activities)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlmodel import Session
 
 from hub.claims.repository import ClaimRepository, NewClaim, pledge_owner
@@ -26,8 +27,8 @@ from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import RegistryRepository
 from mutual_recognition.claims import ClaimKind
-from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within, span
-from schemas.canonical import canonicalize
+from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within
+from schemas.canonical import CanonicalizationError, canonicalize
 from schemas.validation import Issue, validate
 
 ISSUABLE = frozenset({"held", "encumbered"})
@@ -116,22 +117,46 @@ def _issuer_issues(platform: str, records: Records) -> list[Issue]:
     return issues
 
 
-def _duplicate_issues(records: Records) -> list[Issue]:
+Span = tuple[int, int, int]  # serial start, serial end, position in the batch
+
+
+def _ranges(records: Records) -> dict[str, list[Span]]:
+    """The blocks' serial ranges by namespace (in batch order), each with its position."""
+    by_namespace: dict[str, list[Span]] = defaultdict(list)
+    for position, block in enumerate(records.blocks):
+        by_namespace[block["serial_namespace"]].append((block["serial_start"], block["serial_end"], position))
+    return by_namespace
+
+
+def _serial_ranges(spans: list[Span]) -> list[SerialRange]:
+    return [SerialRange(start, end, str(position)) for start, end, position in spans]
+
+
+def _disjoint(spans: list[Span]) -> bool:
+    """True when no two ranges share a serial (one sort, one pass); when False the exact
+    ``overlaps_within`` over ``SerialRange`` objects names the pairs."""
+    reach = None
+    for start, end, _ in sorted(spans):
+        if reach is not None and start <= reach:
+            return False
+        reach = end if reach is None or end > reach else reach
+    return True
+
+
+def _duplicate_issues(records: Records, by_namespace: dict[str, list[Span]]) -> list[Issue]:
     issues: list[Issue] = []
     seen = Counter(block["block_id"] for block in records.blocks)
-    positions = {block["block_id"]: i for i, block in enumerate(records.blocks)}
-    issues += [
-        Issue(f"/blocks/{positions[b]}/block_id", "3007", f"block {b} appears {n} times")
-        for b, n in seen.items()
-        if n > 1
-    ]
-    by_namespace: dict[str, list[SerialRange]] = defaultdict(list)
-    for position, block in enumerate(records.blocks):
-        by_namespace[block["serial_namespace"]].append(
-            SerialRange(block["serial_start"], block["serial_end"], str(position))
-        )
-    for ranges in by_namespace.values():
-        for first, second in overlaps_within(ranges):
+    if len(seen) < len(records.blocks):
+        positions = {block["block_id"]: i for i, block in enumerate(records.blocks)}
+        issues += [
+            Issue(f"/blocks/{positions[b]}/block_id", "3007", f"block {b} appears {n} times")
+            for b, n in seen.items()
+            if n > 1
+        ]
+    for spans in by_namespace.values():
+        if _disjoint(spans):
+            continue
+        for first, second in overlaps_within(_serial_ranges(spans)):
             issues.append(
                 Issue(f"/blocks/{second.ref}/serial_start", "3008", f"serials overlap /blocks/{first.ref}")
             )
@@ -142,11 +167,15 @@ def _duplicate_issues(records: Records) -> list[Issue]:
     return issues
 
 
-def batch_digest(records: Records) -> tuple[str, list[bytes]]:
+def batch_digest(records: Records, *, valid_blocks: bool = False) -> tuple[str, list[bytes]]:
     """SHA-256 of the canonical form of ``{"projects": [...], "blocks": [...], "batches": [...]}``,
     and the canonical bytes of each block. RFC 8785 composes (an array is its members' canonical
     forms joined by commas, an object its sorted members), so each record is canonicalized once,
-    on its own, and the document is hashed piece by piece."""
+    on its own, and the document is hashed piece by piece.
+
+    ``valid_blocks``: the blocks passed their exchange schema, so they are made of ASCII-keyed
+    objects, strings, booleans and integers within ±2^53 only, whose canonical form is orjson's
+    with sorted keys (``schemas.canonical``'s fast path), without asking per block."""
     digest = hashlib.sha256()
     canonical_blocks: list[bytes] = []
     for opening, name, items in (
@@ -154,7 +183,10 @@ def batch_digest(records: Records) -> tuple[str, list[bytes]]:
         (b'],"blocks":[', "blocks", records.blocks),
         (b'],"projects":[', "projects", records.projects),
     ):
-        pieces = [canonicalize(item) for item in items]
+        if name == "blocks" and valid_blocks:
+            pieces = _sorted_json(items)
+        else:
+            pieces = [canonicalize(item) for item in items]
         digest.update(opening)
         digest.update(b",".join(pieces))
         if name == "blocks":
@@ -163,31 +195,41 @@ def batch_digest(records: Records) -> tuple[str, list[bytes]]:
     return digest.hexdigest(), canonical_blocks
 
 
+def _sorted_json(items: Sequence[dict[str, Any]]) -> list[bytes]:
+    dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
+    try:
+        return [dumps(item, option=sort) for item in items]
+    except orjson.JSONEncodeError as exc:  # as canonicalize answers (a lone surrogate)
+        raise CanonicalizationError(str(exc)) from exc
+
+
 class IngestService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.registry = RegistryRepository(session)
+        self.dedup = DedupService(session)
 
-    def _registered_issues(self, records: Records) -> list[Issue]:
+    def _registered_issues(self, records: Records, by_namespace: dict[str, list[Span]]) -> list[Issue]:
         issues: list[Issue] = []
-        positions = {block["block_id"]: i for i, block in enumerate(records.blocks)}
-        for block_id in self.registry.existing_block_ids(list(positions)):
-            issues.append(
-                Issue(
-                    f"/blocks/{positions[block_id]}/block_id",
-                    "3012",
-                    f"block {block_id} is already registered",
+        ids = [block["block_id"] for block in records.blocks]
+        found = self.registry.existing_block_ids(ids)
+        if found:
+            positions = {block_id: i for i, block_id in enumerate(ids)}
+            for block_id in found:
+                issues.append(
+                    Issue(
+                        f"/blocks/{positions[block_id]}/block_id",
+                        "3012",
+                        f"block {block_id} is already registered",
+                    )
                 )
-            )
-        by_namespace: dict[str, list[SerialRange]] = defaultdict(list)
-        for position, block in enumerate(records.blocks):
-            by_namespace[block["serial_namespace"]].append(
-                SerialRange(block["serial_start"], block["serial_end"], str(position))
-            )
         self.registry.lock_namespaces(by_namespace)
-        for namespace, ranges in by_namespace.items():
-            low, high = span(ranges)
-            for new, old in overlaps_with(ranges, self.registry.neighbours(namespace, low, high)):
+        for namespace, spans in by_namespace.items():
+            low, high = min(start for start, _, _ in spans), max(end for _, end, _ in spans)
+            neighbours = self.registry.neighbours(namespace, low, high)
+            if not neighbours or (len(neighbours) == 1 and neighbours[0].end < low):
+                continue  # nothing registered reaches into the batch's span
+            for new, old in overlaps_with(_serial_ranges(spans), neighbours):
                 issues.append(
                     Issue(
                         f"/blocks/{new.ref}/serial_start",
@@ -209,9 +251,10 @@ class IngestService:
         across registries (4001) and personal activity counted twice (4002)."""
         issues = [] if schema_checked else _schema_issues(records)
         if not issues:
-            issues = _issuer_issues(platform, records) + _duplicate_issues(records)
+            by_namespace = _ranges(records)
+            issues = _issuer_issues(platform, records) + _duplicate_issues(records, by_namespace)
         if not issues:
-            issues = self._registered_issues(records) + DedupService(self.session).issues(platform, records)
+            issues = self._registered_issues(records, by_namespace) + self.dedup.issues(platform, records)
         return issues
 
     def _claim_pledged(self, records: Records) -> None:
@@ -239,11 +282,11 @@ class IngestService:
         known = self.registry.existing_projects(keys)
         fresh = [p for p in records.projects if (p["registry"], p["project_id"]) not in known]
         self.registry.insert_projects(fresh, ingest_id)
-        digest, canonical_blocks = batch_digest(records)
-        self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks)
+        digest, canonical_blocks = batch_digest(records, valid_blocks=True)  # checked above
+        self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks, plain=True)
         self.registry.insert_personal(list(records.batches), ingest_id)
         self._claim_pledged(records)
-        DedupService(self.session).record(platform, records)
+        self.dedup.record(platform, records)
         tonnes = sum(block["quantity"] for block in records.blocks)
         grams = sum(batch["quantity"] for batch in records.batches)
         counts = {

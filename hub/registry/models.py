@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
@@ -24,10 +24,9 @@ class CreditBlock(SQLModel, table=True):
     """A block of serialized credits. Active blocks never overlap within a serial namespace."""
 
     __tablename__ = "credit_block"
-    __table_args__ = (
-        Index("ix_credit_block_serials", "serial_namespace", "serial_start"),
-        Index("ix_credit_block_root", "root_block_id"),
-    )
+    # serial probes (ix_credit_block_serials) and listings by registry; nothing reads blocks by
+    # ingest batch or by root, so those are not indexed (each index costs every insert)
+    __table_args__ = (Index("ix_credit_block_serials", "serial_namespace", "serial_start"),)
 
     block_id: str = Field(primary_key=True, max_length=128)
     origin_registry: str = Field(max_length=16)
@@ -43,7 +42,7 @@ class CreditBlock(SQLModel, table=True):
     holder_account: str = Field(max_length=128)
     status: str = Field(sa_column=Column(String(16), nullable=False))
     record: dict[str, Any] = Field(sa_column=json_column())
-    batch_id: str = Field(max_length=36, index=True)
+    batch_id: str = Field(max_length=36)
     root_block_id: str | None = Field(
         default=None, max_length=128, description="The block as first issued (None: this block is it)."
     )
@@ -76,3 +75,33 @@ class IngestBatch(SQLModel, table=True):
     digest: str = Field(max_length=64, description="SHA-256 of the canonical records.")
     log_index: int = Field(sa_type=BigInteger)
     received_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class IssuanceClaim(SQLModel, table=True):
+    """A stored block's claim on its project for its monitoring period (hub.registry.dedup)."""
+
+    __tablename__ = "issuance_claim"
+    # other registries' claims on a project overlapping a period: a range of this index each side
+    # of the asking registry (RegistryRepository.issuance_candidates)
+    __table_args__ = (Index("ix_issuance_claim_project", "fingerprint", "registry_code", "period_end"),)
+
+    block_id: str = Field(primary_key=True, max_length=128)
+    registry_code: str = Field(max_length=16)
+    fingerprint: str = Field(max_length=64)
+    period_start: date = Field(sa_column=Column(Date, nullable=False))
+    period_end: date = Field(sa_column=Column(Date, nullable=False))
+
+
+class PersonalActivity(SQLModel, table=True):
+    __tablename__ = "personal_activity"
+    __table_args__ = (Index("ix_personal_activity_subject", "subject", "scenario"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    platform: str = Field(max_length=16)
+    batch_id: str = Field(max_length=128)
+    record_id: str = Field(max_length=128)
+    subject: str = Field(max_length=64)
+    scenario: str = Field(max_length=64)
+    window_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    window_end: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    trip_id: str | None = Field(default=None, max_length=128)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from hub.registry.models import CreditBlock, IngestBatch, PersonalBatch, ProjectRecord
+from hub.registry.models import (
+    CreditBlock,
+    IngestBatch,
+    PersonalActivity,
+    PersonalBatch,
+    ProjectRecord,
+)
 from mutual_recognition.serials import SerialRange
 from schemas.canonical import is_plain
 
@@ -61,6 +68,42 @@ NEIGHBOURS_SQL = (
 )
 
 
+# Other registries' claims on one project fingerprint that overlap a period: both sides of the
+# caller's registry in ix_issuance_claim_project, the period end bounded in the index.
+ISSUANCE_CANDIDATES_SQL = (
+    "SELECT registry_code, fingerprint, period_start, period_end, block_id FROM issuance_claim"
+    " WHERE fingerprint = ? AND registry_code < ? AND period_end >= ? AND period_start <= ?"
+    " UNION ALL"
+    " SELECT registry_code, fingerprint, period_start, period_end, block_id FROM issuance_claim"
+    " WHERE fingerprint = ? AND registry_code > ? AND period_end >= ? AND period_start <= ?"
+    " ORDER BY 1, 3, 5"
+)
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _block_columns(record: dict[str, Any], data: str, batch_id: str) -> tuple[Any, ...]:
+    return (
+        record["block_id"],
+        record["origin_registry"],
+        record["current_registry"],
+        record["serial_namespace"],
+        record["serial_start"],
+        record["serial_end"],
+        record["quantity"],
+        record["vintage"],
+        record["methodology"]["catalogue_id"],
+        record["project"]["registry"],
+        record["project"]["project_id"],
+        record["holder"]["account_id"],
+        record["status"],
+        data,
+        batch_id,
+    )
+
+
 HOLDING_DEPTH = 64  # copies of one serial the look-up by serial reads at most
 
 
@@ -94,26 +137,31 @@ class RegistryRepository:
         return sorted(SerialRange(start, end, block_id) for start, end, block_id in rows)
 
     def existing_block_ids(self, block_ids: Sequence[str]) -> set[str]:
-        if self.backend == "postgresql":  # one round trip, one index probe per id
-            found = self.session.execute(
-                text("SELECT block_id FROM credit_block WHERE block_id = ANY(:ids)"), {"ids": list(block_ids)}
-            )
-            return set(found.scalars())
-        found_ids: set[str] = set()
-        for chunk in range(0, len(block_ids), 500):
-            part = list(block_ids[chunk : chunk + 500])
-            found_ids.update(
-                self.session.exec(
-                    select(CreditBlock.block_id).where(col(CreditBlock.block_id).in_(part))
-                ).all()
-            )
-        return found_ids
+        """The ids already registered: one statement, one primary-key probe per id (PostgreSQL
+        ``= ANY(array)``, SQLite ``IN (SELECT value FROM json_each(array))``)."""
+        if not block_ids:
+            return set()
+        connection = self.session.connection()
+        ids: list[str] | str
+        if self.backend == "postgresql":
+            sql, ids = "SELECT block_id FROM credit_block WHERE block_id = ANY(%s)", list(block_ids)
+        else:
+            sql = "SELECT block_id FROM credit_block WHERE block_id IN (SELECT value FROM json_each(?))"
+            ids = orjson.dumps(list(block_ids)).decode()
+        return {row[0] for row in connection.exec_driver_sql(sql, (ids,))}
 
     def insert_blocks(
-        self, records: Sequence[dict[str, Any]], batch_id: str, canonical: Sequence[bytes] | None = None
+        self,
+        records: Sequence[dict[str, Any]],
+        batch_id: str,
+        canonical: Sequence[bytes] | None = None,
+        *,
+        plain: bool = False,
     ) -> None:
         """One COPY (PostgreSQL) or executemany (SQLite). ``canonical``: the records' RFC 8785 bytes,
-        when the caller has them (the ingest digest): PostgreSQL parses them into ``jsonb``."""
+        when the caller has them (the ingest digest): PostgreSQL parses them into ``jsonb``.
+        ``plain``: every record is known to be made of the exchange types only (schema-valid
+        credit blocks), so SQLite's text is orjson's without asking :func:`is_plain` per record."""
         if not records:
             return
         if self.backend == "postgresql":
@@ -125,15 +173,78 @@ class RegistryRepository:
             driver = self.session.connection().connection.driver_connection
             columns = ", ".join(BLOCK_COLUMNS)
             with driver.cursor() as cursor, cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
+                write = copy.write_row
                 for record, data in zip(records, texts, strict=True):
-                    copy.write_row((*block_row(record, batch_id)[:13], data, batch_id))
+                    write(_block_columns(record, data, batch_id))
         else:
             marks = ", ".join("?" * len(BLOCK_COLUMNS))
             statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({marks})"  # noqa: S608
-            converted = [
-                (*block_row(record, batch_id)[:13], record_text(record), batch_id) for record in records
-            ]
+            if plain:
+                dumps = orjson.dumps
+                converted = [_block_columns(record, dumps(record).decode(), batch_id) for record in records]
+            else:
+                converted = [_block_columns(record, record_text(record), batch_id) for record in records]
             self.session.connection().exec_driver_sql(statement, converted)
+
+    # -- issuance claims (hub.registry.dedup) ------------------------------------------------
+
+    def issuance_candidates(
+        self, fingerprint: str, registry: str, low: date, high: date
+    ) -> list[tuple[str, str, date, date, str]]:
+        """Claims of *other* registries on ``fingerprint`` whose periods overlap [low, high], as
+        (registry, fingerprint, start, end, block id): two range scans of
+        ``ix_issuance_claim_project`` (fingerprint, registry, period end) on either side of
+        ``registry``, so a project's own claims in ``registry`` — however many — are never read."""
+        connection = self.session.connection()
+        sql = ISSUANCE_CANDIDATES_SQL
+        bounds: tuple[date | str, date | str] = (low, high)
+        if connection.dialect.paramstyle == "qmark":  # SQLite keeps dates as ISO text
+            bounds = (low.isoformat(), high.isoformat())
+        else:
+            sql = sql.replace("?", "%s")
+        found = connection.exec_driver_sql(sql, (fingerprint, registry, *bounds) * 2).all()
+        return [
+            (registry_code, print_, _as_date(start), _as_date(end), block_id)
+            for registry_code, print_, start, end, block_id in found
+        ]
+
+    def insert_issuance_claims(self, rows: Sequence[tuple[str, str, str, date, date]]) -> None:
+        """(block id, registry, fingerprint, start, end) rows: one COPY or executemany."""
+        if not rows:
+            return
+        columns = "block_id, registry_code, fingerprint, period_start, period_end"
+        if self.backend == "postgresql":
+            driver: Any = self.session.connection().connection.driver_connection
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy,
+            ):
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        else:  # SQLite keeps dates as ISO text, as SQLAlchemy's Date type writes them
+            iso: dict[date, str] = {}
+            for _, _, _, start, end in rows:
+                if start not in iso:
+                    iso[start] = start.isoformat()
+                if end not in iso:
+                    iso[end] = end.isoformat()
+            self.session.connection().exec_driver_sql(
+                f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
+                [
+                    (block, registry, print_, iso[start], iso[end])
+                    for block, registry, print_, start, end in rows
+                ],
+            )
+
+    def insert_activities(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(PersonalActivity), list(rows))
+
+    def activities_of(self, subjects: Sequence[str]) -> Sequence[PersonalActivity]:
+        return self.session.exec(
+            select(PersonalActivity).where(col(PersonalActivity.subject).in_(list(subjects)))
+        ).all()
 
     def insert_projects(self, records: Sequence[dict[str, Any]], batch_id: str) -> None:
         if records:
