@@ -4,7 +4,7 @@ serials (``hub.claims``), so a pledge and any other hold on them cannot both suc
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from hub.deps import SessionDep
 from hub.log.transitions import apply_transition
 from hub.problems import Conflict, HubError, NotFound
 from hub.registry.models import CreditBlock
+from hub.registry.public import CreditBlockRecord
 from hub.text import Text
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.claims import ClaimKind
@@ -101,7 +102,7 @@ def _move(
 @router.post("/v1/blocks/{block_id}/pledge", summary="Pledge a held block (it cannot move until released)")
 def pledge(
     block_id: str, body: Pledge, session: SessionDep, principal: Writer, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> CreditBlockRecord:
     holder = principal.platform_code or ""
     block = pledge_block(session, block_id, holder, actor=principal.client_id, reason=body.reason)
     return block.record | {"status": block.status}
@@ -110,7 +111,7 @@ def pledge(
 @router.post("/v1/blocks/{block_id}/release", summary="Release a pledged block")
 def release(
     block_id: str, body: Pledge, session: SessionDep, principal: Writer, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> CreditBlockRecord:
     holder = principal.platform_code or ""
     block = release_block(session, block_id, holder, actor=principal.client_id, reason=body.reason)
     return block.record | {"status": block.status}

@@ -24,6 +24,7 @@ from hub.problems import BadRequest, HubError, NotFound, problem_responses
 from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import CreditBlock
+from hub.registry.public import CreditBlockRecord, DedupCheck, IngestReportPublic, IssuePublic
 from hub.registry.repository import RegistryRepository
 from hub.strict import json_document, request_content_type
 from schemas.canonical import MAX_SAFE_INTEGER
@@ -108,7 +109,7 @@ def ingest(
     settings: SettingsDep,
     principal: Writer,
     signed: SignedRequestDep,
-) -> dict[str, Any]:
+) -> IngestReportPublic:
     if principal.platform_code != code:
         raise Forbidden(f"only {code} sends {code}'s batches", scope="blocks:write")
     content_type = request.headers.get("content-type", "")
@@ -119,19 +120,19 @@ def ingest(
     report = IngestService(session).ingest(
         code, records, actor=principal.client_id, source=source, schema_checked=checked
     )
-    return report.as_dict()
+    return IngestReportPublic.model_validate(report.as_dict())
 
 
 @router.post("/v1/dedup/check", summary="Dry run before issuing: every reason the records would be refused")
 def dedup_check(
     request: Request, body: Annotated[bytes, Depends(_body)], session: SessionDep, principal: Writer
-) -> dict[str, Any]:
+) -> DedupCheck:
     """The exchange form of the records a platform is about to issue; nothing is stored."""
     if principal.platform_code is None:
         raise Forbidden("only a platform checks its own records", scope="blocks:write")
     records = exchange_records(json_document(request.scope, body))
     issues = IngestService(session).check(principal.platform_code, records)
-    return {"clear": not issues, "issues": [issue.as_dict() for issue in issues]}
+    return DedupCheck(clear=not issues, issues=[IssuePublic.model_validate(i.as_dict()) for i in issues])
 
 
 def _visible(block: CreditBlock, principal: Principal) -> bool:
@@ -149,7 +150,7 @@ def blocks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     namespace: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{1,15}$")] = None,
     serial: Annotated[int | None, Query(ge=1, le=MAX_SAFE_INTEGER)] = None,
-) -> list[dict[str, Any]]:
+) -> list[CreditBlockRecord]:
     registry = principal.platform_code or principal.region
     if registry is None:
         return []
@@ -165,7 +166,7 @@ def blocks(
 
 
 @router.get("/v1/blocks/{block_id}", summary="One block (404 unless the caller holds or issued it)")
-def block(block_id: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+def block(block_id: str, session: SessionDep, principal: Reader) -> CreditBlockRecord:
     found = RegistryRepository(session).block(block_id)
     if found is None or not _visible(found, principal):
         raise NotFound(f"no block {block_id}")
