@@ -23,18 +23,19 @@ import httpx
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
-from adapters.client import idempotency_key_for
-from adapters.contract import AdapterError, PlatformAPIError
+from adapters.client import call_each, idempotency_key_for
+from adapters.contract import AdapterError, BatchPlatformAPI, CallOutcome, PlatformAPIError, PlatformRefused
 from adapters.registry import get
 from hub.claims.repository import ClaimRepository
 from hub.database import Database
+from hub.log.bulk import record_changes
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_row, split_block
 from hub.settings import Settings
 from hub.transfers.models import Transfer
-from hub.transfers.service import move
+from hub.transfers.service import DEFERRED_LOG, defer_log, move
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
@@ -64,6 +65,7 @@ def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
 
 
 LEASE = timedelta(seconds=60)
+ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
 MAX_BACKOFF = 3600.0  # seconds: a waiting transfer is looked at again at least hourly
 
 
@@ -91,6 +93,7 @@ class TransferWorker:
         self.settings = settings
         self.transport = transport
         self.faults: dict[str, str] = {}  # jobs of this round that could not be built, and why
+        self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers; one whose job cannot even be built fails like any step."""
@@ -101,7 +104,7 @@ class TransferWorker:
                     col(Transfer.state).in_([str(s) for s in NEXT_STEP]), col(Transfer.next_attempt_at) <= now
                 )
                 .order_by(col(Transfer.next_attempt_at))
-                .limit(20)
+                .limit(ROUND)
                 .with_for_update(skip_locked=True)
             ).all()
             jobs = []
@@ -141,26 +144,62 @@ class TransferWorker:
         return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
 
     def _clients(self, codes: set[str]) -> dict[str, Any]:
-        """One platform client per platform for a round, their addresses read in one transaction."""
+        """A client per platform, kept for the worker's life (an ``httpx.Client`` costs tens of
+        milliseconds to build); the addresses are read each round, and a client whose platform
+        moved is replaced."""
         with self.database.unit_of_work() as session:
             found = session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
             base_urls = {platform.code: platform.api_base_url for platform in found}
-        return {code: get(code).client(base_urls.get(code, ""), self.transport) for code in codes}
+        for code in codes:
+            url = base_urls.get(code, "")
+            kept = self.clients.get(code)
+            if kept is None or kept[0] != url:
+                if kept is not None:
+                    kept[1].close()
+                self.clients[code] = (url, get(code).client(url, self.transport))
+        return {code: self.clients[code][1] for code in codes}
+
+    def close(self) -> None:
+        """Close the platform clients (a new round opens them again)."""
+        for _, client in self.clients.values():
+            client.close()
+        self.clients.clear()
 
     def _imported(self, job: Job, block: dict[str, Any]) -> dict[str, Any]:
         return {**block, "current_registry": job.destination, "holder": job.to_account, "status": "imported"}
 
-    def _call(self, job: Job, clients: dict[str, Any]) -> None:
-        """The platform call of the job's next step (none to complete); one call per part, each
-        with its own idempotency key."""
-        if job.state is State.ACCEPTED:
+    def _calls(self, jobs: list[Job], clients: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+        """The platform calls of the round's steps, one batch per platform and step (each part
+        with its own idempotency key); the jobs whose call failed, with the error and whether it
+        is final. A job to complete needs no call."""
+        batches: dict[tuple[str, str], list[tuple[Job, dict[str, Any], str]]] = defaultdict(list)
+        for job in jobs:
             for block in job.blocks:
-                key = idempotency_key_for("lock", job.id, *_serials(block))
-                clients[job.origin].lock(block, idempotency_key=key)
-        elif job.state is State.ORIGIN_LOCKED:
-            for block in job.blocks:
-                key = idempotency_key_for("credit", job.id, *_serials(block))
-                clients[job.destination].credit_import(self._imported(job, block), idempotency_key=key)
+                if job.state is State.ACCEPTED:
+                    key = idempotency_key_for("lock", job.id, *_serials(block))
+                    batches[(job.origin, "lock")].append((job, block, key))
+                elif job.state is State.ORIGIN_LOCKED:
+                    key = idempotency_key_for("credit", job.id, *_serials(block))
+                    batches[(job.destination, "credit")].append((job, self._imported(job, block), key))
+        failed: dict[str, tuple[str, bool]] = {}
+        for (code, operation), items in batches.items():
+            calls = [(block, key) for _, block, key in items]
+            try:
+                outcomes = many(clients[code], operation, calls)
+            except Exception as exc:  # a fault of the hub's side of the calls: every item of it
+                log.exception("transfers: the %s batch to %s failed inside the hub", operation, code)
+                error = f"internal error in the {operation} call: {exc!r}"
+                outcomes = [SagaFault(error)] * len(calls)
+            for (job, _, _), outcome in zip(items, outcomes, strict=True):
+                if outcome is None or job.id in failed:
+                    continue
+                if isinstance(outcome, AdapterError):
+                    failed[job.id] = (str(outcome), True)
+                elif isinstance(outcome, PlatformAPIError):
+                    failed[job.id] = (str(outcome), not outcome.retryable)
+                else:
+                    failed[job.id] = (str(outcome), False)
+        return failed
 
     def _apply(self, session: Session, transfer: Transfer, target: State, job: Job) -> None:
         if target is State.ORIGIN_LOCKED:
@@ -239,12 +278,13 @@ class TransferWorker:
             session.add(block)
 
     def _unlock(self, job: Job) -> None:
-        client = self._clients({job.origin})[job.origin]
-        try:
-            for block in job.blocks:
-                client.unlock(block, idempotency_key=idempotency_key_for("unlock", job.id, *_serials(block)))
-        finally:
-            client.close()
+        """Unlock every part of the job at the origin (each call tried; the first failure raised)."""
+        calls = [(block, idempotency_key_for("unlock", job.id, *_serials(block))) for block in job.blocks]
+        for outcome in many(self._clients({job.origin})[job.origin], "unlock", calls):
+            if isinstance(outcome, PlatformAPIError):
+                raise outcome
+            if outcome is not None:
+                raise PlatformRefused(job.origin, 422, str(outcome))
 
     def _fail(self, job: Job, error: str, now: datetime, permanent: bool) -> None:
         terminate = permanent or now >= job.deadline
@@ -292,60 +332,102 @@ class TransferWorker:
             data={"reason": reason[:300]},
         )
 
-    def _record_step(self, job: Job) -> int:
-        """Apply the step whose call succeeded, in its own transaction; 1 if this worker applied it.
-        Should that fail, the transaction rolls back and the lease's expiry brings the job back: the
-        call is repeated (idempotent), the transfer is never terminated for it, as the platform may
-        have acted already."""
-        with self.database.unit_of_work() as session:
-            transfer = session.get(Transfer, job.id, with_for_update=True)
+    def _record(self, session: Session, jobs: list[Job]) -> int:
+        """Apply the steps whose calls succeeded, in one transaction: the transfers' rows locked
+        in id order, then the serials' namespaces (sorted), the log entries appended in bulk last.
+        A step that cannot be applied raises :class:`StepFault` naming its job."""
+        ids = sorted(job.id for job in jobs)
+        rows = session.exec(
+            select(Transfer).where(col(Transfer.id).in_(ids)).order_by(col(Transfer.id)).with_for_update()
+        ).all()
+        transfers = {transfer.id: transfer for transfer in rows}
+        locking = [transfers[job.id] for job in jobs if job.id in transfers and job.state is State.ACCEPTED]
+        ClaimRepository(session).lock(item["namespace"] for t in locking for item in t.request["blocks"])
+        changes = defer_log(session)
+        applied = 0
+        for job in sorted(jobs, key=lambda job: job.id):
+            transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
-                return 0  # another worker applied this step meanwhile
-            self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
-            session.add(transfer)
-            return 1
+                continue  # another worker applied this step meanwhile
+            try:
+                self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
+                session.add(transfer)
+            except Exception as exc:
+                raise StepFault(job, exc) from exc
+            applied += 1
+        session.info.pop(DEFERRED_LOG)
+        record_changes(session, changes)
+        return applied
 
-    def _step(self, job: Job, clients: dict[str, Any], moment: datetime) -> int:
-        """Call and record one job's step; a failure of either is recorded and counted, never
-        lost, and past the deadline terminates the transfer (compensated)."""
-        if (fault := self.faults.pop(job.id, None)) is not None:
-            self._fail(job, f"internal error: {fault}", moment, permanent=False)
-            return 0
-        try:
-            self._call(job, clients)
-        except AdapterError as exc:
-            self._fail(job, str(exc), moment, permanent=True)
-            return 0
-        except PlatformAPIError as exc:
-            self._fail(job, str(exc), moment, permanent=not exc.retryable)
-            return 0
-        except Exception as exc:  # a fault of the hub's side of the call
-            log.exception("transfer %s: its %s call failed inside the hub", job.id, job.state)
-            self._fail(job, f"internal error in the {job.state} call: {exc!r}", moment, permanent=False)
-            return 0
-        try:
-            return self._record_step(job)
-        except Exception as exc:  # a fault of the hub recording the step: counted, retried, bounded
-            log.exception("transfer %s: its %s step could not be recorded", job.id, job.state)
-            self._fail(
-                job, f"internal error recording the {job.state} step: {exc!r}", moment, permanent=False
-            )
-            return 0
+    def _record_round(self, jobs: list[Job], failed: dict[str, tuple[str, bool]]) -> int:
+        """Record the steps of ``jobs`` (their calls succeeded) in one transaction; how many were
+        applied. A step that cannot be applied is taken out, counted as failed, and the others
+        recorded again without it: one failing step holds back no other. Should the transaction
+        itself fail, nothing of it stays and every job is counted as failed: the lease's expiry
+        brings them back and the calls are repeated (idempotent), never terminated for it, as the
+        platforms may have acted already."""
+        pending = list(jobs)
+        while pending:
+            try:
+                with self.database.unit_of_work() as session:
+                    return self._record(session, pending)
+            except StepFault as fault:
+                log.error(
+                    "transfer %s: its %s step could not be recorded",
+                    fault.job.id,
+                    fault.job.state,
+                    exc_info=fault.cause,
+                )
+                error = f"internal error recording the {fault.job.state} step: {fault.cause!r}"
+                failed[fault.job.id] = (error, False)
+                pending = [job for job in pending if job is not fault.job]
+            except Exception as exc:
+                log.exception("transfers: a round of %d steps could not be recorded", len(pending))
+                for job in pending:
+                    failed[job.id] = (f"internal error recording the {job.state} step: {exc!r}", False)
+                return 0
+        return 0
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Advance every due transfer by one step; how many advanced. Each step is recorded in its
-        own transaction right after its call, so one failing step holds back no other transfer."""
+        """Advance every due transfer of a round by one step; how many advanced. One batch call
+        per platform and step, one transaction for the round's records; a step that fails (its
+        call or its record) is recorded on its own — counted, backed off, terminated and
+        compensated at its deadline — and holds back no other."""
         moment = now or datetime.now(UTC)
         jobs = self._lease(moment)
         if not jobs:
             return 0
-        clients: dict[str, Any] = {}
-        advanced = 0
-        try:
-            clients = self._clients({code for job in jobs for code in (job.origin, job.destination)})
-            for job in jobs:
-                advanced += self._step(job, clients, moment)
-        finally:
-            for client in clients.values():
-                client.close()
+        failed = {
+            job.id: (f"internal error: {self.faults.pop(job.id)}", False)
+            for job in jobs
+            if job.id in self.faults
+        }
+        calling = [job for job in jobs if job.id not in failed]
+        if calling:
+            clients = self._clients({code for job in calling for code in (job.origin, job.destination)})
+            failed |= self._calls(calling, clients)
+        advanced = self._record_round([job for job in jobs if job.id not in failed], failed)
+        for job in jobs:
+            if job.id in failed:
+                error, permanent = failed[job.id]
+                self._fail(job, error, moment, permanent=permanent)
         return advanced
+
+
+class StepFault(Exception):
+    """A step of one job could not be applied (its transaction is rolled back)."""
+
+    def __init__(self, job: Job, cause: Exception) -> None:
+        super().__init__(f"transfer {job.id}: {cause!r}")
+        self.job = job
+        self.cause = cause
+
+
+def many(client: Any, operation: str, calls: list[tuple[dict[str, Any], str]]) -> list[CallOutcome]:
+    """One batch of ``operation`` (lock, unlock, credit) calls to a platform: its batch call, or
+    single calls for a client that has none."""
+    if isinstance(client, BatchPlatformAPI):
+        batch = {"lock": client.lock_many, "unlock": client.unlock_many, "credit": client.credit_import_many}
+        return batch[operation](calls)
+    single = {"lock": client.lock, "unlock": client.unlock, "credit": client.credit_import}
+    return call_each(single[operation], calls)
