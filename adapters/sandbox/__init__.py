@@ -134,7 +134,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
             return state.answers[key]
         if not isinstance(body, dict):
             return 400, {"error": "the body is not a JSON object"}
-        serials = (body.get(names["serial_start"]), body.get(names["serial_end"]))
+        serials: tuple[Any, Any] = (body.get(names["serial_start"]), body.get(names["serial_end"]))
         block_id = holding(block_id, serials)
         block = state.blocks.get(block_id)
         if block is None:
@@ -173,7 +173,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
             return state.answers[key]
         credited = register(payload, content_type, "imported")
         if isinstance(credited, JSONResponse):
-            return credited.status_code, json.loads(credited.body)
+            return credited.status_code, json.loads(bytes(credited.body))
         state.imports.extend(credited)
         return kept(key, (200, {"result": "ok", "credited": credited}))
 

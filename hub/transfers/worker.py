@@ -188,17 +188,16 @@ class TransferWorker:
                 outcomes = many(clients[code], operation, calls)
             except Exception as exc:  # a fault of the hub's side of the calls: every item of it
                 log.exception("transfers: the %s batch to %s failed inside the hub", operation, code)
-                error = f"internal error in the {operation} call: {exc!r}"
-                outcomes = [SagaFault(error)] * len(calls)
+                for job, _, _ in items:
+                    failed.setdefault(job.id, (f"internal error in the {operation} call: {exc!r}", False))
+                continue
             for (job, _, _), outcome in zip(items, outcomes, strict=True):
                 if outcome is None or job.id in failed:
                     continue
                 if isinstance(outcome, AdapterError):
                     failed[job.id] = (str(outcome), True)
-                elif isinstance(outcome, PlatformAPIError):
-                    failed[job.id] = (str(outcome), not outcome.retryable)
                 else:
-                    failed[job.id] = (str(outcome), False)
+                    failed[job.id] = (str(outcome), not outcome.retryable)
         return failed
 
     def _apply(self, session: Session, transfer: Transfer, target: State, job: Job) -> None:
