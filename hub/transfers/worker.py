@@ -58,6 +58,35 @@ def _holder(session: Session, registry: str, item: dict[str, Any]) -> CreditBloc
     return block
 
 
+def _holds(block: CreditBlock | None, registry: str, item: dict[str, Any]) -> bool:
+    """Whether ``block`` is the live block of ``registry`` holding a part's serials."""
+    return (
+        block is not None
+        and block.current_registry == registry
+        and block.status != "exported"
+        and block.serial_namespace == item["namespace"]
+        and block.serial_start <= item["start"] <= item["end"] <= block.serial_end
+    )
+
+
+def _holders(
+    session: Session, registry: str, items: list[dict[str, Any]], known: dict[str, CreditBlock] | None = None
+) -> list[CreditBlock]:
+    """The blocks of ``registry`` holding each part's serials now: the block the part names (read
+    for all parts at once, or taken from ``known``) while it still holds them, else the block that
+    does since a split (looked up by serial)."""
+    named = (
+        known if known is not None else RegistryRepository(session).by_ids(item["block_id"] for item in items)
+    )
+    found = []
+    for item in items:
+        block = named.get(item["block_id"])
+        found.append(
+            block if block is not None and _holds(block, registry, item) else _holder(session, registry, item)
+        )
+    return found
+
+
 def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
     """What a platform call's idempotency key names: the serials, which stay the same whatever
     splits rename their block between two attempts."""
@@ -107,12 +136,22 @@ class TransferWorker:
                 .limit(ROUND)
                 .with_for_update(skip_locked=True)
             ).all()
+            wanted = [
+                item["block_id"] if transfer.state == State.ACCEPTED else item
+                for transfer in due
+                for item in (
+                    transfer.request["blocks"]
+                    if transfer.state == State.ACCEPTED
+                    else transfer.request.get("pieces", [])
+                )
+            ]
+            known = RegistryRepository(session).by_ids(wanted)
             jobs = []
             for transfer in due:
                 transfer.next_attempt_at = now + LEASE
                 session.add(transfer)
                 try:
-                    blocks = self._records(session, transfer)
+                    blocks = self._records(session, transfer, known)
                 except SagaFault as exc:
                     blocks, self.faults[transfer.id] = [], str(exc)
                 jobs.append(
@@ -129,18 +168,20 @@ class TransferWorker:
                 )
             return jobs
 
-    def _records(self, session: Session, transfer: Transfer) -> list[dict[str, Any]]:
+    def _records(
+        self, session: Session, transfer: Transfer, known: dict[str, CreditBlock]
+    ) -> list[dict[str, Any]]:
         """What the next call names: before the lock, each requested part of a block; after it,
-        the locked pieces."""
+        the locked pieces (``known``: the round's blocks, read at once)."""
         if State(transfer.state) is State.ACCEPTED:
             records = []
-            for item in transfer.request["blocks"]:
-                block = _holder(session, transfer.origin, item)
+            items = transfer.request["blocks"]
+            for item, block in zip(items, _holders(session, transfer.origin, items, known), strict=True):
                 part = {"serial_start": item["start"], "serial_end": item["end"]}
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
             return records
-        pieces = [session.get(CreditBlock, piece) for piece in transfer.request.get("pieces", [])]
+        pieces = [known.get(piece) for piece in transfer.request.get("pieces", [])]
         return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
 
     def _clients(self, codes: set[str]) -> dict[str, Any]:
@@ -205,7 +246,7 @@ class TransferWorker:
             transfer.request = {**transfer.request, "pieces": self._lock_pieces(session, transfer)}
             ids = transfer.request["pieces"]
         elif target is State.DESTINATION_CREDITED:
-            credited = [self._credit(session, job, block) for block in job.blocks]
+            credited = self._credit(session, job)
             transfer.request = {**transfer.request, "credited": credited}
             ids = credited
         else:
@@ -223,8 +264,8 @@ class TransferWorker:
         ClaimRepository(session).lock(item["namespace"] for item in transfer.request["blocks"])
         parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         holders: dict[str, CreditBlock] = {}
-        for item in transfer.request["blocks"]:
-            holder = _holder(session, transfer.origin, item)
+        items = transfer.request["blocks"]
+        for item, holder in zip(items, _holders(session, transfer.origin, items), strict=True):
             holders[holder.block_id] = holder
             parts[holder.block_id].append((item["start"], item["end"]))
         pieces: list[str] = []
@@ -235,36 +276,47 @@ class TransferWorker:
             pieces += split_block(session, held, ranges, str(BlockStatus.LOCKED))[0]
         return pieces
 
-    def _credit(self, session: Session, job: Job, block: dict[str, Any]) -> str:
-        """The destination's block for a locked piece: new, or the exported block of the same
-        serials coming back to where it was exported from. Its id."""
-        piece = session.get(CreditBlock, block["block_id"])
-        if piece is None:
-            raise SagaFault(f"locked piece {block['block_id']} is no longer registered")
-        row = derived_row(
-            piece,
-            piece.serial_start,
-            piece.serial_end,
-            status=str(BlockStatus.IMPORTED),
-            registry=job.destination,
-            holder_account=job.to_account["account_id"],
-            record_changes={"current_registry": job.destination, "holder": job.to_account},
-        )
-        existing = session.get(CreditBlock, row["block_id"])
-        if existing is None:
-            session.execute(insert(CreditBlock), [row])
-        elif BLOCK.allows(BlockStatus(existing.status), BlockStatus.IMPORTED) and (
-            existing.serial_start,
-            existing.serial_end,
-        ) == (row["serial_start"], row["serial_end"]):
-            session.execute(
-                update(CreditBlock)
-                .where(col(CreditBlock.block_id) == existing.block_id)
-                .values(status=row["status"], holder_account=row["holder_account"], record=row["record"])
+    def _credit(self, session: Session, job: Job) -> list[str]:
+        """The destination's block for each locked piece: new, or the exported block of the same
+        serials coming back to where it was exported from. Their ids."""
+        repository = RegistryRepository(session)
+        pieces = repository.by_ids(block["block_id"] for block in job.blocks)
+        rows = []
+        for block in job.blocks:
+            piece = pieces.get(block["block_id"])
+            if piece is None:
+                raise SagaFault(f"locked piece {block['block_id']} is no longer registered")
+            rows.append(
+                derived_row(
+                    piece,
+                    piece.serial_start,
+                    piece.serial_end,
+                    status=str(BlockStatus.IMPORTED),
+                    registry=job.destination,
+                    holder_account=job.to_account["account_id"],
+                    record_changes={"current_registry": job.destination, "holder": job.to_account},
+                )
             )
-        else:
-            raise SagaFault(f"{row['block_id']} is registered already as {existing.status}")
-        return str(row["block_id"])
+        existing = repository.by_ids(row["block_id"] for row in rows)
+        new = []
+        for row in rows:
+            known = existing.get(row["block_id"])
+            if known is None:
+                new.append(row)
+            elif BLOCK.allows(BlockStatus(known.status), BlockStatus.IMPORTED) and (
+                known.serial_start,
+                known.serial_end,
+            ) == (row["serial_start"], row["serial_end"]):
+                session.execute(
+                    update(CreditBlock)
+                    .where(col(CreditBlock.block_id) == known.block_id)
+                    .values(status=row["status"], holder_account=row["holder_account"], record=row["record"])
+                )
+            else:
+                raise SagaFault(f"{row['block_id']} is registered already as {known.status}")
+        if new:
+            session.execute(insert(CreditBlock), new)
+        return [str(row["block_id"]) for row in rows]
 
     @staticmethod
     def _set_status(session: Session, ids: list[str], before: BlockStatus, after: BlockStatus) -> None:
@@ -344,6 +396,8 @@ class TransferWorker:
         ClaimRepository(session).lock(item["namespace"] for t in locking for item in t.request["blocks"])
         changes = defer_log(session)
         applied = 0
+        # the steps write through statements; the transfers' own rows are flushed together at the end
+        session.autoflush = False
         for job in sorted(jobs, key=lambda job: job.id):
             transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
@@ -355,6 +409,7 @@ class TransferWorker:
                 raise StepFault(job, exc) from exc
             applied += 1
         session.info.pop(DEFERRED_LOG)
+        session.autoflush = True
         record_changes(session, changes)
         return applied
 
