@@ -85,6 +85,26 @@ class ClaimRepository:
                 ],
             )
 
+    def add_each(self, kind: ClaimKind, owned: Sequence[tuple[str, NewClaim]]) -> None:
+        """Claims of several owners in one statement."""
+        if owned:
+            now = datetime.now(UTC)
+            self.session.execute(
+                insert(SerialClaim),
+                [
+                    {
+                        "namespace": c.namespace,
+                        "serial_start": c.start,
+                        "serial_end": c.end,
+                        "kind": str(kind),
+                        "owner_id": owner,
+                        "active": True,
+                        "created_at": now,
+                    }
+                    for owner, c in owned
+                ],
+            )
+
     def release(self, kind: ClaimKind, owner: str) -> int:
         """End the active claims of ``owner``; how many ended."""
         result = self.session.execute(

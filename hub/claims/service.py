@@ -10,7 +10,7 @@ whatever happens here (``hub.claims.models``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
@@ -65,12 +65,20 @@ class Reservations:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.claims = ClaimRepository(session)
+        self.known: dict[str, CreditBlock] = {}  # blocks read ahead for the requests to come
+
+    def read_ahead(self, ids: Iterable[str]) -> None:
+        """Read these blocks at once for the resolutions that follow (a batch of requests: nothing
+        moves blocks between its resolutions)."""
+        self.known.update(self._blocks(set(ids)))
 
     def _blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
-        if not ids:
-            return {}
-        found = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(ids))))
-        return {block.block_id: block for block in found}
+        found = {block_id: self.known[block_id] for block_id in ids if block_id in self.known}
+        missing = sorted(ids - found.keys())
+        if missing:
+            read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(missing)))
+            found |= {block.block_id: block for block in read}
+        return found
 
     def resolve(
         self,
@@ -150,6 +158,20 @@ class Reservations:
             owner,
             [NewClaim(part.namespace, part.serials.start, part.serials.end) for part in resolution.parts],
         )
+
+    def claim_each(self, resolutions: Sequence[tuple[Resolution, str]], kind: ClaimKind) -> None:
+        """:meth:`claim` for many owners (a batch of requests), their claims written at once. The
+        caller has checked that the resolutions share no serial."""
+        owned: list[tuple[str, NewClaim]] = []
+        for resolution, owner in resolutions:
+            assert not resolution.issues, "only a resolution without issues is claimed"
+            if resolution.consumes is not None:
+                self.claims.release(ClaimKind.CERTIFICATE, resolution.consumes)
+            owned += [
+                (owner, NewClaim(part.namespace, part.serials.start, part.serials.end))
+                for part in resolution.parts
+            ]
+        self.claims.add_each(kind, owned)
 
     def release(self, kind: ClaimKind, owner: str) -> int:
         return self.claims.release(kind, owner)

@@ -2,10 +2,11 @@
 
 Every transfer of a batch passes exactly the checks of a single proposal
 (:meth:`TransferService.check`, the serials through :class:`~hub.claims.service.Reservations`);
-the transfers are checked in order, and each one that passes claims its serials at once, so a
-later transfer of the same batch naming the same serials is refused as any other holder would make
-it (3024). One refused transfer refuses the batch: nothing is written, and the answer lists every
-issue, each pointing into the batch (``/transfers/3/blocks/0``).
+the transfers are checked in order, and the serials of each one that passes are taken, so a later
+transfer of the same batch naming any of them is refused as a stored claim would make it (the
+succession table's verdict, 3024). The claims of the whole batch are then written at once. One
+refused transfer refuses the batch: nothing is written, and the answer lists every issue, each
+pointing into the batch (``/transfers/3/blocks/0``).
 
 Locks are taken in one order by every writer, so two batches (or a batch and single proposals)
 never deadlock on PostgreSQL: the batch's idempotency key, then the transfers' ids (sorted), then
@@ -14,7 +15,8 @@ the serials' namespaces (sorted), the log head last (one bulk append).
 
 from __future__ import annotations
 
-from collections import Counter
+import bisect
+from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -22,13 +24,13 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
-from hub.claims.service import Reservations
+from hub.claims.service import Reservations, Resolution
 from hub.log.bulk import record_changes
 from hub.platforms.models import Platform
 from hub.problems import Conflict
 from hub.transfers.models import Transfer, TransferBatch
 from hub.transfers.service import TransferRefused, TransferService, accepted_change, body_hash
-from mutual_recognition.claims import ClaimKind
+from mutual_recognition.claims import ClaimKind, Holder, may_follow
 from schemas.validation import Issue
 
 MAX_BATCH = 1000
@@ -68,23 +70,24 @@ class TransferBatches:
         found = self.session.exec(select(Platform).where(col(Platform.code).in_(destinations)))
         active |= {platform.code: str(platform.status) == "active" for platform in found}
         reservations = Reservations(self.session)
+        reservations.read_ahead(part["block_id"] for proposal in proposals for part in proposal["blocks"])
+        taken = Taken()
         rows: list[dict[str, Any]] = []
+        claiming: list[tuple[Resolution, str]] = []
         for position, proposal in enumerate(proposals):
             refused, resolution = self.service.check(
                 proposal, sender=sender, reservations=reservations, active=active
             )
+            transfer_id = proposal["transfer_id"]
+            # serials an earlier transfer of the batch claims (its claim is not written yet)
+            refused += taken.refusals(resolution, transfer_id, proposal.get("certificate_id"))
             if refused:
                 issues += [Issue(f"/transfers/{position}{i.pointer}", i.code, i.detail) for i in refused]
                 continue
-            # claimed now, in this transaction: a later transfer of the batch sees these serials held
-            reservations.claim(resolution, ClaimKind.TRANSFER, proposal["transfer_id"])
+            claiming.append((resolution, transfer_id))
             rows.append(
                 self.service.accepted_row(
-                    proposal,
-                    resolution,
-                    key=item_key(proposal["transfer_id"]),
-                    client_id=client_id,
-                    sender=sender,
+                    proposal, resolution, key=item_key(transfer_id), client_id=client_id, sender=sender
                 )
             )
         if issues:
@@ -95,6 +98,7 @@ class TransferBatches:
                 errors=issues,
             )
         self.session.execute(insert(Transfer), rows)
+        reservations.claim_each(claiming, ClaimKind.TRANSFER)
         answer = {
             "count": len(rows),
             "quantity": sum(row["quantity"] for row in rows),
@@ -138,6 +142,36 @@ class TransferBatches:
             for position, transfer_id in enumerate(ids)
             if transfer_id in existing
         ]
+        return issues
+
+
+class Taken:
+    """The serials the batch's accepted transfers claim so far, per namespace, in serial order
+    (they never overlap: an overlapping part is refused)."""
+
+    def __init__(self) -> None:
+        self.starts: dict[str, list[int]] = defaultdict(list)
+        self.spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+
+    def refusals(self, resolution: Resolution, owner: str, certificate: str | None) -> list[Issue]:
+        """Why the resolution's parts may not follow the batch's earlier claims (the succession
+        table's verdict, as against a stored claim); its parts are taken when there is none."""
+        issues: list[Issue] = []
+        for part in resolution.parts:
+            low, high = part.serials.start, part.serials.end
+            starts, spans = self.starts[part.namespace], self.spans[part.namespace]
+            at = bisect.bisect_right(starts, high)
+            if at and spans[at - 1][1] >= low:  # the last claim starting at or before ``high``
+                verdict = may_follow(
+                    Holder(ClaimKind.TRANSFER, spans[at - 1][2]), ClaimKind.TRANSFER, certificate=certificate
+                )
+                if not verdict.allowed:
+                    issues.append(Issue(f"/blocks/{part.position}", verdict.code or "3026", verdict.detail))
+        if not issues and not resolution.issues:
+            for part in resolution.parts:
+                at = bisect.bisect_right(self.starts[part.namespace], part.serials.start)
+                self.starts[part.namespace].insert(at, part.serials.start)
+                self.spans[part.namespace].insert(at, (part.serials.start, part.serials.end, owner))
         return issues
 
 
