@@ -115,6 +115,8 @@ class ClaimRepository:
                 col(SerialClaim.active).is_(True),
             )
             .values(active=False, released_at=datetime.now(UTC))
+            # claims are read as values, never kept as objects to update: nothing to synchronize
+            .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

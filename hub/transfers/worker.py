@@ -32,7 +32,7 @@ from hub.log.bulk import record_changes
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
-from hub.registry.splits import derived_row, split_block
+from hub.registry.splits import derived_id, derived_row, split_block
 from hub.settings import Settings
 from hub.transfers.models import Transfer
 from hub.transfers.service import DEFERRED_LOG, defer_log, move
@@ -123,6 +123,7 @@ class TransferWorker:
         self.transport = transport
         self.faults: dict[str, str] = {}  # jobs of this round that could not be built, and why
         self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
+        self.known: dict[str, CreditBlock] = {}  # the blocks of the round being recorded, read at once
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers; one whose job cannot even be built fails like any step."""
@@ -251,13 +252,12 @@ class TransferWorker:
             ids = credited
         else:
             ids = [block["block_id"] for block in job.blocks]
-            self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED)
+            self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED, self.known)
         move(session, transfer, target, actor="hub-transfers", data={"blocks": ids})
         transfer.attempts, transfer.last_error = 0, None
         transfer.next_attempt_at = datetime.now(UTC)
 
-    @staticmethod
-    def _lock_pieces(session: Session, transfer: Transfer) -> list[str]:
+    def _lock_pieces(self, session: Session, transfer: Transfer) -> list[str]:
         """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
         # the namespaces' lock first, as every writer of serials takes it (a retirement splitting
         # the same block waits, then reads the pieces; never a stale block split twice)
@@ -280,7 +280,8 @@ class TransferWorker:
         """The destination's block for each locked piece: new, or the exported block of the same
         serials coming back to where it was exported from. Their ids."""
         repository = RegistryRepository(session)
-        pieces = repository.by_ids(block["block_id"] for block in job.blocks)
+        pieces = {b["block_id"]: self.known[b["block_id"]] for b in job.blocks if b["block_id"] in self.known}
+        pieces |= repository.by_ids(b["block_id"] for b in job.blocks if b["block_id"] not in pieces)
         rows = []
         for block in job.blocks:
             piece = pieces.get(block["block_id"])
@@ -297,7 +298,8 @@ class TransferWorker:
                     record_changes={"current_registry": job.destination, "holder": job.to_account},
                 )
             )
-        existing = repository.by_ids(row["block_id"] for row in rows)
+        # the blocks the pieces become, when registered already (a block coming back)
+        existing = self.known if self.known else repository.by_ids(row["block_id"] for row in rows)
         new = []
         for row in rows:
             known = existing.get(row["block_id"])
@@ -319,9 +321,17 @@ class TransferWorker:
         return [str(row["block_id"]) for row in rows]
 
     @staticmethod
-    def _set_status(session: Session, ids: list[str], before: BlockStatus, after: BlockStatus) -> None:
+    def _set_status(
+        session: Session,
+        ids: list[str],
+        before: BlockStatus,
+        after: BlockStatus,
+        known: dict[str, CreditBlock] | None = None,
+    ) -> None:
         BLOCK.transition(before, after)
-        for block in session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(ids))):
+        found = {block_id: known[block_id] for block_id in ids if known and block_id in known}
+        found |= RegistryRepository(session).by_ids(block_id for block_id in ids if block_id not in found)
+        for block in found.values():
             if block.status != before:
                 raise SagaFault(f"block {block.block_id} is {block.status}, not {before}")
             block.status = str(after)
@@ -396,9 +406,15 @@ class TransferWorker:
         ClaimRepository(session).lock(item["namespace"] for t in locking for item in t.request["blocks"])
         changes = defer_log(session)
         applied = 0
+        # the locks first: each splits its block (one statement each, as the session holds few
+        # blocks); then the blocks every other step reads, at once
+        jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
+        later = [job for job in jobs if job.state is not State.ACCEPTED]
         # the steps write through statements; the transfers' own rows are flushed together at the end
         session.autoflush = False
-        for job in sorted(jobs, key=lambda job: job.id):
+        for job in jobs:
+            if later and job is later[0]:
+                self.known = self._round_blocks(session, later)
             transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
                 continue  # another worker applied this step meanwhile
@@ -413,6 +429,21 @@ class TransferWorker:
         record_changes(session, changes)
         return applied
 
+    @staticmethod
+    def _round_blocks(session: Session, jobs: list[Job]) -> dict[str, CreditBlock]:
+        """Every block the round's credits and completions read, in two statements: the locked
+        pieces, and the blocks the pieces to credit would become."""
+        repository = RegistryRepository(session)
+        known = repository.by_ids(block["block_id"] for job in jobs for block in job.blocks)
+        arriving = [
+            derived_id(piece, job.destination, piece.serial_start, piece.serial_end)
+            for job in jobs
+            if job.state is State.ORIGIN_LOCKED
+            for block in job.blocks
+            if (piece := known.get(block["block_id"])) is not None
+        ]
+        return known | repository.by_ids(arriving)
+
     def _record_round(self, jobs: list[Job], failed: dict[str, tuple[str, bool]]) -> int:
         """Record the steps of ``jobs`` (their calls succeeded) in one transaction; how many were
         applied. A step that cannot be applied is taken out, counted as failed, and the others
@@ -423,8 +454,11 @@ class TransferWorker:
         pending = list(jobs)
         while pending:
             try:
-                with self.database.unit_of_work() as session:
-                    return self._record(session, pending)
+                try:
+                    with self.database.unit_of_work() as session:
+                        return self._record(session, pending)
+                finally:
+                    self.known = {}
             except StepFault as fault:
                 log.error(
                     "transfer %s: its %s step could not be recorded",
