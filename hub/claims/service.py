@@ -66,6 +66,14 @@ class Reservations:
         self.session = session
         self.claims = ClaimRepository(session)
         self.known: dict[str, CreditBlock] = {}  # blocks read ahead for the requests to come
+        self.locked: set[str] = set()  # namespaces locked by this instance's transaction
+
+    def lock(self, namespaces: Iterable[str]) -> None:
+        """Lock the namespaces (sorted) for the rest of the transaction; a resolution that follows
+        takes only those not locked yet (a batch of requests locks all of its namespaces first)."""
+        wanted = set(namespaces) - self.locked
+        self.claims.lock(wanted)
+        self.locked |= wanted
 
     def read_ahead(self, ids: Iterable[str]) -> None:
         """Read these blocks at once for the resolutions that follow (a batch of requests: nothing
@@ -90,7 +98,7 @@ class Reservations:
         prefix: str = "/blocks",
     ) -> Resolution:
         """Lock the namespaces, then check every part; nothing is written."""
-        self.claims.lock(part.namespace for part in requested)
+        self.lock(part.namespace for part in requested)
         blocks = self._blocks({part.block_id for part in requested})
         extents = {
             b.block_id: BlockExtent(b.block_id, b.serial_namespace, b.serial_start, b.serial_end)

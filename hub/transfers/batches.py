@@ -63,13 +63,13 @@ class TransferBatches:
         proposals: list[dict[str, Any]] = body["transfers"]
         ids = [proposal["transfer_id"] for proposal in proposals]
         claims.lock(f"transfer {transfer_id}" for transfer_id in ids)
-        claims.lock(part["namespace"] for proposal in proposals for part in proposal["blocks"])
         issues = self._known(ids)
         destinations = sorted({proposal["destination"] for proposal in proposals})
         active = dict.fromkeys(destinations, False)
         found = self.session.exec(select(Platform).where(col(Platform.code).in_(destinations)))
         active |= {platform.code: str(platform.status) == "active" for platform in found}
         reservations = Reservations(self.session)
+        reservations.lock(part["namespace"] for proposal in proposals for part in proposal["blocks"])
         reservations.read_ahead(part["block_id"] for proposal in proposals for part in proposal["blocks"])
         taken = Taken()
         rows: list[dict[str, Any]] = []
