@@ -1,14 +1,17 @@
-"""The transfer worker: restart-safe and safe with several hub processes.
+"""The transfer worker: restart-safe and safe with several hub processes, in batched rounds.
 
-Each due transfer is leased (row lock with SKIP LOCKED on PostgreSQL, the serialized write
-transaction on SQLite; ``next_attempt_at`` pushed past the call's timeout, committed). The
-platform is then called outside any transaction, with an idempotency key per transfer, step and
-block, so a repeated call after a crash gets the same answer. The result is applied in a new
-transaction that first re-reads the state: a step is applied at most once, whatever crashes where.
-Every failure of a step — a platform's refusal, an unreachable platform, or a fault of the hub
-itself — is recorded as ``last_error`` and counted; failures back off exponentially until the
-deadline; then the transfer is terminated and compensated (unlocked at the origin, the blocks held
-again, its claims ended) whatever the cause.
+A round leases up to ``ROUND`` due transfers (row locks with SKIP LOCKED on PostgreSQL, the
+serialized write transaction on SQLite; ``next_attempt_at`` pushed past the calls' timeout,
+committed). The platforms are then called outside any transaction, one batch call per platform
+and step for the whole round (``lock_many``, ``credit_import_many``; single calls for a platform
+without batch routes), each part with its own idempotency key per transfer, step and serials, so a
+repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
+one transaction that first re-reads their states under lock — the transfers' rows in id order,
+then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
+applied at most once, whatever crashes where. A step whose call or record fails is taken out of
+the round and recorded on its own: ``last_error`` and ``attempts``, exponential backoff until the
+deadline, then termination with compensation (unlocked at the origin, the blocks held again, its
+claims ended) whatever the cause. The platform clients live as long as the worker.
 """
 
 from __future__ import annotations
@@ -402,7 +405,14 @@ class TransferWorker:
             select(Transfer).where(col(Transfer.id).in_(ids)).order_by(col(Transfer.id)).with_for_update()
         ).all()
         transfers = {transfer.id: transfer for transfer in rows}
-        locking = [transfers[job.id] for job in jobs if job.id in transfers and job.state is State.ACCEPTED]
+        # the namespaces of the serials to lock, and of those under a certificate (using it, or
+        # giving it back, takes the certificate's row, as its withdrawal does after these locks)
+        locking = [
+            transfer
+            for job in jobs
+            if (transfer := transfers.get(job.id)) is not None
+            and (job.state is State.ACCEPTED or transfer.request.get("certificate_id"))
+        ]
         ClaimRepository(session).lock(item["namespace"] for t in locking for item in t.request["blocks"])
         changes = defer_log(session)
         applied = 0
