@@ -35,8 +35,8 @@ bench: $(STAMP)
 	$(PY) -m bench.log --sizes 100000,1000000
 	$(PY) -m bench.ingest --blocks 100000
 	$(PY) -m bench.dedup --sizes 100000,1000000
-	$(PY) -m bench.transfer --transfers 200
-	$(PY) -m bench.transfer_server --transfers 200
+	$(PY) -m bench.transfer --transfers 2000 --batch 100
+	$(PY) -m bench.transfer_server --transfers 3000 --batch 100
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:
