@@ -29,16 +29,21 @@ class BatchBody(BaseModel):
     )
 
 
+SERIAL_MAX = 9007199254740991  # quantities count serials, which stay below 2^53
+
+
 class ProposedTransfer(BaseModel):
     transfer_id: Text
     state: Text
-    itl_status: Integer
-    quantity: Integer
+    itl_status: Integer = Field(ge=1, le=99, description="The ITL status number of its state.")
+    quantity: Integer = Field(ge=1, le=SERIAL_MAX)
 
 
 class BatchAnswer(BaseModel):
-    count: Integer = Field(description="How many transfers were proposed (all of the batch).")
-    quantity: Integer = Field(description="Their total quantity (tCO2e).")
+    count: Integer = Field(
+        ge=1, le=MAX_BATCH, description="How many transfers were proposed (all of the batch)."
+    )
+    quantity: Integer = Field(ge=1, le=SERIAL_MAX, description="Their total quantity (tCO2e).")
     transfers: list[ProposedTransfer] = Field(description="In the batch's order, as accepted.")
 
 
