@@ -127,6 +127,7 @@ class TransferWorker:
         self.faults: dict[str, str] = {}  # jobs of this round that could not be built, and why
         self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
         self.known: dict[str, CreditBlock] = {}  # the blocks of the round being recorded, read at once
+        self.locked: set[str] = set()  # the namespaces the round's transaction has locked
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers; one whose job cannot even be built fails like any step."""
@@ -264,7 +265,8 @@ class TransferWorker:
         """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
         # the namespaces' lock first, as every writer of serials takes it (a retirement splitting
         # the same block waits, then reads the pieces; never a stale block split twice)
-        ClaimRepository(session).lock(item["namespace"] for item in transfer.request["blocks"])
+        wanted = {item["namespace"] for item in transfer.request["blocks"]} - self.locked
+        ClaimRepository(session).lock(wanted)  # those the round's transaction did not lock yet
         parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         holders: dict[str, CreditBlock] = {}
         items = transfer.request["blocks"]
@@ -413,7 +415,8 @@ class TransferWorker:
             if (transfer := transfers.get(job.id)) is not None
             and (job.state is State.ACCEPTED or transfer.request.get("certificate_id"))
         ]
-        ClaimRepository(session).lock(item["namespace"] for t in locking for item in t.request["blocks"])
+        self.locked = {item["namespace"] for t in locking for item in t.request["blocks"]}
+        ClaimRepository(session).lock(self.locked)
         changes = defer_log(session)
         applied = 0
         # the locks first: each splits its block (one statement each, as the session holds few
@@ -468,7 +471,7 @@ class TransferWorker:
                     with self.database.unit_of_work() as session:
                         return self._record(session, pending)
                 finally:
-                    self.known = {}
+                    self.known, self.locked = {}, set()
             except StepFault as fault:
                 log.error(
                     "transfer %s: its %s step could not be recorded",
