@@ -38,8 +38,10 @@ bench: $(STAMP)
 	$(PY) -m bench.dedup --sizes 100000,1000000
 	$(PY) -m bench.dedup_claims --claims 1000000
 	$(if $(BENCH_POSTGRES),$(PY) -m bench.dedup_claims --claims 1000000 --postgres $(BENCH_POSTGRES))
-	$(PY) -m bench.transfer --transfers 200
-	$(PY) -m bench.transfer_server --transfers 200
+	$(PY) -m bench.transfer --transfers 2000 --batch 100
+	$(if $(BENCH_POSTGRES),$(PY) -m bench.transfer --transfers 2000 --batch 100 --postgres $(BENCH_POSTGRES))
+	$(PY) -m bench.transfer_server --transfers 3000 --batch 100
+	$(if $(BENCH_POSTGRES),$(PY) -m bench.transfer_server --transfers 3000 --batch 100 --postgres $(BENCH_POSTGRES))
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:

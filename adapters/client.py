@@ -11,8 +11,9 @@ a retirement notice is keyed by its retirement id by default.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,7 +21,10 @@ from urllib.parse import quote
 import httpx
 
 from adapters.contract import (
+    AdapterError,
+    CallOutcome,
     ParseResult,
+    PlatformAPIError,
     PlatformMalformedAnswer,
     PlatformRefused,
     PlatformUnreachable,
@@ -38,6 +42,17 @@ class ClientSpec:
     ``fields`` names, in the platform's terms, the members of the JSON bodies of lock, unlock and
     retirement notices: keys ``block_id``, ``serial_start``, ``serial_end``, ``quantity``,
     ``retirement_id``, ``purpose``, ``retired_at``, ``blocks``.
+
+    ``lock_batch_path``, ``unlock_batch_path`` and ``import_batch_path`` are the platform's batch
+    routes (None: it has none; its client then makes one call per block). A batch carries many
+    calls in one request, each with its own idempotency key, and is answered per call::
+
+        POST <lock_batch_path>    {"items": [{"idempotency_key": K, <block body>}, ...]}
+        POST <import_batch_path>  {"items": [{"idempotency_key": K, "content_type": T,
+                                              "payload_base64": <the local payload>}, ...]}
+        200 {"results": [{"status": 200, "body": {...}}, ...]}   (one per item, in order)
+
+    Each item is answered as its single call would have been, and its key replays its answer.
     """
 
     issuances_path: str
@@ -48,6 +63,9 @@ class ClientSpec:
     import_path: str
     retirement_path: str
     fields: Mapping[str, str]
+    lock_batch_path: str | None = None
+    unlock_batch_path: str | None = None
+    import_batch_path: str | None = None
 
     def block_body(self, block: Mapping[str, Any]) -> dict[str, Any]:
         names = self.fields
@@ -84,6 +102,26 @@ def idempotency_key_for(operation: str, *parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+# One call of a batch: the block (an exchange record) and its idempotency key.
+Call = tuple[Mapping[str, Any], str]
+Outcome = CallOutcome
+LACKING = frozenset({404, 405, 501})  # a batch route's answer when the platform has no such route
+
+
+def call_each(single: Callable[..., None], calls: Sequence[Call]) -> list[Outcome]:
+    """A batch made of single calls (for a platform, or a client, that has no batch route): each
+    call's failure is its own outcome; a fault of the hub itself is raised."""
+    outcomes: list[Outcome] = []
+    for block, key in calls:
+        try:
+            single(block, idempotency_key=key)
+        except (AdapterError, PlatformAPIError) as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
+
+
 class HttpPlatformAPI:
     """:class:`~adapters.contract.PlatformAPI` over httpx for one adapter's platform."""
 
@@ -100,6 +138,7 @@ class HttpPlatformAPI:
         self.spec = adapter.spec
         self.pseudonymizer = pseudonymizer
         self.http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
+        self.lacking: set[str] = set()  # batch routes the platform answered 404 (or 405, 501) to
 
     def close(self) -> None:
         self.http.close()
@@ -195,3 +234,81 @@ class HttpPlatformAPI:
                 ),
             )
         )
+
+    # -- batches: many calls in one request, answered per call ---------------------------------
+
+    def lock_many(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Lock many blocks; one outcome per call (see :class:`ClientSpec`)."""
+        items = [{"idempotency_key": key, **self.spec.block_body(block)} for block, key in calls]
+        return self._batch(self.spec.lock_batch_path, items, calls, self.lock)
+
+    def unlock_many(self, calls: Sequence[Call]) -> list[Outcome]:
+        items = [{"idempotency_key": key, **self.spec.block_body(block)} for block, key in calls]
+        return self._batch(self.spec.unlock_batch_path, items, calls, self.unlock)
+
+    def credit_import_many(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Credit many blocks; a block the platform's format cannot carry fails alone (its
+        :class:`~adapters.contract.RenderError`), the others are sent."""
+        media = self.adapter.media_types[0]
+        outcomes: list[Outcome] = [None] * len(calls)
+        items: list[dict[str, Any]] = []
+        sent: list[int] = []
+        for position, (block, key) in enumerate(calls):
+            try:
+                payload = self.adapter.render(block)
+            except AdapterError as exc:
+                outcomes[position] = exc
+                continue
+            encoded = base64.b64encode(payload).decode("ascii")
+            items.append({"idempotency_key": key, "content_type": media, "payload_base64": encoded})
+            sent.append(position)
+        answered = self._batch(
+            self.spec.import_batch_path, items, [calls[n] for n in sent], self.credit_import
+        )
+        for position, outcome in zip(sent, answered, strict=True):
+            outcomes[position] = outcome
+        return outcomes
+
+    def _batch(
+        self,
+        path: str | None,
+        items: list[dict[str, Any]],
+        calls: Sequence[Call],
+        single: Callable[..., None],
+    ) -> list[Outcome]:
+        if not calls:
+            return []
+        if path is None or path in self.lacking:
+            return call_each(single, calls)
+        code = self.adapter.code
+        try:
+            response = self._send("POST", path, json={"items": items})
+        except PlatformRefused as exc:
+            if exc.status in LACKING:  # no batch route there: remembered, single calls from now on
+                self.lacking.add(path)
+                return call_each(single, calls)
+            if exc.status == 413:  # too large a batch for the platform: this one call by call
+                return call_each(single, calls)
+            return [exc] * len(calls)
+        except PlatformAPIError as exc:  # the whole batch failed: every call did
+            return [exc] * len(calls)
+        results = self._acknowledged(response).get("results")
+        if not isinstance(results, list) or len(results) != len(calls):
+            malformed = PlatformMalformedAnswer(
+                code, f"a batch of {len(calls)} calls is not answered per call"
+            )
+            return [malformed] * len(calls)
+        return [self._outcome(result) for result in results]
+
+    def _outcome(self, result: Any) -> Outcome:
+        code = self.adapter.code
+        if not isinstance(result, dict) or not isinstance(result.get("status"), int):
+            return PlatformMalformedAnswer(code, "a batch result has no status")
+        status, body = result["status"], result.get("body")
+        if status >= 500:
+            return PlatformUnreachable(code, f"failed with {status}", status)
+        if status >= 400:
+            return PlatformRefused(code, status, body)
+        if not 200 <= status < 300 or not isinstance(body, dict):
+            return PlatformMalformedAnswer(code, f"a batch result is {status} without a JSON object")
+        return None

@@ -195,6 +195,24 @@ class PlatformAPI(Protocol):
     def close(self) -> None: ...
 
 
+# The outcome of one call of a batch: None when it succeeded, else why it failed.
+CallOutcome = AdapterError | PlatformAPIError | None
+
+
+@runtime_checkable
+class BatchPlatformAPI(PlatformAPI, Protocol):
+    """A platform client that also makes many calls in one request (the transfer worker's rounds).
+
+    Each call is ``(block, idempotency_key)``; the answer is one outcome per call, in order, so one
+    refused block fails alone. A platform without batch routes is served call by call."""
+
+    def lock_many(self, calls: Sequence[tuple[Mapping[str, Any], str]]) -> list[CallOutcome]: ...
+
+    def unlock_many(self, calls: Sequence[tuple[Mapping[str, Any], str]]) -> list[CallOutcome]: ...
+
+    def credit_import_many(self, calls: Sequence[tuple[Mapping[str, Any], str]]) -> list[CallOutcome]: ...
+
+
 @runtime_checkable
 class RegionAdapter(Protocol):
     """One region's adapter, registered in the ``puhui.adapters`` entry-point group."""

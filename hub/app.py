@@ -40,6 +40,7 @@ from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
 from hub.strict import install_strict_json
+from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(reports_router)
     app.include_router(retirement_router)
     app.include_router(transfers_router)
+    app.include_router(transfer_batches_router)
     app.include_router(console_router)
     app.include_router(signin_router)
     app.include_router(review_router)

@@ -87,6 +87,9 @@ class AnhuiAdapter(BaseAdapter):
         unlock_path="/ah-puhui/api/blocks/{block_id}/unlock",
         import_path="/ah-puhui/api/imports",
         retirement_path="/ah-puhui/api/retirements",
+        lock_batch_path="/ah-puhui/api/batches/lock",
+        unlock_batch_path="/ah-puhui/api/batches/unlock",
+        import_batch_path="/ah-puhui/api/batches/imports",
         fields={
             "block_id": "blockId",
             "serial_start": "serialFrom",

@@ -82,6 +82,9 @@ class CCERAdapter(BaseAdapter):
         unlock_path="/ccer/units/{block_id}/unfreeze",
         import_path="/ccer/units/transfer-in",
         retirement_path="/ccer/units/retirement-notices",
+        lock_batch_path="/ccer/batches/freeze",
+        unlock_batch_path="/ccer/batches/unfreeze",
+        import_batch_path="/ccer/batches/transfer-in",
         fields={
             "block_id": "ccerId",
             "serial_start": "serialNumStart",

@@ -77,6 +77,9 @@ class JiangsuAdapter(BaseAdapter):
         unlock_path="/openapi/credits/{block_id}/unlock",
         import_path="/openapi/credits/import",
         retirement_path="/openapi/notices/retirement",
+        lock_batch_path="/openapi/batch/credits/lock",
+        unlock_batch_path="/openapi/batch/credits/unlock",
+        import_batch_path="/openapi/batch/credits/import",
         fields={
             "block_id": "签发编号",
             "serial_start": "起始序列号",

@@ -10,6 +10,8 @@
   block, 409 wrong serials or state: a pledged block cannot be locked);
 - ``POST <import>`` — credit a block in the local format (422 with the adapter's errors, 409 when
   the block id is known);
+- ``POST <lock_batch>`` / ``<unlock_batch>`` / ``<import_batch>`` — many of those calls in one
+  request, each item answered as its single call would be (``adapters.client.ClientSpec``);
 - ``POST <retirement>`` — take a retirement notice;
 - ``POST /webhooks`` — the platform's webhook receiver (each event kept once by ``webhook-id``);
   ``POST /_sandbox/webhook-failures {"count": N}`` makes the next N deliveries fail (503) and
@@ -22,6 +24,8 @@ A repeated ``Idempotency-Key`` gets the first answer again. Run one with
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,19 +126,23 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
                 return known
         return block_id
 
-    async def block_call(request: Request, block_id: str, wanted: str, then: str) -> JSONResponse:
-        if (again := replay(request)) is not None:
-            return again
-        body = await request.json()
-        serials = (body.get(names["serial_start"]), body.get(names["serial_end"]))
+    def block_step(
+        key: str | None, block_id: str, body: Any, wanted: str, then: str
+    ) -> tuple[int, dict[str, Any]]:
+        """One lock or unlock: its answer (a success is kept for its key)."""
+        if key is not None and key in state.answers:
+            return state.answers[key]
+        if not isinstance(body, dict):
+            return 400, {"error": "the body is not a JSON object"}
+        serials: tuple[Any, Any] = (body.get(names["serial_start"]), body.get(names["serial_end"]))
         block_id = holding(block_id, serials)
         block = state.blocks.get(block_id)
         if block is None:
-            return JSONResponse({"error": f"no block {block_id}"}, status_code=404)
+            return 404, {"error": f"no block {block_id}"}
         whole = (block["serial_start"], block["serial_end"])
         inside = all(isinstance(s, int) for s in serials) and whole[0] <= serials[0] <= serials[1] <= whole[1]
         if serials != whole and not (wanted == "held" and block["status"] == "held" and inside):
-            return JSONResponse({"error": "the serials are not those of the block"}, status_code=409)
+            return 409, {"error": "the serials are not those of the block"}
         if serials != whole:  # a partial lock splits the block; the pieces keep their serials
             del state.blocks[block_id]
             root = RANGE_SUFFIX.sub("", block_id)  # flat piece ids, as the hub's
@@ -155,27 +163,98 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
                 if block["status"] == "encumbered"
                 else block["status"]
             )
-            return JSONResponse({"error": f"block {block_id} is {reason}"}, status_code=409)
+            return 409, {"error": f"block {block_id} is {reason}"}
         block["status"] = then
-        return once(request, (200, {"result": "ok", names["block_id"]: block_id, "status": then}))
+        return kept(key, (200, {"result": "ok", names["block_id"]: block_id, "status": then}))
+
+    def import_step(key: str | None, payload: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
+        """One credit of a block in the local format: its answer (a success is kept for its key)."""
+        if key is not None and key in state.answers:
+            return state.answers[key]
+        credited = register(payload, content_type, "imported")
+        if isinstance(credited, JSONResponse):
+            return credited.status_code, json.loads(bytes(credited.body))
+        state.imports.extend(credited)
+        return kept(key, (200, {"result": "ok", "credited": credited}))
+
+    def kept(key: str | None, answer: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        return state.answers.setdefault(key, answer) if key is not None else answer
+
+    def answered(answer: tuple[int, dict[str, Any]]) -> JSONResponse:
+        return JSONResponse(answer[1], status_code=answer[0])
+
+    async def items_of(request: Request) -> list[Any] | JSONResponse:
+        body = await request.json()
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return JSONResponse({"error": 'a batch is {"items": [...]}'}, status_code=400)
+        return items
+
+    async def block_batch(request: Request, wanted: str, then: str) -> JSONResponse:
+        """Many locks (unlocks) in one request: each item answered as its single call would be."""
+        items = await items_of(request)
+        if isinstance(items, JSONResponse):
+            return items
+        results = []
+        for item in items:
+            if not isinstance(item, dict):
+                status, body = 400, {"error": "an item is not a JSON object"}
+            else:
+                key = item.get("idempotency_key")
+                status, body = block_step(key, str(item.get(names["block_id"])), item, wanted, then)
+            results.append({"status": status, "body": body})
+        return JSONResponse({"results": results})
+
+    # the batch routes first: a path such as /blocks/batch must not reach /blocks/{block_id}
+    if spec.lock_batch_path is not None:
+
+        @app.post(spec.lock_batch_path)
+        async def lock_batch(request: Request) -> JSONResponse:
+            return await block_batch(request, "held", "locked")
+
+    if spec.unlock_batch_path is not None:
+
+        @app.post(spec.unlock_batch_path)
+        async def unlock_batch(request: Request) -> JSONResponse:
+            return await block_batch(request, "locked", "held")
+
+    if spec.import_batch_path is not None:
+
+        @app.post(spec.import_batch_path)
+        async def import_batch(request: Request) -> JSONResponse:
+            items = await items_of(request)
+            if isinstance(items, JSONResponse):
+                return items
+            results = []
+            for item in items:
+                try:
+                    payload = base64.b64decode(item["payload_base64"], validate=True)
+                    status, body = import_step(item.get("idempotency_key"), payload, item.get("content_type"))
+                except (TypeError, KeyError, ValueError):
+                    status, body = 400, {"error": "an item needs payload_base64 (base64)"}
+                results.append({"status": status, "body": body})
+            return JSONResponse({"results": results})
 
     @app.post(spec.lock_path)
     async def lock(request: Request, block_id: str) -> JSONResponse:
-        return await block_call(request, block_id, "held", "locked")
+        return answered(
+            block_step(
+                request.headers.get("idempotency-key"), block_id, await request.json(), "held", "locked"
+            )
+        )
 
     @app.post(spec.unlock_path)
     async def unlock(request: Request, block_id: str) -> JSONResponse:
-        return await block_call(request, block_id, "locked", "held")
+        return answered(
+            block_step(
+                request.headers.get("idempotency-key"), block_id, await request.json(), "locked", "held"
+            )
+        )
 
     @app.post(spec.import_path)
     async def credit_import(request: Request) -> JSONResponse:
-        if (again := replay(request)) is not None:
-            return again
-        credited = register(await request.body(), request.headers.get("content-type"), "imported")
-        if isinstance(credited, JSONResponse):
-            return credited
-        state.imports.extend(credited)
-        return once(request, (200, {"result": "ok", "credited": credited}))
+        key = request.headers.get("idempotency-key")
+        return answered(import_step(key, await request.body(), request.headers.get("content-type")))
 
     @app.post(spec.retirement_path)
     async def retirement(request: Request) -> JSONResponse:

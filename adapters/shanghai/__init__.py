@@ -71,6 +71,9 @@ class ShanghaiAdapter(BaseAdapter):
         unlock_path="/api/v1/blocks/{block_id}/unfreeze",
         import_path="/api/v1/imports",
         retirement_path="/api/v1/retirement-notices",
+        lock_batch_path="/api/v1/batches/freeze",
+        unlock_batch_path="/api/v1/batches/unfreeze",
+        import_batch_path="/api/v1/batches/imports",
         fields={
             "block_id": "签发编号",
             "serial_start": "序列号起",

@@ -64,6 +64,9 @@ class ZhejiangAdapter(BaseAdapter):
         unlock_path="/carbon-account/v2/blocks/{block_id}/unlock",
         import_path="/carbon-account/v2/imports",
         retirement_path="/carbon-account/v2/retirement-notices",
+        lock_batch_path="/carbon-account/v2/batches/lock",
+        unlock_batch_path="/carbon-account/v2/batches/unlock",
+        import_batch_path="/carbon-account/v2/batches/imports",
         fields={
             "block_id": "blockNo",
             "serial_start": "serialFrom",

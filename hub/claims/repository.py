@@ -24,6 +24,14 @@ OVERLAPPING_SQL = (
 )
 
 
+# Advisory locks on many names in one statement, in code point order (as ``sorted`` orders them):
+# the aggregate takes them one by one as the ordered subquery yields them.
+LOCK_MANY_SQL = (
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(n, 0))) FROM"
+    ' (SELECT n FROM unnest(CAST(:names AS text[])) AS n ORDER BY n COLLATE "C") AS ordered'
+)
+
+
 def pledge_owner(block_id: str) -> str:
     return f"block:{block_id}"
 
@@ -55,10 +63,13 @@ class ClaimRepository:
         idempotency key) lock the same way; callers take them before any namespace, in order."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
-        for namespace in sorted(set(namespaces)):
+        names = sorted(set(namespaces))
+        if len(names) == 1:
             self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:ns, 0))"), {"ns": namespace}
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:ns, 0))"), {"ns": names[0]}
             )
+        elif names:  # one round trip, taken in the same (code point) order
+            self.session.execute(text(LOCK_MANY_SQL), {"names": names})
 
     def overlapping(self, namespace: str, low: int, high: int) -> list[ActiveClaim]:
         """Active claims of ``namespace`` sharing a serial with [low, high], in serial order."""
@@ -85,6 +96,26 @@ class ClaimRepository:
                 ],
             )
 
+    def add_each(self, kind: ClaimKind, owned: Sequence[tuple[str, NewClaim]]) -> None:
+        """Claims of several owners in one statement."""
+        if owned:
+            now = datetime.now(UTC)
+            self.session.execute(
+                insert(SerialClaim),
+                [
+                    {
+                        "namespace": c.namespace,
+                        "serial_start": c.start,
+                        "serial_end": c.end,
+                        "kind": str(kind),
+                        "owner_id": owner,
+                        "active": True,
+                        "created_at": now,
+                    }
+                    for owner, c in owned
+                ],
+            )
+
     def release(self, kind: ClaimKind, owner: str) -> int:
         """End the active claims of ``owner``; how many ended."""
         result = self.session.execute(
@@ -95,6 +126,8 @@ class ClaimRepository:
                 col(SerialClaim.active).is_(True),
             )
             .values(active=False, released_at=datetime.now(UTC))
+            # claims are read as values, never kept as objects to update: nothing to synchronize
+            .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

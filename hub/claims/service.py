@@ -10,7 +10,7 @@ whatever happens here (``hub.claims.models``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
@@ -65,12 +65,28 @@ class Reservations:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.claims = ClaimRepository(session)
+        self.known: dict[str, CreditBlock] = {}  # blocks read ahead for the requests to come
+        self.locked: set[str] = set()  # namespaces locked by this instance's transaction
+
+    def lock(self, namespaces: Iterable[str]) -> None:
+        """Lock the namespaces (sorted) for the rest of the transaction; a resolution that follows
+        takes only those not locked yet (a batch of requests locks all of its namespaces first)."""
+        wanted = set(namespaces) - self.locked
+        self.claims.lock(wanted)
+        self.locked |= wanted
+
+    def read_ahead(self, ids: Iterable[str]) -> None:
+        """Read these blocks at once for the resolutions that follow (a batch of requests: nothing
+        moves blocks between its resolutions)."""
+        self.known.update(self._blocks(set(ids)))
 
     def _blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
-        if not ids:
-            return {}
-        found = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(ids))))
-        return {block.block_id: block for block in found}
+        found = {block_id: self.known[block_id] for block_id in ids if block_id in self.known}
+        missing = sorted(ids - found.keys())
+        if missing:
+            read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(missing)))
+            found |= {block.block_id: block for block in read}
+        return found
 
     def resolve(
         self,
@@ -82,7 +98,7 @@ class Reservations:
         prefix: str = "/blocks",
     ) -> Resolution:
         """Lock the namespaces, then check every part; nothing is written."""
-        self.claims.lock(part.namespace for part in requested)
+        self.lock(part.namespace for part in requested)
         blocks = self._blocks({part.block_id for part in requested})
         extents = {
             b.block_id: BlockExtent(b.block_id, b.serial_namespace, b.serial_start, b.serial_end)
@@ -150,6 +166,20 @@ class Reservations:
             owner,
             [NewClaim(part.namespace, part.serials.start, part.serials.end) for part in resolution.parts],
         )
+
+    def claim_each(self, resolutions: Sequence[tuple[Resolution, str]], kind: ClaimKind) -> None:
+        """:meth:`claim` for many owners (a batch of requests), their claims written at once. The
+        caller has checked that the resolutions share no serial."""
+        owned: list[tuple[str, NewClaim]] = []
+        for resolution, owner in resolutions:
+            assert not resolution.issues, "only a resolution without issues is claimed"
+            if resolution.consumes is not None:
+                self.claims.release(ClaimKind.CERTIFICATE, resolution.consumes)
+            owned += [
+                (owner, NewClaim(part.namespace, part.serials.start, part.serials.end))
+                for part in resolution.parts
+            ]
+        self.claims.add_each(kind, owned)
 
     def release(self, kind: ClaimKind, owner: str) -> int:
         return self.claims.release(kind, owner)

@@ -299,6 +299,16 @@ class RegistryRepository:
     def block(self, block_id: str) -> CreditBlock | None:
         return self.session.get(CreditBlock, block_id)
 
+    def by_ids(self, block_ids: Iterable[str]) -> dict[str, CreditBlock]:
+        """The registered blocks among ``block_ids``, as the database holds them now (read again
+        even when the session knows them: a split in this transaction may have replaced them)."""
+        wanted = sorted(set(block_ids))
+        if not wanted:
+            return {}
+        query = select(CreditBlock).where(col(CreditBlock.block_id).in_(wanted))
+        found = self.session.exec(query.execution_options(populate_existing=True))
+        return {block.block_id: block for block in found}
+
     def blocks(self, registry: str, after: str | None, limit: int) -> Sequence[CreditBlock]:
         query = (
             select(CreditBlock)

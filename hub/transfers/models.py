@@ -32,3 +32,16 @@ class Transfer(SQLModel, table=True):
     deadline: datetime = Field(sa_column=timestamp_column())
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+class TransferBatch(SQLModel, table=True):
+    """A batch of proposals, kept for its ``Idempotency-Key``: the same key and body get the stored
+    answer again, the same key with another body is refused (6004)."""
+
+    __tablename__ = "transfer_batch"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    idempotency_key: str = Field(primary_key=True, max_length=200)
+    body_hash: str = Field(max_length=64)
+    answer: dict[str, Any] = Field(sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
 from hub.claims.repository import ClaimRepository
-from hub.claims.service import Reservations, part_requests
+from hub.claims.service import Reservations, Resolution, part_requests
+from hub.log.bulk import Change
 from hub.log.changes import record_change
 from hub.log.transitions import apply_transition
 from hub.platforms.models import Platform
@@ -19,6 +21,7 @@ from hub.recognition.use import Certificates
 from hub.transfers.models import Transfer
 from mutual_recognition.checks import registries_differ
 from mutual_recognition.claims import ClaimKind
+from mutual_recognition.machine import IllegalTransition
 from mutual_recognition.transfer_states import FINAL, ITL_STATUS, TRANSFER, State
 from mutual_recognition.usage import certificate_fits_transfer
 from schemas.canonical import canonicalize
@@ -71,6 +74,38 @@ class TransferService:
             return existing, False
         if self.session.get(Transfer, body["transfer_id"]) is not None:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
+        reservations = Reservations(self.session)
+        issues, resolution = self.check(body, sender=sender, reservations=reservations)
+        if issues:
+            raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+        transfer = Transfer(
+            **self.accepted_row(body, resolution, key=key, client_id=client_id, sender=sender)
+        )
+        self.session.add(transfer)
+        reservations.claim(resolution, ClaimKind.TRANSFER, transfer.id)
+        change = accepted_change(transfer.id, actor=client_id, origin=sender, request=transfer.request)
+        record_change(
+            self.session,
+            change.type,
+            subject=change.subject,
+            actor=change.actor,
+            platforms=change.platforms,
+            data=change.data,
+        )
+        self.session.flush()
+        return transfer, True
+
+    def check(
+        self,
+        body: dict[str, Any],
+        *,
+        sender: str,
+        reservations: Reservations,
+        active: Mapping[str, bool] | None = None,
+    ) -> tuple[list[Issue], Resolution]:
+        """Every check of one proposed transfer (nothing written): the issues that refuse it, each
+        pointing into ``body``, and its resolved serials. ``active`` (destination -> active?) spares
+        a batch reading each destination again."""
         destination = body["destination"]
         issues: list[Issue] = []
         differ = registries_differ(sender, destination)
@@ -81,17 +116,23 @@ class TransferService:
             issues.append(
                 Issue("/to_account/registry", "2005", f"the account is in {where}, not in {destination}")
             )
-        target = self.session.get(Platform, destination)
-        if target is None or str(target.status) != "active":
+        if active is None or destination not in active:
+            target = self.session.get(Platform, destination)
+            is_active = target is not None and str(target.status) == "active"
+        else:
+            is_active = active[destination]
+        if not is_active:
             issues.append(Issue("/destination", "2002", f"{destination} is not an active platform"))
         certificate = self._certificate(body.get("certificate_id"), destination, issues)
-        reservations = Reservations(self.session)
         resolution = reservations.resolve(
             part_requests(body["blocks"]), sender=sender, kind=ClaimKind.TRANSFER, certificate=certificate
         )
-        issues += resolution.issues
-        if issues:
-            raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
+        return issues + resolution.issues, resolution
+
+    def accepted_row(
+        self, body: dict[str, Any], resolution: Resolution, *, key: str, client_id: str, sender: str
+    ) -> dict[str, Any]:
+        """The columns of the accepted transfer a checked proposal becomes."""
         items = [
             {
                 "block_id": part.block_id,
@@ -103,33 +144,24 @@ class TransferService:
             for part in resolution.parts
         ]
         now = datetime.now(UTC)
-        transfer = Transfer(
-            id=body["transfer_id"],
-            client_id=client_id,
-            idempotency_key=key,
-            body_hash=digest,
-            origin=sender,
-            destination=destination,
-            state=str(State.ACCEPTED),
-            itl_status=ITL_STATUS[State.ACCEPTED],
-            quantity=resolution.quantity,
-            request={**body, "blocks": items},
-            history=[step(State.PROPOSED), step(State.CHECKED), step(State.ACCEPTED)],
-            next_attempt_at=now,
-            deadline=now + self.deadline,
-        )
-        self.session.add(transfer)
-        reservations.claim(resolution, ClaimKind.TRANSFER, transfer.id)
-        record_change(
-            self.session,
-            "transfer.accepted",
-            subject=("transfer", transfer.id),
-            actor=client_id,
-            platforms=[sender, destination],
-            data={"blocks": [item["block_id"] for item in items], "quantity": transfer.quantity},
-        )
-        self.session.flush()
-        return transfer, True
+        return {
+            "id": body["transfer_id"],
+            "client_id": client_id,
+            "idempotency_key": key,
+            "body_hash": body_hash(body),
+            "origin": sender,
+            "destination": body["destination"],
+            "state": str(State.ACCEPTED),
+            "itl_status": ITL_STATUS[State.ACCEPTED],
+            "quantity": resolution.quantity,
+            "request": {**body, "blocks": items},
+            "history": [step(State.PROPOSED), step(State.CHECKED), step(State.ACCEPTED)],
+            "attempts": 0,
+            "next_attempt_at": now,
+            "deadline": now + self.deadline,
+            "last_error": None,
+            "created_at": now,
+        }
 
     def _certificate(self, named: str | None, destination: str, issues: list[Issue]) -> str | None:
         """The certificate a transfer names, when it is usable for this destination (else an issue)."""
@@ -152,6 +184,21 @@ class TransferService:
         return transfer
 
 
+def accepted_change(transfer_id: str, *, actor: str, origin: str, request: dict[str, Any]) -> Change:
+    """The log entry of an accepted transfer."""
+    blocks = request["blocks"]
+    return Change(
+        "transfer.accepted",
+        ("transfer", transfer_id),
+        actor,
+        (origin, request["destination"]),
+        {
+            "blocks": [item["block_id"] for item in blocks],
+            "quantity": sum(item["quantity"] for item in blocks),
+        },
+    )
+
+
 def end_claims(session: Session, transfer: Transfer) -> None:
     """A transfer became final: its claims end; a certificate it carried is used (completed) or
     holds its serials again (cancelled, terminated)."""
@@ -170,6 +217,18 @@ def end_claims(session: Session, transfer: Transfer) -> None:
         reservations.give_back(transfer.id, carried)
 
 
+DEFERRED_LOG = "puhui.deferred_log"
+
+
+def defer_log(session: Session) -> list[Change]:
+    """From now on, the transfer moves in ``session`` collect their log entries in the returned
+    list instead of appending each at once; the caller appends them in bulk
+    (:func:`hub.log.bulk.record_changes`), last in its transaction."""
+    pending: list[Change] = []
+    session.info[DEFERRED_LOG] = pending
+    return pending
+
+
 def move(
     session: Session,
     transfer: Transfer,
@@ -179,23 +238,44 @@ def move(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Move a transfer through the saga's table, with its history entry and log entry; a final
-    state ends its claims."""
-    applied = apply_transition(
-        session,
-        TRANSFER,
-        State(transfer.state),
-        target,
-        event=f"transfer.{target}",
-        subject=("transfer", transfer.id),
-        actor=actor,
-        platforms=[transfer.origin, transfer.destination],
-        data=data,
-        reason=reason[:300] if reason else None,
-        history={"itl_status": ITL_STATUS[target]},
-    )
-    transfer.state, transfer.itl_status = str(applied.state), ITL_STATUS[applied.state]
-    transfer.history = [*transfer.history, applied.history]
-    if applied.state in FINAL:
+    """Move a transfer through the saga's table, with its history entry and log entry (appended
+    now, or collected when the session defers its log: :func:`defer_log`); a final state ends
+    its claims."""
+    deferred: list[Change] | None = session.info.get(DEFERRED_LOG)
+    if deferred is None:
+        applied = apply_transition(
+            session,
+            TRANSFER,
+            State(transfer.state),
+            target,
+            event=f"transfer.{target}",
+            subject=("transfer", transfer.id),
+            actor=actor,
+            platforms=[transfer.origin, transfer.destination],
+            data=data,
+            reason=reason[:300] if reason else None,
+            history={"itl_status": ITL_STATUS[target]},
+        )
+        state, history = applied.state, applied.history
+    else:
+        try:
+            state = TRANSFER.transition(State(transfer.state), target)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), code=exc.code) from exc
+        deferred.append(
+            Change(
+                f"transfer.{target}",
+                ("transfer", transfer.id),
+                actor,
+                (transfer.origin, transfer.destination),
+                data,
+            )
+        )
+        history = {"state": str(state), "itl_status": ITL_STATUS[state], "at": datetime.now(UTC).isoformat()}
+        if reason:
+            history["reason"] = reason[:300]
+    transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
+    transfer.history = [*transfer.history, history]
+    if state in FINAL:
         end_claims(session, transfer)
     session.add(transfer)

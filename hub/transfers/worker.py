@@ -1,14 +1,17 @@
-"""The transfer worker: restart-safe and safe with several hub processes.
+"""The transfer worker: restart-safe and safe with several hub processes, in batched rounds.
 
-Each due transfer is leased (row lock with SKIP LOCKED on PostgreSQL, the serialized write
-transaction on SQLite; ``next_attempt_at`` pushed past the call's timeout, committed). The
-platform is then called outside any transaction, with an idempotency key per transfer, step and
-block, so a repeated call after a crash gets the same answer. The result is applied in a new
-transaction that first re-reads the state: a step is applied at most once, whatever crashes where.
-Every failure of a step — a platform's refusal, an unreachable platform, or a fault of the hub
-itself — is recorded as ``last_error`` and counted; failures back off exponentially until the
-deadline; then the transfer is terminated and compensated (unlocked at the origin, the blocks held
-again, its claims ended) whatever the cause.
+A round leases up to ``ROUND`` due transfers (row locks with SKIP LOCKED on PostgreSQL, the
+serialized write transaction on SQLite; ``next_attempt_at`` pushed past the calls' timeout,
+committed). The platforms are then called outside any transaction, one batch call per platform
+and step for the whole round (``lock_many``, ``credit_import_many``; single calls for a platform
+without batch routes), each part with its own idempotency key per transfer, step and serials, so a
+repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
+one transaction that first re-reads their states under lock — the transfers' rows in id order,
+then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
+applied at most once, whatever crashes where. A step whose call or record fails is taken out of
+the round and recorded on its own: ``last_error`` and ``attempts``, exponential backoff until the
+deadline, then termination with compensation (unlocked at the origin, the blocks held again, its
+claims ended) whatever the cause. The platform clients live as long as the worker.
 """
 
 from __future__ import annotations
@@ -23,18 +26,19 @@ import httpx
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
-from adapters.client import idempotency_key_for
-from adapters.contract import AdapterError, PlatformAPIError
+from adapters.client import call_each, idempotency_key_for
+from adapters.contract import AdapterError, BatchPlatformAPI, CallOutcome, PlatformAPIError, PlatformRefused
 from adapters.registry import get
 from hub.claims.repository import ClaimRepository
 from hub.database import Database
+from hub.log.bulk import record_changes
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
-from hub.registry.splits import derived_row, split_block
+from hub.registry.splits import derived_id, derived_row, split_block
 from hub.settings import Settings
 from hub.transfers.models import Transfer
-from hub.transfers.service import move
+from hub.transfers.service import DEFERRED_LOG, defer_log, move
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
@@ -57,6 +61,35 @@ def _holder(session: Session, registry: str, item: dict[str, Any]) -> CreditBloc
     return block
 
 
+def _holds(block: CreditBlock | None, registry: str, item: dict[str, Any]) -> bool:
+    """Whether ``block`` is the live block of ``registry`` holding a part's serials."""
+    return (
+        block is not None
+        and block.current_registry == registry
+        and block.status != "exported"
+        and block.serial_namespace == item["namespace"]
+        and block.serial_start <= item["start"] <= item["end"] <= block.serial_end
+    )
+
+
+def _holders(
+    session: Session, registry: str, items: list[dict[str, Any]], known: dict[str, CreditBlock] | None = None
+) -> list[CreditBlock]:
+    """The blocks of ``registry`` holding each part's serials now: the block the part names (read
+    for all parts at once, or taken from ``known``) while it still holds them, else the block that
+    does since a split (looked up by serial)."""
+    named = (
+        known if known is not None else RegistryRepository(session).by_ids(item["block_id"] for item in items)
+    )
+    found = []
+    for item in items:
+        block = named.get(item["block_id"])
+        found.append(
+            block if block is not None and _holds(block, registry, item) else _holder(session, registry, item)
+        )
+    return found
+
+
 def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
     """What a platform call's idempotency key names: the serials, which stay the same whatever
     splits rename their block between two attempts."""
@@ -64,6 +97,7 @@ def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
 
 
 LEASE = timedelta(seconds=60)
+ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
 MAX_BACKOFF = 3600.0  # seconds: a waiting transfer is looked at again at least hourly
 
 
@@ -91,6 +125,9 @@ class TransferWorker:
         self.settings = settings
         self.transport = transport
         self.faults: dict[str, str] = {}  # jobs of this round that could not be built, and why
+        self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
+        self.known: dict[str, CreditBlock] = {}  # the blocks of the round being recorded, read at once
+        self.locked: set[str] = set()  # the namespaces the round's transaction has locked
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers; one whose job cannot even be built fails like any step."""
@@ -101,15 +138,25 @@ class TransferWorker:
                     col(Transfer.state).in_([str(s) for s in NEXT_STEP]), col(Transfer.next_attempt_at) <= now
                 )
                 .order_by(col(Transfer.next_attempt_at))
-                .limit(20)
+                .limit(ROUND)
                 .with_for_update(skip_locked=True)
             ).all()
+            wanted = [
+                item["block_id"] if transfer.state == State.ACCEPTED else item
+                for transfer in due
+                for item in (
+                    transfer.request["blocks"]
+                    if transfer.state == State.ACCEPTED
+                    else transfer.request.get("pieces", [])
+                )
+            ]
+            known = RegistryRepository(session).by_ids(wanted)
             jobs = []
             for transfer in due:
                 transfer.next_attempt_at = now + LEASE
                 session.add(transfer)
                 try:
-                    blocks = self._records(session, transfer)
+                    blocks = self._records(session, transfer, known)
                 except SagaFault as exc:
                     blocks, self.faults[transfer.id] = [], str(exc)
                 jobs.append(
@@ -126,67 +173,104 @@ class TransferWorker:
                 )
             return jobs
 
-    def _records(self, session: Session, transfer: Transfer) -> list[dict[str, Any]]:
+    def _records(
+        self, session: Session, transfer: Transfer, known: dict[str, CreditBlock]
+    ) -> list[dict[str, Any]]:
         """What the next call names: before the lock, each requested part of a block; after it,
-        the locked pieces."""
+        the locked pieces (``known``: the round's blocks, read at once)."""
         if State(transfer.state) is State.ACCEPTED:
             records = []
-            for item in transfer.request["blocks"]:
-                block = _holder(session, transfer.origin, item)
+            items = transfer.request["blocks"]
+            for item, block in zip(items, _holders(session, transfer.origin, items, known), strict=True):
                 part = {"serial_start": item["start"], "serial_end": item["end"]}
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
             return records
-        pieces = [session.get(CreditBlock, piece) for piece in transfer.request.get("pieces", [])]
+        pieces = [known.get(piece) for piece in transfer.request.get("pieces", [])]
         return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
 
     def _clients(self, codes: set[str]) -> dict[str, Any]:
-        """One platform client per platform for a round, their addresses read in one transaction."""
+        """A client per platform, kept for the worker's life (an ``httpx.Client`` costs tens of
+        milliseconds to build); the addresses are read each round, and a client whose platform
+        moved is replaced."""
         with self.database.unit_of_work() as session:
             found = session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
             base_urls = {platform.code: platform.api_base_url for platform in found}
-        return {code: get(code).client(base_urls.get(code, ""), self.transport) for code in codes}
+        for code in codes:
+            url = base_urls.get(code, "")
+            kept = self.clients.get(code)
+            if kept is None or kept[0] != url:
+                if kept is not None:
+                    kept[1].close()
+                self.clients[code] = (url, get(code).client(url, self.transport))
+        return {code: self.clients[code][1] for code in codes}
+
+    def close(self) -> None:
+        """Close the platform clients (a new round opens them again)."""
+        for _, client in self.clients.values():
+            client.close()
+        self.clients.clear()
 
     def _imported(self, job: Job, block: dict[str, Any]) -> dict[str, Any]:
         return {**block, "current_registry": job.destination, "holder": job.to_account, "status": "imported"}
 
-    def _call(self, job: Job, clients: dict[str, Any]) -> None:
-        """The platform call of the job's next step (none to complete); one call per part, each
-        with its own idempotency key."""
-        if job.state is State.ACCEPTED:
+    def _calls(self, jobs: list[Job], clients: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+        """The platform calls of the round's steps, one batch per platform and step (each part
+        with its own idempotency key); the jobs whose call failed, with the error and whether it
+        is final. A job to complete needs no call."""
+        batches: dict[tuple[str, str], list[tuple[Job, dict[str, Any], str]]] = defaultdict(list)
+        for job in jobs:
             for block in job.blocks:
-                key = idempotency_key_for("lock", job.id, *_serials(block))
-                clients[job.origin].lock(block, idempotency_key=key)
-        elif job.state is State.ORIGIN_LOCKED:
-            for block in job.blocks:
-                key = idempotency_key_for("credit", job.id, *_serials(block))
-                clients[job.destination].credit_import(self._imported(job, block), idempotency_key=key)
+                if job.state is State.ACCEPTED:
+                    key = idempotency_key_for("lock", job.id, *_serials(block))
+                    batches[(job.origin, "lock")].append((job, block, key))
+                elif job.state is State.ORIGIN_LOCKED:
+                    key = idempotency_key_for("credit", job.id, *_serials(block))
+                    batches[(job.destination, "credit")].append((job, self._imported(job, block), key))
+        failed: dict[str, tuple[str, bool]] = {}
+        for (code, operation), items in batches.items():
+            calls = [(block, key) for _, block, key in items]
+            try:
+                outcomes = many(clients[code], operation, calls)
+            except Exception as exc:  # a fault of the hub's side of the calls: every item of it
+                log.exception("transfers: the %s batch to %s failed inside the hub", operation, code)
+                for job, _, _ in items:
+                    failed.setdefault(job.id, (f"internal error in the {operation} call: {exc!r}", False))
+                continue
+            for (job, _, _), outcome in zip(items, outcomes, strict=True):
+                if outcome is None or job.id in failed:
+                    continue
+                if isinstance(outcome, AdapterError):
+                    failed[job.id] = (str(outcome), True)
+                else:
+                    failed[job.id] = (str(outcome), not outcome.retryable)
+        return failed
 
     def _apply(self, session: Session, transfer: Transfer, target: State, job: Job) -> None:
         if target is State.ORIGIN_LOCKED:
             transfer.request = {**transfer.request, "pieces": self._lock_pieces(session, transfer)}
             ids = transfer.request["pieces"]
         elif target is State.DESTINATION_CREDITED:
-            credited = [self._credit(session, job, block) for block in job.blocks]
+            credited = self._credit(session, job)
             transfer.request = {**transfer.request, "credited": credited}
             ids = credited
         else:
             ids = [block["block_id"] for block in job.blocks]
-            self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED)
+            self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED, self.known)
         move(session, transfer, target, actor="hub-transfers", data={"blocks": ids})
         transfer.attempts, transfer.last_error = 0, None
         transfer.next_attempt_at = datetime.now(UTC)
 
-    @staticmethod
-    def _lock_pieces(session: Session, transfer: Transfer) -> list[str]:
+    def _lock_pieces(self, session: Session, transfer: Transfer) -> list[str]:
         """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
         # the namespaces' lock first, as every writer of serials takes it (a retirement splitting
         # the same block waits, then reads the pieces; never a stale block split twice)
-        ClaimRepository(session).lock(item["namespace"] for item in transfer.request["blocks"])
+        wanted = {item["namespace"] for item in transfer.request["blocks"]} - self.locked
+        ClaimRepository(session).lock(wanted)  # those the round's transaction did not lock yet
         parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         holders: dict[str, CreditBlock] = {}
-        for item in transfer.request["blocks"]:
-            holder = _holder(session, transfer.origin, item)
+        items = transfer.request["blocks"]
+        for item, holder in zip(items, _holders(session, transfer.origin, items), strict=True):
             holders[holder.block_id] = holder
             parts[holder.block_id].append((item["start"], item["end"]))
         pieces: list[str] = []
@@ -197,41 +281,62 @@ class TransferWorker:
             pieces += split_block(session, held, ranges, str(BlockStatus.LOCKED))[0]
         return pieces
 
-    def _credit(self, session: Session, job: Job, block: dict[str, Any]) -> str:
-        """The destination's block for a locked piece: new, or the exported block of the same
-        serials coming back to where it was exported from. Its id."""
-        piece = session.get(CreditBlock, block["block_id"])
-        if piece is None:
-            raise SagaFault(f"locked piece {block['block_id']} is no longer registered")
-        row = derived_row(
-            piece,
-            piece.serial_start,
-            piece.serial_end,
-            status=str(BlockStatus.IMPORTED),
-            registry=job.destination,
-            holder_account=job.to_account["account_id"],
-            record_changes={"current_registry": job.destination, "holder": job.to_account},
-        )
-        existing = session.get(CreditBlock, row["block_id"])
-        if existing is None:
-            session.execute(insert(CreditBlock), [row])
-        elif BLOCK.allows(BlockStatus(existing.status), BlockStatus.IMPORTED) and (
-            existing.serial_start,
-            existing.serial_end,
-        ) == (row["serial_start"], row["serial_end"]):
-            session.execute(
-                update(CreditBlock)
-                .where(col(CreditBlock.block_id) == existing.block_id)
-                .values(status=row["status"], holder_account=row["holder_account"], record=row["record"])
+    def _credit(self, session: Session, job: Job) -> list[str]:
+        """The destination's block for each locked piece: new, or the exported block of the same
+        serials coming back to where it was exported from. Their ids."""
+        repository = RegistryRepository(session)
+        pieces = {b["block_id"]: self.known[b["block_id"]] for b in job.blocks if b["block_id"] in self.known}
+        pieces |= repository.by_ids(b["block_id"] for b in job.blocks if b["block_id"] not in pieces)
+        rows = []
+        for block in job.blocks:
+            piece = pieces.get(block["block_id"])
+            if piece is None:
+                raise SagaFault(f"locked piece {block['block_id']} is no longer registered")
+            rows.append(
+                derived_row(
+                    piece,
+                    piece.serial_start,
+                    piece.serial_end,
+                    status=str(BlockStatus.IMPORTED),
+                    registry=job.destination,
+                    holder_account=job.to_account["account_id"],
+                    record_changes={"current_registry": job.destination, "holder": job.to_account},
+                )
             )
-        else:
-            raise SagaFault(f"{row['block_id']} is registered already as {existing.status}")
-        return str(row["block_id"])
+        # the blocks the pieces become, when registered already (a block coming back)
+        existing = self.known if self.known else repository.by_ids(row["block_id"] for row in rows)
+        new = []
+        for row in rows:
+            known = existing.get(row["block_id"])
+            if known is None:
+                new.append(row)
+            elif BLOCK.allows(BlockStatus(known.status), BlockStatus.IMPORTED) and (
+                known.serial_start,
+                known.serial_end,
+            ) == (row["serial_start"], row["serial_end"]):
+                session.execute(
+                    update(CreditBlock)
+                    .where(col(CreditBlock.block_id) == known.block_id)
+                    .values(status=row["status"], holder_account=row["holder_account"], record=row["record"])
+                )
+            else:
+                raise SagaFault(f"{row['block_id']} is registered already as {known.status}")
+        if new:
+            session.execute(insert(CreditBlock), new)
+        return [str(row["block_id"]) for row in rows]
 
     @staticmethod
-    def _set_status(session: Session, ids: list[str], before: BlockStatus, after: BlockStatus) -> None:
+    def _set_status(
+        session: Session,
+        ids: list[str],
+        before: BlockStatus,
+        after: BlockStatus,
+        known: dict[str, CreditBlock] | None = None,
+    ) -> None:
         BLOCK.transition(before, after)
-        for block in session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(ids))):
+        found = {block_id: known[block_id] for block_id in ids if known and block_id in known}
+        found |= RegistryRepository(session).by_ids(block_id for block_id in ids if block_id not in found)
+        for block in found.values():
             if block.status != before:
                 raise SagaFault(f"block {block.block_id} is {block.status}, not {before}")
             block.status = str(after)
@@ -239,12 +344,13 @@ class TransferWorker:
             session.add(block)
 
     def _unlock(self, job: Job) -> None:
-        client = self._clients({job.origin})[job.origin]
-        try:
-            for block in job.blocks:
-                client.unlock(block, idempotency_key=idempotency_key_for("unlock", job.id, *_serials(block)))
-        finally:
-            client.close()
+        """Unlock every part of the job at the origin (each call tried; the first failure raised)."""
+        calls = [(block, idempotency_key_for("unlock", job.id, *_serials(block))) for block in job.blocks]
+        for outcome in many(self._clients({job.origin})[job.origin], "unlock", calls):
+            if isinstance(outcome, PlatformAPIError):
+                raise outcome
+            if outcome is not None:
+                raise PlatformRefused(job.origin, 422, str(outcome))
 
     def _fail(self, job: Job, error: str, now: datetime, permanent: bool) -> None:
         terminate = permanent or now >= job.deadline
@@ -292,60 +398,137 @@ class TransferWorker:
             data={"reason": reason[:300]},
         )
 
-    def _record_step(self, job: Job) -> int:
-        """Apply the step whose call succeeded, in its own transaction; 1 if this worker applied it.
-        Should that fail, the transaction rolls back and the lease's expiry brings the job back: the
-        call is repeated (idempotent), the transfer is never terminated for it, as the platform may
-        have acted already."""
-        with self.database.unit_of_work() as session:
-            transfer = session.get(Transfer, job.id, with_for_update=True)
+    def _record(self, session: Session, jobs: list[Job]) -> int:
+        """Apply the steps whose calls succeeded, in one transaction: the transfers' rows locked
+        in id order, then the serials' namespaces (sorted), the log entries appended in bulk last.
+        A step that cannot be applied raises :class:`StepFault` naming its job."""
+        ids = sorted(job.id for job in jobs)
+        rows = session.exec(
+            select(Transfer).where(col(Transfer.id).in_(ids)).order_by(col(Transfer.id)).with_for_update()
+        ).all()
+        transfers = {transfer.id: transfer for transfer in rows}
+        # the namespaces of the serials to lock, and of those under a certificate (using it, or
+        # giving it back, takes the certificate's row, as its withdrawal does after these locks)
+        locking = [
+            transfer
+            for job in jobs
+            if (transfer := transfers.get(job.id)) is not None
+            and (job.state is State.ACCEPTED or transfer.request.get("certificate_id"))
+        ]
+        self.locked = {item["namespace"] for t in locking for item in t.request["blocks"]}
+        ClaimRepository(session).lock(self.locked)
+        changes = defer_log(session)
+        applied = 0
+        # the locks first: each splits its block (one statement each, as the session holds few
+        # blocks); then the blocks every other step reads, at once
+        jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
+        later = [job for job in jobs if job.state is not State.ACCEPTED]
+        # the steps write through statements; the transfers' own rows are flushed together at the end
+        session.autoflush = False
+        for job in jobs:
+            if later and job is later[0]:
+                self.known = self._round_blocks(session, later)
+            transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
-                return 0  # another worker applied this step meanwhile
-            self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
-            session.add(transfer)
-            return 1
+                continue  # another worker applied this step meanwhile
+            try:
+                self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
+                session.add(transfer)
+            except Exception as exc:
+                raise StepFault(job, exc) from exc
+            applied += 1
+        session.info.pop(DEFERRED_LOG)
+        session.autoflush = True
+        record_changes(session, changes)
+        return applied
 
-    def _step(self, job: Job, clients: dict[str, Any], moment: datetime) -> int:
-        """Call and record one job's step; a failure of either is recorded and counted, never
-        lost, and past the deadline terminates the transfer (compensated)."""
-        if (fault := self.faults.pop(job.id, None)) is not None:
-            self._fail(job, f"internal error: {fault}", moment, permanent=False)
-            return 0
-        try:
-            self._call(job, clients)
-        except AdapterError as exc:
-            self._fail(job, str(exc), moment, permanent=True)
-            return 0
-        except PlatformAPIError as exc:
-            self._fail(job, str(exc), moment, permanent=not exc.retryable)
-            return 0
-        except Exception as exc:  # a fault of the hub's side of the call
-            log.exception("transfer %s: its %s call failed inside the hub", job.id, job.state)
-            self._fail(job, f"internal error in the {job.state} call: {exc!r}", moment, permanent=False)
-            return 0
-        try:
-            return self._record_step(job)
-        except Exception as exc:  # a fault of the hub recording the step: counted, retried, bounded
-            log.exception("transfer %s: its %s step could not be recorded", job.id, job.state)
-            self._fail(
-                job, f"internal error recording the {job.state} step: {exc!r}", moment, permanent=False
-            )
-            return 0
+    @staticmethod
+    def _round_blocks(session: Session, jobs: list[Job]) -> dict[str, CreditBlock]:
+        """Every block the round's credits and completions read, in two statements: the locked
+        pieces, and the blocks the pieces to credit would become."""
+        repository = RegistryRepository(session)
+        known = repository.by_ids(block["block_id"] for job in jobs for block in job.blocks)
+        arriving = [
+            derived_id(piece, job.destination, piece.serial_start, piece.serial_end)
+            for job in jobs
+            if job.state is State.ORIGIN_LOCKED
+            for block in job.blocks
+            if (piece := known.get(block["block_id"])) is not None
+        ]
+        return known | repository.by_ids(arriving)
+
+    def _record_round(self, jobs: list[Job], failed: dict[str, tuple[str, bool]]) -> int:
+        """Record the steps of ``jobs`` (their calls succeeded) in one transaction; how many were
+        applied. A step that cannot be applied is taken out, counted as failed, and the others
+        recorded again without it: one failing step holds back no other. Should the transaction
+        itself fail, nothing of it stays and every job is counted as failed: the lease's expiry
+        brings them back and the calls are repeated (idempotent), never terminated for it, as the
+        platforms may have acted already."""
+        pending = list(jobs)
+        while pending:
+            try:
+                try:
+                    with self.database.unit_of_work() as session:
+                        return self._record(session, pending)
+                finally:
+                    self.known, self.locked = {}, set()
+            except StepFault as fault:
+                log.error(
+                    "transfer %s: its %s step could not be recorded",
+                    fault.job.id,
+                    fault.job.state,
+                    exc_info=fault.cause,
+                )
+                error = f"internal error recording the {fault.job.state} step: {fault.cause!r}"
+                failed[fault.job.id] = (error, False)
+                pending = [job for job in pending if job is not fault.job]
+            except Exception as exc:
+                log.exception("transfers: a round of %d steps could not be recorded", len(pending))
+                for job in pending:
+                    failed[job.id] = (f"internal error recording the {job.state} step: {exc!r}", False)
+                return 0
+        return 0
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Advance every due transfer by one step; how many advanced. Each step is recorded in its
-        own transaction right after its call, so one failing step holds back no other transfer."""
+        """Advance every due transfer of a round by one step; how many advanced. One batch call
+        per platform and step, one transaction for the round's records; a step that fails (its
+        call or its record) is recorded on its own — counted, backed off, terminated and
+        compensated at its deadline — and holds back no other."""
         moment = now or datetime.now(UTC)
         jobs = self._lease(moment)
         if not jobs:
             return 0
-        clients: dict[str, Any] = {}
-        advanced = 0
-        try:
-            clients = self._clients({code for job in jobs for code in (job.origin, job.destination)})
-            for job in jobs:
-                advanced += self._step(job, clients, moment)
-        finally:
-            for client in clients.values():
-                client.close()
+        failed = {
+            job.id: (f"internal error: {self.faults.pop(job.id)}", False)
+            for job in jobs
+            if job.id in self.faults
+        }
+        calling = [job for job in jobs if job.id not in failed]
+        if calling:
+            clients = self._clients({code for job in calling for code in (job.origin, job.destination)})
+            failed |= self._calls(calling, clients)
+        advanced = self._record_round([job for job in jobs if job.id not in failed], failed)
+        for job in jobs:
+            if job.id in failed:
+                error, permanent = failed[job.id]
+                self._fail(job, error, moment, permanent=permanent)
         return advanced
+
+
+class StepFault(Exception):
+    """A step of one job could not be applied (its transaction is rolled back)."""
+
+    def __init__(self, job: Job, cause: Exception) -> None:
+        super().__init__(f"transfer {job.id}: {cause!r}")
+        self.job = job
+        self.cause = cause
+
+
+def many(client: Any, operation: str, calls: list[tuple[dict[str, Any], str]]) -> list[CallOutcome]:
+    """One batch of ``operation`` (lock, unlock, credit) calls to a platform: its batch call, or
+    single calls for a client that has none."""
+    if isinstance(client, BatchPlatformAPI):
+        batch = {"lock": client.lock_many, "unlock": client.unlock_many, "credit": client.credit_import_many}
+        return batch[operation](calls)
+    single = {"lock": client.lock, "unlock": client.unlock, "credit": client.credit_import}
+    return call_each(single[operation], calls)

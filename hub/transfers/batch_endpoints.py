@@ -1,0 +1,78 @@
+"""``POST /v1/transfer-batches`` (with ``Idempotency-Key``): many transfers in one signed request,
+all or nothing (``hub.transfers.batches``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth.principal import Forbidden
+from hub.auth.signing import SignedRequestDep
+from hub.deps import SessionDep, SettingsDep
+from hub.problems import BadRequest
+from hub.text import Integer, Text
+from hub.transfers.batches import MAX_BATCH, TransferBatches
+from hub.transfers.endpoints import Sender, TransferBody
+
+router = APIRouter(prefix="/v1/transfer-batches", tags=["transfers"])
+
+
+class BatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    transfers: list[TransferBody] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="The transfers, each with its own transfer_id; all are proposed or none.",
+    )
+
+
+SERIAL_MAX = 9007199254740991  # quantities count serials, which stay below 2^53
+
+
+class ProposedTransfer(BaseModel):
+    transfer_id: Text
+    state: Text
+    itl_status: Integer = Field(ge=1, le=99, description="The ITL status number of its state.")
+    quantity: Integer = Field(ge=1, le=SERIAL_MAX)
+
+
+class BatchAnswer(BaseModel):
+    count: Integer = Field(
+        ge=1, le=MAX_BATCH, description="How many transfers were proposed (all of the batch)."
+    )
+    quantity: Integer = Field(ge=1, le=SERIAL_MAX, description="Their total quantity (tCO2e).")
+    transfers: list[ProposedTransfer] = Field(description="In the batch's order, as accepted.")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchAnswer,
+    summary="Propose many transfers at once, all or nothing (idempotent on Idempotency-Key)",
+)
+def propose_batch(
+    body: BatchBody,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Sender,
+    signed: SignedRequestDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> BatchAnswer:
+    if not idempotency_key:
+        raise BadRequest("an Idempotency-Key header is required", code="1004")
+    if principal.platform_code is None:
+        raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
+    batches = TransferBatches(session, timedelta(seconds=settings.transfer_deadline))
+    answer, created = batches.propose(
+        body.model_dump(exclude_none=True),
+        key=idempotency_key,
+        client_id=principal.client_id,
+        sender=principal.platform_code,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return BatchAnswer.model_validate(answer)

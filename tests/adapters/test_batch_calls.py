@@ -1,0 +1,141 @@
+"""Batch calls of the platform clients against every sandbox: many locks, unlocks and credits in one
+request, each answered as its single call would be; and the same through a transport that answers
+404 to the batch routes (a platform without them), where the client falls back to single calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.contract import (
+    CREDIT_BLOCK,
+    BatchPlatformAPI,
+    PlatformRefused,
+    PlatformUnreachable,
+    RenderError,
+)
+from adapters.sandbox import create_sandbox
+from tests.adapters.support import ADAPTERS, PSEUDONYMIZER
+
+BLOCK_PLATFORMS = sorted(code for code, a in ADAPTERS.items() if CREDIT_BLOCK in a.record_kinds)
+
+
+class Counting(httpx.BaseTransport):
+    """Passes requests to ``inner``, counting them by path; answers 404 to ``missing`` paths (a
+    platform without those routes) and fails ``failing`` paths as unreachable."""
+
+    def __init__(
+        self, inner: httpx.BaseTransport, missing: set[str] = frozenset(), failing: set[str] = frozenset()
+    ):
+        self.inner, self.missing, self.failing = inner, set(missing), set(failing)
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        if request.url.path in self.failing:
+            raise httpx.ConnectError("the platform is down", request=request)
+        if request.url.path in self.missing:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        return self.inner.handle_request(request)
+
+
+class Platform:
+    def __init__(self, code: str, *, batch_routes: bool = True, failing: set[str] = frozenset()) -> None:
+        self.adapter = ADAPTERS[code]
+        spec = self.adapter.spec
+        self.http = TestClient(create_sandbox(code))
+        batch = {spec.lock_batch_path, spec.unlock_batch_path, spec.import_batch_path} - {None}
+        self.transport = Counting(self.http._transport, set() if batch_routes else batch, failing)
+        self.client = self.adapter.client("http://sandbox", self.transport, pseudonymizer=PSEUDONYMIZER)
+
+    def state(self) -> dict:
+        return self.http.get("/_sandbox/state").json()
+
+    def held(self) -> list[dict]:
+        result, _ = self.client.issuances_since(None)
+        return [r for r in result.blocks if r["status"] == "held"]
+
+
+@pytest.fixture(params=[True, False], ids=["batch-routes", "no-batch-routes"])
+def routes(request) -> bool:
+    return request.param
+
+
+@pytest.fixture(params=BLOCK_PLATFORMS)
+def platform(request, routes) -> Iterator[Platform]:
+    found = Platform(request.param, batch_routes=routes)
+    yield found
+    found.client.close()
+
+
+def test_every_client_offers_batch_calls(platform: Platform) -> None:
+    assert isinstance(platform.client, BatchPlatformAPI)
+    spec = platform.adapter.spec
+    assert None not in (spec.lock_batch_path, spec.unlock_batch_path, spec.import_batch_path)
+
+
+def test_a_batch_of_locks_is_answered_per_block_and_replayed_by_key(platform: Platform, routes: bool) -> None:
+    held = platform.held()
+    unknown = {**held[0], "block_id": "NO-SUCH-BLOCK"}
+    calls = [(block, f"lock-{block['block_id']}") for block in held] + [(unknown, "lock-unknown")]
+    outcomes = platform.client.lock_many(calls)
+    assert outcomes[:-1] == [None] * len(held)
+    assert isinstance(outcomes[-1], PlatformRefused) and outcomes[-1].status == 404
+    assert {platform.state()["blocks"][b["block_id"]] for b in held} == {"locked"}
+    assert platform.client.lock_many(calls[:-1]) == [None] * len(held)  # the same keys: replayed
+    again = platform.client.lock_many([(held[0], "another-transfer")])
+    assert isinstance(again[0], PlatformRefused) and again[0].status == 409
+    assert platform.client.unlock_many([(b, f"unlock-{b['block_id']}") for b in held]) == [None] * len(held)
+    assert {platform.state()["blocks"][b["block_id"]] for b in held} == {"held"}
+    batch_paths = {platform.adapter.spec.lock_batch_path, platform.adapter.spec.unlock_batch_path}
+    sent = [path for path in platform.transport.paths if path in batch_paths]
+    if routes:
+        assert len(sent) == 4  # one request per batch
+    else:
+        assert sent == [platform.adapter.spec.lock_batch_path, platform.adapter.spec.unlock_batch_path]
+        assert platform.client.lacking == batch_paths  # asked once each, then single calls
+
+
+def test_a_batch_of_credits_fails_only_the_block_that_cannot_be_taken(routes: bool) -> None:
+    origin = Platform("JS")
+    blocks = origin.held()
+    target = Platform("SH", batch_routes=routes)
+    arriving = [
+        {
+            **b,
+            "current_registry": "SH",
+            "status": "imported",
+            "holder": {"registry": "SH", "account_id": "SH-A-1"},
+        }
+        for b in blocks
+    ]
+    calls = [(block, f"credit-{block['block_id']}") for block in arriving]
+    outcomes = target.client.credit_import_many(calls)
+    assert outcomes == [None] * len(calls)
+    assert target.client.credit_import_many(calls) == [None] * len(calls)  # replayed by key
+    again = target.client.credit_import_many([(arriving[0], "another-credit")])
+    assert isinstance(again[0], PlatformRefused) and again[0].status == 409  # held there already
+    assert sorted(target.state()["imports"]) == sorted(b["block_id"] for b in blocks)
+    ccer = Platform("CCER", batch_routes=routes)  # takes only the units it issued: fails per block
+    refused = ccer.client.credit_import_many(calls)
+    assert all(isinstance(outcome, RenderError | PlatformRefused) for outcome in refused)
+
+
+def test_an_unreachable_platform_fails_every_call_of_the_batch_retryably() -> None:
+    spec = ADAPTERS["JS"].spec
+    platform = Platform("JS", failing={spec.lock_batch_path})
+    held = platform.held()
+    outcomes = platform.client.lock_many([(b, f"k-{b['block_id']}") for b in held])
+    assert all(isinstance(o, PlatformUnreachable) and o.retryable for o in outcomes)
+    assert {platform.state()["blocks"][b["block_id"]] for b in held} == {"held"}
+
+
+def test_a_malformed_batch_is_refused_by_the_sandbox() -> None:
+    platform = Platform("JS")
+    spec = platform.adapter.spec
+    assert platform.http.post(spec.lock_batch_path, json={"not": "items"}).status_code == 400
+    answer = platform.http.post(spec.import_batch_path, json={"items": [{"payload_base64": "***"}]}).json()
+    assert answer["results"][0]["status"] == 400

@@ -1,0 +1,147 @@
+"""The worker's batched rounds against the sandbox platforms: one batch call per platform and step,
+one record transaction per round; a refused item fails alone; a lost answer repeats the batch
+harmlessly; a platform without batch routes is served call by call. Faults are injected through
+the worker's transport."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from adapters.registry import get
+from hub.transfers.worker import TransferWorker
+from tests.hub.conftest import platform_client
+
+BLOCK = "JS-B-2025-000001"  # serials 100001-100350, held by JS
+
+
+class Transport(httpx.BaseTransport):
+    """The hub's transport to its sandboxes, recording the platform calls; it can answer 404 to
+    the batch routes (platforms without them) and lose the answer of the first ``lose`` calls to
+    a path after the platform acted (a crash between the call and its record)."""
+
+    def __init__(self, inner: httpx.BaseTransport, *, no_batches: bool = False) -> None:
+        self.inner = inner
+        self.no_batches = no_batches
+        self.calls: list[str] = []
+        self.lose: dict[str, int] = {}
+        self.batch_paths = {
+            path
+            for code in ("JS", "SH", "CCER")
+            for path in (get(code).spec.lock_batch_path, get(code).spec.import_batch_path)
+        }
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.calls.append(path)
+        if self.no_batches and path.split("/", 3)[-1] in {p.lstrip("/") for p in self.batch_paths}:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        response = self.inner.handle_request(request)
+        if self.lose.get(path, 0) > 0:
+            self.lose[path] -= 1
+            response.read()
+            raise httpx.ReadError("the connection dropped after the platform acted", request=request)
+        return response
+
+    def count(self, fragment: str) -> int:
+        return sum(fragment in path for path in self.calls)
+
+
+def propose(jiangsu, transfers: list[dict]) -> None:
+    jiangsu.request(
+        "POST", "/v1/transfer-batches", json_body={"transfers": transfers}, headers={"Idempotency-Key": "b"}
+    )
+
+
+def part(transfer_id: str, n: int, destination: str = "SH") -> dict:
+    return {
+        "transfer_id": transfer_id,
+        "destination": destination,
+        "to_account": {"registry": destination, "account_id": f"{destination}-A-1"},
+        "blocks": [{"block_id": BLOCK, "namespace": "JS", "start": 100001 + 10 * n, "end": 100010 + 10 * n}],
+    }
+
+
+def rounds(worker: TransferWorker, count: int = 6, step: timedelta = timedelta(minutes=2)) -> None:
+    now = datetime.now(UTC)
+    for n in range(count):
+        worker.run_once(now + n * step)
+
+
+def test_a_round_makes_one_call_per_platform_and_step_and_completes_every_transfer(
+    hub, database, federation
+) -> None:
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(30)])
+    transport = Transport(hub[0]._transport)
+    worker = TransferWorker(database, hub[1], transport=transport)
+    assert worker.run_once() == 30  # all locked at the origin: one batch request
+    clients = dict(worker.clients)
+    assert worker.run_once() == 30  # all credited at the destination: one batch request
+    assert worker.run_once() == 30  # completed: no call
+    assert worker.run_once() == 0
+    assert transport.count(get("JS").spec.lock_batch_path) == 1
+    assert transport.count(get("SH").spec.import_batch_path) == 1
+    assert {code: client for code, (_, client) in worker.clients.items()} == {
+        code: client for code, (_, client) in clients.items()
+    }  # the clients live as long as the worker
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(30)} == {"completed"}
+    imports = hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"]
+    assert len(imports) == len(set(imports)) == 30
+    events = [e["type"] for e in jiangsu.get("/v1/events", limit=500)["events"]]
+    assert events.count("transfer.completed") == 30
+    worker.close()
+
+
+def test_one_item_refused_by_its_platform_fails_alone(hub, database, federation) -> None:
+    jiangsu = platform_client(hub, federation, "js")
+    # CCER takes only units it issued: its credit is refused (compensated: unlocked at the origin)
+    propose(jiangsu, [part("TR-0", 0), part("TR-CCER", 1, "CCER"), part("TR-2", 2)])
+    worker = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
+    rounds(worker)
+    assert jiangsu.get("/v1/transfers/TR-0")["state"] == "completed"
+    assert jiangsu.get("/v1/transfers/TR-2")["state"] == "completed"
+    refused = jiangsu.get("/v1/transfers/TR-CCER")
+    assert refused["state"] == "terminated" and refused["last_error"]
+    pieces = {b["block_id"]: b["status"] for b in jiangsu.get("/v1/blocks")}
+    assert pieces[f"{BLOCK}:100011-100020"] == "held"
+    assert pieces[f"{BLOCK}:100001-100010"] == pieces[f"{BLOCK}:100021-100030"] == "exported"
+    sandbox = hub[0].get("/sandbox/js/_sandbox/state").json()["blocks"]
+    assert sandbox[f"{BLOCK}:100011-100020"] == "held", "unlocked at the origin"
+
+
+def test_a_lost_batch_answer_repeats_the_calls_not_the_steps(hub, database, federation) -> None:
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(5)])
+    transport = Transport(hub[0]._transport)
+    lock_path = "/sandbox/js" + get("JS").spec.lock_batch_path
+    credit_path = "/sandbox/sh" + get("SH").spec.import_batch_path
+    transport.lose = {lock_path: 1, credit_path: 1}
+    worker = TransferWorker(database, hub[1], transport=transport)
+    now = datetime.now(UTC)
+    assert worker.run_once(now) == 0  # locked at the origin, but the hub never heard it
+    waiting = jiangsu.get("/v1/transfers/TR-0")
+    assert (waiting["state"], waiting["attempts"]) == ("accepted", 1)
+    assert "unreachable" in waiting["last_error"]
+    for n in range(1, 8):
+        worker.run_once(now + timedelta(minutes=2 * n))
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(5)} == {"completed"}
+    assert transport.calls.count(lock_path) == 2 and transport.calls.count(credit_path) == 2
+    imports = hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"]
+    assert sorted(imports) == sorted(f"{BLOCK}:{100001 + 10 * n}-{100010 + 10 * n}" for n in range(5))
+    shanghai = platform_client(hub, federation, "sh")
+    held = [b for b in shanghai.get("/v1/blocks") if BLOCK in b["block_id"]]
+    assert len(held) == 5 and sum(b["quantity"] for b in held) == 50
+
+
+def test_platforms_without_batch_routes_are_called_once_per_part(hub, database, federation) -> None:
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(4)])
+    transport = Transport(hub[0]._transport, no_batches=True)
+    worker = TransferWorker(database, hub[1], transport=transport)
+    rounds(worker, 4, timedelta(seconds=1))
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(4)} == {"completed"}
+    assert transport.count("/lock") == 1 + 4  # the batch route asked once (404), then one call each
+    assert transport.count("/imports") == 1 + 4
+    assert len(hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"]) == 4
