@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.ingest import bench_database, ingest_rate, register_project
+from bench.databases import bench_database
+from bench.ingest import ingest_rate, register_project
 from hub.database import Database
 from hub.migrate import upgrade
 

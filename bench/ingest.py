@@ -17,20 +17,16 @@ PostgreSQL.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from adapters.base import BaseAdapter
 from adapters.privacy import Pseudonymizer
 from adapters.registry import get
+from bench.databases import bench_database
 from hub.database import Database
 from hub.migrate import upgrade
 from hub.registry.ingest import IngestService, Records
@@ -54,27 +50,6 @@ def csv_chunk(first: int, count: int, prefix: str = "JS-B-BENCH") -> bytes:
             "JS,JS,,否,是"
         )
     return ("\n".join(rows) + "\n").encode("gbk")
-
-
-@contextmanager
-def bench_database(postgres: str | None) -> Iterator[str]:
-    """A fresh database URL: a scratch SQLite file, or a scratch database created on the server
-    of ``postgres`` (and dropped afterwards), so every run starts empty."""
-    if postgres is None:
-        with tempfile.TemporaryDirectory() as scratch:
-            yield f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
-        return
-    server = make_url(postgres)
-    name = f"puhui_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def register_project(database: Database) -> None:

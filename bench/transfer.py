@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from adapters.registry import get
+from bench.databases import bench_database
 from bench.timing import rate
 from hub.app import create_app
 from hub.client import PlatformClient
@@ -191,8 +192,7 @@ def main() -> None:
     parser.add_argument("--postgres")
     args = parser.parse_args()
     total = args.single + args.transfers
-    with tempfile.TemporaryDirectory() as scratch:
-        url = args.postgres or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+    with tempfile.TemporaryDirectory() as scratch, bench_database(args.postgres) as url:
         database, settings, credentials, page, blocks = prepare(url, Path(scratch), total)
         run = Run(
             f"backend {url.split(':')[0]}, {args.single} single + {args.transfers} batched transfers"

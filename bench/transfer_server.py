@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench.databases import bench_database
 from bench.transfer import Run, chunks, completed, prepare, propose_batches, propose_single, report
 from hub.client import PlatformClient
 from hub.database import Database
@@ -91,7 +92,7 @@ def main() -> None:
 def measure(args: argparse.Namespace, scratch: Path) -> tuple[Run, Database]:
     total = args.single + args.transfers
     with ExitStack() as running:
-        url = args.postgres or f"sqlite:///{scratch / 'bench.sqlite3'}"
+        url = running.enter_context(bench_database(args.postgres))
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         database, _, credentials, page, blocks = prepare(url, scratch, total, base)
