@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,6 +14,7 @@ from hub.deps import SessionDep, SettingsDep
 from hub.problems import BadRequest, NotFound, coded_error
 from hub.text import Integer, Text
 from hub.transfers.models import Transfer
+from hub.transfers.public import TransferPublic, transfer_public
 from hub.transfers.service import TransferService
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
@@ -62,26 +63,6 @@ class TransferBody(BaseModel):
     )
 
 
-def view(transfer: Transfer) -> dict[str, Any]:
-    return {
-        "transfer_id": transfer.id,
-        "state": transfer.state,
-        "itl_status": transfer.itl_status,
-        "origin_registry": transfer.origin,
-        "destination_registry": transfer.destination,
-        "quantity": transfer.quantity,
-        "unit": "tCO2e",
-        "blocks": transfer.request["blocks"],
-        "to_account": transfer.request["to_account"],
-        "certificate_id": transfer.request.get("certificate_id"),
-        "locked_blocks": transfer.request.get("pieces", []),
-        "credited_blocks": transfer.request.get("credited", []),
-        "history": transfer.history,
-        "attempts": transfer.attempts,
-        "last_error": transfer.last_error,
-    }
-
-
 @router.post(
     "", status_code=status.HTTP_201_CREATED, summary="Propose a transfer (idempotent on Idempotency-Key)"
 )
@@ -93,7 +74,7 @@ def propose(
     principal: Sender,
     signed: SignedRequestDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> dict[str, Any]:
+) -> TransferPublic:
     if not idempotency_key:
         raise BadRequest("an Idempotency-Key header is required", code="1004")
     if principal.platform_code is None:
@@ -107,22 +88,22 @@ def propose(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return view(transfer)
+    return transfer_public(transfer)
 
 
 @router.get("/{transfer_id}", summary="A transfer with its state history (ITL status numbers)")
-def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> TransferPublic:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None or not (principal.owns(transfer.origin) or principal.owns(transfer.destination)):
         raise NotFound(f"no transfer {transfer_id}")
-    return view(transfer)
+    return transfer_public(transfer)
 
 
 @router.post("/{transfer_id}/cancel", summary="Cancel a transfer before anything moved (the origin)")
 def cancel(
     transfer_id: str, session: SessionDep, principal: Sender, signed: SignedRequestDep
-) -> dict[str, Any]:
+) -> TransferPublic:
     transfer = session.get(Transfer, transfer_id, with_for_update=True)
     if transfer is None or not principal.owns(transfer.origin):
         raise NotFound(f"no transfer {transfer_id}")
-    return view(TransferService(session, timedelta(0)).cancel(transfer, actor=principal.client_id))
+    return transfer_public(TransferService(session, timedelta(0)).cancel(transfer, actor=principal.client_id))

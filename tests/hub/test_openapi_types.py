@@ -20,9 +20,6 @@ UNTYPED = {
     ("post", "/oauth/introspect"),
     ("post", "/oauth/revoke"),
     ("post", "/oauth/token"),
-    ("post", "/v1/transfers"),
-    ("get", "/v1/transfers/{transfer_id}"),
-    ("post", "/v1/transfers/{transfer_id}/cancel"),
 }
 
 
