@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import insert, update
+from sqlmodel import Session, SQLModel, col, select
 
 from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
+from hub.platforms.models import Platform
 from transparency import Node
 
 
@@ -15,10 +18,45 @@ class LogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def lock_head(self) -> LogHead:
-        """The head row, locked until the transaction ends (SQLite: the write lock is already held)."""
-        head = self.session.exec(select(LogHead).where(LogHead.id == 1).with_for_update()).one()
-        return head
+    def reserve(self, count: int) -> int:
+        """Grow the log by ``count`` and return the first new index, in one statement that locks
+        the head row until the transaction ends (SQLite: the write lock is already held)."""
+        size = self.session.execute(
+            update(LogHead)
+            .where(col(LogHead.id) == 1)
+            .values(size=col(LogHead.size) + count)
+            .returning(col(LogHead.size))
+        ).scalar_one()
+        return int(size) - count
+
+    def webhook_urls(self, platforms: Collection[str]) -> dict[str, str | None]:
+        """The webhook URL of each of ``platforms`` that exists."""
+        if not platforms:
+            return {}
+        rows = self.session.execute(
+            select(col(Platform.code), col(Platform.webhook_url)).where(
+                col(Platform.code).in_(sorted(platforms))
+            )
+        ).all()
+        return {str(code): url for code, url in rows}
+
+    def insert_appended(
+        self,
+        entries: list[dict[str, Any]],
+        nodes: list[dict[str, Any]],
+        recipients: list[dict[str, Any]],
+        deliveries: list[dict[str, Any]],
+    ) -> None:
+        """Write appended entries with their nodes, recipients and deliveries (Core, one
+        statement per table)."""
+        for table, rows in (
+            ("log_entry", entries),
+            ("log_node", nodes),
+            ("event_recipient", recipients),
+            ("webhook_delivery", deliveries),
+        ):
+            if rows:
+                self.session.execute(insert(SQLModel.metadata.tables[table]), rows)
 
     def size(self) -> int:
         return int(self.session.exec(select(LogHead.size).where(LogHead.id == 1)).one())
