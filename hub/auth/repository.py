@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, update
+from sqlalchemy import Executable, Table, bindparam, delete, insert, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
@@ -19,6 +20,46 @@ from hub.platforms.models import Platform
 
 def _table(name: str) -> Table:
     return SQLModel.metadata.tables[name]
+
+
+@functools.cache
+def _statements() -> dict[str, Executable]:
+    """The statements every signed request runs, built once (building and hashing an expression
+    tree costs more than running it)."""
+    token, client, platform = _table("access_token"), _table("oauth_client"), _table(Platform.__tablename__)
+    nonce = _table("seen_nonce")
+    state = (
+        core_select(
+            token.c.revoked_at,
+            token.c.scope,
+            client.c.client_id,
+            client.c.kind,
+            client.c.platform_code,
+            client.c.region,
+            client.c.scopes,
+            client.c.status,
+            client.c.jwks,
+            platform.c.status,
+            platform.c.jwks,
+            platform.c.previous_jwks,
+            platform.c.previous_jwks_until,
+        )
+        .select_from(token)
+        .join(client, client.c.client_id == token.c.client_id)
+        .join(platform, platform.c.code == client.c.platform_code, isouter=True)
+        .where(token.c.jti == bindparam("jti"))
+    )
+    statements: dict[str, Executable] = {
+        "token_state": state,
+        "signed_request": insert(_table("signed_request")),
+    }
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)):
+        statements[f"nonce_{name}"] = (
+            dialect.insert(nonce)
+            .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
+            .returning(nonce.c.jti)
+        )
+    return statements
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,28 +125,7 @@ class AuthRepository:
     def token_state(self, jti: str) -> TokenState | None:
         """The token's state with its client and the client's platform (status and keys), in
         one round trip of plain columns (no ORM objects are built or tracked)."""
-        token, client, platform = _table("access_token"), _table("oauth_client"), _table("platform")
-        row = self.session.execute(
-            core_select(
-                token.c.revoked_at,
-                token.c.scope,
-                client.c.client_id,
-                client.c.kind,
-                client.c.platform_code,
-                client.c.region,
-                client.c.scopes,
-                client.c.status,
-                client.c.jwks,
-                platform.c.status,
-                platform.c.jwks,
-                platform.c.previous_jwks,
-                platform.c.previous_jwks_until,
-            )
-            .select_from(token)
-            .join(client, client.c.client_id == token.c.client_id)
-            .join(platform, platform.c.code == client.c.platform_code, isouter=True)
-            .where(token.c.jti == jti)
-        ).first()
+        row = self.session.connection().execute(_statements()["token_state"], {"jti": jti}).first()
         if row is None:
             return None
         return TokenState(
@@ -146,14 +166,10 @@ class AuthRepository:
         """Record ``jti`` as used, in one ``INSERT … ON CONFLICT DO NOTHING``; False if it is
         already recorded (a replay — or a reuse before ``purge_nonces`` removed the expired
         record, refused as well). Two processes racing with one jti: the database lets one in."""
-        table = _table("seen_nonce")
-        dialect = self.session.get_bind().dialect.name
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        inserted = self.session.execute(
-            statement.values(purpose=purpose, issuer=issuer, jti=jti, expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
-            .returning(table.c.jti)
-        ).first()
+        connection = self.session.connection()
+        statement = _statements()[f"nonce_{connection.dialect.name}"]
+        values = {"purpose": purpose, "issuer": issuer, "jti": jti, "expires_at": expires_at}
+        inserted = connection.execute(statement, values).first()
         return inserted is not None
 
     def purge_nonces(self, now: datetime) -> int:
@@ -165,8 +181,7 @@ class AuthRepository:
     # signed requests
     def add_signed_request(self, record: SignedRequest) -> None:
         """Store a received request (one Core insert: the record is not tracked by the session)."""
-        values = record.model_dump()
-        self.session.execute(insert(_table("signed_request")).values(**values))
+        self.session.connection().execute(_statements()["signed_request"], record.model_dump())
 
     def signed_request(self, request_id: str) -> SignedRequest | None:
         return self.session.get(SignedRequest, request_id)
