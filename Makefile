@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) -m bench.dedup --sizes 100000,1000000
 	$(PY) -m bench.transfer --transfers 200
 	$(PY) -m bench.transfer_server --transfers 200
+	$(PY) -m bench.proposal --proposals 1000
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:
