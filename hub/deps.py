@@ -82,11 +82,31 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_keystore)]
 
 
+ONE_HOP = "puhui_one_hop"
+
+
+class Deferred:
+    """A dependency's value whose blocking part is finished in a one-hop route's own thread-pool
+    call, before the route runs (``in_one_hop``)."""
+
+    def resolve(self) -> Any:
+        raise NotImplementedError
+
+
+def runs_in_one_hop(request: Request) -> bool:
+    """Whether the matched route is an ``in_one_hop`` route."""
+    return bool(getattr(getattr(request.scope.get("route"), "endpoint", None), ONE_HOP, False))
+
+
 def in_one_hop(endpoint: Callable[..., T]) -> Callable[..., Any]:
-    """A synchronous route run as one thread-pool call together with the end of its unit of work
+    """A synchronous route run as ONE thread-pool call with all the blocking work of its request
     (FastAPI would otherwise hop once for the route, once to validate its response and once to
-    commit). The route's sessions are committed in that call when it returns; when it raises,
-    the session dependency rolls back as usual. The response is validated on the event loop."""
+    commit, and the dependencies once more). In that call: the ``Deferred`` values of its
+    dependencies are finished first (the authentication's token check, scope checks and
+    signature check: ``hub.auth.principal``), then the route runs, then its sessions commit; when
+    anything raises, the session dependency rolls back as usual. The response is validated on
+    the event loop. On SQLite this also means the write lock a request takes is taken and
+    released within one thread, never held while the request waits for a pool thread."""
     hints = typing.get_type_hints(endpoint, include_extras=True)
     signature = inspect.signature(endpoint)
     resolved = signature.replace(
@@ -97,6 +117,9 @@ def in_one_hop(endpoint: Callable[..., T]) -> Callable[..., Any]:
     )
 
     def run(kwargs: dict[str, Any]) -> T:
+        kwargs = {
+            name: value.resolve() if isinstance(value, Deferred) else value for name, value in kwargs.items()
+        }
         result = endpoint(**kwargs)
         for value in kwargs.values():
             if isinstance(value, Session) and Database.pending(value):
@@ -108,5 +131,6 @@ def in_one_hop(endpoint: Callable[..., T]) -> Callable[..., Any]:
         return await run_in_threadpool(run, kwargs)
 
     route.__signature__ = resolved  # type: ignore[attr-defined]
+    setattr(route, ONE_HOP, True)
     del route.__wrapped__  # FastAPI reads the resolved signature above, not the original's
     return route

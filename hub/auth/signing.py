@@ -15,15 +15,17 @@ the keys read with the token; this dependency hands over its verdict after the s
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request, Response
+from sqlmodel import Session
 
 from hub.auth.models import SignedRequest
-from hub.auth.principal import STATE_CHANGING, VERDICT, CurrentPrincipal
+from hub.auth.principal import STATE_CHANGING, VERDICT, CurrentPrincipal, DeferredPrincipal, Principal
 from hub.auth.signatures import SIGNATURE_HEADER, ReplayRefused, SignatureRefused, verify_request
-from hub.deps import SessionDep, SettingsDep, blocking
+from hub.deps import Deferred, SessionDep, SettingsDep, blocking
 from hub.problems import HubError
+from hub.settings import Settings
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -49,6 +51,11 @@ async def verify_signed_request(
     and committee requests, which may sign but need not; platforms and administrators must)."""
     if request.method not in STATE_CHANGING:
         return None
+    if isinstance(principal, DeferredPrincipal):  # an in_one_hop route: checked in its own call
+        return cast(
+            SignedRequest,
+            _deferred_check(request, response, principal, session, settings, await request.body()),
+        )
     verdict = getattr(request.state, VERDICT, _UNCHECKED)
     if verdict is _UNCHECKED:  # authenticated without a verdict (a dependency override): check now
         body = await request.body()
@@ -70,6 +77,41 @@ async def verify_signed_request(
         response.headers[RECEIPT_HEADER] = verdict.id
         return verdict
     return None
+
+
+class DeferredSignature(Deferred):
+    """The signed request of an ``in_one_hop`` route, checked after the principal's token and
+    scopes, in the route's own thread-pool call."""
+
+    def __init__(self, principal: DeferredPrincipal) -> None:
+        self.principal = principal
+        self.record: SignedRequest | None = None
+
+    def resolve(self) -> SignedRequest | None:
+        self.principal.resolve()
+        return self.record
+
+
+def _deferred_check(
+    request: Request,
+    response: Response,
+    principal: DeferredPrincipal,
+    session: Session,
+    settings: Settings,
+    body: bytes,
+) -> DeferredSignature:
+    deferred = DeferredSignature(principal)
+    method, path = request.method, request.url.path
+    content_type, token = request.headers.get("content-type"), request.headers.get(SIGNATURE_HEADER)
+
+    def check(checked: Principal) -> None:
+        record = verify_request(method, path, content_type, body, token, checked, session, settings)
+        if record is not None:
+            response.headers[RECEIPT_HEADER] = record.id
+        deferred.record = record
+
+    principal.then(check)
+    return deferred
 
 
 SignedRequestDep = Annotated[SignedRequest | None, Depends(verify_signed_request)]
