@@ -17,9 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from hub.app import create_app
 from hub.auth.ratelimit import RateLimiter
@@ -27,6 +29,8 @@ from hub.auth.repository import AuthRepository
 from hub.client import PlatformClient
 from hub.database import Database
 from hub.keystore import KeyStore
+from hub.log.reader import LogReader
+from hub.transfers.models import Transfer
 from tests.hub.conftest import platform_client
 
 BLOCK = "JS-B-2025-000001"
@@ -227,3 +231,81 @@ def test_retry_after_counts_the_seconds_left_in_the_minute(second: float, retry:
     moment = 1_800_000_000.0 + second
     assert limiter.hit("js", moment) is None
     assert limiter.hit("js", moment) == retry
+
+
+def _revoked(platform: PlatformClient) -> str:
+    token = platform.access_token()
+    platform.revoke()
+    return token
+
+
+def _bad_signature(platform: PlatformClient, content: bytes) -> str:
+    return platform.signature("POST", PATH, content + b" ")
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        pytest.param("revoked-token-and-no-signature", 401, "1032", id="token-before-signature"),
+        pytest.param("suspended-client", 401, "2003", id="suspended"),
+        pytest.param("no-scope-and-no-signature", 403, "1033", id="scope-before-signature"),
+        pytest.param("no-signature", 401, "1016", id="unsigned"),
+        pytest.param("signature-over-other-bytes", 401, "1011", id="bad-signature"),
+        pytest.param("signed-for-another-path", 401, "1019", id="other-path"),
+    ],
+)
+def test_a_proposal_run_in_one_hop_refuses_in_the_usual_order_and_changes_nothing(
+    hub, database, federation, case: str, status: int, code: str
+) -> None:
+    test_client, _ = hub
+    jiangsu = platform_client(hub, federation, "js")
+    content, headers = _signed(jiangsu, "TR-1", "k-1")
+    if case == "revoked-token-and-no-signature":
+        headers = {**headers, **_bearer(_revoked(platform_client(hub, federation, "js")))}
+        del headers["Puhui-Signature"]
+    elif case == "suspended-client":  # as another process would: only the database knows
+        with database.unit_of_work() as session:
+            session.execute(text("UPDATE oauth_client SET status = 'suspended' WHERE platform_code = 'JS'"))
+    elif case == "no-scope-and-no-signature":
+        headers = {**headers, **_bearer(platform_client(hub, federation, "admin-1").access_token())}
+        del headers["Puhui-Signature"]
+    elif case == "no-signature":
+        del headers["Puhui-Signature"]
+    elif case == "signature-over-other-bytes":
+        headers["Puhui-Signature"] = _bad_signature(jiangsu, content)
+    elif case == "signed-for-another-path":
+        headers["Puhui-Signature"] = jiangsu.signature("POST", "/v1/transfers/TR-1/cancel", content)
+    with database.unit_of_work() as session:
+        before = (LogReader(session).size(), len(AuthRepository(session).signed_requests("JS", 100)))
+    refused = test_client.post(PATH, content=content, headers=headers)
+    assert refused.status_code == status, refused.text
+    assert refused.json()["code"] == code
+    assert "puhui-receipt" not in refused.headers
+    with database.unit_of_work() as session:
+        after = (LogReader(session).size(), len(AuthRepository(session).signed_requests("JS", 100)))
+        assert session.get(Transfer, "TR-1") is None
+    assert after == before
+    jiangsu.close()
+
+
+def test_a_proposal_takes_one_thread_pool_hop_and_answers_with_its_receipt(hub, federation) -> None:
+    """Structure, not time: every blocking step of a proposal runs in one worker-thread call."""
+    test_client, _ = hub
+    jiangsu = platform_client(hub, federation, "js")
+    content, headers = _signed(jiangsu, "TR-1", "k-1")
+    original, hops = anyio.to_thread.run_sync, []
+
+    async def counted(*args, **kwargs):
+        hops.append(args[0])
+        return await original(*args, **kwargs)
+
+    anyio.to_thread.run_sync = counted
+    try:
+        accepted = test_client.post(PATH, content=content, headers=headers)
+    finally:
+        anyio.to_thread.run_sync = original
+    assert accepted.status_code == 201, accepted.text
+    assert len(hops) == 1
+    receipt = jiangsu.get(f"/v1/receipts/{accepted.headers['puhui-receipt']}")
+    assert receipt["path"] == PATH
+    jiangsu.close()
