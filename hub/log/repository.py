@@ -45,6 +45,14 @@ class LogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def lock_head(self) -> LogHead:
+        """The head row, locked until the transaction ends and read afresh (``reserve`` moves it
+        with a Core statement, so a copy already in the session would be stale)."""
+        statement = (
+            select(LogHead).where(LogHead.id == 1).with_for_update().execution_options(populate_existing=True)
+        )
+        return self.session.exec(statement).one()
+
     def reserve(self, count: int) -> int:
         """Grow the log by ``count`` and return the first new index, in one statement that locks
         the head row until the transaction ends (SQLite: the write lock is already held)."""

@@ -296,3 +296,16 @@ def test_a_change_is_appended_only_when_its_unit_of_work_commits(database) -> No
     with database.unit_of_work() as session:
         assert LogReader(session).size() == before + 1
         assert queued(session) == []
+
+
+def test_the_locked_head_is_read_afresh_after_an_append_in_the_same_session(database) -> None:
+    """A path that locks the head itself (a bulk append) sees the appends made before it in its
+    own unit of work, though they moved the head with a Core statement."""
+    with database.unit_of_work() as session:
+        repository = LogRepository(session)
+        start = repository.lock_head().size
+        first = append_change(session, "test.immediate", subject=("test", "a"), actor="test")
+        assert first == start
+        assert repository.lock_head().size == start + 1
+        second = append_change(session, "test.immediate", subject=("test", "b"), actor="test")
+        assert (second, repository.lock_head().size) == (start + 1, start + 2)
