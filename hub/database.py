@@ -50,6 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
+LOG_QUEUE = "puhui.log.queue"  # changes queued for the log (hub.log.changes), appended by the commit
+
+
 class Database:
     """An engine plus the unit-of-work context in which every change is made and committed."""
 
@@ -93,13 +96,13 @@ class Database:
         try:
             session.rollback()
         finally:
+            session.info.pop(LOG_QUEUE, None)  # changes queued before any statement ran
             session.close()
 
     @staticmethod
     def pending(session: Session) -> bool:
         """Whether ending ``session`` has work to do (a transaction, or changes not yet flushed)."""
-        # "puhui.log.queue": changes queued for the log (hub.log.changes), appended by the commit.
-        queued = session.info.get("puhui.log.queue")
+        queued = session.info.get(LOG_QUEUE)
         return bool(session.in_transaction() or session.new or session.dirty or session.deleted or queued)
 
     def ping(self) -> None:

@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
+from hub.database import LOG_QUEUE
 from hub.log.repository import LogRepository
 from schemas.canonical import canonicalize
 from transparency import Node, appended_nodes, frontier, leaf_hash
 
-QUEUE = "puhui.log.queue"
+QUEUE = LOG_QUEUE
 
 
 def event_id(index: int) -> str:
