@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(if $(BENCH_POSTGRES),$(PY) -m bench.transfer --transfers 2000 --batch 100 --postgres $(BENCH_POSTGRES))
 	$(PY) -m bench.transfer_server --transfers 3000 --batch 100
 	$(if $(BENCH_POSTGRES),$(PY) -m bench.transfer_server --transfers 3000 --batch 100 --postgres $(BENCH_POSTGRES))
+	$(PY) -m bench.proposal --proposals 1000
+	$(if $(BENCH_POSTGRES),$(PY) -m bench.proposal --proposals 600 --postgres $(BENCH_POSTGRES))
 
 ## lock: re-pin constraints.txt from a fresh resolution of pyproject.toml
 lock:

@@ -50,6 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
+LOG_QUEUE = "puhui.log.queue"  # changes queued for the log (hub.log.changes), appended by the commit
+
+
 class Database:
     """An engine plus the unit-of-work context in which every change is made and committed."""
 
@@ -63,13 +66,44 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session that commits when the block ends normally and rolls back otherwise."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        session = self.session()
+        try:
+            yield session
+        except BaseException:
+            self.abandon(session)
+            raise
+        self.finish(session)
+
+    def session(self) -> Session:
+        """A new session for one unit of work (it connects on first use, in the thread using it)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def finish(session: Session) -> None:
+        """End a unit of work: commit it (the log's queued changes are appended last, see
+        ``hub.log.changes``) and close the session; on failure roll back and raise."""
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            session.close()
+            raise
+        session.close()
+
+    @staticmethod
+    def abandon(session: Session) -> None:
+        """End a unit of work without keeping anything."""
+        try:
+            session.rollback()
+        finally:
+            session.info.pop(LOG_QUEUE, None)  # changes queued before any statement ran
+            session.close()
+
+    @staticmethod
+    def pending(session: Session) -> bool:
+        """Whether ending ``session`` has work to do (a transaction, or changes not yet flushed)."""
+        queued = session.info.get(LOG_QUEUE)
+        return bool(session.in_transaction() or session.new or session.dirty or session.deleted or queued)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

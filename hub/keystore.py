@@ -3,10 +3,14 @@
 ``<keys_dir>/<kid>.jwk.json`` holds one private Ed25519 JWK (mode 0600, directory 0700) and
 ``<keys_dir>/active`` names the key that signs. Every key in the directory is published in the JWKS,
 so signatures made before a rotation keep verifying; ``retire`` moves a key out of publication.
-Processes sharing the directory see each other's rotations (the directory is re-read when it
-changes). Changes are made under an exclusive ``flock`` on ``.lock`` and every file is written
-under a temporary name and renamed into place, so the first key is created exactly once even when
-several processes start together, and no reader ever sees a half-written file.
+Processes sharing the directory see each other's rotations: every read compares a stamp of the
+directory (its mtime, the ``active`` pointer's mtime and inode — a rotation replaces the pointer,
+so its inode changes even within one tick of the file system's clock) and re-reads it when the
+stamp changed; ``derived`` caches what is built from the keys (the verifying key set) under the
+same stamp, so nothing another process needs lives only in this one's memory. Changes are made
+under an exclusive ``flock`` on ``.lock`` and every file is written under a temporary name and
+renamed into place, so the first key is created exactly once even when several processes start
+together, and no reader ever sees a half-written file.
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ import fcntl
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from schemas.jwk import Ed25519Key
 
 ACTIVE = "active"
+T = TypeVar("T")
 SUFFIX = ".jwk.json"
 
 
@@ -64,9 +70,10 @@ def read_private_key(path: Path) -> Ed25519Key:
 class KeyStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._keys: dict[str, Ed25519Key] = {}
         self._active: str | None = None
+        self._derived: dict[str, tuple[tuple[int, int, int] | None, Any]] = {}
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -83,9 +90,10 @@ class KeyStore:
     def _load(self) -> None:
         active_path = self.directory / ACTIVE
         try:
-            stamp = (self.directory.stat().st_mtime_ns, active_path.stat().st_mtime_ns)
+            pointer = active_path.stat()
+            stamp = (self.directory.stat().st_mtime_ns, pointer.st_mtime_ns, pointer.st_ino)
         except FileNotFoundError:
-            stamp = (0, 0)
+            stamp = (0, 0, 0)
         if stamp == self._stamp:
             return
         # The pointer first: a writer puts the key file in place before it points at it.
@@ -152,6 +160,15 @@ class KeyStore:
             retired.mkdir(exist_ok=True, mode=0o700)
             os.replace(self.directory / f"{kid}{SUFFIX}", retired / f"{kid}{SUFFIX}")
             self._stamp = None
+
+    def derived(self, name: str, build: Callable[[KeyStore], T]) -> T:
+        """``build(self)``, cached until the keys change (here or in another process)."""
+        self.active()
+        stamp, value = self._derived.get(name, (None, None))
+        if stamp is None or stamp != self._stamp:
+            value = build(self)
+            self._derived[name] = (self._stamp, value)
+        return value  # type: ignore[no-any-return]
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The public JWK Set of every published key."""

@@ -27,11 +27,18 @@ def client_jwks(client: OAuthClient, platform: Platform | None, now: datetime) -
     """The JWK Set that authenticates ``client`` at ``now``."""
     if platform is None:
         return client.jwks or {"keys": []}
-    keys = list(platform.jwks.get("keys", []))
-    until = platform.previous_jwks_until
-    if platform.previous_jwks and until is not None and _aware(until) > now:
+    return platform_keys(platform.jwks, platform.previous_jwks, platform.previous_jwks_until, now)
+
+
+def platform_keys(
+    jwks: dict[str, Any], previous: dict[str, Any] | None, until: datetime | None, now: datetime
+) -> dict[str, Any]:
+    """A platform's keys at ``now``: its current ones, plus the replaced ones until their grace
+    period ends."""
+    keys = list(jwks.get("keys", []))
+    if previous and until is not None and _aware(until) > now:
         current = {key.get("kid") for key in keys}
-        keys += [key for key in platform.previous_jwks.get("keys", []) if key.get("kid") not in current]
+        keys += [key for key in previous.get("keys", []) if key.get("kid") not in current]
     return {"keys": keys}
 
 
@@ -45,7 +52,12 @@ def as_keyset(jwks: dict[str, Any]) -> KeySet:
 
 
 def hub_keyset(keystore: KeyStore) -> KeySet:
-    """The hub's published keys as a joserfc key set."""
+    """The hub's published keys as a joserfc key set, rebuilt only when the key store changes
+    (a rotation or retirement by this process or another one sharing the directory)."""
+    return keystore.derived("joserfc-keyset", _build_keyset)
+
+
+def _build_keyset(keystore: KeyStore) -> KeySet:
     return KeySet.import_key_set(cast(Any, keystore.jwks()))
 
 

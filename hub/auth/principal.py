@@ -1,27 +1,37 @@
 """Who is calling: bearer-token authentication (RFC 6750, RFC 9068), scopes, rate limits.
 
-``CurrentPrincipal`` verifies the access token's signature and claims (no database), counts the
-request against the client's rate limit (its own short transaction, so refused requests count
-too), then checks in one query that the token is not revoked and that its client and platform are
-active — a suspended platform's tokens stop working at once. ``require(scope)`` adds a scope check.
+``CurrentPrincipal`` verifies the access token's signature and claims against the hub's key set
+(cached until the key store changes, in any process) and counts the request against the client's
+rate limit (in this process: see ``hub.auth.ratelimit``) on the event loop; then, in ONE
+thread-pool call, it reads the token, its client and the client's platform in one query — a
+revoked token, a suspended client or platform is refused at once, whichever process revoked or
+suspended it — and, when the route verifies a request signature (``hub.auth.signing``), verifies
+it in the same call with the keys that query read. A signature's verdict is kept for the signing
+dependency, which runs after the scope check, so the order of refusals is unchanged: 401 token,
+429 rate, 401 revoked or suspended, 403 scope, then the signature's.
+``require(scope)`` adds a scope check.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from sqlmodel import Session
 
 from hub.auth.keys import ACCEPTED_ALGORITHMS, hub_keyset
-from hub.auth.repository import AuthRepository
+from hub.auth.models import SignedRequest
+from hub.auth.ratelimit import RateLimiter
+from hub.auth.repository import AuthRepository, TokenState
 from hub.auth.scopes import ClientKind
-from hub.deps import DatabaseDep, KeyStoreDep, SessionDep, SettingsDep
+from hub.auth.signatures import SIGNATURE_HEADER, verify_request
+from hub.deps import Deferred, KeyStoreDep, SessionDep, SettingsDep, blocking, runs_in_one_hop
 from hub.problems import HubError
 
 REALM = "puhui-hub"
@@ -65,6 +75,7 @@ class Principal:
     region: str | None
     scopes: frozenset[str]
     token_id: str
+    state: TokenState | None = field(default=None, compare=False, repr=False)
 
     def owns(self, platform_code: str | None) -> bool:
         """Whether this client acts for ``platform_code`` (its platform, or its operator's region)."""
@@ -103,13 +114,23 @@ def _claims(token: str, keys: KeySet, issuer: str) -> dict[str, Any]:
     return dict(decoded.claims)
 
 
-def _rate_limit(database: Any, client_id: str, per_minute: int) -> None:
-    now = time.time()
-    window = int(now // 60)
-    with database.unit_of_work() as session:
-        count = AuthRepository(session).count_request(client_id, window)
-    if count > per_minute:
-        retry = max(1, int((window + 1) * 60 - now))
+_limiter_lock = threading.Lock()
+
+
+def rate_limiter(request: Request, per_minute: int) -> RateLimiter:
+    """This app's rate limiter (one per app and process, made on first use)."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        with _limiter_lock:
+            limiter = getattr(state, "rate_limiter", None) or RateLimiter(per_minute)
+            state.rate_limiter = limiter
+    return limiter
+
+
+def _rate_limit(request: Request, client_id: str, per_minute: int) -> None:
+    retry = rate_limiter(request, per_minute).hit(client_id)
+    if retry is not None:
         raise TooManyRequests(
             f"more than {per_minute} requests this minute",
             code="1034",
@@ -117,45 +138,142 @@ def _rate_limit(database: Any, client_id: str, per_minute: int) -> None:
         )
 
 
-def authenticate(
+def check_token(session: Session, jti: str) -> Principal:
+    """The principal of a verified access token, from the token's row, its client and platform
+    as they are now (read on every request: nothing about a token is cached)."""
+    state = AuthRepository(session).token_state(jti)
+    if state is None:
+        raise Unauthorized("the access token is unknown", code="1031")
+    if state.revoked:
+        raise Unauthorized("the access token has been revoked", code="1032")
+    if state.client_status != "active" or state.platform_status not in (None, "active"):
+        raise Unauthorized(f"client {state.client_id} is suspended", code="2003")
+    return Principal(
+        client_id=state.client_id,
+        kind=ClientKind(state.kind),
+        platform_code=state.platform_code,
+        region=state.region,
+        scopes=frozenset(state.scope.split()) & frozenset(state.client_scopes),
+        token_id=jti,
+        state=state,
+    )
+
+
+VERDICT = "puhui_signature_verdict"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def authenticate(
     request: Request,
     session: SessionDep,
-    database: DatabaseDep,
     settings: SettingsDep,
     keystore: KeyStoreDep,
 ) -> Principal:
     token = _bearer(request)
     claims = _claims(token, hub_keyset(keystore), settings.issuer)
-    _rate_limit(database, str(claims["client_id"]), settings.rate_limit_per_minute)
-    found = AuthRepository(session).token_state(str(claims["jti"]))
-    if found is None:
-        raise Unauthorized("the access token is unknown", code="1031")
-    row, client, platform = found
-    if row.revoked_at is not None:
-        raise Unauthorized("the access token has been revoked", code="1032")
-    if client.status != "active" or (platform is not None and str(platform.status) != "active"):
-        raise Unauthorized(f"client {client.client_id} is suspended", code="2003")
-    granted = frozenset(row.scope.split()) & frozenset(client.scopes)
-    return Principal(
-        client_id=client.client_id,
-        kind=ClientKind(client.kind),
-        platform_code=client.platform_code,
-        region=client.region,
-        scopes=granted,
-        token_id=row.jti,
-    )
+    _rate_limit(request, str(claims["client_id"]), settings.rate_limit_per_minute)
+    if runs_in_one_hop(request):  # the route's own thread-pool call finishes the checks
+        return cast(Principal, DeferredPrincipal(lambda: check_token(session, str(claims["jti"]))))
+    signs = request.method in STATE_CHANGING and route_verifies_signature(request)
+    body = await request.body() if signs else b""
+
+    def check() -> Principal:
+        principal = check_token(session, str(claims["jti"]))
+        if signs:
+            try:
+                verdict: SignedRequest | HubError | None = verify_request(
+                    request.method,
+                    request.url.path,
+                    request.headers.get("content-type"),
+                    body,
+                    request.headers.get(SIGNATURE_HEADER),
+                    principal,
+                    session,
+                    settings,
+                )
+            except HubError as refused:  # raised by the signing dependency, after the scope check
+                verdict = refused
+            setattr(request.state, VERDICT, verdict)
+        return principal
+
+    return await blocking(check)
+
+
+class DeferredPrincipal(Deferred):
+    """The principal of an ``in_one_hop`` route, finished in the route's thread-pool call: the
+    token's row first, then the scopes its dependencies require, then the steps they added (the
+    signature check), in that order — the order of refusals is the usual one."""
+
+    def __init__(self, check: Callable[[], Principal]) -> None:
+        self._check = check
+        self._required: list[tuple[str, ...]] = []
+        self._steps: list[Callable[[Principal], None]] = []
+        self._principal: Principal | None = None
+
+    def require(self, scopes: tuple[str, ...]) -> None:
+        self._required.append(scopes)
+
+    def then(self, step: Callable[[Principal], None]) -> None:
+        self._steps.append(step)
+
+    def resolve(self) -> Principal:
+        if self._principal is None:
+            principal = self._check()
+            for scopes in self._required:
+                _require(principal, scopes)
+            for step in self._steps:
+                step(principal)
+            self._principal = principal
+        return self._principal
+
+
+def route_verifies_signature(request: Request) -> bool:
+    """Whether the matched route depends on the request-signature dependency."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    known = _signed_routes.get(id(route))
+    if known is None:
+        known = _depends_on(dependant, "verify_signed_request")
+        _signed_routes[id(route)] = known
+    return known
+
+
+_signed_routes: dict[int, bool] = {}
+
+
+def _depends_on(dependant: Any, name: str) -> bool:
+    stack = [dependant]
+    while stack:
+        item = stack.pop()
+        call = item.call
+        if (
+            getattr(call, "__name__", None) == name
+            and getattr(call, "__module__", None) == "hub.auth.signing"
+        ):
+            return True
+        stack.extend(item.dependencies)
+    return False
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require(*scopes: str) -> Callable[[Principal], Principal]:
+def require(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the principal, who must hold every one of ``scopes``."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
-        missing = [scope for scope in scopes if scope not in principal.scopes]
-        if missing:
-            raise Forbidden(f"this requires scope {' '.join(missing)}", scope=" ".join(scopes))
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if isinstance(principal, DeferredPrincipal):
+            principal.require(scopes)
+        else:
+            _require(principal, scopes)
         return principal
 
     return check
+
+
+def _require(principal: Principal, scopes: tuple[str, ...]) -> None:
+    missing = [scope for scope in scopes if scope not in principal.scopes]
+    if missing:
+        raise Forbidden(f"this requires scope {' '.join(missing)}", scope=" ".join(scopes))

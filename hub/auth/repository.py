@@ -2,16 +2,89 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Executable, Table, bindparam, delete, insert, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from hub.auth.models import AccessToken, OAuthClient, RateWindow, SeenNonce, SignedRequest
+from hub.auth.keys import platform_keys
+from hub.auth.models import AccessToken, OAuthClient, SeenNonce, SignedRequest
 from hub.platforms.models import Platform
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+@functools.cache
+def _statements() -> dict[str, Executable]:
+    """The statements every signed request runs, built once (building and hashing an expression
+    tree costs more than running it)."""
+    token, client, platform = _table("access_token"), _table("oauth_client"), _table(Platform.__tablename__)
+    nonce = _table("seen_nonce")
+    state = (
+        core_select(
+            token.c.revoked_at,
+            token.c.scope,
+            client.c.client_id,
+            client.c.kind,
+            client.c.platform_code,
+            client.c.region,
+            client.c.scopes,
+            client.c.status,
+            client.c.jwks,
+            platform.c.status,
+            platform.c.jwks,
+            platform.c.previous_jwks,
+            platform.c.previous_jwks_until,
+        )
+        .select_from(token)
+        .join(client, client.c.client_id == token.c.client_id)
+        .join(platform, platform.c.code == client.c.platform_code, isouter=True)
+        .where(token.c.jti == bindparam("jti"))
+    )
+    statements: dict[str, Executable] = {
+        "token_state": state,
+        "signed_request": insert(_table("signed_request")),
+    }
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)):
+        statements[f"nonce_{name}"] = (
+            dialect.insert(nonce)
+            .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
+            .returning(nonce.c.jti)
+        )
+    return statements
+
+
+@dataclass(frozen=True, slots=True)
+class TokenState:
+    """What authenticating a request needs of its token, client and platform (one row)."""
+
+    revoked: bool
+    scope: str
+    client_id: str
+    kind: str
+    platform_code: str | None
+    region: str | None
+    client_scopes: list[str]
+    client_status: str
+    client_jwks: dict[str, Any] | None
+    platform_status: str | None
+    platform_jwks: dict[str, Any] | None
+    previous_jwks: dict[str, Any] | None
+    previous_jwks_until: datetime | None
+
+    def signing_keys(self, now: datetime) -> dict[str, Any]:
+        """The JWK Set that authenticates the client's signed requests at ``now``."""
+        if self.platform_code is None:
+            return self.client_jwks or {"keys": []}
+        return platform_keys(self.platform_jwks or {}, self.previous_jwks, self.previous_jwks_until, now)
 
 
 class AuthRepository:
@@ -49,15 +122,27 @@ class AuthRepository:
     def token(self, jti: str) -> AccessToken | None:
         return self.session.get(AccessToken, jti)
 
-    def token_state(self, jti: str) -> tuple[AccessToken, OAuthClient, Platform | None] | None:
-        """The token row with its client and the client's platform, in one round trip."""
-        row = self.session.exec(
-            select(AccessToken, OAuthClient, Platform)
-            .join(OAuthClient, col(OAuthClient.client_id) == col(AccessToken.client_id))
-            .join(Platform, col(Platform.code) == col(OAuthClient.platform_code), isouter=True)
-            .where(AccessToken.jti == jti)
-        ).first()
-        return None if row is None else (row[0], row[1], row[2])
+    def token_state(self, jti: str) -> TokenState | None:
+        """The token's state with its client and the client's platform (status and keys), in
+        one round trip of plain columns (no ORM objects are built or tracked)."""
+        row = self.session.connection().execute(_statements()["token_state"], {"jti": jti}).first()
+        if row is None:
+            return None
+        return TokenState(
+            revoked=row[0] is not None,
+            scope=row[1],
+            client_id=row[2],
+            kind=row[3],
+            platform_code=row[4],
+            region=row[5],
+            client_scopes=list(row[6] or []),
+            client_status=row[7],
+            client_jwks=row[8],
+            platform_status=row[9],
+            platform_jwks=row[10],
+            previous_jwks=row[11],
+            previous_jwks_until=row[12],
+        )
 
     def revoke_token(self, jti: str, at: datetime) -> None:
         self.session.execute(
@@ -77,26 +162,26 @@ class AuthRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # single-use identifiers
-    def consume_nonce(self, purpose: str, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
-        """Record ``jti`` as used; False if it was used before and has not expired."""
-        self.session.execute(
-            delete(SeenNonce).where(
-                col(SeenNonce.purpose) == purpose,
-                col(SeenNonce.issuer) == issuer,
-                col(SeenNonce.expires_at) < now,
-            )
-        )
-        try:
-            with self.session.begin_nested():
-                self.session.add(SeenNonce(purpose=purpose, issuer=issuer, jti=jti, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+    def consume_nonce(self, purpose: str, issuer: str, jti: str, expires_at: datetime) -> bool:
+        """Record ``jti`` as used, in one ``INSERT … ON CONFLICT DO NOTHING``; False if it is
+        already recorded (a replay — or a reuse before ``purge_nonces`` removed the expired
+        record, refused as well). Two processes racing with one jti: the database lets one in."""
+        connection = self.session.connection()
+        statement = _statements()[f"nonce_{connection.dialect.name}"]
+        values = {"purpose": purpose, "issuer": issuer, "jti": jti, "expires_at": expires_at}
+        inserted = connection.execute(statement, values).first()
+        return inserted is not None
+
+    def purge_nonces(self, now: datetime) -> int:
+        """Forget single-use identifiers that have expired (they can no longer be replayed: the
+        signature or assertion they came with is refused by its age); how many."""
+        result = self.session.execute(delete(SeenNonce).where(col(SeenNonce.expires_at) < now))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     # signed requests
     def add_signed_request(self, record: SignedRequest) -> None:
-        self.session.add(record)
-        self.session.flush()
+        """Store a received request (one Core insert: the record is not tracked by the session)."""
+        self.session.connection().execute(_statements()["signed_request"], record.model_dump())
 
     def signed_request(self, request_id: str) -> SignedRequest | None:
         return self.session.get(SignedRequest, request_id)
@@ -106,25 +191,3 @@ class AuthRepository:
         if platform_code is not None:
             query = query.where(SignedRequest.platform_code == platform_code)
         return self.session.exec(query).all()
-
-    # rate limits
-    def count_request(self, client_id: str, window_start: int) -> int:
-        """Add one request to the client's window; the window's new count (atomic upsert)."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(RateWindow)
-            .values(client_id=client_id, window_start=window_start, count=1)
-            .on_conflict_do_update(
-                index_elements=["client_id", "window_start"],
-                set_={"count": RateWindow.__table__.c.count + 1},  # type: ignore[attr-defined]
-            )
-            .returning(RateWindow.__table__.c.count)  # type: ignore[attr-defined]
-        )
-        count = self.session.execute(statement).scalar_one()
-        self.session.execute(
-            delete(RateWindow).where(
-                col(RateWindow.client_id) == client_id, col(RateWindow.window_start) < window_start
-            )
-        )
-        return int(count)

@@ -44,6 +44,7 @@ from hub.auth.policy import Actor, can_introspect
 from hub.auth.repository import AuthRepository
 from hub.auth.scopes import ClientKind
 from hub.auth.secrets import verify_secret
+from hub.auth.signatures import purge_clock
 from hub.keystore import KeyStore
 from hub.platforms.models import Platform
 from hub.settings import Settings
@@ -187,9 +188,11 @@ class ClientAssertion(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         expires = datetime.fromtimestamp(int(claims["exp"]) + self.leeway, UTC)
-        return self.server.repository.consume_nonce(
-            "assertion", str(claims["sub"]), str(jti)[:128], expires, self.server.now
-        )
+        repository = self.server.repository
+        fresh = repository.consume_nonce("assertion", str(claims["sub"]), str(jti)[:128], expires)
+        if fresh and purge_clock.due():
+            repository.purge_nonces(self.server.now)
+        return fresh
 
 
 class TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]

@@ -8,100 +8,36 @@ a missing signature (1016), an unknown key (1012), a bad signature (1011), a mal
 a replayed ``jti`` (1017), ``iat`` more than the allowed skew away (1018) and a method or path
 other than the signed ones (1019); it stores the received bytes and signature with the record and
 answers with the record's id in ``Puhui-Receipt``.
+
+The check itself (``hub.auth.signatures``) runs in the authentication's thread-pool call, with
+the keys read with the token; this dependency hands over its verdict after the scope check.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from hub.auth.keys import client_jwks
 from hub.auth.models import SignedRequest
-from hub.auth.principal import CurrentPrincipal, Principal
-from hub.auth.repository import AuthRepository
-from hub.auth.scopes import ClientKind
-from hub.deps import SessionDep, SettingsDep
+from hub.auth.principal import STATE_CHANGING, VERDICT, CurrentPrincipal, DeferredPrincipal, Principal
+from hub.auth.signatures import SIGNATURE_HEADER, ReplayRefused, SignatureRefused, verify_request
+from hub.deps import Deferred, SessionDep, SettingsDep, blocking
 from hub.problems import HubError
 from hub.settings import Settings
-from schemas.jwk import JWKError, JWKSet
-from schemas.jws import JWSError, verify_detached
 
-SIGNATURE_HEADER = "Puhui-Signature"
+__all__ = [
+    "SIGNATURE_HEADER",
+    "STATE_CHANGING",
+    "ReplayRefused",
+    "SignatureRefused",
+    "SignedRequestDep",
+    "verify_signed_request",
+]
+
 RECEIPT_HEADER = "Puhui-Receipt"
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-MUST_SIGN = frozenset({ClientKind.PLATFORM, ClientKind.ADMIN})
-
-
-class SignatureRefused(HubError):
-    status = 401
-    slug = "request-signature"
-    title = "The request signature is refused"
-
-
-class ReplayRefused(HubError):
-    status = 409
-    slug = "replayed-request"
-    title = "The request was already received"
-
-
-def _verify(
-    request_method: str,
-    path: str,
-    content_type: str | None,
-    body: bytes,
-    token: str | None,
-    principal: Principal,
-    session: Session,
-    settings: Settings,
-) -> SignedRequest | None:
-    if token is None:
-        if principal.kind in MUST_SIGN:
-            raise SignatureRefused(f"a {SIGNATURE_HEADER} header is required", code="1016")
-        return None
-    repository = AuthRepository(session)
-    found = repository.client_with_platform(principal.client_id)
-    if found is None:
-        raise SignatureRefused("the signing client is unknown", code="1012")
-    now = datetime.now(UTC)
-    try:
-        keys = JWKSet.from_dict(client_jwks(found[0], found[1], now))
-        verified = verify_detached(token, body, keys)
-    except JWSError as exc:
-        raise SignatureRefused(exc.message, code=exc.code) from exc
-    except JWKError as exc:
-        raise SignatureRefused(f"the client's keys are unusable: {exc}", code="1012") from exc
-    header = verified.header
-    jti, iat = header.get("jti"), header.get("iat")
-    if not isinstance(jti, str) or not jti or len(jti) > 128 or not isinstance(iat, int):
-        raise SignatureRefused("the signature header needs jti (string) and iat (integer)", code="1010")
-    if abs(time.time() - iat) > settings.clock_skew:
-        raise SignatureRefused(f"iat is more than {settings.clock_skew} s from the hub's clock", code="1018")
-    if header.get("htm") != request_method or header.get("htu") != path:
-        raise SignatureRefused(f"the signature is for {header.get('htm')} {header.get('htu')}", code="1019")
-    expires = datetime.fromtimestamp(iat, UTC) + timedelta(seconds=2 * settings.clock_skew)
-    if not repository.consume_nonce("request", principal.client_id, jti, expires, now):
-        raise ReplayRefused(f"a request with jti {jti!r} was already received", code="1017")
-    record = SignedRequest(
-        id=str(uuid.uuid4()),
-        client_id=principal.client_id,
-        platform_code=principal.platform_code,
-        method=request_method,
-        path=path,
-        content_type=content_type,
-        body=body,
-        jws=token,
-        kid=verified.kid,
-        jti=jti,
-        issued_at=datetime.fromtimestamp(iat, UTC),
-    )
-    repository.add_signed_request(record)
-    return record
+_UNCHECKED = object()
 
 
 async def verify_signed_request(
@@ -115,21 +51,67 @@ async def verify_signed_request(
     and committee requests, which may sign but need not; platforms and administrators must)."""
     if request.method not in STATE_CHANGING:
         return None
-    body = await request.body()
-    record = await run_in_threadpool(
-        _verify,
-        request.method,
-        request.url.path,
-        request.headers.get("content-type"),
-        body,
-        request.headers.get(SIGNATURE_HEADER),
-        principal,
-        session,
-        settings,
-    )
-    if record is not None:
-        response.headers[RECEIPT_HEADER] = record.id
-    return record
+    if isinstance(principal, DeferredPrincipal):  # an in_one_hop route: checked in its own call
+        return cast(
+            SignedRequest,
+            _deferred_check(request, response, principal, session, settings, await request.body()),
+        )
+    verdict = getattr(request.state, VERDICT, _UNCHECKED)
+    if verdict is _UNCHECKED:  # authenticated without a verdict (a dependency override): check now
+        body = await request.body()
+        verdict = await blocking(
+            lambda: verify_request(
+                request.method,
+                request.url.path,
+                request.headers.get("content-type"),
+                body,
+                request.headers.get(SIGNATURE_HEADER),
+                principal,
+                session,
+                settings,
+            )
+        )
+    if isinstance(verdict, HubError):
+        raise verdict
+    if isinstance(verdict, SignedRequest):
+        response.headers[RECEIPT_HEADER] = verdict.id
+        return verdict
+    return None
+
+
+class DeferredSignature(Deferred):
+    """The signed request of an ``in_one_hop`` route, checked after the principal's token and
+    scopes, in the route's own thread-pool call."""
+
+    def __init__(self, principal: DeferredPrincipal) -> None:
+        self.principal = principal
+        self.record: SignedRequest | None = None
+
+    def resolve(self) -> SignedRequest | None:
+        self.principal.resolve()
+        return self.record
+
+
+def _deferred_check(
+    request: Request,
+    response: Response,
+    principal: DeferredPrincipal,
+    session: Session,
+    settings: Settings,
+    body: bytes,
+) -> DeferredSignature:
+    deferred = DeferredSignature(principal)
+    method, path = request.method, request.url.path
+    content_type, token = request.headers.get("content-type"), request.headers.get(SIGNATURE_HEADER)
+
+    def check(checked: Principal) -> None:
+        record = verify_request(method, path, content_type, body, token, checked, session, settings)
+        if record is not None:
+            response.headers[RECEIPT_HEADER] = record.id
+        deferred.record = record
+
+    principal.then(check)
+    return deferred
 
 
 SignedRequestDep = Annotated[SignedRequest | None, Depends(verify_signed_request)]

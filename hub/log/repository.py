@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Executable, Table, bindparam, insert, update
+from sqlmodel import Session, SQLModel, col, select
 
 from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
+from hub.platforms.models import Platform
 from transparency import Node
+
+APPENDED = ("log_entry", "log_node", "event_recipient", "webhook_delivery")
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+@functools.cache
+def _statements() -> dict[str, Executable]:
+    """The append's statements, built once (building and hashing an expression tree costs more
+    than running it)."""
+    head, platform = _table("log_head"), _table(str(Platform.__tablename__))
+    return {
+        "reserve": update(head)
+        .where(head.c.id == 1)
+        .values(size=head.c.size + bindparam("count"))
+        .returning(head.c.size),
+        "webhooks": select(platform.c.code, platform.c.webhook_url).where(
+            platform.c.code.in_(bindparam("codes", expanding=True))
+        ),
+        **{
+            name: insert(_table(name))
+            for name in ("log_entry", "log_node", "event_recipient", "webhook_delivery")
+        },
+    }
 
 
 class LogRepository:
@@ -16,9 +46,44 @@ class LogRepository:
         self.session = session
 
     def lock_head(self) -> LogHead:
-        """The head row, locked until the transaction ends (SQLite: the write lock is already held)."""
-        head = self.session.exec(select(LogHead).where(LogHead.id == 1).with_for_update()).one()
-        return head
+        """The head row, locked until the transaction ends and read afresh (``reserve`` moves it
+        with a Core statement, so a copy already in the session would be stale)."""
+        statement = (
+            select(LogHead).where(LogHead.id == 1).with_for_update().execution_options(populate_existing=True)
+        )
+        return self.session.exec(statement).one()
+
+    def reserve(self, count: int) -> int:
+        """Grow the log by ``count`` and return the first new index, in one statement that locks
+        the head row until the transaction ends (SQLite: the write lock is already held)."""
+        size = self.session.connection().execute(_statements()["reserve"], {"count": count}).scalar_one()
+        return int(size) - count
+
+    def webhook_urls(self, platforms: Collection[str]) -> dict[str, str | None]:
+        """The webhook URL of each of ``platforms`` that exists."""
+        if not platforms:
+            return {}
+        rows = self.session.connection().execute(_statements()["webhooks"], {"codes": sorted(platforms)})
+        return {str(code): url for code, url in rows}
+
+    def insert_appended(
+        self,
+        entries: list[dict[str, Any]],
+        nodes: list[dict[str, Any]],
+        recipients: list[dict[str, Any]],
+        deliveries: list[dict[str, Any]],
+    ) -> None:
+        """Write appended entries with their nodes, recipients and deliveries (Core, one
+        statement per table)."""
+        connection, statements = self.session.connection(), _statements()
+        for table, rows in (
+            ("log_entry", entries),
+            ("log_node", nodes),
+            ("event_recipient", recipients),
+            ("webhook_delivery", deliveries),
+        ):
+            if rows:
+                connection.execute(statements[table], rows)
 
     def size(self) -> int:
         return int(self.session.exec(select(LogHead.size).where(LogHead.id == 1)).one())

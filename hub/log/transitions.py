@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
 
-from hub.log.changes import record_change
+from hub.log.changes import LoggedChange, record_change
 from hub.problems import Conflict
 from mutual_recognition.machine import IllegalTransition, Machine
 
@@ -22,8 +22,13 @@ S = TypeVar("S", bound=StrEnum)
 @dataclass(frozen=True)
 class Applied(Generic[S]):
     state: S
-    log_index: int
+    change: LoggedChange
     history: dict[str, Any]
+
+    @property
+    def log_index(self) -> int:
+        """The log entry's index, known once the unit of work appends it (see hub.log.changes)."""
+        return self.change.index
 
 
 def apply_transition(
@@ -46,7 +51,7 @@ def apply_transition(
         state = machine.transition(current, target)
     except IllegalTransition as exc:
         raise Conflict(str(exc), code=exc.code) from exc
-    index = record_change(session, event, subject=subject, actor=actor, platforms=platforms, data=data)
+    change = record_change(session, event, subject=subject, actor=actor, platforms=platforms, data=data)
     entry: dict[str, Any] = {
         "state": str(state),
         **(history or {}),
@@ -54,4 +59,4 @@ def apply_transition(
     }
     if reason:
         entry["reason"] = reason
-    return Applied(state, index, entry)
+    return Applied(state, change, entry)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from hub.keystore import KeyStore
-from hub.log.changes import record_change
+from hub.log.changes import append_change
 from hub.recognition.models import Recognition
 from schemas.canonical import canonicalize
 from schemas.jws import sign_record
@@ -63,7 +63,7 @@ def issue_certificate(
     }
     if "compliance" in request:
         certificate["compliance"] = request["compliance"]
-    index = record_change(
+    index = append_change(
         session,
         "recognition.approved",
         subject=("recognition-certificate", certificate["certificate_id"]),

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.log.changes import record_change
+from hub.log.changes import append_change, record_change
 from hub.log.models import LogEntry
 from hub.problems import Conflict, NotFound
 from hub.reconciliation.models import Reconciliation
@@ -55,7 +55,7 @@ class ReconciliationService:
     ) -> Reconciliation:
         outcome = reconcile(self._hub_blocks(platform), blocks, totals, self._audit_trail(platform))
         reconciliation_id = str(uuid.uuid4())
-        index = record_change(
+        index = append_change(
             self.session,
             "reconciliation.completed"
             if outcome.status is Status.COMPLETED

@@ -21,7 +21,7 @@ import orjson
 from sqlmodel import Session
 
 from hub.claims.repository import ClaimRepository, NewClaim, pledge_owner
-from hub.log.changes import record_change
+from hub.log.changes import append_change
 from hub.problems import HubError
 from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
@@ -294,7 +294,7 @@ class IngestService:
             "blocks": len(records.blocks),
             "personal_batches": len(records.batches),
         }
-        index = record_change(
+        index = append_change(
             self.session,
             "batch.ingested",
             subject=("credit-block" if records.blocks else "personal-reduction-batch", ingest_id),

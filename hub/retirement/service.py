@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from hub.claims.service import Reservations, Resolution, part_requests
-from hub.log.changes import record_change
+from hub.log.changes import append_change
 from hub.problems import Conflict, HubError, SchemaViolation
 from hub.recognition.models import Recognition
 from hub.recognition.repository import RecognitionRepository
@@ -125,7 +125,7 @@ class RetirementService:
             retired, pieces = split_block(self.session, block, ranges, "retired")
             lineage.append({"parent": block_id, "pieces": pieces, "retired": retired})
             origins.add(block.origin_registry)
-        index = record_change(
+        index = append_change(
             self.session,
             "block.retired",
             subject=("retirement", record["retirement_id"]),

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
-from hub.deps import SessionDep, SettingsDep
+from hub.deps import SessionDep, SettingsDep, in_one_hop
 from hub.problems import BadRequest, NotFound, coded_error
 from hub.text import Integer, Text
 from hub.transfers.models import Transfer
@@ -66,6 +66,7 @@ class TransferBody(BaseModel):
 @router.post(
     "", status_code=status.HTTP_201_CREATED, summary="Propose a transfer (idempotent on Idempotency-Key)"
 )
+@in_one_hop
 def propose(
     body: TransferBody,
     response: Response,

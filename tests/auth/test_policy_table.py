@@ -27,6 +27,7 @@ from hub.auth.policy import Actor
 from hub.auth.scopes import ClientKind
 from hub.client import AuthenticationFailed, NotFound, PermissionDenied, PlatformClient
 from hub.database import Database
+from hub.log.changes import append_queued
 from hub.log.repository import LogRepository
 from hub.platforms.keys import KeyService
 from hub.platforms.models import PlatformCreate, PlatformStatus
@@ -256,6 +257,7 @@ def _prepare(database: Database, action: str, code: str) -> str:
             return KeyService(session).propose_override(code, jwks, "key lost", actor=second).id
         if action == "redeliver":
             PlatformService(session).set_webhook(code, "https://hooks.example/in", actor="test")
+            append_queued(session)  # the change's delivery exists once the log appends it
             return str(LogRepository(session).deliveries([code], None, 1)[0].index)
         if action.endswith("_reconciliation"):
             return ReconciliationService(session).run(code, (1, 5), [], actor="test", submitted={}).id

@@ -4,7 +4,9 @@ independent implementation, the event feed, and the audit catching edits made in
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,11 +14,16 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from pymerkle import InmemoryTree
 from sqlalchemy import text
+from sqlmodel import select
 
 from hub.cli.audit import run_audit
 from hub.client import PermissionDenied
+from hub.log.changes import NotYetAppended, append_change, queued, record_change
+from hub.log.models import EventRecipient
+from hub.log.reader import LogReader
+from hub.log.repository import LogRepository
 from schemas.jwk import Ed25519Key
-from transparency import leaf_hash, verify_consistency, verify_inclusion
+from transparency import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
 
 
 def _entries(client: TestClient, size: int) -> list[bytes]:
@@ -190,3 +197,115 @@ def test_the_audit_catches_an_edited_inner_node_through_consistency(
         )
     report, _ = run_audit(client)
     assert any("19 -> 20: not consistent" in finding for finding in report.findings), report.findings
+
+
+class _Abandon(Exception):
+    """Raised to roll a unit of work (or a savepoint) back."""
+
+
+def _interleaved_units(database, worker: int, units: int, kept: dict, dropped: set) -> None:
+    """``units`` units of work of one thread, mixing queued and immediate appends, savepoints
+    rolled back, and whole units rolled back; what should be in the log goes to ``kept`` (subject
+    -> handle or index), what should not to ``dropped``."""
+    for n in range(units):
+        name = f"w{worker}-u{n}"
+        mine: dict = {}
+        try:
+            with database.unit_of_work() as session:
+                mine[f"{name}-queued"] = record_change(
+                    session, "test.queued", subject=("test", f"{name}-queued"), actor="test", platforms=["JS"]
+                )
+                if n % 3 == 0:  # an index needed before commit
+                    mine[f"{name}-now"] = append_change(
+                        session, "test.immediate", subject=("test", f"{name}-now"), actor="test"
+                    )
+                if n % 4 == 1:  # a savepoint rolled back takes its own changes only
+                    with contextlib.suppress(_Abandon), session.begin_nested():
+                        record_change(session, "test.savepoint", subject=("test", f"{name}-sp"), actor="test")
+                        dropped.add(f"{name}-sp")
+                        raise _Abandon
+                mine[f"{name}-last"] = record_change(
+                    session, "test.queued", subject=("test", f"{name}-last"), actor="test"
+                )
+                with pytest.raises(NotYetAppended):
+                    _ = mine[f"{name}-last"].index
+                if n % 5 == 2:  # the whole unit rolled back: nothing of it is logged
+                    raise _Abandon
+        except _Abandon:
+            dropped.update(mine)
+            continue
+        kept.update(mine)
+
+
+def test_interleaved_units_of_work_keep_every_index_and_the_merkle_root(database) -> None:
+    """Threads append at the end of their units of work, under one head lock each: indexes stay
+    gap-free, every handle and every immediate index names its own entry, nothing rolled back is
+    logged, a unit's changes keep their order, and the stored tree is the reference's."""
+    kept: dict = {}
+    dropped: set = set()
+    threads = [
+        threading.Thread(target=_interleaved_units, args=(database, worker, 12, kept, dropped))
+        for worker in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with database.unit_of_work() as session:
+        reader = LogReader(session)
+        size = reader.size()
+        entries = LogRepository(session).entries(0, size)
+        leaves = LogRepository(session).leaf_hashes(0, size)
+        root = reader.root(size)
+        recipients = session.exec(select(EventRecipient)).all()
+    assert [entry.index for entry in entries] == list(range(size))
+    by_subject = {}
+    for entry in entries:
+        document = json.loads(entry.entry)
+        assert (document["log_index"], document["event_id"]) == (entry.index, f"evt-{entry.index}")
+        assert leaves[entry.index] == leaf_hash(entry.entry)
+        by_subject[document["subject"]["id"]] = entry.index
+    assert set(by_subject) == set(kept)
+    assert not dropped & set(by_subject)
+    for subject, handle in kept.items():
+        assert by_subject[subject] == (handle if isinstance(handle, int) else handle.index)
+    for subject in kept:
+        if subject.endswith("-now"):
+            unit = subject.removesuffix("-now")
+            assert by_subject[f"{unit}-queued"] < by_subject[subject] < by_subject[f"{unit}-last"]
+    assert root == root_from_leaves([leaf_hash(entry.entry) for entry in entries])
+    queued_for_js = {by_subject[s] for s in kept if s.endswith("-queued")}
+    assert {r.index for r in recipients if r.platform_code == "JS"} == queued_for_js
+
+
+def test_a_change_is_appended_only_when_its_unit_of_work_commits(database) -> None:
+    with database.unit_of_work() as session:
+        before = LogReader(session).size()
+        change = record_change(session, "test.queued", subject=("test", "one"), actor="test")
+        assert queued(session) == [change]
+        assert LogReader(session).size() == before  # nothing appended, the head not locked
+    assert change.appended
+    with database.unit_of_work() as session:
+        assert LogReader(session).size() == before + 1
+        assert json.loads(LogRepository(session).entries(change.index, change.index + 1)[0].entry)[
+            "subject"
+        ] == {"kind": "test", "id": "one"}
+    session = database.session()
+    record_change(session, "test.queued", subject=("test", "two"), actor="test")
+    session.close()  # closed without commit: the change goes with it
+    with database.unit_of_work() as session:
+        assert LogReader(session).size() == before + 1
+        assert queued(session) == []
+
+
+def test_the_locked_head_is_read_afresh_after_an_append_in_the_same_session(database) -> None:
+    """A path that locks the head itself (a bulk append) sees the appends made before it in its
+    own unit of work, though they moved the head with a Core statement."""
+    with database.unit_of_work() as session:
+        repository = LogRepository(session)
+        start = repository.lock_head().size
+        first = append_change(session, "test.immediate", subject=("test", "a"), actor="test")
+        assert first == start
+        assert repository.lock_head().size == start + 1
+        second = append_change(session, "test.immediate", subject=("test", "b"), actor="test")
+        assert (second, repository.lock_head().size) == (start + 1, start + 2)

@@ -1,0 +1,154 @@
+"""Checking one signed request (see ``hub.auth.signing`` for the header and the check codes):
+the JWS over the exact body bytes with the client's keys as read with its token, the signed
+method and path, the age, and the single use of ``jti`` — one ``INSERT … ON CONFLICT DO NOTHING``
+that the database decides, however many hub processes receive the same request. Expired
+identifiers are purged now and then (at most once a minute per process, in the request's own
+transaction), not on every request."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlmodel import Session
+
+from hub.auth.models import SignedRequest
+from hub.auth.repository import AuthRepository
+from hub.auth.scopes import ClientKind
+from hub.problems import HubError
+from hub.settings import Settings
+from schemas.jwk import JWKError, JWKSet
+from schemas.jws import JWSError, verify_detached
+
+if TYPE_CHECKING:
+    from hub.auth.principal import Principal
+
+SIGNATURE_HEADER = "Puhui-Signature"
+MUST_SIGN = frozenset({ClientKind.PLATFORM, ClientKind.ADMIN})
+PURGE_EVERY = 60.0
+
+
+class SignatureRefused(HubError):
+    status = 401
+    slug = "request-signature"
+    title = "The request signature is refused"
+
+
+class ReplayRefused(HubError):
+    status = 409
+    slug = "replayed-request"
+    title = "The request was already received"
+
+
+class _ParsedKeys:
+    """Parsed JWK Sets by content (a key set's bytes are its identity, so a change of keys in
+    any process is a new entry, never a stale one); the most recent 256."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._sets: OrderedDict[bytes, JWKSet] = OrderedDict()
+
+    def get(self, jwks: dict[str, Any]) -> JWKSet:
+        content = orjson.dumps(jwks, option=orjson.OPT_SORT_KEYS)
+        with self._lock:
+            found = self._sets.get(content)
+            if found is not None:
+                self._sets.move_to_end(content)
+                return found
+        parsed = JWKSet.from_dict(jwks)
+        with self._lock:
+            self._sets[content] = parsed
+            while len(self._sets) > self.size:
+                self._sets.popitem(last=False)
+        return parsed
+
+
+class _PurgeClock:
+    """When this process last purged expired single-use identifiers."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next:
+                return False
+            self._next = now + PURGE_EVERY
+            return True
+
+
+parsed_keys = _ParsedKeys()
+purge_clock = _PurgeClock()
+
+
+def verify_request(
+    method: str,
+    path: str,
+    content_type: str | None,
+    body: bytes,
+    token: str | None,
+    principal: Principal,
+    session: Session,
+    settings: Settings,
+) -> SignedRequest | None:
+    """Verify and record a state-changing request's signature (None when it carries none and
+    the client need not sign); raises ``SignatureRefused`` or ``ReplayRefused``."""
+    if token is None:
+        if principal.kind in MUST_SIGN:
+            raise SignatureRefused(f"a {SIGNATURE_HEADER} header is required", code="1016")
+        return None
+    repository = AuthRepository(session)
+    now = datetime.now(UTC)
+    state = principal.state
+    if state is not None:
+        jwks = state.signing_keys(now)
+    else:  # a principal made elsewhere: read the client's keys
+        from hub.auth.keys import client_jwks
+
+        found = repository.client_with_platform(principal.client_id)
+        if found is None:
+            raise SignatureRefused("the signing client is unknown", code="1012")
+        jwks = client_jwks(found[0], found[1], now)
+    try:
+        verified = verify_detached(token, body, parsed_keys.get(jwks))
+    except JWSError as exc:
+        raise SignatureRefused(exc.message, code=exc.code) from exc
+    except JWKError as exc:
+        raise SignatureRefused(f"the client's keys are unusable: {exc}", code="1012") from exc
+    header = verified.header
+    jti, iat = header.get("jti"), header.get("iat")
+    if not isinstance(jti, str) or not jti or len(jti) > 128 or not isinstance(iat, int):
+        raise SignatureRefused("the signature header needs jti (string) and iat (integer)", code="1010")
+    if abs(time.time() - iat) > settings.clock_skew:
+        raise SignatureRefused(f"iat is more than {settings.clock_skew} s from the hub's clock", code="1018")
+    if header.get("htm") != method or header.get("htu") != path:
+        raise SignatureRefused(f"the signature is for {header.get('htm')} {header.get('htu')}", code="1019")
+    expires = datetime.fromtimestamp(iat, UTC) + timedelta(seconds=2 * settings.clock_skew)
+    if not repository.consume_nonce("request", principal.client_id, jti, expires):
+        raise ReplayRefused(f"a request with jti {jti!r} was already received", code="1017")
+    if purge_clock.due():
+        repository.purge_nonces(now)
+    record = SignedRequest(
+        id=str(uuid.uuid4()),
+        client_id=principal.client_id,
+        platform_code=principal.platform_code,
+        method=method,
+        path=path,
+        content_type=content_type,
+        body=body,
+        jws=token,
+        kid=verified.kid,
+        jti=jti,
+        issued_at=datetime.fromtimestamp(iat, UTC),
+        received_at=now,
+    )
+    repository.add_signed_request(record)
+    return record
