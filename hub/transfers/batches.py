@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution
-from hub.log.bulk import record_changes
+from hub.log.bulk import queue_changes
 from hub.platforms.models import Platform
 from hub.problems import Conflict
 from hub.transfers.models import Transfer, TransferBatch
@@ -115,7 +115,7 @@ class TransferBatches:
         self.session.add(
             TransferBatch(client_id=client_id, idempotency_key=key, body_hash=digest, answer=answer)
         )
-        record_changes(
+        queue_changes(  # appended last, when the batch commits
             self.session,
             [
                 accepted_change(row["id"], actor=client_id, origin=sender, request=row["request"])

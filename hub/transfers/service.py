@@ -21,7 +21,6 @@ from hub.recognition.use import Certificates
 from hub.transfers.models import Transfer
 from mutual_recognition.checks import registries_differ
 from mutual_recognition.claims import ClaimKind
-from mutual_recognition.machine import IllegalTransition
 from mutual_recognition.transfer_states import FINAL, ITL_STATUS, TRANSFER, State
 from mutual_recognition.usage import certificate_fits_transfer
 from schemas.canonical import canonicalize
@@ -217,18 +216,6 @@ def end_claims(session: Session, transfer: Transfer) -> None:
         reservations.give_back(transfer.id, carried)
 
 
-DEFERRED_LOG = "puhui.deferred_log"
-
-
-def defer_log(session: Session) -> list[Change]:
-    """From now on, the transfer moves in ``session`` collect their log entries in the returned
-    list instead of appending each at once; the caller appends them in bulk
-    (:func:`hub.log.bulk.record_changes`), last in its transaction."""
-    pending: list[Change] = []
-    session.info[DEFERRED_LOG] = pending
-    return pending
-
-
 def move(
     session: Session,
     transfer: Transfer,
@@ -238,42 +225,23 @@ def move(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Move a transfer through the saga's table, with its history entry and log entry (appended
-    now, or collected when the session defers its log: :func:`defer_log`); a final state ends
-    its claims."""
-    deferred: list[Change] | None = session.info.get(DEFERRED_LOG)
-    if deferred is None:
-        applied = apply_transition(
-            session,
-            TRANSFER,
-            State(transfer.state),
-            target,
-            event=f"transfer.{target}",
-            subject=("transfer", transfer.id),
-            actor=actor,
-            platforms=[transfer.origin, transfer.destination],
-            data=data,
-            reason=reason[:300] if reason else None,
-            history={"itl_status": ITL_STATUS[target]},
-        )
-        state, history = applied.state, applied.history
-    else:
-        try:
-            state = TRANSFER.transition(State(transfer.state), target)
-        except IllegalTransition as exc:
-            raise Conflict(str(exc), code=exc.code) from exc
-        deferred.append(
-            Change(
-                f"transfer.{target}",
-                ("transfer", transfer.id),
-                actor,
-                (transfer.origin, transfer.destination),
-                data,
-            )
-        )
-        history = {"state": str(state), "itl_status": ITL_STATUS[state], "at": datetime.now(UTC).isoformat()}
-        if reason:
-            history["reason"] = reason[:300]
+    """Move a transfer through the saga's table, with its history entry and log entry (queued:
+    appended with the unit of work's other changes when it commits); a final state ends its
+    claims."""
+    applied = apply_transition(
+        session,
+        TRANSFER,
+        State(transfer.state),
+        target,
+        event=f"transfer.{target}",
+        subject=("transfer", transfer.id),
+        actor=actor,
+        platforms=[transfer.origin, transfer.destination],
+        data=data,
+        reason=reason[:300] if reason else None,
+        history={"itl_status": ITL_STATUS[target]},
+    )
+    state, history = applied.state, applied.history
     transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
     transfer.history = [*transfer.history, history]
     if state in FINAL:

@@ -31,14 +31,13 @@ from adapters.contract import AdapterError, BatchPlatformAPI, CallOutcome, Platf
 from adapters.registry import get
 from hub.claims.repository import ClaimRepository
 from hub.database import Database
-from hub.log.bulk import record_changes
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_id, derived_row, split_block
 from hub.settings import Settings
 from hub.transfers.models import Transfer
-from hub.transfers.service import DEFERRED_LOG, defer_log, move
+from hub.transfers.service import move
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
@@ -417,7 +416,6 @@ class TransferWorker:
         ]
         self.locked = {item["namespace"] for t in locking for item in t.request["blocks"]}
         ClaimRepository(session).lock(self.locked)
-        changes = defer_log(session)
         applied = 0
         # the locks first: each splits its block (one statement each, as the session holds few
         # blocks); then the blocks every other step reads, at once
@@ -437,9 +435,7 @@ class TransferWorker:
             except Exception as exc:
                 raise StepFault(job, exc) from exc
             applied += 1
-        session.info.pop(DEFERRED_LOG)
         session.autoflush = True
-        record_changes(session, changes)
         return applied
 
     @staticmethod

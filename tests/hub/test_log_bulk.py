@@ -8,7 +8,7 @@ import json
 from sqlmodel import col, select
 
 from hub.log.bulk import Change, record_changes
-from hub.log.changes import record_change
+from hub.log.changes import append_change
 from hub.log.models import EventRecipient, LogEntry, LogNode, WebhookDelivery
 from hub.platforms.models import Platform
 from transparency import appended_nodes, leaf_hash
@@ -29,7 +29,7 @@ def test_bulk_appends_interleave_with_single_ones_into_one_consistent_tree(datab
     with database.unit_of_work() as session:
         assert record_changes(session, []) == []
         indexes += record_changes(session, batches[0])
-        indexes.append(record_change(session, "test.single", subject=("thing", "S"), actor="tester"))
+        indexes.append(append_change(session, "test.single", subject=("thing", "S"), actor="tester"))
     with database.unit_of_work() as session:
         indexes += record_changes(session, batches[1])
         indexes += record_changes(session, batches[2])
