@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from schemas.jwk import Ed25519Key
+from schemas.jws import SIGNING_ALGORITHM
 
 ACTIVE = "active"
 T = TypeVar("T")
@@ -173,4 +174,4 @@ class KeyStore:
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """The public JWK Set of every published key."""
         self.active()
-        return {"keys": [key.public_jwk() for key in self.published()]}
+        return {"keys": [{**key.public_jwk(), "alg": SIGNING_ALGORITHM} for key in self.published()]}

@@ -19,7 +19,7 @@ from schemas.canonical import CanonicalizationError, canonicalize, is_canonical
 from schemas.jwk import Ed25519Key, JWKSet, b64url_decode, b64url_encode
 
 ACCEPTED_ALGORITHMS = frozenset({"EdDSA", "Ed25519"})
-SIGNING_ALGORITHM = "EdDSA"
+SIGNING_ALGORITHM = "Ed25519"  # RFC 9864's fully specified name; "EdDSA" is still accepted
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
 

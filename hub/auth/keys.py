@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     from hub.keystore import KeyStore
 from hub.platforms.models import Platform
 from schemas.jwk import JWKSet
+from schemas.jws import SIGNING_ALGORITHM
 
 # joserfc warns on every use of "EdDSA", which RFC 9864 deprecates in favour of "Ed25519". The
 # federation accepts both names (stock clients still send EdDSA); the warning is noise here.
 warnings.filterwarnings("ignore", message=".*EdDSA is deprecated.*")
 
-ACCEPTED_ALGORITHMS = ["EdDSA", "Ed25519"]
+# what the hub signs with (RFC 9864), then what it accepts from clients during the transition
+ACCEPTED_ALGORITHMS = [SIGNING_ALGORITHM, "EdDSA"]
 
 
 def client_jwks(client: OAuthClient, platform: Platform | None, now: datetime) -> dict[str, Any]:

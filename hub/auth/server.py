@@ -48,6 +48,7 @@ from hub.auth.signatures import purge_clock
 from hub.keystore import KeyStore
 from hub.platforms.models import Platform
 from hub.settings import Settings
+from schemas.jws import SIGNING_ALGORITHM
 from schemas.strict_json import text_problem
 
 PRIVATE_KEY_JWT = "private_key_jwt"
@@ -201,7 +202,7 @@ class TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
 
     def __init__(self, server: HubAuthorizationServer) -> None:
         settings = server.settings
-        super().__init__(issuer=settings.issuer, alg="EdDSA")
+        super().__init__(issuer=settings.issuer, alg=SIGNING_ALGORITHM)
         self.server = server
         self.ttl = settings.access_token_ttl
         self.expires_generator = lambda client, grant_type: self.ttl
@@ -228,9 +229,9 @@ class TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
                 expires_at=datetime.fromtimestamp(now + self.ttl, UTC),
             )
         )
-        header = {"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid}
+        header = {"alg": SIGNING_ALGORITHM, "typ": "at+jwt", "kid": key.kid}
         signing = signing_key(key.private_jwk())
-        return str(jwt.encode(header, claims, signing, algorithms=["EdDSA"]))
+        return str(jwt.encode(header, claims, signing, algorithms=[SIGNING_ALGORITHM]))
 
 
 class _TokenLookup:

@@ -17,6 +17,7 @@ from hub.platforms.models import PlatformCreate, PlatformKind, PlatformStatus
 from hub.platforms.service import PlatformService
 from hub.problems import HubError
 from hub.settings import Settings
+from schemas.jws import SIGNING_ALGORITHM
 
 platforms_app = typer.Typer(help="The federation's platforms.", no_args_is_help=True)
 clients_app = typer.Typer(
@@ -176,7 +177,7 @@ def assertion(
             key,
             client_id=data["client_id"],
             token_endpoint=data["token_endpoint"],
-            alg="EdDSA",
+            alg=SIGNING_ALGORITHM,
             header={"kid": data["private_jwk"]["kid"]},
             expires_in=lifetime,
         )

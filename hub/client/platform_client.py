@@ -16,7 +16,7 @@ from joserfc.jwk import OKPKey
 
 from hub.client.errors import AuthenticationFailed, HubUnreachable, raise_for_problem
 from schemas.jwk import Ed25519Key
-from schemas.jws import sign_detached
+from schemas.jws import SIGNING_ALGORITHM, sign_detached
 
 SIGNATURE_HEADER = "Puhui-Signature"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -51,7 +51,7 @@ class PlatformClient:
             OAuth2Client,
         )  # imported late: it warns on import
 
-        assertion = PrivateKeyJWT(self.token_endpoint, alg="EdDSA", headers={"kid": self.key.kid})
+        assertion = PrivateKeyJWT(self.token_endpoint, alg=SIGNING_ALGORITHM, headers={"kid": self.key.kid})
         self.oauth = OAuth2Client(
             client_id=client_id,
             client_secret=OKPKey.import_key(private_jwk),

@@ -57,7 +57,10 @@ def test_metadata_names_the_endpoints_and_methods(client: TestClient) -> None:
     assert metadata["token_endpoint"] == TOKEN
     assert metadata["grant_types_supported"] == ["client_credentials"]
     assert metadata["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
-    assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {"EdDSA", "Ed25519"}
+    # the hub's own algorithm first (RFC 9864), the older name accepted during the transition
+    assert metadata["token_endpoint_auth_signing_alg_values_supported"] == ["Ed25519", "EdDSA"]
+    hub_keys = client.get("/.well-known/jwks.json").json()["keys"]
+    assert hub_keys and {key["alg"] for key in hub_keys} == {"Ed25519"}
     assert metadata["revocation_endpoint"].endswith("/oauth/revoke")
     assert metadata["introspection_endpoint"].endswith("/oauth/introspect")
 
@@ -74,8 +77,9 @@ def test_private_key_jwt_yields_an_rfc9068_access_token(
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 600
     keys = KeySet.import_key_set(client.get("/.well-known/jwks.json").json())
-    token = jwt.decode(body["access_token"], keys, algorithms=["EdDSA"])
-    assert token.header["typ"] == "at+jwt"
+    assert json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[0] + "=="))["alg"] == "Ed25519"
+    token = jwt.decode(body["access_token"], keys, algorithms=["Ed25519"])
+    assert token.header["typ"] == "at+jwt" and token.header["alg"] == "Ed25519"
     assert token.header["kid"] in {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
     claims = token.claims
     assert claims["sub"] == claims["client_id"] == "js"

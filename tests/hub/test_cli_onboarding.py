@@ -109,7 +109,7 @@ def test_clients_assertion_makes_a_private_key_jwt(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     credentials = json.loads(out.read_text())
     key = OKPKey.import_key({k: v for k, v in credentials["private_jwk"].items() if k != "d"})
-    claims = jwt.decode(result.stdout.strip(), key, algorithms=["EdDSA"]).claims
+    claims = jwt.decode(result.stdout.strip(), key, algorithms=["Ed25519"]).claims
     assert claims["iss"] == claims["sub"] == credentials["client_id"]
     assert claims["aud"] == credentials["token_endpoint"]
     assert claims["exp"] - claims["iat"] == 300

@@ -55,7 +55,7 @@ def test_a_jiangsu_pv_block_is_recognized_in_shanghai_with_a_verifiable_certific
     assert approved["status"] == "approved"
     answer = jiangsu.get(f"/v1/recognitions/{pending['id']}/certificate")
     keys = KeySet.import_key_set(client.get("/.well-known/jwks.json").json())
-    certificate = json.loads(jws.deserialize_compact(answer["jws"], keys, algorithms=["EdDSA"]).payload)
+    certificate = json.loads(jws.deserialize_compact(answer["jws"], keys, algorithms=["Ed25519"]).payload)
     assert certificate == answer["certificate"]
     assert certificate["converted_quantity"] == 84
     assert certificate["approved_by"] == ["operator-sh"]

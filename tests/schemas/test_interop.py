@@ -30,7 +30,7 @@ def _deserialize(token: str, key: OKPKey, payload: bytes | None = None) -> bytes
         warnings.simplefilter("ignore")  # joserfc warns that "EdDSA" is deprecated by RFC 9864
         if payload is None:
             return jws.deserialize_compact(token, key, algorithms=["EdDSA", "Ed25519"]).payload
-        return jws.deserialize_compact(token, key, payload=payload, algorithms=["EdDSA"]).payload
+        return jws.deserialize_compact(token, key, payload=payload, algorithms=["Ed25519"]).payload
 
 
 def test_joserfc_verifies_a_record_we_sign(ours: Ed25519Key) -> None:

@@ -74,7 +74,7 @@ def test_compact_round_trip_names_alg_and_kid(key: Ed25519Key) -> None:
     token = sign_compact(b"hello", key, typ="puhui+jws")
     verified = verify_compact(token, JWKSet([key]))
     assert verified.payload == b"hello"
-    assert verified.header == {"alg": "EdDSA", "kid": key.kid, "typ": "puhui+jws"}
+    assert verified.header == {"alg": "Ed25519", "kid": key.kid, "typ": "puhui+jws"}  # RFC 9864
 
 
 def test_detached_round_trip(key: Ed25519Key) -> None:
