@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from hub.auth.keys import ACCEPTED_ALGORITHMS
+from hub.auth.public import Introspection, Revoked, ServerMetadata, TokenAnswer
 from hub.auth.scopes import ALL_SCOPES
 from hub.auth.server import FormRequest, HubAuthorizationServer
 from hub.database import Database
@@ -84,17 +85,29 @@ def _error(status: int, error: str, description: str | None, headers: Any = None
     return JSONResponse(body, status_code=status, headers={**extra, **NO_STORE})
 
 
-@router.post("/oauth/token", summary="Token endpoint: client_credentials (RFC 6749, 7523, 9068)")
+@router.post(
+    "/oauth/token",
+    summary="Token endpoint: client_credentials (RFC 6749, 7523, 9068)",
+    responses={200: {"model": TokenAnswer, "description": "An access token"}},
+)
 async def token(request: Request) -> JSONResponse:
     return await _oauth(request, None)
 
 
-@router.post("/oauth/revoke", summary="Revoke an access token (RFC 7009)")
+@router.post(
+    "/oauth/revoke",
+    summary="Revoke an access token (RFC 7009)",
+    responses={200: {"model": Revoked, "description": "Revoked (or nothing to revoke)"}},
+)
 async def revoke(request: Request) -> JSONResponse:
     return await _oauth(request, "revocation")
 
 
-@router.post("/oauth/introspect", summary="Introspect an access token (RFC 7662)")
+@router.post(
+    "/oauth/introspect",
+    summary="Introspect an access token (RFC 7662)",
+    responses={200: {"model": Introspection, "description": "The token's state"}},
+)
 async def introspect(request: Request) -> JSONResponse:
     return await _oauth(request, "introspection")
 
@@ -136,5 +149,5 @@ def server_metadata(settings: Settings) -> dict[str, Any]:
     "/.well-known/oauth-authorization-server",
     summary="Authorization server metadata (RFC 8414)",
 )
-def metadata(request: Request) -> dict[str, Any]:
-    return server_metadata(request.app.state.settings)
+def metadata(request: Request) -> ServerMetadata:
+    return ServerMetadata.model_validate(server_metadata(request.app.state.settings))
