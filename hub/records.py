@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
+from schemas.canonical import MAX_SAFE_INTEGER
 from schemas.catalog import SchemaCatalog, catalog
 
 COMPONENT_PREFIX = "#/components/schemas/"
@@ -24,11 +25,29 @@ COMPONENT_PREFIX = "#/components/schemas/"
 MARKER = "x-puhui-exchange-record"
 
 
+def _bounded(node: Any) -> None:
+    """Every integer of an answer is at most 2^53 - 1 (exact in every JSON implementation), and
+    the document says so: a ``maximum`` on each integer schema that has none."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("maximum", MAX_SAFE_INTEGER)
+        for value in node.values():
+            _bounded(value)
+    elif isinstance(node, list):
+        for item in node:
+            _bounded(item)
+
+
+def document_bounds(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """``json_schema_extra`` of an answer's model: its integers' bound, documented."""
+    _bounded(schema.get("properties", {}))
+
+
 class Public(BaseModel):
     """An answer's model: a member the hub answers but the model does not name is an error (a
     test fails), never a member silently dropped from the answer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=document_bounds)
 
 
 def component_name(document: str, definition: str | None = None) -> str:
@@ -77,6 +96,8 @@ def exchange_components(found: SchemaCatalog | None = None) -> dict[str, Any]:
         components[component_name(document)] = _rewrite(source, document)
         for definition, schema in source.get("$defs", {}).items():
             components[component_name(document, definition)] = _rewrite(schema, document)
+    # what the hub answers is RFC 8785 canonical JSON, which holds no integer above 2^53 - 1
+    _bounded(components)
     return components
 
 

@@ -30,7 +30,7 @@ from hub.auth.models import SignedRequest
 from hub.auth.ratelimit import RateLimiter
 from hub.auth.repository import AuthRepository, TokenState
 from hub.auth.scopes import ClientKind
-from hub.auth.signatures import SIGNATURE_HEADER, verify_request
+from hub.auth.signatures import verify_received
 from hub.deps import Deferred, KeyStoreDep, SessionDep, SettingsDep, blocking, runs_in_one_hop
 from hub.problems import HubError
 
@@ -181,15 +181,8 @@ async def authenticate(
         principal = check_token(session, str(claims["jti"]))
         if signs:
             try:
-                verdict: SignedRequest | HubError | None = verify_request(
-                    request.method,
-                    request.url.path,
-                    request.headers.get("content-type"),
-                    body,
-                    request.headers.get(SIGNATURE_HEADER),
-                    principal,
-                    session,
-                    settings,
+                verdict: SignedRequest | HubError | None = verify_received(
+                    request, body, principal, session, settings
                 )
             except HubError as refused:  # raised by the signing dependency, after the scope check
                 verdict = refused

@@ -6,11 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.records import document_bounds
+
 
 class TokenAnswer(BaseModel):
     """RFC 6749 §5.1: an RFC 9068 JWT access token."""
 
-    model_config = ConfigDict(extra="allow", title="TokenAnswer")
+    model_config = ConfigDict(extra="allow", title="TokenAnswer", json_schema_extra=document_bounds)
 
     access_token: str = Field(description="An RFC 9068 JWT (typ at+jwt, alg Ed25519).")
     token_type: Literal["Bearer"]
@@ -21,7 +23,7 @@ class TokenAnswer(BaseModel):
 class Introspection(BaseModel):
     """RFC 7662 §2.2: ``{"active": false}`` alone for a token that is not active."""
 
-    model_config = ConfigDict(extra="allow", title="Introspection")
+    model_config = ConfigDict(extra="allow", title="Introspection", json_schema_extra=document_bounds)
 
     active: bool
     token_type: str | None = None
@@ -38,13 +40,13 @@ class Introspection(BaseModel):
 class Revoked(BaseModel):
     """RFC 7009 §2.2: an empty JSON object (also for a token unknown or revoked already)."""
 
-    model_config = ConfigDict(extra="forbid", title="Revoked")
+    model_config = ConfigDict(extra="forbid", title="Revoked", json_schema_extra=document_bounds)
 
 
 class ServerMetadata(BaseModel):
     """RFC 8414 authorization server metadata."""
 
-    model_config = ConfigDict(extra="allow", title="ServerMetadata")
+    model_config = ConfigDict(extra="allow", title="ServerMetadata", json_schema_extra=document_bounds)
 
     issuer: str
     token_endpoint: str

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlmodel import Session
+from starlette.requests import Request
 
 from hub.auth.models import SignedRequest
 from hub.auth.repository import AuthRepository
@@ -87,6 +88,22 @@ class _PurgeClock:
 
 parsed_keys = _ParsedKeys()
 purge_clock = _PurgeClock()
+
+
+def verify_received(
+    request: Request, body: bytes, principal: Principal, session: Session, settings: Settings
+) -> SignedRequest | None:
+    """``verify_request`` of a request as received."""
+    return verify_request(
+        request.method,
+        request.url.path,
+        request.headers.get("content-type"),
+        body,
+        request.headers.get(SIGNATURE_HEADER),
+        principal,
+        session,
+        settings,
+    )
 
 
 def verify_request(

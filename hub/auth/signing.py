@@ -22,7 +22,13 @@ from sqlmodel import Session
 
 from hub.auth.models import SignedRequest
 from hub.auth.principal import STATE_CHANGING, VERDICT, CurrentPrincipal, DeferredPrincipal, Principal
-from hub.auth.signatures import SIGNATURE_HEADER, ReplayRefused, SignatureRefused, verify_request
+from hub.auth.signatures import (
+    SIGNATURE_HEADER,
+    ReplayRefused,
+    SignatureRefused,
+    verify_received,
+    verify_request,
+)
 from hub.deps import Deferred, SessionDep, SettingsDep, blocking
 from hub.problems import HubError
 from hub.settings import Settings
@@ -59,18 +65,7 @@ async def verify_signed_request(
     verdict = getattr(request.state, VERDICT, _UNCHECKED)
     if verdict is _UNCHECKED:  # authenticated without a verdict (a dependency override): check now
         body = await request.body()
-        verdict = await blocking(
-            lambda: verify_request(
-                request.method,
-                request.url.path,
-                request.headers.get("content-type"),
-                body,
-                request.headers.get(SIGNATURE_HEADER),
-                principal,
-                session,
-                settings,
-            )
-        )
+        verdict = await blocking(lambda: verify_received(request, body, principal, session, settings))
     if isinstance(verdict, HubError):
         raise verdict
     if isinstance(verdict, SignedRequest):

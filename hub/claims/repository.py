@@ -79,22 +79,7 @@ class ClaimRepository:
         return sorted(found, key=lambda claim: claim.start)
 
     def add(self, kind: ClaimKind, owner: str, claims: Sequence[NewClaim]) -> None:
-        if claims:
-            self.session.execute(
-                insert(SerialClaim),
-                [
-                    {
-                        "namespace": c.namespace,
-                        "serial_start": c.start,
-                        "serial_end": c.end,
-                        "kind": str(kind),
-                        "owner_id": owner,
-                        "active": True,
-                        "created_at": datetime.now(UTC),
-                    }
-                    for c in claims
-                ],
-            )
+        self.add_each(kind, [(owner, claim) for claim in claims])
 
     def add_each(self, kind: ClaimKind, owned: Sequence[tuple[str, NewClaim]]) -> None:
         """Claims of several owners in one statement."""

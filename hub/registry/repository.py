@@ -28,26 +28,6 @@ BLOCK_COLUMNS = (
 )  # fmt: skip
 
 
-def block_row(record: dict[str, Any], batch_id: str) -> tuple[Any, ...]:
-    return (
-        record["block_id"],
-        record["origin_registry"],
-        record["current_registry"],
-        record["serial_namespace"],
-        record["serial_start"],
-        record["serial_end"],
-        record["quantity"],
-        record["vintage"],
-        record["methodology"]["catalogue_id"],
-        record["project"]["registry"],
-        record["project"]["project_id"],
-        record["holder"]["account_id"],
-        record["status"],
-        record,
-        batch_id,
-    )
-
-
 def record_text(record: dict[str, Any]) -> str:
     """The JSON text stored for a record in SQLite (member order kept)."""
     if is_plain(record):  # orjson writes what json.dumps would, minus the spaces

@@ -9,13 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.auth.principal import Forbidden
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
-from hub.problems import BadRequest
 from hub.text import Integer, Text
 from hub.transfers.batches import MAX_BATCH, TransferBatches
-from hub.transfers.endpoints import Sender, TransferBody
+from hub.transfers.endpoints import Sender, TransferBody, proposer
 
 router = APIRouter(prefix="/v1/transfer-batches", tags=["transfers"])
 
@@ -62,16 +60,10 @@ def propose_batch(
     signed: SignedRequestDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> BatchAnswer:
-    if not idempotency_key:
-        raise BadRequest("an Idempotency-Key header is required", code="1004")
-    if principal.platform_code is None:
-        raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
+    key, sender = proposer(principal, idempotency_key)
     batches = TransferBatches(session, timedelta(seconds=settings.transfer_deadline))
     answer, created = batches.propose(
-        body.model_dump(exclude_none=True),
-        key=idempotency_key,
-        client_id=principal.client_id,
-        sender=principal.platform_code,
+        body.model_dump(exclude_none=True), key=key, client_id=principal.client_id, sender=sender
     )
     if not created:
         response.status_code = status.HTTP_200_OK

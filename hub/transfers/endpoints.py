@@ -63,6 +63,15 @@ class TransferBody(BaseModel):
     )
 
 
+def proposer(principal: Principal, idempotency_key: str | None) -> tuple[str, str]:
+    """The key and the platform of a proposal (single or batch): both required."""
+    if not idempotency_key:
+        raise BadRequest("an Idempotency-Key header is required", code="1004")
+    if principal.platform_code is None:
+        raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
+    return idempotency_key, principal.platform_code
+
+
 @router.post(
     "", status_code=status.HTTP_201_CREATED, summary="Propose a transfer (idempotent on Idempotency-Key)"
 )
@@ -76,16 +85,10 @@ def propose(
     signed: SignedRequestDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> TransferPublic:
-    if not idempotency_key:
-        raise BadRequest("an Idempotency-Key header is required", code="1004")
-    if principal.platform_code is None:
-        raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
+    key, sender = proposer(principal, idempotency_key)
     service = TransferService(session, timedelta(seconds=settings.transfer_deadline))
     transfer, created = service.propose(
-        body.model_dump(exclude_none=True),
-        key=idempotency_key,
-        client_id=principal.client_id,
-        sender=principal.platform_code,
+        body.model_dump(exclude_none=True), key=key, client_id=principal.client_id, sender=sender
     )
     if not created:
         response.status_code = status.HTTP_200_OK
