@@ -214,12 +214,26 @@ OPERATIONS = (
         TransferCompletedNotice,
         NoticeAnswer,
     ),
-    Operation("lockBatch", "lock_batch_path", "Many locks in one request, answered per item", BlockBatch, BatchAnswer),
     Operation(
-        "unlockBatch", "unlock_batch_path", "Many unlocks in one request, answered per item", BlockBatch, BatchAnswer
+        "lockBatch",
+        "lock_batch_path",
+        "Many locks in one request, answered per item",
+        BlockBatch,
+        BatchAnswer,
     ),
     Operation(
-        "creditBatch", "import_batch_path", "Many credits in one request, answered per item", ImportBatch, BatchAnswer
+        "unlockBatch",
+        "unlock_batch_path",
+        "Many unlocks in one request, answered per item",
+        BlockBatch,
+        BatchAnswer,
+    ),
+    Operation(
+        "creditBatch",
+        "import_batch_path",
+        "Many credits in one request, answered per item",
+        ImportBatch,
+        BatchAnswer,
     ),
 )
 
@@ -268,7 +282,9 @@ def _responses(operation: Operation) -> dict[str, Any]:
         ok["content"] = _json(operation.answer)
     else:
         ok["description"] = "A page of issuances in the platform's format."
-        ok["headers"] = {"Next-Cursor": {"description": "The cursor of the next page", "schema": {"type": "string"}}}
+        ok["headers"] = {
+            "Next-Cursor": {"description": "The cursor of the next page", "schema": {"type": "string"}}
+        }
     refusal = {"description": "Refused, final: the reason in the body.", "content": _json(Refusal)}
     retry = {"description": "Failed for now: the hub retries with the same key and body."}
     answers: dict[str, Any] = {"200": ok}
@@ -296,11 +312,15 @@ def openapi_document() -> dict[str, Any]:
         }
         parameters: list[dict[str, Any]] = []
         if "{block_id}" in path:
-            parameters.append({"name": "block_id", "in": "path", "required": True, "schema": {"type": "string"}})
+            parameters.append(
+                {"name": "block_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
         if operation.state_changing and not operation.id.endswith("Batch"):
             parameters.append(IDEMPOTENCY_KEY)
         if operation.id == "pullIssuances":
-            parameters.append({"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}})
+            parameters.append(
+                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}
+            )
         if parameters:
             call["parameters"] = parameters
         if operation.request is not None:

@@ -62,7 +62,9 @@ class Seen:
     def __str__(self) -> str:
         if self.status is None:
             return f"no answer ({self.body})"
-        text = json.dumps(self.body, ensure_ascii=False) if not isinstance(self.body, str) else repr(self.body)
+        text = (
+            json.dumps(self.body, ensure_ascii=False) if not isinstance(self.body, str) else repr(self.body)
+        )
         return f"{self.status} {text[:160]}"
 
     @property
@@ -106,7 +108,9 @@ class Credentials:
         if block is not None:
             wanted = {"block_id": str, "serial_start": int, "serial_end": int, "quantity": int}
             if not isinstance(block, dict) or any(not isinstance(block.get(k), t) for k, t in wanted.items()):
-                raise CheckSetupError("block needs block_id (string), serial_start, serial_end, quantity (integers)")
+                raise CheckSetupError(
+                    "block needs block_id (string), serial_start, serial_end, quantity (integers)"
+                )
         import_block = data.get("import_block")
         if import_block is not None and not isinstance(import_block, dict):
             raise CheckSetupError("import_block must be an exchange credit-block record")
@@ -152,7 +156,9 @@ class PlatformCheck:
         self.spec = adapter.spec
         self.carries_blocks = CREDIT_BLOCK in adapter.record_kinds
         if self.carries_blocks and credentials.block is None:
-            raise CheckSetupError(f"the {code} format carries credit blocks: the credentials need a test block")
+            raise CheckSetupError(
+                f"the {code} format carries credit blocks: the credentials need a test block"
+            )
         self.credentials = credentials
         self.run = run_id or secrets.token_hex(4)
         self.http = httpx.Client(
@@ -185,7 +191,9 @@ class PlatformCheck:
         return template.format(block_id=quote(str(block["block_id"]), safe=""))
 
     def lock(self, block: Mapping[str, Any], key: str, what: str = "lock") -> Seen:
-        return self._post(self._block_path(self.spec.lock_path, block), key, what, json=self.spec.block_body(block))
+        return self._post(
+            self._block_path(self.spec.lock_path, block), key, what, json=self.spec.block_body(block)
+        )
 
     def unlock(self, block: Mapping[str, Any], key: str, what: str = "unlock") -> Seen:
         path = self._block_path(self.spec.unlock_path, block)
@@ -232,7 +240,9 @@ class PlatformCheck:
         first = self.lock(block, key)
         r1 = Result("R1", PASS if first.ok else FAIL, f"lock: {first}")
         again = self.lock(block, key)
-        other = self.lock(block, self._key("lock-again", block["block_id"]), "a second lock under another key")
+        other = self.lock(
+            block, self._key("lock-again", block["block_id"]), "a second lock under another key"
+        )
         same = first.ok and again.status == first.status and again.body == first.body
         once = other.refused
         seen = f"first {first}; same key again {again}; another key {other}"
@@ -243,7 +253,12 @@ class PlatformCheck:
         return [r1, Result("R2", PASS if same and once else FAIL, seen)]
 
     def r3(self) -> Result:
-        unknown = {"block_id": f"PUHUI-CHECK-UNKNOWN-{self.run}", "serial_start": 1, "serial_end": 1, "quantity": 1}
+        unknown = {
+            "block_id": f"PUHUI-CHECK-UNKNOWN-{self.run}",
+            "serial_start": 1,
+            "serial_end": 1,
+            "quantity": 1,
+        }
         seen = self.lock(unknown, self._key("unknown"), "a lock of an unknown block")
         return Result("R3", PASS if seen.refused else FAIL, f"lock of {unknown['block_id']}: {seen}")
 
@@ -256,7 +271,9 @@ class PlatformCheck:
         relock = self.lock(block, self._key("relock", block["block_id"]), "a lock after the unlock")
         tidy = self.unlock(block, self._key("tidy", block["block_id"]), "the last unlock")
         seen = f"unlock {first}; same key again {again}; lock again {relock}; unlock {tidy}"
-        passed = first.ok and again.status == first.status and again.body == first.body and relock.ok and tidy.ok
+        passed = (
+            first.ok and again.status == first.status and again.body == first.body and relock.ok and tidy.ok
+        )
         return Result("R4", PASS if passed else FAIL, seen)
 
     def r5(self) -> Result:
@@ -267,7 +284,9 @@ class PlatformCheck:
         passed = first.ok and again.status == first.status and again.body == first.body
         if first.ok:
             self.imported = record
-        return Result("R5", PASS if passed else FAIL, f"credit of {record['block_id']}: {first}; again {again}")
+        return Result(
+            "R5", PASS if passed else FAIL, f"credit of {record['block_id']}: {first}; again {again}"
+        )
 
     def _batch(self, path: str | None, items: list[dict[str, Any]], expect: list[bool]) -> tuple[bool, str]:
         """Whether the batch route answered per item as expected (2xx where True, a refusal
@@ -294,7 +313,12 @@ class PlatformCheck:
     def r6(self) -> Result:
         notes = []
         passed = True
-        unknown = {"block_id": f"PUHUI-CHECK-UNKNOWN-{self.run}", "serial_start": 1, "serial_end": 1, "quantity": 1}
+        unknown = {
+            "block_id": f"PUHUI-CHECK-UNKNOWN-{self.run}",
+            "serial_start": 1,
+            "serial_end": 1,
+            "quantity": 1,
+        }
         items = [{"idempotency_key": self._key("batch-unknown"), **self.spec.block_body(unknown)}]
         expect = [False]
         block = self.credentials.block
@@ -305,7 +329,12 @@ class PlatformCheck:
         ok, note = self._batch(self.spec.lock_batch_path, items, expect)
         passed, notes = passed and ok, [*notes, f"lock: {note}"]
         if block is not None:
-            unlock = [{"idempotency_key": self._key("batch-unlock", block["block_id"]), **self.spec.block_body(block)}]
+            unlock = [
+                {
+                    "idempotency_key": self._key("batch-unlock", block["block_id"]),
+                    **self.spec.block_body(block),
+                }
+            ]
             ok, note = self._batch(self.spec.unlock_batch_path, unlock, [True])
             if "falls back" in note or "no batch route" in note:  # leave the block as found
                 self.unlock(block, self._key("batch-tidy", block["block_id"]), "an unlock after a lock batch")
@@ -323,7 +352,12 @@ class PlatformCheck:
             "quantity": 1,
             "retired_at": "2026-01-01T00:00:00+00:00",
             "blocks": [
-                {"block_id": block["block_id"], "start": block["serial_start"], "end": block["serial_start"], "quantity": 1}
+                {
+                    "block_id": block["block_id"],
+                    "start": block["serial_start"],
+                    "end": block["serial_start"],
+                    "quantity": 1,
+                }
             ],
         }
         first, again = self._notice(
@@ -352,9 +386,17 @@ class PlatformCheck:
             idempotency_key_for("transfer-completed", notice["transfer_id"]),
             "a transfer-completed notice",
         )
-        after = self.unlock(record, self._key("finalized-unlock", record["block_id"]), "an unlock of exported serials")
+        after = self.unlock(
+            record, self._key("finalized-unlock", record["block_id"]), "an unlock of exported serials"
+        )
         seen = f"lock {lock}; notice {first}; same key again {again}; an unlock after it {after}"
-        passed = lock.ok and first.ok and again.status == first.status and again.body == first.body and after.refused
+        passed = (
+            lock.ok
+            and first.ok
+            and again.status == first.status
+            and again.body == first.body
+            and after.refused
+        )
         return Result("R8", PASS if passed else FAIL, seen)
 
     def r9(self) -> Result:
@@ -401,4 +443,3 @@ def run_checks(
         return check.run_all()
     finally:
         check.close()
-

@@ -83,9 +83,7 @@ BREAKABLE = {
 LOCKABLE = ("held", "imported")  # a block it credited is held by an account there, as any other
 
 
-def create_sandbox(
-    code: str, *, pages: Sequence[bytes] | None = None, broken: Sequence[str] = ()
-) -> FastAPI:
+def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: Sequence[str] = ()) -> FastAPI:
     """The sandbox app of platform ``code`` (its good fixtures as issuances unless ``pages``);
     ``broken`` names behaviours of :data:`BREAKABLE` it gets wrong on purpose."""
     unknown = sorted(set(broken) - set(BREAKABLE))
@@ -208,7 +206,9 @@ def create_sandbox(
 
     def answered(answer: tuple[int, dict[str, Any]]) -> Response:
         if answer[0] >= 400 and "refusal-body" in faults:
-            return Response(str(answer[1].get("error", "refused")), status_code=answer[0], media_type="text/plain")
+            return Response(
+                str(answer[1].get("error", "refused")), status_code=answer[0], media_type="text/plain"
+            )
         return JSONResponse(answer[1], status_code=answer[0])
 
     async def items_of(request: Request) -> list[Any] | JSONResponse:
@@ -286,9 +286,7 @@ def create_sandbox(
         key = request.headers.get("idempotency-key")
         return answered(import_step(key, await request.body(), request.headers.get("content-type")))
 
-    def notice_step(
-        key: str | None, body: Any, id_field: str, take: Any
-    ) -> tuple[int, dict[str, Any]]:
+    def notice_step(key: str | None, body: Any, id_field: str, take: Any) -> tuple[int, dict[str, Any]]:
         """One notice: its answer (kept for its key, a refusal too: the same notice is refused
         the same way); ``take(body)`` records it, or says why not."""
         if "notice-idempotency" in faults:

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
         help="get this behaviour wrong on purpose (to see `puhui platform-check` fail naming it)",
     )
     args = parser.parse_args(argv)
-    uvicorn.run(create_sandbox(args.code, broken=args.broken), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_sandbox(args.code, broken=args.broken), host=args.host, port=args.port, log_level="info"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ STYLE = {"PASS": "green", "FAIL": "bold red", "N/A": "dim"}
 def platform_check(
     base_url: Annotated[str, typer.Option("--base-url", help="The platform API's address.")],
     credentials: Annotated[
-        str, typer.Option("--credentials", help="JSON file: headers, a test block, optionally an import block.")
+        str,
+        typer.Option("--credentials", help="JSON file: headers, a test block, optionally an import block."),
     ],
     region: Annotated[
         str | None, typer.Option("--region", help="The region whose layout the server keeps (e.g. JS).")

@@ -74,9 +74,7 @@ class NoticeWorker:
         """The notice's new status and the error, if any."""
         if not base_url:
             return PENDING, f"{job.platform} has no API address"
-        client = get(job.platform).client(
-            base_url, self.transport, timeout=self.settings.webhook_timeout
-        )
+        client = get(job.platform).client(base_url, self.transport, timeout=self.settings.webhook_timeout)
         try:
             if job.kind == RETIREMENT:
                 client.notify_retirement(job.body, idempotency_key=job.key)
