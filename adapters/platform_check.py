@@ -33,7 +33,7 @@ from adapters.base import BaseAdapter
 from adapters.client import RETRYABLE_STATUSES, idempotency_key_for
 from adapters.contract import CREDIT_BLOCK, AdapterError
 from adapters.privacy import Pseudonymizer
-from adapters.registry import get
+from adapters.registry import UnknownAdapter, available, get
 
 PASS, FAIL, NOT_APPLICABLE = "PASS", "FAIL", "N/A"
 
@@ -148,8 +148,8 @@ class PlatformCheck:
             raise CheckSetupError("which region's layout? --region CODE, or region in the credentials")
         try:
             adapter = get(code)
-        except KeyError as exc:
-            raise CheckSetupError(f"no adapter for region {code}") from exc
+        except UnknownAdapter as exc:
+            raise CheckSetupError(f"no adapter for region {code}: {', '.join(sorted(available()))}") from exc
         if not isinstance(adapter, BaseAdapter):
             raise CheckSetupError(f"the {code} adapter has no ClientSpec")
         self.adapter = adapter
