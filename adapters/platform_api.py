@@ -344,7 +344,7 @@ def openapi_document() -> dict[str, Any]:
             "version": API_VERSION,
             "description": __doc__,
         },
-        "x-retryable-statuses": sorted(RETRYABLE_STATUSES) + ["5XX"],
+        "x-retryable-statuses": [*sorted(RETRYABLE_STATUSES), "5XX"],
         "paths": paths,
         "webhooks": {
             "logEvent": {

@@ -311,7 +311,7 @@ class PlatformCheck:
         return True, f"{path}: {seen}"
 
     def r6(self) -> Result:
-        notes = []
+        notes: list[str] = []
         passed = True
         unknown = {
             "block_id": f"PUHUI-CHECK-UNKNOWN-{self.run}",

@@ -24,8 +24,8 @@ from hub.limits import BodySizeLimit, NoNulInUrl
 from hub.log.endpoints import router as log_router
 from hub.log.webhook_endpoints import router as webhooks_router
 from hub.log.webhooks import WebhookWorker, WorkerThread
-from hub.notices.worker import NoticeWorker
 from hub.meta.endpoints import router as meta_router
+from hub.notices.worker import NoticeWorker
 from hub.openapi import document_problems
 from hub.operators.endpoints import router as operators_router
 from hub.platforms.endpoints import router as platforms_router

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
 from adapters.contract import PlatformAPIError, PlatformRefused
 from adapters.registry import get
 from hub.database import Database
