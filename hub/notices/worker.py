@@ -6,7 +6,8 @@ it afterwards, never inside a request's transaction. Each due notice is leased (
 client (:meth:`~adapters.contract.PlatformAPI.notify_retirement`,
 :meth:`~adapters.contract.PlatformAPI.notify_transfer_completed`) with the notice's own
 ``Idempotency-Key``, and its answer recorded: 2xx acknowledged, a refusal (4xx but 408, 425, 429)
-refused for good with the platform's reason, anything else tried again with exponential backoff,
+refused for good with the platform's reason (so is a 2xx that is not a JSON object), anything else
+tried again with exponential backoff,
 dead after ``webhook_max_attempts``. Once every notice of a retirement (of a transfer) is
 acknowledged, its ``origin_notified`` becomes true.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from adapters.contract import PlatformAPIError, PlatformRefused
+from adapters.contract import PlatformAPIError
 from adapters.registry import get
 from hub.database import Database
 from hub.notices.models import ACKNOWLEDGED, DEAD, PENDING, REFUSED
@@ -81,10 +82,8 @@ class NoticeWorker:
                 client.notify_retirement(job.body, idempotency_key=job.key)
             else:
                 client.notify_transfer_completed(job.body, idempotency_key=job.key)
-        except PlatformRefused as exc:
-            return REFUSED, str(exc)
-        except PlatformAPIError as exc:
-            return PENDING, str(exc)
+        except PlatformAPIError as exc:  # refused (or answered malformed): final; else tried again
+            return (PENDING if exc.retryable else REFUSED), str(exc)
         finally:
             client.close()
         return ACKNOWLEDGED, None
