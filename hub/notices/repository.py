@@ -60,6 +60,16 @@ class NoticeRepository:
         found = self.session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
         return {platform.code: platform.api_base_url for platform in found if platform.api_base_url}
 
+    def lock_subject(self, kind: str, subject: str) -> None:
+        """Take the row of the notices' subject (the retirement, the transfer) first: two workers
+        acknowledging two origins of one subject then see each other's answer, and one of them
+        sets ``origin_notified``."""
+        if kind == "retirement":
+            registry, _, retirement_id = subject.partition(":")
+            self.session.get(RetirementRecord, (registry, retirement_id), with_for_update=True)
+        else:
+            self.session.get(Transfer, subject, with_for_update=True)
+
     def mark_retirement_notified(self, registry: str, retirement_id: str) -> None:
         retirement = self.session.get(RetirementRecord, (registry, retirement_id), with_for_update=True)
         if retirement is not None and not retirement.record.get("origin_notified"):

@@ -91,6 +91,8 @@ class NoticeWorker:
     def _record(self, job: Job, status: str, error: str | None, now: datetime) -> None:
         with self.database.unit_of_work() as session:
             notices = NoticeRepository(session)
+            if status == ACKNOWLEDGED:
+                notices.lock_subject(job.kind, job.subject)
             notice = notices.get(job.kind, job.subject, job.platform)
             if notice is None or notice.status != PENDING:
                 return
