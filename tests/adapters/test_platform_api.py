@@ -82,3 +82,43 @@ def test_the_canonical_layout_names_every_operation_under_puhui_v1() -> None:
         assert getattr(CANONICAL, operation.spec_attr).startswith("/puhui/v1/")
     spec: ClientSpec = CANONICAL
     assert spec.name("transfer_id") == "transfer_id"
+
+
+# (the platform's status, whether the hub tries the call again)
+STATUSES = [
+    pytest.param(400, False, id="400-refused"),
+    pytest.param(404, False, id="404-refused"),
+    pytest.param(409, False, id="409-refused"),
+    pytest.param(422, False, id="422-refused"),
+    pytest.param(408, True, id="408-retried"),
+    pytest.param(425, True, id="425-retried"),
+    pytest.param(429, True, id="429-retried"),
+    pytest.param(500, True, id="500-retried"),
+    pytest.param(503, True, id="503-retried"),
+]
+
+
+@pytest.mark.parametrize(("status", "retried"), STATUSES)
+def test_the_hub_retries_exactly_the_statuses_the_specification_names(status: int, retried: bool) -> None:
+    import httpx
+
+    from adapters.contract import PlatformAPIError, PlatformRefused, PlatformUnreachable
+    from adapters.registry import get
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"error": "no"})
+
+    client = get("JS").client("http://platform", httpx.MockTransport(answer))
+    notice = {
+        "transfer_id": "T",
+        "destination": "SH",
+        "completed_at": "2026-01-01T00:00:00+00:00",
+        "blocks": [],
+    }
+    with pytest.raises(PlatformAPIError) as failed:
+        client.notify_transfer_completed(notice)
+    assert failed.value.retryable is retried
+    assert isinstance(failed.value, PlatformUnreachable if retried else PlatformRefused)
+    batch = client.lock_many([({"block_id": "B", "serial_start": 1, "serial_end": 1, "quantity": 1}, "k")])
+    if status not in (404, 405, 501):  # those mean "no batch route": single calls follow
+        assert [outcome.retryable for outcome in batch if outcome is not None] == [retried]

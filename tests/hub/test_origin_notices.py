@@ -197,3 +197,53 @@ def test_a_retirement_is_read_only_by_its_platform(hub, database, federation, wh
     else:
         with pytest.raises(NotFound):
             reader.get("/v1/retirements/RT-R")
+
+
+def test_a_mixed_retirement_tells_each_other_origin_only_of_its_own_serials(
+    hub, database, federation
+) -> None:
+    from tests.hub.conftest import ingest_fixtures
+
+    ingest_fixtures(database, hub[1], "SH")
+    _transfer(hub, federation, database)
+    _notices(hub, database)
+    shanghai = platform_client(hub, federation, "sh")
+    retired = shanghai.post(
+        "/v1/retirements",
+        {
+            "retirement_id": "RT-MIX",
+            "registry": "SH",
+            "blocks": [
+                {
+                    "block_id": "SH-B-2025-000101",
+                    "namespace": "SH",
+                    "start": 200001,
+                    "end": 200004,
+                    "quantity": 4,
+                    "unit": "tCO2e",
+                },
+                {
+                    "block_id": IMPORTED,
+                    "namespace": "JS",
+                    "start": 100001,
+                    "end": 100003,
+                    "quantity": 3,
+                    "unit": "tCO2e",
+                },
+            ],
+            "quantity": 7,
+            "unit": "tCO2e",
+            "purpose": {"kind": "voluntary-neutralization", "event": "mixed"},
+            "beneficiary": {"registry": "SH", "account_id": "SH-A-1"},
+        },
+    )
+    assert retired["origin_notified"] is False
+    with database.unit_of_work() as session:
+        from sqlmodel import select
+
+        notices = session.exec(select(OriginNotice).where(OriginNotice.subject == "SH:RT-MIX")).all()
+        assert [(n.platform_code, n.body["quantity"]) for n in notices] == [("JS", 3)]
+        assert [(b["start"], b["end"]) for b in notices[0].body["blocks"]] == [(100001, 100003)]
+    assert _notices(hub, database) == 1
+    assert shanghai.get("/v1/retirements/RT-MIX")["origin_notified"] is True
+    assert _sandbox(hub, "sh")["retirements"] == []  # the retiring platform is not told of itself
