@@ -90,7 +90,9 @@ class ClientSpec:
 
     def retirement_body(self, retirement: Mapping[str, Any]) -> dict[str, Any]:
         names = self.fields
+        retiring = {self.name("registry"): retirement["registry"]} if "registry" in retirement else {}
         return {
+            **retiring,
             names["retirement_id"]: retirement["retirement_id"],
             names["purpose"]: retirement["purpose"]["kind"],
             names["quantity"]: retirement["quantity"],

@@ -64,6 +64,7 @@ CANONICAL = ClientSpec(
             "serial_end",
             "quantity",
             "retirement_id",
+            "registry",
             "purpose",
             "retired_at",
             "blocks",
@@ -111,6 +112,7 @@ class RetirementNotice(Strict):
     for a corresponding adjustment. Sent to each origin platform other than the retiring one."""
 
     retirement_id: str = Field(description="The retiring platform's id of the retirement.")
+    registry: str | None = Field(default=None, description="The retiring platform's registry code.")
     purpose: str = Field(description="ets-compliance, voluntary-neutralization, points-redemption…")
     quantity: int = Field(ge=1)
     retired_at: str = Field(description="RFC 3339 time of the retirement at the hub.")
