@@ -13,14 +13,17 @@ spelled), the server's address, and a small JSON file, the *credentials*::
     }
 
 What a run leaves behind on the server: the test ``block`` locked and unlocked again (held, as
-before); one block credited under a fresh id (``<import block id>-CHK<run>``) then locked and
-finalized (exported) by a transfer-completed notice; one retirement notice (``PUHUI-CHECK-<run>``).
+before, also when a requirement fails); one block credited under a fresh id (``<import block
+id>-CHK<run>``) then locked and finalized (exported) by a transfer-completed notice, and one more
+(``-CHKB<run>``) through the credit batch route if there is one; one retirement notice
+(``PUHUI-CHECK-<run>``).
 A region whose format carries no credit blocks (Zhejiang's personal points) has the block
 requirements marked not applicable.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import Callable, Mapping
@@ -166,6 +169,7 @@ class PlatformCheck:
         )
         self.refusals: list[tuple[str, Seen]] = []  # every 4xx seen, for R9
         self.imported: dict[str, Any] | None = None
+        self.fell_back = False  # the last batch call found no batch route
 
     def close(self) -> None:
         self.http.close()
@@ -199,7 +203,7 @@ class PlatformCheck:
         path = self._block_path(self.spec.unlock_path, block)
         return self._post(path, key, what, json=self.spec.block_body(block))
 
-    def _import_record(self) -> dict[str, Any]:
+    def _import_record(self, tag: str = "") -> dict[str, Any]:
         record = self.credentials.import_block
         if record is None:
             pseudonymizer = Pseudonymizer(b"puhui platform-check " + self.run.encode(), key_id="check")
@@ -213,7 +217,7 @@ class PlatformCheck:
                         break
         if record is None:
             raise CheckSetupError("no import_block given and no shipped fixture of the region holds a block")
-        return {**record, "block_id": f"{record['block_id']}-CHK{self.run}", "status": "imported"}
+        return {**record, "block_id": f"{record['block_id']}-CHK{tag}{self.run}", "status": "imported"}
 
     def credit(self, record: Mapping[str, Any], key: str) -> Seen:
         headers = {"Content-Type": self.adapter.media_types[0]}
@@ -291,10 +295,12 @@ class PlatformCheck:
     def _batch(self, path: str | None, items: list[dict[str, Any]], expect: list[bool]) -> tuple[bool, str]:
         """Whether the batch route answered per item as expected (2xx where True, a refusal
         where False), or has no such route; what was seen."""
+        self.fell_back = path is None
         if path is None:
             return True, "no batch route in the region's spec (single calls)"
         seen = self._post(path, None, "a batch", json={"items": items})
-        if seen.status in (404, 405, 501):
+        self.fell_back = seen.status in (404, 405, 501)
+        if self.fell_back:
             self.refusals = [r for r in self.refusals if r[1] is not seen]
             return True, f"{path}: {seen.status}, the hub falls back to single calls"
         results = seen.body.get("results") if isinstance(seen.body, dict) else None
@@ -328,17 +334,31 @@ class PlatformCheck:
             expect.insert(0, True)
         ok, note = self._batch(self.spec.lock_batch_path, items, expect)
         passed, notes = passed and ok, [*notes, f"lock: {note}"]
-        if block is not None:
-            unlock = [
-                {
-                    "idempotency_key": self._key("batch-unlock", block["block_id"]),
-                    **self.spec.block_body(block),
-                }
-            ]
-            ok, note = self._batch(self.spec.unlock_batch_path, unlock, [True])
-            if "falls back" in note or "no batch route" in note:  # leave the block as found
+        if block is not None and not ok:  # whatever the batch did, leave the block as found
+            self.unlock(
+                block, self._key("batch-tidy", block["block_id"]), "an unlock after a failed lock batch"
+            )
+        elif block is not None and not self.fell_back:  # the batch locked it: a batch unlocks it
+            key = self._key("batch-unlock", block["block_id"])
+            ok, note = self._batch(self.spec.unlock_batch_path, [{"idempotency_key": key, **body}], [True])
+            if self.fell_back:  # leave the block as found
                 self.unlock(block, self._key("batch-tidy", block["block_id"]), "an unlock after a lock batch")
             passed, notes = passed and ok, [*notes, f"unlock: {note}"]
+        if self.carries_blocks:
+            record = self._import_record("B")
+            try:
+                payload = base64.b64encode(self.adapter.render(record)).decode("ascii")
+            except AdapterError as exc:
+                return Result(
+                    "R6", FAIL, f"the {self.adapter.code} adapter cannot render the import block: {exc}"
+                )
+            item = {
+                "idempotency_key": self._key("batch-credit", record["block_id"]),
+                "content_type": self.adapter.media_types[0],
+                "payload_base64": payload,
+            }
+            ok, note = self._batch(self.spec.import_batch_path, [item], [True])
+            passed, notes = passed and ok, [*notes, f"credit: {note}"]
         return Result("R6", PASS if passed else FAIL, "; ".join(notes))
 
     def _notice(self, path: str, body: dict[str, Any], key: str, what: str) -> tuple[Seen, Seen]:

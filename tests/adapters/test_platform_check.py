@@ -42,10 +42,11 @@ def credentials_of(app: FastAPI, code: str) -> dict[str, Any]:
 
 def check(code: str, broken: tuple[str, ...] = ()) -> dict[str, str]:
     app = create_sandbox(code, broken=broken)
+    given = Credentials.from_json(credentials_of(app, code))
     with TestClient(app) as client:
-        results = run_checks(
-            "http://sandbox", Credentials.from_json(credentials_of(app, code)), transport=client._transport
-        )
+        results = run_checks("http://sandbox", given, transport=client._transport)
+    if given.block is not None and "unlock" not in broken:  # the test block is left as it was found
+        assert app.state.sandbox.blocks[given.block["block_id"]]["status"] == "held"
     assert [result.requirement for result in results] == list(REQUIREMENTS)
     return {result.requirement: result.outcome for result in results}
 
@@ -150,3 +151,31 @@ def test_the_command_exits_2_when_it_cannot_start(tmp_path: Path) -> None:
         cli, ["platform-check", "--base-url", "http://127.0.0.1:9", "--credentials", str(file)]
     )
     assert result.exit_code == 2
+
+
+def test_a_platform_without_batch_routes_passes_and_a_failed_batch_leaves_the_block_held() -> None:
+    app = create_sandbox("JS")
+    with TestClient(app) as client:
+        sandbox = client._transport
+
+        def no_batches(request: httpx.Request) -> httpx.Response:
+            if "/batch/" in request.url.path:
+                return httpx.Response(404, json={"error": "no such route"})
+            return sandbox.handle_request(request)
+
+        given = Credentials.from_json(credentials_of(app, "JS"))
+        results = run_checks("http://sandbox", given, transport=httpx.MockTransport(no_batches))
+    outcomes = {result.requirement: result for result in results}
+    assert outcomes["R6"].outcome == PASS
+    assert "falls back to single calls" in outcomes["R6"].seen
+    assert {result.outcome for result in results} == {PASS}
+
+    broken = create_sandbox("JS", broken=("lock-batch",))
+    given = Credentials.from_json(credentials_of(broken, "JS"))
+    with TestClient(broken) as client:
+        assert {
+            r.requirement
+            for r in run_checks("http://sandbox", given, transport=client._transport)
+            if r.outcome == FAIL
+        } == {"R6"}
+    assert broken.state.sandbox.blocks[given.block["block_id"]]["status"] == "held"
