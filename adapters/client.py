@@ -6,7 +6,8 @@ Every failure becomes a :class:`~adapters.contract.PlatformAPIError`: network er
 a 2xx answer that is not the platform's format :class:`PlatformMalformedAnswer`. State-changing
 calls take an ``idempotency_key`` (the hub's saga passes one per transfer step, e.g.
 ``idempotency_key_for("lock", transfer_id)``) sent as ``Idempotency-Key``, so that a retry is safe;
-a retirement notice is keyed by its retirement id by default.
+a retirement notice is keyed by its retirement id by default, a transfer-completed notice by its
+transfer id. The calls, their canonical form and their semantics: :mod:`adapters.platform_api`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from adapters.privacy import Pseudonymizer
 if TYPE_CHECKING:
     from adapters.base import BaseAdapter
 
+# Answers the hub tries again (same key, same body): the platform failed or asked for time.
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# Where a platform takes transfer-completed notices unless its spec says otherwise.
+TRANSFER_NOTICE_PATH = "/puhui/v1/notices/transfer-completed"
+
 
 @dataclass(frozen=True, slots=True)
 class ClientSpec:
@@ -41,7 +47,8 @@ class ClientSpec:
 
     ``fields`` names, in the platform's terms, the members of the JSON bodies of lock, unlock and
     retirement notices: keys ``block_id``, ``serial_start``, ``serial_end``, ``quantity``,
-    ``retirement_id``, ``purpose``, ``retired_at``, ``blocks``.
+    ``retirement_id``, ``purpose``, ``retired_at``, ``blocks`` (and of transfer-completed notices,
+    ``transfer_id``, ``destination``, ``completed_at``: their canonical names unless given).
 
     ``lock_batch_path``, ``unlock_batch_path`` and ``import_batch_path`` are the platform's batch
     routes (None: it has none; its client then makes one call per block). A batch carries many
@@ -66,6 +73,11 @@ class ClientSpec:
     lock_batch_path: str | None = None
     unlock_batch_path: str | None = None
     import_batch_path: str | None = None
+    transfer_notice_path: str = TRANSFER_NOTICE_PATH
+
+    def name(self, canonical: str) -> str:
+        """The platform's name of a canonical field (the canonical name where it keeps it)."""
+        return self.fields.get(canonical, canonical)
 
     def block_body(self, block: Mapping[str, Any]) -> dict[str, Any]:
         names = self.fields
@@ -78,7 +90,9 @@ class ClientSpec:
 
     def retirement_body(self, retirement: Mapping[str, Any]) -> dict[str, Any]:
         names = self.fields
+        retiring = {self.name("registry"): retirement["registry"]} if "registry" in retirement else {}
         return {
+            **retiring,
             names["retirement_id"]: retirement["retirement_id"],
             names["purpose"]: retirement["purpose"]["kind"],
             names["quantity"]: retirement["quantity"],
@@ -92,6 +106,16 @@ class ClientSpec:
                 }
                 for item in retirement["blocks"]
             ],
+        }
+
+    def transfer_notice_body(self, notice: Mapping[str, Any]) -> dict[str, Any]:
+        """A transfer-completed notice: ``transfer_id``, ``destination``, ``completed_at`` and the
+        exported ``blocks`` (block records: block_id, serial_start, serial_end, quantity)."""
+        return {
+            self.name("transfer_id"): notice["transfer_id"],
+            self.name("destination"): notice["destination"],
+            self.name("completed_at"): notice["completed_at"],
+            self.name("blocks"): [self.block_body(block) for block in notice["blocks"]],
         }
 
 
@@ -157,7 +181,7 @@ class HttpPlatformAPI:
             raise PlatformUnreachable(code, f"timed out: {exc}") from exc
         except httpx.TransportError as exc:
             raise PlatformUnreachable(code, f"unreachable: {exc}") from exc
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES:
             raise PlatformUnreachable(code, f"failed with {response.status_code}", response.status_code)
         if response.status_code >= 400:
             try:
@@ -235,6 +259,22 @@ class HttpPlatformAPI:
             )
         )
 
+    def notify_transfer_completed(
+        self, notice: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> None:
+        """Tell the origin that the serials it locked for a transfer are credited at the
+        destination: it finalizes their export."""
+        self._acknowledged(
+            self._send(
+                "POST",
+                self.spec.transfer_notice_path,
+                json=self.spec.transfer_notice_body(notice),
+                headers=self._headers(
+                    idempotency_key or idempotency_key_for("transfer-completed", notice["transfer_id"])
+                ),
+            )
+        )
+
     # -- batches: many calls in one request, answered per call ---------------------------------
 
     def lock_many(self, calls: Sequence[Call]) -> list[Outcome]:
@@ -305,7 +345,7 @@ class HttpPlatformAPI:
         if not isinstance(result, dict) or not isinstance(result.get("status"), int):
             return PlatformMalformedAnswer(code, "a batch result has no status")
         status, body = result["status"], result.get("body")
-        if status >= 500:
+        if status >= 500 or status in RETRYABLE_STATUSES:
             return PlatformUnreachable(code, f"failed with {status}", status)
         if status >= 400:
             return PlatformRefused(code, status, body)

@@ -139,7 +139,8 @@ class PlatformAPIError(Exception):
 
 
 class PlatformUnreachable(PlatformAPIError):
-    """The platform could not be reached or failed (network, timeout, 5xx)."""
+    """The platform could not be reached or failed (network, timeout, 5xx), or asked for time
+    (408, 425, 429): the call is tried again, with the same idempotency key."""
 
     retryable = True
 
@@ -149,7 +150,8 @@ class PlatformUnreachable(PlatformAPIError):
 
 
 class PlatformRefused(PlatformAPIError):
-    """The platform answered 4xx: it refuses the request (unknown block, already locked…)."""
+    """The platform answered 4xx (but 408, 425, 429): it refuses the request (unknown block,
+    already locked…); final."""
 
     def __init__(self, platform: str, status: int, body: Any) -> None:
         super().__init__(platform, f"refused with {status}: {body}")
@@ -190,6 +192,13 @@ class PlatformAPI(Protocol):
 
     def notify_retirement(self, retirement: Mapping[str, Any], *, idempotency_key: str | None = None) -> None:
         """Tell the origin that its units were retired (for its corresponding adjustment)."""
+        ...
+
+    def notify_transfer_completed(
+        self, notice: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> None:
+        """Tell the origin that the serials it locked are credited at the destination (it
+        finalizes their export)."""
         ...
 
     def close(self) -> None: ...

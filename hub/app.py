@@ -25,6 +25,7 @@ from hub.log.endpoints import router as log_router
 from hub.log.webhook_endpoints import router as webhooks_router
 from hub.log.webhooks import WebhookWorker, WorkerThread
 from hub.meta.endpoints import router as meta_router
+from hub.notices.worker import NoticeWorker
 from hub.openapi import document_problems
 from hub.operators.endpoints import router as operators_router
 from hub.platforms.endpoints import router as platforms_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
+                WorkerThread(NoticeWorker(database, settings)),
             ]
         for worker in workers:
             worker.start()

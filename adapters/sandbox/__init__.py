@@ -12,14 +12,22 @@
   the block id is known);
 - ``POST <lock_batch>`` / ``<unlock_batch>`` / ``<import_batch>`` — many of those calls in one
   request, each item answered as its single call would be (``adapters.client.ClientSpec``);
-- ``POST <retirement>`` — take a retirement notice;
+- ``POST <retirement>`` — take a retirement notice; ``POST <transfer_notice>`` — take a
+  transfer-completed notice: the named locked blocks become ``exported`` (final; 404 unknown
+  block, 409 a block that is not locked); ``POST /_sandbox/notice-failures {"count": N,
+  "status": S}`` makes the next N notices answer S (503 by default: the origin is down);
 - ``POST /webhooks`` — the platform's webhook receiver (each event kept once by ``webhook-id``);
   ``POST /_sandbox/webhook-failures {"count": N}`` makes the next N deliveries fail (503) and
   ``GET /_sandbox/webhooks`` lists what was received;
 - ``POST /_sandbox/issuances`` (append a page in the local format) and ``GET /_sandbox/state``.
 
-A repeated ``Idempotency-Key`` gets the first answer again. Run one with
-``python -m adapters.sandbox CODE --port 9001``; the demo mounts or starts one per platform.
+A repeated ``Idempotency-Key`` gets the first answer again. This is the platform API of
+:mod:`adapters.platform_api` (docs/platform-api.md), laid out by the region's spec; ``puhui
+platform-check`` passes against every sandbox. ``broken=`` (``--break NAME``) breaks one behaviour
+on purpose, for showing that the check fails naming it: see :data:`BREAKABLE`.
+
+Run one with ``python -m adapters.sandbox CODE --port 9001``; the demo mounts or starts one per
+platform.
 """
 
 from __future__ import annotations
@@ -53,13 +61,35 @@ class SandboxState:
     answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_failures: int = 0
+    transfer_notices: list[dict[str, Any]] = field(default_factory=list)
+    notice_failures: int = 0
+    notice_failure_status: int = 503
+    received: int = 0  # notices taken (the answer of a broken, non-idempotent notice route counts them)
 
 
 RANGE_SUFFIX = re.compile(r":\d+-\d+$")
 
+# Behaviours a sandbox can be told to get wrong (for testing the conformance kit against them).
+BREAKABLE = {
+    "lock-idempotency": "a lock ignores its Idempotency-Key (a repeat is answered as a new lock)",
+    "credit-idempotency": "a credit ignores its Idempotency-Key",
+    "unlock": "an unlock answers 200 but leaves the serials locked",
+    "unknown-block": "a lock of a block it does not hold answers 200",
+    "refusal-body": "a refusal's body is plain text, not a JSON object with a reason",
+    "lock-batch": "a lock batch answers one result fewer than it was given items",
+    "notice-idempotency": "a repeated notice is answered as a new one, with another body",
+    "finalize": "a transfer-completed notice leaves the serials locked",
+}
+LOCKABLE = ("held", "imported")  # a block it credited is held by an account there, as any other
 
-def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAPI:
-    """The sandbox app of platform ``code`` (its good fixtures as issuances unless ``pages``)."""
+
+def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: Sequence[str] = ()) -> FastAPI:
+    """The sandbox app of platform ``code`` (its good fixtures as issuances unless ``pages``);
+    ``broken`` names behaviours of :data:`BREAKABLE` it gets wrong on purpose."""
+    unknown = sorted(set(broken) - set(BREAKABLE))
+    if unknown:
+        raise ValueError(f"no breakable behaviour {', '.join(unknown)}; choose from {', '.join(BREAKABLE)}")
+    faults = frozenset(broken)
     adapter = get(code)
     if not isinstance(adapter, BaseAdapter):
         raise TypeError(f"the {code} adapter has no ClientSpec to lay a sandbox out by")
@@ -89,19 +119,6 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
     app = FastAPI(title=f"{adapter.name} sandbox (demonstration)", docs_url=None, redoc_url=None)
     app.state.sandbox = state
 
-    def once(request: Request, answer: tuple[int, dict[str, Any]]) -> JSONResponse:
-        key = request.headers.get("idempotency-key")
-        if key is not None:
-            answer = state.answers.setdefault(key, answer)
-        return JSONResponse(answer[1], status_code=answer[0])
-
-    def replay(request: Request) -> JSONResponse | None:
-        key = request.headers.get("idempotency-key")
-        if key is not None and key in state.answers:
-            status, body = state.answers[key]
-            return JSONResponse(body, status_code=status)
-        return None
-
     @app.get(spec.issuances_path)
     def issuances(request: Request) -> Response:
         raw = request.query_params.get(spec.cursor_param, "0")
@@ -130,6 +147,8 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
         key: str | None, block_id: str, body: Any, wanted: str, then: str
     ) -> tuple[int, dict[str, Any]]:
         """One lock or unlock: its answer (a success is kept for its key)."""
+        if "lock-idempotency" in faults and wanted == "held":
+            key = None
         if key is not None and key in state.answers:
             return state.answers[key]
         if not isinstance(body, dict):
@@ -138,10 +157,12 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
         block_id = holding(block_id, serials)
         block = state.blocks.get(block_id)
         if block is None:
+            if "unknown-block" in faults:
+                return 200, {"result": "ok", names["block_id"]: block_id, "status": then}
             return 404, {"error": f"no block {block_id}"}
         whole = (block["serial_start"], block["serial_end"])
         inside = all(isinstance(s, int) for s in serials) and whole[0] <= serials[0] <= serials[1] <= whole[1]
-        if serials != whole and not (wanted == "held" and block["status"] == "held" and inside):
+        if serials != whole and not (wanted == "held" and block["status"] in LOCKABLE and inside):
             return 409, {"error": "the serials are not those of the block"}
         if serials != whole:  # a partial lock splits the block; the pieces keep their serials
             del state.blocks[block_id]
@@ -157,18 +178,21 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
                     }
             block_id = f"{root}:{serials[0]}-{serials[1]}"
             block = state.blocks[block_id]
-        if block["status"] != wanted:
+        if block["status"] != wanted and not (wanted == "held" and block["status"] in LOCKABLE):
             reason = (
                 "pledged (质押): release the pledge first"
                 if block["status"] == "encumbered"
                 else block["status"]
             )
             return 409, {"error": f"block {block_id} is {reason}"}
-        block["status"] = then
+        if not (then == "held" and "unlock" in faults):
+            block["status"] = then
         return kept(key, (200, {"result": "ok", names["block_id"]: block_id, "status": then}))
 
     def import_step(key: str | None, payload: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
         """One credit of a block in the local format: its answer (a success is kept for its key)."""
+        if "credit-idempotency" in faults:
+            key = None
         if key is not None and key in state.answers:
             return state.answers[key]
         credited = register(payload, content_type, "imported")
@@ -180,7 +204,11 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
     def kept(key: str | None, answer: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         return state.answers.setdefault(key, answer) if key is not None else answer
 
-    def answered(answer: tuple[int, dict[str, Any]]) -> JSONResponse:
+    def answered(answer: tuple[int, dict[str, Any]]) -> Response:
+        if answer[0] >= 400 and "refusal-body" in faults:
+            return Response(
+                str(answer[1].get("error", "refused")), status_code=answer[0], media_type="text/plain"
+            )
         return JSONResponse(answer[1], status_code=answer[0])
 
     async def items_of(request: Request) -> list[Any] | JSONResponse:
@@ -203,6 +231,8 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
                 key = item.get("idempotency_key")
                 status, body = block_step(key, str(item.get(names["block_id"])), item, wanted, then)
             results.append({"status": status, "body": body})
+        if "lock-batch" in faults and wanted == "held":
+            results = results[:-1]
         return JSONResponse({"results": results})
 
     # the batch routes first: a path such as /blocks/batch must not reach /blocks/{block_id}
@@ -236,7 +266,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
             return JSONResponse({"results": results})
 
     @app.post(spec.lock_path)
-    async def lock(request: Request, block_id: str) -> JSONResponse:
+    async def lock(request: Request, block_id: str) -> Response:
         return answered(
             block_step(
                 request.headers.get("idempotency-key"), block_id, await request.json(), "held", "locked"
@@ -244,7 +274,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
         )
 
     @app.post(spec.unlock_path)
-    async def unlock(request: Request, block_id: str) -> JSONResponse:
+    async def unlock(request: Request, block_id: str) -> Response:
         return answered(
             block_step(
                 request.headers.get("idempotency-key"), block_id, await request.json(), "locked", "held"
@@ -252,19 +282,72 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
         )
 
     @app.post(spec.import_path)
-    async def credit_import(request: Request) -> JSONResponse:
+    async def credit_import(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
         return answered(import_step(key, await request.body(), request.headers.get("content-type")))
 
-    @app.post(spec.retirement_path)
-    async def retirement(request: Request) -> JSONResponse:
-        if (again := replay(request)) is not None:
-            return again
-        body = await request.json()
-        if not isinstance(body, dict) or not body.get(names["retirement_id"]):
-            return JSONResponse({"error": f"{names['retirement_id']} is missing"}, status_code=400)
+    def notice_step(key: str | None, body: Any, id_field: str, take: Any) -> tuple[int, dict[str, Any]]:
+        """One notice: its answer (kept for its key, a refusal too: the same notice is refused
+        the same way); ``take(body)`` records it, or says why not."""
+        if "notice-idempotency" in faults:
+            key = None
+        if key is not None and key in state.answers:
+            return state.answers[key]
+        if state.notice_failures > 0:
+            state.notice_failures -= 1
+            return state.notice_failure_status, {"error": "the sandbox was told to fail this notice"}
+        if not isinstance(body, dict) or not body.get(id_field):
+            return 400, {"error": f"{id_field} is missing"}
+        refused = take(body)
+        if refused is not None:
+            return kept(key, refused)
+        state.received += 1
+        answer: dict[str, Any] = {"result": "ok", "received": body[id_field]}
+        if "notice-idempotency" in faults:
+            answer["count"] = state.received
+        return kept(key, (200, answer))
+
+    def take_retirement(body: dict[str, Any]) -> None:
         state.retirements.append(body)
-        return once(request, (200, {"result": "ok", "received": body[names["retirement_id"]]}))
+
+    def take_transfer(body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The named blocks, locked here, are exported for good (all of them, or none)."""
+        items = body.get(names["blocks"])
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            return 400, {"error": f"{names['blocks']} must list the exported blocks"}
+        found = []
+        for item in items:
+            serials = (item.get(names["serial_start"]), item.get(names["serial_end"]))
+            block_id = holding(str(item.get(names["block_id"])), serials)
+            block = state.blocks.get(block_id)
+            if block is None:
+                return 404, {"error": f"no block {block_id}"}
+            if block["status"] not in ("locked", "exported"):
+                return 409, {"error": f"block {block_id} is {block['status']}, not locked for export"}
+            found.append(block)
+        if "finalize" not in faults:
+            for block in found:
+                block["status"] = "exported"
+        state.transfer_notices.append(body)
+        return None
+
+    @app.post(spec.retirement_path)
+    async def retirement(request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        return answered(notice_step(key, await request.json(), names["retirement_id"], take_retirement))
+
+    @app.post(spec.transfer_notice_path)
+    async def transfer_completed(request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        return answered(notice_step(key, await request.json(), spec.name("transfer_id"), take_transfer))
+
+    @app.post("/_sandbox/notice-failures")
+    async def fail_notices(request: Request) -> JSONResponse:
+        body = await request.json()
+        body = body if isinstance(body, dict) else {}
+        state.notice_failures = int(body.get("count", 0))
+        state.notice_failure_status = int(body.get("status", 503))
+        return JSONResponse({"failing": state.notice_failures, "status": state.notice_failure_status})
 
     @app.post("/webhooks")
     async def webhook(request: Request) -> JSONResponse:
@@ -306,6 +389,8 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None) -> FastAP
             "blocks": {block_id: block["status"] for block_id, block in state.blocks.items()},
             "imports": state.imports,
             "retirements": [item[names["retirement_id"]] for item in state.retirements],
+            "transfer_notices": [item[spec.name("transfer_id")] for item in state.transfer_notices],
+            "broken": sorted(faults),
         }
 
     return app

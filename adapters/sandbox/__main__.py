@@ -7,7 +7,7 @@ import argparse
 import uvicorn
 
 from adapters.registry import available
-from adapters.sandbox import create_sandbox
+from adapters.sandbox import BREAKABLE, create_sandbox
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,8 +15,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("code", choices=sorted(available()), help="the platform's registry code")
     parser.add_argument("--host", default="127.0.0.1", help="loopback by default")
     parser.add_argument("--port", type=int, default=9001)
+    parser.add_argument(
+        "--break",
+        dest="broken",
+        action="append",
+        default=[],
+        choices=sorted(BREAKABLE),
+        help="get this behaviour wrong on purpose (to see `puhui platform-check` fail naming it)",
+    )
     args = parser.parse_args(argv)
-    uvicorn.run(create_sandbox(args.code), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_sandbox(args.code, broken=args.broken), host=args.host, port=args.port, log_level="info"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from hub.cli import (
     envelope,
     keys,
     operators,
+    platform_check,
     platforms,
     schemas_cmd,
     serve,
@@ -38,6 +39,7 @@ app.add_typer(operators.app, name="operators")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.command("import")(adapters_cmd.import_file)
 app.command("sync")(adapters_cmd.sync_command)
+app.command("platform-check")(platform_check.platform_check)
 
 if __name__ == "__main__":
     app()

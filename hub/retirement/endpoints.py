@@ -1,4 +1,6 @@
-"""``POST /v1/retirements``: the holder retires serials for a purpose; final."""
+"""``POST /v1/retirements``: the holder retires serials for a purpose; final. ``GET
+/v1/retirements/{retirement_id}``: the retirement as stored, ``origin_notified`` true once every
+origin platform acknowledged its notice (docs/platform-api.md)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Response, status
 
-from hub.auth.principal import Forbidden, Principal, require
+from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deprecation import announce
 from hub.deps import SessionDep
+from hub.problems import NotFound
 from hub.retirement.public import RetirementPublic
 from hub.retirement.service import RetirementService
 from mutual_recognition.vocabulary import current_form
@@ -22,6 +25,11 @@ Writer = Annotated[Principal, Depends(require("blocks:write"))]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Retire serials for a purpose (final)",
+    description=(
+        "Answers at once. `origin_notified` is true when the retiring platform is the only origin of "
+        "the serials; otherwise false until every other origin platform acknowledged the retirement "
+        "notice the hub sends it afterwards (see `GET /v1/retirements/{retirement_id}`)."
+    ),
     response_model_exclude_none=True,
 )
 def retire(
@@ -40,3 +48,19 @@ def retire(
     )
     announce(response, current_form("retirement", request))
     return RetirementPublic.model_validate(retired)
+
+
+@router.get(
+    "/{retirement_id}",
+    summary="A retirement, with whether its origins acknowledged the notice",
+    response_model_exclude_none=True,
+)
+def get(retirement_id: str, session: SessionDep, principal: CurrentPrincipal) -> RetirementPublic:
+    found = (
+        RetirementService(session).get(principal.platform_code, retirement_id)
+        if principal.platform_code is not None
+        else None
+    )
+    if found is None:
+        raise NotFound(f"no retirement {retirement_id} of this platform")
+    return RetirementPublic.model_validate(found)

@@ -1,6 +1,11 @@
 """Retiring serials: every block check and claim check, the split that keeps the rest of each block,
 a final status, a retirement claim for ever, one log entry telling the holder and the origin (for
-its corresponding adjustment). A retirement that names a certificate consumes it."""
+its corresponding adjustment). A retirement that names a certificate consumes it.
+
+Each origin platform of the retired serials other than the retiring one is sent a retirement notice
+through the platform API (an outbox row written here, sent by :mod:`hub.notices.worker` after the
+commit); ``origin_notified`` is false until every such origin acknowledged it (true at once when the
+retiring platform is the only origin: it made the call itself)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from sqlmodel import Session
 
 from hub.claims.service import Reservations, Resolution, part_requests
 from hub.log.changes import append_change
+from hub.notices.repository import NoticeRepository
 from hub.problems import Conflict, HubError, SchemaViolation
 from hub.recognition.models import Recognition
 from hub.recognition.repository import RecognitionRepository
@@ -85,7 +91,7 @@ class RetirementService:
         record = {
             **request,
             "retired_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "origin_notified": True,
+            "origin_notified": False,
         }
         issues = validate("retirement", record)
         if issues:
@@ -118,8 +124,18 @@ class RetirementService:
             self.certificates.use(certificate, by=f"retirement:{owner}", actor=actor)
         lineage, origins = [], {sender}
         taken: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        told: dict[str, list[dict[str, Any]]] = defaultdict(list)  # origin -> its retired serials
         for block, part in resolution.pairs():
             taken[block.block_id].append((part.serials.start, part.serials.end))
+            if block.origin_registry != sender:
+                told[block.origin_registry].append(
+                    {
+                        "block_id": block.block_id,
+                        "start": part.serials.start,
+                        "end": part.serials.end,
+                        "quantity": part.serials.end - part.serials.start + 1,
+                    }
+                )
         for block_id, ranges in taken.items():
             block = resolution.blocks[block_id]
             retired, pieces = split_block(self.session, block, ranges, "retired")
@@ -134,6 +150,23 @@ class RetirementService:
             data={"purpose": record["purpose"], "quantity": record["quantity"], "lineage": lineage},
         )
         record["log_index"] = index
+        record["origin_notified"] = not told
+        record["retired_blocks"] = [block for item in lineage for block in item["retired"]]
+        notices = NoticeRepository(self.session)
+        for origin, parts in sorted(told.items()):
+            notices.enqueue(
+                "retirement",
+                owner,
+                origin,
+                {
+                    "retirement_id": record["retirement_id"],
+                    "registry": sender,
+                    "purpose": record["purpose"],
+                    "quantity": sum(item["quantity"] for item in parts),
+                    "retired_at": record["retired_at"],
+                    "blocks": parts,
+                },
+            )
         self.session.add(
             RetirementRecord(
                 registry_code=sender,
@@ -145,7 +178,12 @@ class RetirementService:
             )
         )
         self.session.flush()
-        return {**record, "retired_blocks": [block for item in lineage for block in item["retired"]]}
+        return record
+
+    def get(self, registry: str, retirement_id: str) -> dict[str, Any] | None:
+        """A retirement of ``registry`` as stored (``origin_notified`` as acknowledged so far)."""
+        found = self.session.get(RetirementRecord, (registry, retirement_id))
+        return None if found is None else found.record
 
 
 def covers(recognition: Recognition, namespace: str, start: int, end: int) -> bool:

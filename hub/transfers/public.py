@@ -46,6 +46,10 @@ class TransferPublic(Public):
     locked_blocks: list[str] = Field(description="The origin's blocks holding the locked serials.")
     credited_blocks: list[str] = Field(description="The destination's blocks holding them once credited.")
     history: list[TransferStep]
+    origin_notified: bool | None = Field(
+        default=None,
+        description="Completed: whether the origin acknowledged the transfer-completed notice (None before).",
+    )
     attempts: int = Field(description="Failed attempts of the current step.")
     last_error: str | None
 
@@ -65,6 +69,7 @@ def transfer_public(transfer: Transfer) -> TransferPublic:
         locked_blocks=transfer.request.get("pieces", []),
         credited_blocks=transfer.request.get("credited", []),
         history=[TransferStep.model_validate(step) for step in transfer.history],
+        origin_notified=transfer.request.get("origin_notified"),
         attempts=transfer.attempts,
         last_error=transfer.last_error,
     )

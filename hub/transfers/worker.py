@@ -31,6 +31,7 @@ from adapters.contract import AdapterError, BatchPlatformAPI, CallOutcome, Platf
 from adapters.registry import get
 from hub.claims.repository import ClaimRepository
 from hub.database import Database
+from hub.notices.repository import NoticeRepository
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
@@ -256,6 +257,7 @@ class TransferWorker:
         else:
             ids = [block["block_id"] for block in job.blocks]
             self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED, self.known)
+            notify_origin(session, transfer, job)
         move(session, transfer, target, actor="hub-transfers", data={"blocks": ids})
         transfer.attempts, transfer.last_error = 0, None
         transfer.next_attempt_at = datetime.now(UTC)
@@ -509,6 +511,24 @@ class TransferWorker:
                 error, permanent = failed[job.id]
                 self._fail(job, error, moment, permanent=permanent)
         return advanced
+
+
+def notify_origin(session: Session, transfer: Transfer, job: Job) -> None:
+    """The transfer completed: a notice to the origin (it finalizes the export), sent by the
+    notice worker after this transaction commits; ``origin_notified`` false until acknowledged."""
+    transfer.request = {**transfer.request, "origin_notified": False}
+    fields = ("block_id", "serial_start", "serial_end", "quantity")
+    NoticeRepository(session).enqueue(
+        "transfer-completed",
+        transfer.id,
+        job.origin,
+        {
+            "transfer_id": transfer.id,
+            "destination": job.destination,
+            "completed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "blocks": [{name: block[name] for name in fields} for block in job.blocks],
+        },
+    )
 
 
 class StepFault(Exception):

@@ -1,0 +1,1 @@
+"""Notices to origin platforms (retirements, completed transfers), through an outbox."""

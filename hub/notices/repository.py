@@ -1,0 +1,83 @@
+"""The queries of the notice outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from adapters.client import idempotency_key_for
+from hub.notices.models import ACKNOWLEDGED, PENDING, OriginNotice
+from hub.platforms.models import Platform
+from hub.retirement.models import RetirementRecord
+from hub.transfers.models import Transfer
+
+
+class NoticeRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(self, kind: str, subject: str, platform: str, body: dict[str, Any]) -> OriginNotice:
+        """A notice to send (in the caller's transaction: sent after it commits, never inside)."""
+        notice = OriginNotice(
+            kind=kind,
+            subject=subject,
+            platform_code=platform,
+            idempotency_key=idempotency_key_for(kind, subject, platform),
+            body=body,
+        )
+        self.session.add(notice)
+        return notice
+
+    def due(self, now: datetime, limit: int) -> Sequence[OriginNotice]:
+        """Pending notices that are due, locked for this worker (others skip them)."""
+        return self.session.exec(
+            select(OriginNotice)
+            .where(OriginNotice.status == PENDING, col(OriginNotice.next_attempt_at) <= now)
+            .order_by(col(OriginNotice.next_attempt_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    def get(self, kind: str, subject: str, platform: str) -> OriginNotice | None:
+        return self.session.get(OriginNotice, (kind, subject, platform))
+
+    def of(self, kind: str, subject: str) -> Sequence[OriginNotice]:
+        return self.session.exec(
+            select(OriginNotice).where(OriginNotice.kind == kind, OriginNotice.subject == subject)
+        ).all()
+
+    def all_acknowledged(self, kind: str, subject: str) -> bool:
+        """Whether every notice of the subject was acknowledged (True when it has none)."""
+        return all(notice.status == ACKNOWLEDGED for notice in self.of(kind, subject))
+
+    def api_base_urls(self, codes: set[str]) -> dict[str, str]:
+        """The platforms' API addresses (those that have one)."""
+        if not codes:
+            return {}
+        found = self.session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
+        return {platform.code: platform.api_base_url for platform in found if platform.api_base_url}
+
+    def lock_subject(self, kind: str, subject: str) -> None:
+        """Take the row of the notices' subject (the retirement, the transfer) first: two workers
+        acknowledging two origins of one subject then see each other's answer, and one of them
+        sets ``origin_notified``."""
+        if kind == "retirement":
+            registry, _, retirement_id = subject.partition(":")
+            self.session.get(RetirementRecord, (registry, retirement_id), with_for_update=True)
+        else:
+            self.session.get(Transfer, subject, with_for_update=True)
+
+    def mark_retirement_notified(self, registry: str, retirement_id: str) -> None:
+        retirement = self.session.get(RetirementRecord, (registry, retirement_id), with_for_update=True)
+        if retirement is not None and not retirement.record.get("origin_notified"):
+            retirement.record = {**retirement.record, "origin_notified": True}
+            self.session.add(retirement)
+
+    def mark_transfer_notified(self, transfer_id: str) -> None:
+        transfer = self.session.get(Transfer, transfer_id, with_for_update=True)
+        if transfer is not None and not transfer.request.get("origin_notified"):
+            transfer.request = {**transfer.request, "origin_notified": True}
+            self.session.add(transfer)

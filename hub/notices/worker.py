@@ -1,0 +1,138 @@
+"""The notice worker: tells origin platforms of retirements and completed transfers.
+
+A notice is written in the transaction that retires or completes (the outbox); this worker sends
+it afterwards, never inside a request's transaction. Each due notice is leased (its
+``next_attempt_at`` pushed past the call's timeout, committed), sent through the platform's
+client (:meth:`~adapters.contract.PlatformAPI.notify_retirement`,
+:meth:`~adapters.contract.PlatformAPI.notify_transfer_completed`) with the notice's own
+``Idempotency-Key``, and its answer recorded: 2xx acknowledged, a refusal (4xx but 408, 425, 429)
+refused for good with the platform's reason (so is a 2xx that is not a JSON object), anything else
+tried again with exponential backoff,
+dead after ``webhook_max_attempts``. Once every notice of a retirement (of a transfer) is
+acknowledged, its ``origin_notified`` becomes true.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from adapters.contract import PlatformAPIError
+from adapters.registry import get
+from hub.database import Database
+from hub.notices.models import ACKNOWLEDGED, DEAD, PENDING, REFUSED
+from hub.notices.repository import NoticeRepository
+from hub.settings import Settings
+
+log = logging.getLogger("puhui.notices")
+BATCH = 50
+RETIREMENT, TRANSFER_COMPLETED = "retirement", "transfer-completed"
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str
+    subject: str
+    platform: str
+    key: str
+    body: dict[str, Any]
+    attempts: int
+
+
+class NoticeWorker:
+    def __init__(
+        self, database: Database, settings: Settings, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.transport = transport
+
+    def _lease(self, now: datetime) -> tuple[list[Job], dict[str, str]]:
+        lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
+        with self.database.unit_of_work() as session:
+            due = NoticeRepository(session).due(now, BATCH)
+            jobs = []
+            for notice in due:
+                notice.next_attempt_at = lease
+                session.add(notice)
+                jobs.append(
+                    Job(
+                        notice.kind,
+                        notice.subject,
+                        notice.platform_code,
+                        notice.idempotency_key,
+                        notice.body,
+                        notice.attempts,
+                    )
+                )
+            urls = NoticeRepository(session).api_base_urls({job.platform for job in jobs})
+            return jobs, urls
+
+    def _send(self, job: Job, base_url: str) -> tuple[str, str | None]:
+        """The notice's new status and the error, if any."""
+        if not base_url:
+            return PENDING, f"{job.platform} has no API address"
+        client = get(job.platform).client(base_url, self.transport, timeout=self.settings.webhook_timeout)
+        try:
+            if job.kind == RETIREMENT:
+                client.notify_retirement(job.body, idempotency_key=job.key)
+            else:
+                client.notify_transfer_completed(job.body, idempotency_key=job.key)
+        except PlatformAPIError as exc:  # refused (or answered malformed): final; else tried again
+            return (PENDING if exc.retryable else REFUSED), str(exc)
+        finally:
+            client.close()
+        return ACKNOWLEDGED, None
+
+    def _record(self, job: Job, status: str, error: str | None, now: datetime) -> None:
+        with self.database.unit_of_work() as session:
+            notices = NoticeRepository(session)
+            if status == ACKNOWLEDGED:
+                notices.lock_subject(job.kind, job.subject)
+            notice = notices.get(job.kind, job.subject, job.platform)
+            if notice is None or notice.status != PENDING:
+                return
+            notice.attempts = job.attempts + 1
+            notice.last_error = error[:1000] if error else None
+            if status == PENDING:
+                if notice.attempts >= self.settings.webhook_max_attempts:
+                    notice.status = DEAD
+                else:
+                    backoff = self.settings.webhook_backoff * 2 ** (notice.attempts - 1)
+                    notice.next_attempt_at = now + timedelta(seconds=backoff)
+            else:
+                notice.status, notice.answered_at = status, now
+            session.add(notice)
+            session.flush()
+            if status == ACKNOWLEDGED and notices.all_acknowledged(job.kind, job.subject):
+                mark_notified(notices, job.kind, job.subject)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Send every due notice once; how many were acknowledged."""
+        moment = now or datetime.now(UTC)
+        jobs, urls = self._lease(moment)
+        acknowledged = 0
+        for job in jobs:
+            try:
+                status, error = self._send(job, urls.get(job.platform, ""))
+            except Exception as exc:  # a fault of the hub's side: tried again later
+                log.exception("notice %s %s to %s failed inside the hub", job.kind, job.subject, job.platform)
+                status, error = PENDING, f"internal error: {exc!r}"
+            self._record(job, status, error, now or datetime.now(UTC))
+            acknowledged += status == ACKNOWLEDGED
+            if error:
+                log.info("notice %s %s to %s: %s", job.kind, job.subject, job.platform, error)
+        return acknowledged
+
+
+def mark_notified(notices: NoticeRepository, kind: str, subject: str) -> None:
+    """The subject's stored ``origin_notified`` becomes true (every origin acknowledged)."""
+    if kind == RETIREMENT:
+        registry, _, retirement_id = subject.partition(":")
+        notices.mark_retirement_notified(registry, retirement_id)
+    else:
+        notices.mark_transfer_notified(subject)
