@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -85,12 +86,13 @@ KeyStoreDep = Annotated[KeyStore, Depends(get_keystore)]
 ONE_HOP = "puhui_one_hop"
 
 
-class Deferred:
+class Deferred(ABC):
     """A dependency's value whose blocking part is finished in a one-hop route's own thread-pool
     call, before the route runs (``in_one_hop``)."""
 
+    @abstractmethod
     def resolve(self) -> Any:
-        raise NotImplementedError
+        """The value, its blocking part done (called in the route's thread-pool call)."""
 
 
 def runs_in_one_hop(request: Request) -> bool:
