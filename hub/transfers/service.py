@@ -198,11 +198,16 @@ def accepted_change(transfer_id: str, *, actor: str, origin: str, request: dict[
     )
 
 
-def end_claims(session: Session, transfer: Transfer) -> None:
+def end_claims(session: Session, transfer: Transfer, ended: list[str] | None = None) -> None:
     """A transfer became final: its claims end; a certificate it carried is used (completed) or
-    holds its serials again (cancelled, terminated)."""
-    reservations = Reservations(session)
+    holds its serials again (cancelled, terminated). With ``ended``, a transfer without a
+    certificate is only named there: the caller ends the claims of all it names at once, later
+    in the same transaction."""
     carried = transfer.request.get("certificate_id")
+    if carried is None and ended is not None:
+        ended.append(transfer.id)
+        return
+    reservations = Reservations(session)
     if carried is None:
         reservations.release(ClaimKind.TRANSFER, transfer.id)
         return
@@ -224,10 +229,11 @@ def move(
     actor: str,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    ended: list[str] | None = None,
 ) -> None:
     """Move a transfer through the saga's table, with its history entry and log entry (queued:
     appended with the unit of work's other changes when it commits); a final state ends its
-    claims."""
+    claims (or names the transfer in ``ended``: see :func:`end_claims`)."""
     applied = apply_transition(
         session,
         TRANSFER,
@@ -245,5 +251,5 @@ def move(
     transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
     transfer.history = [*transfer.history, history]
     if state in FINAL:
-        end_claims(session, transfer)
+        end_claims(session, transfer, ended)
     session.add(transfer)
