@@ -24,19 +24,6 @@ OVERLAPPING_SQL = (
 )
 
 
-# The active claims touching any of many ranges of one namespace (``:l<n>``, ``:h<n>``), by the
-# same two ordered scans per range, in one statement.
-OVERLAPPING_ANY_SQL = (
-    "WITH r(low, high) AS (VALUES {ranges})"
-    " SELECT c.id, c.serial_start, c.serial_end, c.kind, c.owner_id FROM r JOIN serial_claim AS c"
-    " ON c.namespace = :ns AND c.active AND c.serial_start >= r.low AND c.serial_start <= r.high"
-    " UNION SELECT c.id, c.serial_start, c.serial_end, c.kind, c.owner_id FROM r JOIN serial_claim AS c"
-    " ON c.id = (SELECT b.id FROM serial_claim AS b WHERE b.namespace = :ns AND b.active"
-    " AND b.serial_start < r.low ORDER BY b.serial_start DESC LIMIT 1) AND c.serial_end >= r.low"
-)
-RANGES_PER_STATEMENT = 400
-
-
 # Advisory locks on many names in one statement, in code point order (as ``sorted`` orders them):
 # the aggregate takes them one by one as the ordered subquery yields them.
 LOCK_MANY_SQL = (
@@ -92,19 +79,21 @@ class ClaimRepository:
         return sorted(found, key=lambda claim: claim.start)
 
     def overlapping_any(self, namespace: str, ranges: Sequence[tuple[int, int]]) -> list[ActiveClaim]:
-        """Active claims of ``namespace`` sharing a serial with any of ``ranges``, in serial order
-        (each once): one statement per few hundred ranges."""
-        self.session.flush()
+        """Active claims of ``namespace`` among which are all those sharing a serial with any of
+        ``ranges`` (and perhaps some between them), in serial order, each once. Ranges close
+        together are read as one span (:meth:`overlapping`): one statement for a batch naming
+        neighbouring serials, and never more claims between its ranges than the serials they
+        name (a gap wider than the span so far starts another span)."""
+        spans: list[list[int]] = []  # [low, high, serials named]
+        for low, high in sorted(ranges):
+            if spans and low - spans[-1][1] - 1 <= spans[-1][2]:
+                spans[-1][1] = max(spans[-1][1], high)
+                spans[-1][2] += high - low + 1
+            else:
+                spans.append([low, high, high - low + 1])
         found: dict[int, ActiveClaim] = {}
-        for at in range(0, len(ranges), RANGES_PER_STATEMENT):
-            chunk = ranges[at : at + RANGES_PER_STATEMENT]
-            values = ", ".join(f"(CAST(:l{n} AS BIGINT), CAST(:h{n} AS BIGINT))" for n in range(len(chunk)))
-            bound: dict[str, object] = {"ns": namespace}
-            for n, (low, high) in enumerate(chunk):
-                bound[f"l{n}"], bound[f"h{n}"] = low, high
-            rows = self.session.execute(text(OVERLAPPING_ANY_SQL.format(ranges=values)), bound)
-            for r in rows:
-                found[r.id] = ActiveClaim(r.id, r.serial_start, r.serial_end, ClaimKind(r.kind), r.owner_id)
+        for low, high, _ in spans:
+            found |= {claim.id: claim for claim in self.overlapping(namespace, low, high)}
         return sorted(found.values(), key=lambda claim: claim.start)
 
     def add(self, kind: ClaimKind, owner: str, claims: Sequence[NewClaim]) -> None:

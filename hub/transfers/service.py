@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
@@ -64,14 +65,21 @@ class TransferService:
         ClaimRepository(self.session).lock(
             [f"idempotency {client_id} {key}", f"transfer {body['transfer_id']}"]
         )
-        existing = self.session.exec(
-            select(Transfer).where(Transfer.client_id == client_id, Transfer.idempotency_key == key)
-        ).first()
+        # the transfer of this key, and the transfer of this id, in one statement
+        found = self.session.exec(
+            select(Transfer).where(
+                or_(
+                    and_(col(Transfer.client_id) == client_id, col(Transfer.idempotency_key) == key),
+                    col(Transfer.id) == body["transfer_id"],
+                )
+            )
+        ).all()
+        existing = next((t for t in found if (t.client_id, t.idempotency_key) == (client_id, key)), None)
         if existing is not None:
             if existing.body_hash != digest:
                 raise Conflict("this Idempotency-Key was used with another body", code="6004")
             return existing, False
-        if self.session.get(Transfer, body["transfer_id"]) is not None:
+        if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
         reservations = Reservations(self.session)
         issues, resolution = self.check(body, sender=sender, reservations=reservations)

@@ -194,3 +194,56 @@ def test_a_round_splits_several_blocks_of_one_namespace_at_once(hub, database, f
     arrived = [b for b in shanghai.get("/v1/blocks") if BLOCK in b["block_id"] or OTHER in b["block_id"]]
     assert sorted(b["quantity"] for b in arrived) == [5] * 5 + [10] * 5
     worker.close()
+
+
+def refuse_inserting(database, block_id: str) -> None:
+    """A fault at the database: inserting the block ``block_id`` locked fails."""
+    from sqlalchemy import text
+
+    with database.engine.begin() as connection:
+        if database.engine.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "CREATE FUNCTION refuse_block() RETURNS trigger AS $$ BEGIN"
+                    f" IF NEW.block_id = '{block_id}' AND NEW.status = 'locked'"
+                    " THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+                    " RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_block BEFORE INSERT ON credit_block"
+                    " FOR EACH ROW EXECUTE FUNCTION refuse_block()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_block BEFORE INSERT ON credit_block"
+                    f" WHEN NEW.block_id = '{block_id}' AND NEW.status = 'locked'"
+                    " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )
+            )
+
+
+def test_a_failing_set_based_write_holds_back_only_its_own_step(hub, database, federation) -> None:
+    """The round's splits are written together; when that write fails, the round is recorded again
+    step by step: the step at fault fails alone (counted, retried), the others are recorded."""
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(4)])
+    refuse_inserting(database, f"{BLOCK}:100021-100030")  # TR-2's locked piece
+    worker = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
+    assert worker.run_once() == 3
+    states = {n: jiangsu.get(f"/v1/transfers/TR-{n}") for n in range(4)}
+    assert [states[n]["state"] for n in range(4)] == [
+        "origin_locked",
+        "origin_locked",
+        "accepted",
+        "origin_locked",
+    ]
+    assert states[2]["attempts"] == 1 and "refused by the test" in states[2]["last_error"]
+    blocks = {b["block_id"]: b["status"] for b in jiangsu.get("/v1/blocks")}
+    assert blocks[f"{BLOCK}:100001-100010"] == blocks[f"{BLOCK}:100031-100040"] == "locked"
+    assert blocks[f"{BLOCK}:100021-100030"] == "held"
+    assert sum(b["quantity"] for b in jiangsu.get("/v1/blocks") if b["block_id"].startswith(BLOCK)) == 350
+    worker.close()
