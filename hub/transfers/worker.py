@@ -8,10 +8,13 @@ without batch routes), each part with its own idempotency key per transfer, step
 repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
 one transaction that first re-reads their states under lock — the transfers' rows in id order,
 then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
-applied at most once, whatever crashes where. A step whose call or record fails is taken out of
-the round and recorded on its own: ``last_error`` and ``attempts``, exponential backoff until the
-deadline, then termination with compensation (unlocked at the origin, the blocks held again, its
-claims ended) whatever the cause. The platform clients live as long as the worker.
+applied at most once, whatever crashes where. The round's writes are set-based: its splits, its
+credited blocks and its claim releases are each a statement or two for the whole round; should
+one fail, the round is recorded again step by step to find the step at fault. A step whose
+call or record fails is taken out of the round and recorded on its own: ``last_error`` and
+``attempts``, exponential backoff until the deadline, then termination with compensation
+(unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
+platform clients live as long as the worker.
 """
 
 from __future__ import annotations
@@ -441,8 +444,8 @@ class TransferWorker:
                 for item in transfer.request["blocks"]
             )
         applied = 0
-        # the locks first: each splits its block (one statement each, as the session holds few
-        # blocks); then the blocks every other step reads, at once
+        # the locks first: their splits are gathered and written together (one delete, one insert)
+        # before the blocks every other step reads are read, at once
         jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
         later = [job for job in jobs if job.state is not State.ACCEPTED]
         # the steps write through statements; the transfers' own rows are flushed together at the end
