@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -77,6 +78,21 @@ def reads_its_own_json(scope: Scope) -> bool:
     return local_format_request(scope) or str(scope.get("path", "")).startswith("/sandbox/")
 
 
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Move the objects built until the first startup (modules, routes, models, schemas: hundreds
+    of thousands, kept for the process's life) out of the cyclic collector's reach, once per
+    process: its full collections, which a request building a thousand ORM objects triggers,
+    then walk only what requests build (a batch proposal ran at half its rate without this)."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the hub. The database must already be migrated (``puhui db upgrade``)."""
     settings = settings or Settings()
@@ -93,6 +109,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 WorkerThread(TransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
             ]
+        freeze_startup_objects()
         for worker in workers:
             worker.start()
         yield

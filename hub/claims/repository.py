@@ -78,6 +78,24 @@ class ClaimRepository:
         found = [ActiveClaim(r.id, r.serial_start, r.serial_end, ClaimKind(r.kind), r.owner_id) for r in rows]
         return sorted(found, key=lambda claim: claim.start)
 
+    def overlapping_any(self, namespace: str, ranges: Sequence[tuple[int, int]]) -> list[ActiveClaim]:
+        """Active claims of ``namespace`` among which are all those sharing a serial with any of
+        ``ranges`` (and perhaps some between them), in serial order, each once. Ranges close
+        together are read as one span (:meth:`overlapping`): one statement for a batch naming
+        neighbouring serials, and never more claims between its ranges than the serials they
+        name (a gap wider than the span so far starts another span)."""
+        spans: list[list[int]] = []  # [low, high, serials named]
+        for low, high in sorted(ranges):
+            if spans and low - spans[-1][1] - 1 <= spans[-1][2]:
+                spans[-1][1] = max(spans[-1][1], high)
+                spans[-1][2] += high - low + 1
+            else:
+                spans.append([low, high, high - low + 1])
+        found: dict[int, ActiveClaim] = {}
+        for low, high, _ in spans:
+            found |= {claim.id: claim for claim in self.overlapping(namespace, low, high)}
+        return sorted(found.values(), key=lambda claim: claim.start)
+
     def add(self, kind: ClaimKind, owner: str, claims: Sequence[NewClaim]) -> None:
         self.add_each(kind, [(owner, claim) for claim in claims])
 
@@ -112,6 +130,22 @@ class ClaimRepository:
             )
             .values(active=False, released_at=datetime.now(UTC))
             # claims are read as values, never kept as objects to update: nothing to synchronize
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_each(self, kind: ClaimKind, owners: Sequence[str]) -> int:
+        """:meth:`release` for many owners in one statement; how many claims ended."""
+        if not owners:
+            return 0
+        result = self.session.execute(
+            update(SerialClaim)
+            .where(
+                col(SerialClaim.owner_id).in_(sorted(set(owners))),
+                col(SerialClaim.kind) == str(kind),
+                col(SerialClaim.active).is_(True),
+            )
+            .values(active=False, released_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

@@ -10,12 +10,14 @@ whatever happens here (``hub.claims.models``).
 
 from __future__ import annotations
 
+import bisect
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from hub.claims.repository import ClaimRepository, NewClaim
+from hub.claims.repository import ActiveClaim, ClaimRepository, NewClaim
 from hub.registry.models import CreditBlock
 from mutual_recognition.checks import CheckOutcome, block_checks
 from mutual_recognition.claims import ClaimKind, Holder, Verdict, may_follow
@@ -46,6 +48,23 @@ class Resolution:
         return [(self.blocks[part.block_id], part) for part in self.parts]
 
 
+@dataclass
+class ClaimsAhead:
+    """The active claims of one namespace touching the ranges read ahead (``ranges``), in serial
+    order: active claims never overlap, so their ends are in order too."""
+
+    ranges: set[tuple[int, int]]
+    claims: list[ActiveClaim]
+
+    def __post_init__(self) -> None:
+        self.starts = [claim.start for claim in self.claims]
+        self.ends = [claim.end for claim in self.claims]
+
+    def overlapping(self, low: int, high: int) -> list[ActiveClaim]:
+        """The claims sharing a serial with [low, high], one of the ranges read ahead."""
+        return self.claims[bisect.bisect_left(self.ends, low) : bisect.bisect_right(self.starts, high)]
+
+
 def part_requests(items: Sequence[dict[str, object]]) -> list[PartRequest]:
     """Parts as the exchange records name them (``block_id``, ``namespace``, ``start``, ``end``,
     ``quantity``; the bounds default to the whole block)."""
@@ -67,6 +86,7 @@ class Reservations:
         self.claims = ClaimRepository(session)
         self.known: dict[str, CreditBlock] = {}  # blocks read ahead for the requests to come
         self.locked: set[str] = set()  # namespaces locked by this instance's transaction
+        self.ahead: dict[str, ClaimsAhead] = {}  # claims read ahead, per namespace
 
     def lock(self, namespaces: Iterable[str]) -> None:
         """Lock the namespaces (sorted) for the rest of the transaction; a resolution that follows
@@ -79,6 +99,26 @@ class Reservations:
         """Read these blocks at once for the resolutions that follow (a batch of requests: nothing
         moves blocks between its resolutions)."""
         self.known.update(self._blocks(set(ids)))
+
+    def read_claims_ahead(self, requested: Iterable[PartRequest]) -> None:
+        """Read the active claims over the serials of these parts at once, one statement per
+        namespace (a batch of requests, its namespaces locked and its blocks read ahead: nothing
+        writes claims between its resolutions). A part whose serials are not read ahead (its
+        block unknown, its bounds not plain) is looked up on its own when resolved."""
+        wanted: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        for part in requested:
+            block = self.known.get(part.block_id)
+            if block is None or block.serial_namespace != part.namespace:
+                continue
+            low = block.serial_start if part.start is None else part.start
+            high = block.serial_end if part.end is None else part.end
+            if type(low) is int and type(high) is int and low <= high:
+                wanted[part.namespace].add((low, high))
+        for namespace in sorted(wanted):
+            ranges = wanted[namespace]
+            self.ahead[namespace] = ClaimsAhead(
+                ranges, self.claims.overlapping_any(namespace, sorted(ranges))
+            )
 
     def _blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
         found = {block_id: self.known[block_id] for block_id in ids if block_id in self.known}
@@ -144,7 +184,12 @@ class Reservations:
         verdicts: list[tuple[Verdict, int]] = []
         low, high = part.serials.start, part.serials.end
         cursor = low
-        for claim in self.claims.overlapping(part.namespace, low, high):
+        ahead = self.ahead.get(part.namespace)
+        if ahead is not None and (low, high) in ahead.ranges:
+            found = ahead.overlapping(low, high)
+        else:
+            found = self.claims.overlapping(part.namespace, low, high)
+        for claim in found:
             if claim.start > cursor:
                 verdicts.append((may_follow(None, kind, certificate=certificate), claim.start - cursor))
             held = Holder(claim.kind, claim.owner)

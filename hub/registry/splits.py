@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, tuple_
 from sqlmodel import Session, col
 
 from hub.problems import Conflict
@@ -91,3 +91,35 @@ def split_block(
     session.execute(insert(CreditBlock), rows)
     taken_ids = [row["block_id"] for row, p in zip(rows, pieces, strict=True) if p.taken]
     return taken_ids, [row["block_id"] for row in rows]
+
+
+def split_blocks(
+    session: Session, taken: Sequence[tuple[CreditBlock, Sequence[tuple[int, int]]]], taken_status: str
+) -> list[str]:
+    """:func:`split_block` for many blocks in two statements (a round of locks): each block is
+    replaced by its pieces, its ``taken`` ranges getting ``taken_status``. Every piece's id. A
+    block changed meanwhile refuses all of them (6001; nothing of the statements stays)."""
+    if not taken:
+        return []
+    rows = [
+        derived_row(block, p.start, p.end, status=taken_status if p.taken else block.status)
+        for block, ranges in taken
+        for p in split_many(block.serial_start, block.serial_end, ranges)
+    ]
+    removed = session.execute(
+        delete(CreditBlock).where(
+            tuple_(
+                col(CreditBlock.block_id),
+                col(CreditBlock.serial_start),
+                col(CreditBlock.serial_end),
+                col(CreditBlock.status),
+            ).in_([(b.block_id, b.serial_start, b.serial_end, b.status) for b, _ in taken])
+        )
+    )
+    if removed.rowcount != len(taken):  # type: ignore[attr-defined]
+        changed = len(taken) - removed.rowcount  # type: ignore[attr-defined]
+        raise Conflict(
+            f"{changed} of {len(taken)} blocks changed meanwhile; nothing was stored, retry", code="6001"
+        )
+    session.execute(insert(CreditBlock), rows)
+    return [row["block_id"] for row in rows]

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
-from hub.claims.service import Reservations, Resolution
+from hub.claims.service import Reservations, Resolution, part_requests
 from hub.log.bulk import queue_changes
 from hub.platforms.models import Platform
 from hub.problems import Conflict
@@ -71,6 +71,9 @@ class TransferBatches:
         reservations = Reservations(self.session)
         reservations.lock(part["namespace"] for proposal in proposals for part in proposal["blocks"])
         reservations.read_ahead(part["block_id"] for proposal in proposals for part in proposal["blocks"])
+        reservations.read_claims_ahead(
+            part_requests([p for proposal in proposals for p in proposal["blocks"]])
+        )
         taken = Taken()
         rows: list[dict[str, Any]] = []
         claiming: list[tuple[Resolution, str]] = []

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
@@ -64,14 +65,21 @@ class TransferService:
         ClaimRepository(self.session).lock(
             [f"idempotency {client_id} {key}", f"transfer {body['transfer_id']}"]
         )
-        existing = self.session.exec(
-            select(Transfer).where(Transfer.client_id == client_id, Transfer.idempotency_key == key)
-        ).first()
+        # the transfer of this key, and the transfer of this id, in one statement
+        found = self.session.exec(
+            select(Transfer).where(
+                or_(
+                    and_(col(Transfer.client_id) == client_id, col(Transfer.idempotency_key) == key),
+                    col(Transfer.id) == body["transfer_id"],
+                )
+            )
+        ).all()
+        existing = next((t for t in found if (t.client_id, t.idempotency_key) == (client_id, key)), None)
         if existing is not None:
             if existing.body_hash != digest:
                 raise Conflict("this Idempotency-Key was used with another body", code="6004")
             return existing, False
-        if self.session.get(Transfer, body["transfer_id"]) is not None:
+        if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
         reservations = Reservations(self.session)
         issues, resolution = self.check(body, sender=sender, reservations=reservations)
@@ -198,11 +206,16 @@ def accepted_change(transfer_id: str, *, actor: str, origin: str, request: dict[
     )
 
 
-def end_claims(session: Session, transfer: Transfer) -> None:
+def end_claims(session: Session, transfer: Transfer, ended: list[str] | None = None) -> None:
     """A transfer became final: its claims end; a certificate it carried is used (completed) or
-    holds its serials again (cancelled, terminated)."""
-    reservations = Reservations(session)
+    holds its serials again (cancelled, terminated). With ``ended``, a transfer without a
+    certificate is only named there: the caller ends the claims of all it names at once, later
+    in the same transaction."""
     carried = transfer.request.get("certificate_id")
+    if carried is None and ended is not None:
+        ended.append(transfer.id)
+        return
+    reservations = Reservations(session)
     if carried is None:
         reservations.release(ClaimKind.TRANSFER, transfer.id)
         return
@@ -224,10 +237,11 @@ def move(
     actor: str,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    ended: list[str] | None = None,
 ) -> None:
     """Move a transfer through the saga's table, with its history entry and log entry (queued:
     appended with the unit of work's other changes when it commits); a final state ends its
-    claims."""
+    claims (or names the transfer in ``ended``: see :func:`end_claims`)."""
     applied = apply_transition(
         session,
         TRANSFER,
@@ -245,5 +259,5 @@ def move(
     transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
     transfer.history = [*transfer.history, history]
     if state in FINAL:
-        end_claims(session, transfer)
+        end_claims(session, transfer, ended)
     session.add(transfer)

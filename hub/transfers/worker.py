@@ -8,17 +8,20 @@ without batch routes), each part with its own idempotency key per transfer, step
 repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
 one transaction that first re-reads their states under lock — the transfers' rows in id order,
 then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
-applied at most once, whatever crashes where. A step whose call or record fails is taken out of
-the round and recorded on its own: ``last_error`` and ``attempts``, exponential backoff until the
-deadline, then termination with compensation (unlocked at the origin, the blocks held again, its
-claims ended) whatever the cause. The platform clients live as long as the worker.
+applied at most once, whatever crashes where. The round's writes are set-based: its splits, its
+credited blocks and its claim releases are each a statement or two for the whole round; should
+one fail, the round is recorded again step by step to find the step at fault. A step whose
+call or record fails is taken out of the round and recorded on its own: ``last_error`` and
+``attempts``, exponential backoff until the deadline, then termination with compensation
+(unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
+platform clients live as long as the worker.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,11 +38,13 @@ from hub.notices.repository import NoticeRepository
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
-from hub.registry.splits import derived_id, derived_row, split_block
+from hub.registry.splits import derived_id, derived_row, split_blocks
 from hub.settings import Settings
 from hub.transfers.models import Transfer
 from hub.transfers.service import move
 from mutual_recognition.block_states import BLOCK, BlockStatus
+from mutual_recognition.claims import ClaimKind
+from mutual_recognition.splitting import split_many
 from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
 log = logging.getLogger("puhui.transfers")
@@ -128,6 +133,7 @@ class TransferWorker:
         self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
         self.known: dict[str, CreditBlock] = {}  # the blocks of the round being recorded, read at once
         self.locked: set[str] = set()  # the namespaces the round's transaction has locked
+        self.writes: RoundWrites | None = None  # the round's set-based writes, made together
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers; one whose job cannot even be built fails like any step."""
@@ -258,7 +264,8 @@ class TransferWorker:
             ids = [block["block_id"] for block in job.blocks]
             self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED, self.known)
             notify_origin(session, transfer, job)
-        move(session, transfer, target, actor="hub-transfers", data={"blocks": ids})
+        ended = self.writes.ended if self.writes is not None else None
+        move(session, transfer, target, actor="hub-transfers", data={"blocks": ids}, ended=ended)
         transfer.attempts, transfer.last_error = 0, None
         transfer.next_attempt_at = datetime.now(UTC)
 
@@ -271,7 +278,8 @@ class TransferWorker:
         parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
         holders: dict[str, CreditBlock] = {}
         items = transfer.request["blocks"]
-        for item, holder in zip(items, _holders(session, transfer.origin, items), strict=True):
+        named = self.writes.named if self.writes is not None else None
+        for item, holder in zip(items, _holders(session, transfer.origin, items, named), strict=True):
             holders[holder.block_id] = holder
             parts[holder.block_id].append((item["start"], item["end"]))
         pieces: list[str] = []
@@ -279,7 +287,17 @@ class TransferWorker:
             held = holders[block_id]
             if not BLOCK.allows(BlockStatus(held.status), BlockStatus.LOCKED):
                 raise SagaFault(f"block {block_id} is {held.status}; its serials cannot be locked")
-            pieces += split_block(session, held, ranges, str(BlockStatus.LOCKED))[0]
+            split_many(held.serial_start, held.serial_end, ranges)  # refuses ranges it cannot take
+            pieces += [derived_id(held, held.current_registry, start, end) for start, end in sorted(ranges)]
+        if self.writes is not None:  # split with the round's other locks, in two statements
+            for block_id, ranges in parts.items():
+                self.writes.split(holders[block_id], ranges)
+        else:
+            split_blocks(
+                session,
+                [(holders[block_id], ranges) for block_id, ranges in parts.items()],
+                str(BlockStatus.LOCKED),
+            )
         return pieces
 
     def _credit(self, session: Session, job: Job) -> list[str]:
@@ -322,7 +340,9 @@ class TransferWorker:
                 )
             else:
                 raise SagaFault(f"{row['block_id']} is registered already as {known.status}")
-        if new:
+        if self.writes is not None:
+            self.writes.credited += new  # inserted with the round's other credits
+        elif new:
             session.execute(insert(CreditBlock), new)
         return [str(row["block_id"]) for row in rows]
 
@@ -418,15 +438,23 @@ class TransferWorker:
         ]
         self.locked = {item["namespace"] for t in locking for item in t.request["blocks"]}
         ClaimRepository(session).lock(self.locked)
+        if self.writes is not None:  # the blocks the locks name, at once
+            self.writes.named = RegistryRepository(session).by_ids(
+                item["block_id"]
+                for job in jobs
+                if job.state is State.ACCEPTED and (transfer := transfers.get(job.id)) is not None
+                for item in transfer.request["blocks"]
+            )
         applied = 0
-        # the locks first: each splits its block (one statement each, as the session holds few
-        # blocks); then the blocks every other step reads, at once
+        # the locks first: their splits are gathered and written together (one delete, one insert)
+        # before the blocks every other step reads are read, at once
         jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
         later = [job for job in jobs if job.state is not State.ACCEPTED]
         # the steps write through statements; the transfers' own rows are flushed together at the end
         session.autoflush = False
         for job in jobs:
             if later and job is later[0]:
+                self._write_splits(session)
                 self.known = self._round_blocks(session, later)
             transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
@@ -437,8 +465,31 @@ class TransferWorker:
             except Exception as exc:
                 raise StepFault(job, exc) from exc
             applied += 1
+        self._write_splits(session)
+        self._write_rest(session)
         session.autoflush = True
         return applied
+
+    def _write_splits(self, session: Session) -> None:
+        """Split every block the round's locks take, at once (a fault here is the round's)."""
+        if self.writes is None or not self.writes.splits:
+            return
+        try:
+            split_blocks(session, list(self.writes.splits.values()), str(BlockStatus.LOCKED))
+        except Exception as exc:
+            raise RoundFault(exc) from exc
+        self.writes.splits.clear()
+
+    def _write_rest(self, session: Session) -> None:
+        """The round's credited blocks inserted, and its completed transfers' claims ended, at once."""
+        if self.writes is None:
+            return
+        try:
+            if self.writes.credited:
+                session.execute(insert(CreditBlock), self.writes.credited)
+            ClaimRepository(session).release_each(ClaimKind.TRANSFER, self.writes.ended)
+        except Exception as exc:
+            raise RoundFault(exc) from exc
 
     @staticmethod
     def _round_blocks(session: Session, jobs: list[Job]) -> dict[str, CreditBlock]:
@@ -463,13 +514,20 @@ class TransferWorker:
         brings them back and the calls are repeated (idempotent), never terminated for it, as the
         platforms may have acted already."""
         pending = list(jobs)
+        batched = True
         while pending:
             try:
                 try:
+                    self.writes = RoundWrites() if batched else None
                     with self.database.unit_of_work() as session:
                         return self._record(session, pending)
                 finally:
-                    self.known, self.locked = {}, set()
+                    self.known, self.locked, self.writes = {}, set(), None
+            except RoundFault as fault:  # a set-based write failed: each step on its own finds which
+                log.warning(
+                    "transfers: a round's set-based writes failed (%r); recorded step by step", fault.cause
+                )
+                batched = False
             except StepFault as fault:
                 log.error(
                     "transfer %s: its %s step could not be recorded",
@@ -529,6 +587,31 @@ def notify_origin(session: Session, transfer: Transfer, job: Job) -> None:
             "blocks": [{name: block[name] for name in fields} for block in job.blocks],
         },
     )
+
+
+@dataclass
+class RoundWrites:
+    """A round's writes made together once its steps are applied: the blocks its locks split (by
+    block id: the block and every range taken of it, by any transfer of the round), the blocks
+    its credits register, and the transfers whose claims end. ``named``: the blocks the locks
+    name, read at once."""
+
+    named: dict[str, CreditBlock] = field(default_factory=dict)
+    splits: dict[str, tuple[CreditBlock, list[tuple[int, int]]]] = field(default_factory=dict)
+    credited: list[dict[str, Any]] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+
+    def split(self, block: CreditBlock, ranges: list[tuple[int, int]]) -> None:
+        self.splits.setdefault(block.block_id, (block, []))[1].extend(ranges)
+
+
+class RoundFault(Exception):
+    """A set-based write of a round failed (its transaction is rolled back): the round is recorded
+    again step by step, so the step at fault is found and taken out on its own."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(repr(cause))
+        self.cause = cause
 
 
 class StepFault(Exception):

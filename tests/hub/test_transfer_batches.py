@@ -223,3 +223,48 @@ def test_concurrent_batches_claiming_the_same_serials_exactly_one_wins_each(data
     spans = sorted((c.serial_start, c.serial_end) for c in claims if c.kind == "transfer")
     assert len(spans) == len(ids)
     assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_a_batch_refuses_serials_held_by_stored_claims_as_single_proposals_do(hub, federation) -> None:
+    """The batch reads the claims over all its parts at once: each part's verdict is the one a
+    single proposal of it gets (the claim reaching into a range from below, one inside it, one
+    covering it, a whole block holding claims, free serials between claims)."""
+    jiangsu = platform_client(hub, federation, "js")
+    stored = [
+        transfer("S-0", 100001, 100010),
+        transfer("S-1", 100031, 100040),
+        transfer("S-2", 100101, 100105),
+        transfer("S-3", 100361, 100370, block_id=OTHER),
+    ]
+    send(jiangsu, stored, key="stored")
+    candidates = [  # none sharing a serial with another (the batch's own overlaps are refused too)
+        transfer("C-0", 100021, 100030),  # free, between two claims
+        transfer("C-1", 100005, 100012),  # a claim reaches in from below
+        transfer("C-2", 100095, 100110),  # a claim inside
+        transfer("C-3", 100033, 100034),  # inside a claim
+        transfer("C-4", block_id=OTHER),  # the whole block, a claim inside
+        transfer("C-5", 100200, 100350),  # free, after every claim of the block
+    ]
+    singly = []
+    for n, candidate in enumerate(candidates):
+        try:
+            jiangsu.request(
+                "POST",
+                "/v1/transfers",
+                json_body={**candidate, "transfer_id": f"ONE-{n}"},
+                headers={"Idempotency-Key": f"one-{n}"},
+            )
+            singly.append([])
+            jiangsu.request("POST", f"/v1/transfers/ONE-{n}/cancel")
+        except Refused as refused:
+            singly.append(codes(refused))
+    assert [bool(s) for s in singly] == [False, True, True, True, True, False]
+    with pytest.raises(Refused) as refused:
+        send(jiangsu, candidates, key="candidates")
+    expected = [
+        (f"/transfers/{n}{pointer}", code) for n, found in enumerate(singly) for pointer, code in found
+    ]
+    assert codes(refused.value) == expected
+    assert {code for _, code in expected} == {"3024"}
+    accepted = send(jiangsu, [candidates[0], candidates[5]], key="free").json()
+    assert accepted["quantity"] == 10 + 151

@@ -145,3 +145,105 @@ def test_platforms_without_batch_routes_are_called_once_per_part(hub, database, 
     assert transport.count("/lock") == 1 + 4  # the batch route asked once (404), then one call each
     assert transport.count("/imports") == 1 + 4
     assert len(hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"]) == 4
+
+
+OTHER = "JS-B-2025-000002"  # serials 100351-100398, held by JS
+
+
+def two_blocks(transfer_id: str, n: int) -> dict:
+    """A transfer of 10 serials of BLOCK (every other ten) and 5 of OTHER (adjacent ranges)."""
+    return {
+        "transfer_id": transfer_id,
+        "destination": "SH",
+        "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+        "blocks": [
+            {"block_id": BLOCK, "namespace": "JS", "start": 100001 + 20 * n, "end": 100010 + 20 * n},
+            {"block_id": OTHER, "namespace": "JS", "start": 100351 + 5 * n, "end": 100355 + 5 * n},
+        ],
+    }
+
+
+def test_a_round_splits_several_blocks_of_one_namespace_at_once(hub, database, federation) -> None:
+    from sqlalchemy import text
+
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [two_blocks(f"TR-{n}", n) for n in range(5)])
+    worker = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
+    assert worker.run_once() == 5  # every lock of the round: both blocks split in one pass
+    blocks = {b["block_id"]: (b["status"], b["quantity"]) for b in jiangsu.get("/v1/blocks")}
+    expected = {}
+    for n in range(5):  # each taken range its own piece, the gaps held, adjacent ranges kept apart
+        expected[f"{BLOCK}:{100001 + 20 * n}-{100010 + 20 * n}"] = ("locked", 10)
+        if n < 4:
+            expected[f"{BLOCK}:{100011 + 20 * n}-{100020 + 20 * n}"] = ("held", 10)
+        expected[f"{OTHER}:{100351 + 5 * n}-{100355 + 5 * n}"] = ("locked", 5)
+    expected[f"{BLOCK}:100091-100350"] = ("held", 260)
+    expected[f"{OTHER}:100376-100398"] = ("held", 23)
+    assert {k: v for k, v in blocks.items() if k.startswith((BLOCK, OTHER))} == expected
+    assert BLOCK not in blocks and OTHER not in blocks
+    for n in range(5):
+        assert jiangsu.get(f"/v1/transfers/TR-{n}")["state"] == "origin_locked"
+    assert worker.run_once() == 5 and worker.run_once() == 5
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(5)} == {"completed"}
+    with database.engine.connect() as connection:  # the round's completions ended every claim
+        active = connection.execute(
+            text("SELECT count(*) FROM serial_claim WHERE kind = 'transfer' AND active")
+        ).scalar_one()
+    assert active == 0
+    shanghai = platform_client(hub, federation, "sh")
+    arrived = [b for b in shanghai.get("/v1/blocks") if BLOCK in b["block_id"] or OTHER in b["block_id"]]
+    assert sorted(b["quantity"] for b in arrived) == [5] * 5 + [10] * 5
+    worker.close()
+
+
+def refuse_inserting(database, block_id: str) -> None:
+    """A fault at the database: inserting the block ``block_id`` locked fails."""
+    from sqlalchemy import text
+
+    with database.engine.begin() as connection:
+        if database.engine.dialect.name == "postgresql":
+            connection.execute(
+                text(
+                    "CREATE FUNCTION refuse_block() RETURNS trigger AS $$ BEGIN"
+                    f" IF NEW.block_id = '{block_id}' AND NEW.status = 'locked'"
+                    " THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+                    " RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_block BEFORE INSERT ON credit_block"
+                    " FOR EACH ROW EXECUTE FUNCTION refuse_block()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_block BEFORE INSERT ON credit_block"
+                    f" WHEN NEW.block_id = '{block_id}' AND NEW.status = 'locked'"
+                    " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )
+            )
+
+
+def test_a_failing_set_based_write_holds_back_only_its_own_step(hub, database, federation) -> None:
+    """The round's splits are written together; when that write fails, the round is recorded again
+    step by step: the step at fault fails alone (counted, retried), the others are recorded."""
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(4)])
+    refuse_inserting(database, f"{BLOCK}:100021-100030")  # TR-2's locked piece
+    worker = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
+    assert worker.run_once() == 3
+    states = {n: jiangsu.get(f"/v1/transfers/TR-{n}") for n in range(4)}
+    assert [states[n]["state"] for n in range(4)] == [
+        "origin_locked",
+        "origin_locked",
+        "accepted",
+        "origin_locked",
+    ]
+    assert states[2]["attempts"] == 1 and "refused by the test" in states[2]["last_error"]
+    blocks = {b["block_id"]: b["status"] for b in jiangsu.get("/v1/blocks")}
+    assert blocks[f"{BLOCK}:100001-100010"] == blocks[f"{BLOCK}:100031-100040"] == "locked"
+    assert blocks[f"{BLOCK}:100021-100030"] == "held"
+    assert sum(b["quantity"] for b in jiangsu.get("/v1/blocks") if b["block_id"].startswith(BLOCK)) == 350
+    worker.close()
