@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,18 +28,30 @@ import httpx
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
-from adapters.client import call_each, idempotency_key_for
-from adapters.contract import AdapterError, BatchPlatformAPI, CallOutcome, PlatformAPIError, PlatformRefused
+from adapters.client import idempotency_key_for
+from adapters.contract import AdapterError, PlatformAPIError, PlatformRefused
 from adapters.registry import get
 from hub.claims.repository import ClaimRepository
 from hub.database import Database
-from hub.notices.repository import NoticeRepository
+from hub.dates import aware
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_id, derived_row, split_blocks
 from hub.settings import Settings
 from hub.transfers.models import Transfer
+from hub.transfers.saga import (
+    Job,
+    RoundFault,
+    RoundWrites,
+    SagaFault,
+    StepFault,
+    holders_of,
+    many,
+    notify_origin,
+    round_blocks,
+    serials_key,
+)
 from hub.transfers.service import move
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.claims import ClaimKind
@@ -49,77 +60,9 @@ from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
 log = logging.getLogger("puhui.transfers")
 
-
-class SagaFault(RuntimeError):
-    """The hub cannot take a transfer's next step (its own state forbids it): recorded and counted
-    like a platform's refusal, and terminated at the deadline."""
-
-
-def _holder(session: Session, registry: str, item: dict[str, Any]) -> CreditBlock:
-    """The block of ``registry`` holding a transfer part's serials now (another operation may have
-    split the block the transfer named since; the transfer's claim kept the serials)."""
-    block = RegistryRepository(session).holder_of(item["namespace"], item["start"], item["end"], registry)
-    if block is None:
-        raise SagaFault(
-            f"serials {item['start']}-{item['end']} of {item['block_id']} are held by no block of {registry}"
-        )
-    return block
-
-
-def _holds(block: CreditBlock | None, registry: str, item: dict[str, Any]) -> bool:
-    """Whether ``block`` is the live block of ``registry`` holding a part's serials."""
-    return (
-        block is not None
-        and block.current_registry == registry
-        and block.status != "exported"
-        and block.serial_namespace == item["namespace"]
-        and block.serial_start <= item["start"] <= item["end"] <= block.serial_end
-    )
-
-
-def _holders(
-    session: Session, registry: str, items: list[dict[str, Any]], known: dict[str, CreditBlock] | None = None
-) -> list[CreditBlock]:
-    """The blocks of ``registry`` holding each part's serials now: the block the part names (read
-    for all parts at once, or taken from ``known``) while it still holds them, else the block that
-    does since a split (looked up by serial)."""
-    named = (
-        known if known is not None else RegistryRepository(session).by_ids(item["block_id"] for item in items)
-    )
-    found = []
-    for item in items:
-        block = named.get(item["block_id"])
-        found.append(
-            block if block is not None and _holds(block, registry, item) else _holder(session, registry, item)
-        )
-    return found
-
-
-def _serials(block: dict[str, Any]) -> tuple[str, int, int]:
-    """What a platform call's idempotency key names: the serials, which stay the same whatever
-    splits rename their block between two attempts."""
-    return str(block["serial_namespace"]), int(block["serial_start"]), int(block["serial_end"])
-
-
 LEASE = timedelta(seconds=60)
 ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
 MAX_BACKOFF = 3600.0  # seconds: a waiting transfer is looked at again at least hourly
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    state: State
-    origin: str
-    destination: str
-    attempts: int
-    deadline: datetime
-    blocks: list[dict[str, Any]]
-    to_account: dict[str, Any]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class TransferWorker:
@@ -172,7 +115,7 @@ class TransferWorker:
                         transfer.origin,
                         transfer.destination,
                         transfer.attempts,
-                        _aware(transfer.deadline),
+                        aware(transfer.deadline),
                         blocks,
                         transfer.request["to_account"],
                     )
@@ -187,7 +130,7 @@ class TransferWorker:
         if State(transfer.state) is State.ACCEPTED:
             records = []
             items = transfer.request["blocks"]
-            for item, block in zip(items, _holders(session, transfer.origin, items, known), strict=True):
+            for item, block in zip(items, holders_of(session, transfer.origin, items, known), strict=True):
                 part = {"serial_start": item["start"], "serial_end": item["end"]}
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
@@ -228,10 +171,10 @@ class TransferWorker:
         for job in jobs:
             for block in job.blocks:
                 if job.state is State.ACCEPTED:
-                    key = idempotency_key_for("lock", job.id, *_serials(block))
+                    key = idempotency_key_for("lock", job.id, *serials_key(block))
                     batches[(job.origin, "lock")].append((job, block, key))
                 elif job.state is State.ORIGIN_LOCKED:
-                    key = idempotency_key_for("credit", job.id, *_serials(block))
+                    key = idempotency_key_for("credit", job.id, *serials_key(block))
                     batches[(job.destination, "credit")].append((job, self._imported(job, block), key))
         failed: dict[str, tuple[str, bool]] = {}
         for (code, operation), items in batches.items():
@@ -279,7 +222,7 @@ class TransferWorker:
         holders: dict[str, CreditBlock] = {}
         items = transfer.request["blocks"]
         named = self.writes.named if self.writes is not None else None
-        for item, holder in zip(items, _holders(session, transfer.origin, items, named), strict=True):
+        for item, holder in zip(items, holders_of(session, transfer.origin, items, named), strict=True):
             holders[holder.block_id] = holder
             parts[holder.block_id].append((item["start"], item["end"]))
         pieces: list[str] = []
@@ -366,7 +309,7 @@ class TransferWorker:
 
     def _unlock(self, job: Job) -> None:
         """Unlock every part of the job at the origin (each call tried; the first failure raised)."""
-        calls = [(block, idempotency_key_for("unlock", job.id, *_serials(block))) for block in job.blocks]
+        calls = [(block, idempotency_key_for("unlock", job.id, *serials_key(block))) for block in job.blocks]
         for outcome in many(self._clients({job.origin})[job.origin], "unlock", calls):
             if isinstance(outcome, PlatformAPIError):
                 raise outcome
@@ -455,7 +398,7 @@ class TransferWorker:
         for job in jobs:
             if later and job is later[0]:
                 self._write_splits(session)
-                self.known = self._round_blocks(session, later)
+                self.known = round_blocks(session, later)
             transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
                 continue  # another worker applied this step meanwhile
@@ -490,21 +433,6 @@ class TransferWorker:
             ClaimRepository(session).release_each(ClaimKind.TRANSFER, self.writes.ended)
         except Exception as exc:
             raise RoundFault(exc) from exc
-
-    @staticmethod
-    def _round_blocks(session: Session, jobs: list[Job]) -> dict[str, CreditBlock]:
-        """Every block the round's credits and completions read, in two statements: the locked
-        pieces, and the blocks the pieces to credit would become."""
-        repository = RegistryRepository(session)
-        known = repository.by_ids(block["block_id"] for job in jobs for block in job.blocks)
-        arriving = [
-            derived_id(piece, job.destination, piece.serial_start, piece.serial_end)
-            for job in jobs
-            if job.state is State.ORIGIN_LOCKED
-            for block in job.blocks
-            if (piece := known.get(block["block_id"])) is not None
-        ]
-        return known | repository.by_ids(arriving)
 
     def _record_round(self, jobs: list[Job], failed: dict[str, tuple[str, bool]]) -> int:
         """Record the steps of ``jobs`` (their calls succeeded) in one transaction; how many were
@@ -569,65 +497,3 @@ class TransferWorker:
                 error, permanent = failed[job.id]
                 self._fail(job, error, moment, permanent=permanent)
         return advanced
-
-
-def notify_origin(session: Session, transfer: Transfer, job: Job) -> None:
-    """The transfer completed: a notice to the origin (it finalizes the export), sent by the
-    notice worker after this transaction commits; ``origin_notified`` false until acknowledged."""
-    transfer.request = {**transfer.request, "origin_notified": False}
-    fields = ("block_id", "serial_start", "serial_end", "quantity")
-    NoticeRepository(session).enqueue(
-        "transfer-completed",
-        transfer.id,
-        job.origin,
-        {
-            "transfer_id": transfer.id,
-            "destination": job.destination,
-            "completed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "blocks": [{name: block[name] for name in fields} for block in job.blocks],
-        },
-    )
-
-
-@dataclass
-class RoundWrites:
-    """A round's writes made together once its steps are applied: the blocks its locks split (by
-    block id: the block and every range taken of it, by any transfer of the round), the blocks
-    its credits register, and the transfers whose claims end. ``named``: the blocks the locks
-    name, read at once."""
-
-    named: dict[str, CreditBlock] = field(default_factory=dict)
-    splits: dict[str, tuple[CreditBlock, list[tuple[int, int]]]] = field(default_factory=dict)
-    credited: list[dict[str, Any]] = field(default_factory=list)
-    ended: list[str] = field(default_factory=list)
-
-    def split(self, block: CreditBlock, ranges: list[tuple[int, int]]) -> None:
-        self.splits.setdefault(block.block_id, (block, []))[1].extend(ranges)
-
-
-class RoundFault(Exception):
-    """A set-based write of a round failed (its transaction is rolled back): the round is recorded
-    again step by step, so the step at fault is found and taken out on its own."""
-
-    def __init__(self, cause: Exception) -> None:
-        super().__init__(repr(cause))
-        self.cause = cause
-
-
-class StepFault(Exception):
-    """A step of one job could not be applied (its transaction is rolled back)."""
-
-    def __init__(self, job: Job, cause: Exception) -> None:
-        super().__init__(f"transfer {job.id}: {cause!r}")
-        self.job = job
-        self.cause = cause
-
-
-def many(client: Any, operation: str, calls: list[tuple[dict[str, Any], str]]) -> list[CallOutcome]:
-    """One batch of ``operation`` (lock, unlock, credit) calls to a platform: its batch call, or
-    single calls for a client that has none."""
-    if isinstance(client, BatchPlatformAPI):
-        batch = {"lock": client.lock_many, "unlock": client.unlock_many, "credit": client.credit_import_many}
-        return batch[operation](calls)
-    single = {"lock": client.lock, "unlock": client.unlock, "credit": client.credit_import}
-    return call_each(single[operation], calls)
