@@ -84,15 +84,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client threads sending batches")
     parser.add_argument("--postgres")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        run, database = measure(args, Path(scratch))
-        report(run, database)
+    with tempfile.TemporaryDirectory() as scratch, bench_database(args.postgres) as url:
+        run, database = measure(args, Path(scratch), url)
+        report(run, database)  # the raw primitives, in the same (still existing) database
 
 
-def measure(args: argparse.Namespace, scratch: Path) -> tuple[Run, Database]:
+def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Database]:
     total = args.single + args.transfers
     with ExitStack() as running:
-        url = running.enter_context(bench_database(args.postgres))
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         database, _, credentials, page, blocks = prepare(url, scratch, total, base)
