@@ -186,6 +186,12 @@ class AuthRepository:
     def signed_request(self, request_id: str) -> SignedRequest | None:
         return self.session.get(SignedRequest, request_id)
 
+    def signed_request_by_jti(self, client_id: str, jti: str) -> SignedRequest | None:
+        """The request ``client_id`` signed with ``jti`` (kept as received)."""
+        return self.session.exec(
+            select(SignedRequest).where(SignedRequest.client_id == client_id, SignedRequest.jti == jti)
+        ).first()
+
     def signed_requests(self, platform_code: str | None, limit: int) -> Sequence[SignedRequest]:
         query = select(SignedRequest).order_by(col(SignedRequest.received_at).desc()).limit(limit)
         if platform_code is not None:

@@ -150,6 +150,14 @@ def verify_request(
         raise SignatureRefused(f"the signature is for {header.get('htm')} {header.get('htu')}", code="1019")
     expires = datetime.fromtimestamp(iat, UTC) + timedelta(seconds=2 * settings.clock_skew)
     if not repository.consume_nonce("request", principal.client_id, jti, expires):
+        earlier = repository.signed_request_by_jti(principal.client_id, jti)
+        if earlier is not None and (earlier.method, earlier.path, earlier.body, earlier.jws) == (
+            method,
+            path,
+            body,
+            token,
+        ):
+            return earlier  # the identical request sent again: a retry, answered as the first was
         raise ReplayRefused(f"a request with jti {jti!r} was already received", code="1017")
     if purge_clock.due():
         repository.purge_nonces(now)

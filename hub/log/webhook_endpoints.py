@@ -14,6 +14,7 @@ from hub.auth.policy import Actor, Target, can_read_deliveries, can_redeliver
 from hub.auth.scopes import ClientKind
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
+from hub.idempotency.route import idempotent
 from hub.log.changes import event_id
 from hub.log.public import DeliveryPublic, delivery_public
 from hub.log.repository import LogRepository
@@ -61,6 +62,7 @@ def deliveries(
     "/deliveries/{index}/{platform}/redeliver",
     summary="Re-send a delivery (operators of the region, administrators)",
 )
+@idempotent
 def redeliver(
     index: Annotated[int, Path(ge=0, le=MAX_SAFE_INTEGER)],
     platform: str,

@@ -13,6 +13,7 @@ from hub.auth.policy import can_manage_operators
 from hub.auth.signing import SignedRequestDep
 from hub.console.models import OperatorAccount
 from hub.deps import SessionDep
+from hub.idempotency.route import idempotent
 from hub.operators.service import OperatorService
 from hub.text import Text
 
@@ -71,6 +72,7 @@ def list_operators(session: SessionDep, actor: CurrentActor) -> list[OperatorPub
     status_code=status.HTTP_201_CREATED,
     summary="Add an operator (federation administrators); the password is answered once",
 )
+@idempotent
 def add_operator(
     body: OperatorCreate, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> OperatorCredentials:
@@ -83,6 +85,7 @@ def add_operator(
     "/{username}/reset-password",
     summary="A new password for an operator (answered once); unlocks the account, ends its sessions",
 )
+@idempotent
 def reset_password(
     username: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> OperatorCredentials:
@@ -92,6 +95,7 @@ def reset_password(
 
 
 @router.delete("/{username}", summary="Remove an operator: the account and its console sessions end")
+@idempotent
 def remove_operator(
     username: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> OperatorRemoved:

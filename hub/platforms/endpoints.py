@@ -20,6 +20,7 @@ from hub.auth.policy import (
 from hub.auth.principal import CurrentPrincipal
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
+from hub.idempotency.route import idempotent
 from hub.platforms.keys import KeyService
 from hub.platforms.models import PlatformCreate, PlatformStatus
 from hub.platforms.public import KeyOverridePublic, PlatformRecord, key_override_public
@@ -45,6 +46,7 @@ def get_platform(code: str, session: SessionDep, principal: CurrentPrincipal) ->
     status_code=status.HTTP_201_CREATED,
     summary="Register a platform (federation administrators)",
 )
+@idempotent
 def register_platform(
     data: PlatformCreate, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> PlatformRecord:
@@ -59,6 +61,7 @@ def register_platform(
     summary="Rotate a platform's keys (the platform itself, signed with a current key): the new ones "
     "work at once, the replaced ones for a grace period",
 )
+@idempotent
 def rotate_jwks(
     code: str,
     jwks: Annotated[dict[str, Any], Body()],
@@ -84,6 +87,7 @@ class OverrideProposal(BaseModel):
     status_code=status.HTTP_201_CREATED,
     summary="Propose replacing a platform's keys (an administrator; a second one must approve)",
 )
+@idempotent
 def propose_key_override(
     code: str, body: OverrideProposal, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> KeyOverridePublic:
@@ -104,6 +108,7 @@ def key_overrides(code: str, session: SessionDep, actor: CurrentActor) -> list[K
     summary="Approve a key override (a second administrator): the keys are replaced at once, the old "
     "ones and every outstanding token of the platform stop",
 )
+@idempotent
 def approve_key_override(
     code: str, override_id: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> KeyOverridePublic:
@@ -117,6 +122,7 @@ class WebhookTarget(BaseModel):
 
 
 @router.put("/{code}/webhook", summary="Where a platform's events are delivered (itself or an administrator)")
+@idempotent
 def set_webhook(
     code: str,
     body: WebhookTarget,
@@ -134,6 +140,7 @@ def set_webhook(
     "/{code}/suspend",
     summary="Suspend a platform (administrators): its tokens are revoked, it gets no new ones",
 )
+@idempotent
 def suspend(code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep) -> PlatformRecord:
     service = PlatformService(session)
     enforce(can_suspend(actor, target(service.get(code))))
@@ -144,6 +151,7 @@ def suspend(code: str, session: SessionDep, actor: CurrentActor, signed: SignedR
     "/{code}/reactivate",
     summary="Reactivate a suspended platform (administrators): it needs new tokens",
 )
+@idempotent
 def reactivate(
     code: str, session: SessionDep, actor: CurrentActor, signed: SignedRequestDep
 ) -> PlatformRecord:

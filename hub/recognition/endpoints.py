@@ -14,6 +14,7 @@ from hub.auth.principal import Forbidden, Principal, require
 from hub.auth.scopes import ClientKind
 from hub.auth.signing import SignedRequestDep
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
+from hub.idempotency.route import idempotent
 from hub.platforms.repository import PlatformRepository
 from hub.problems import NotFound
 from hub.recognition.models import Recognition
@@ -70,6 +71,7 @@ def _visible(item: Recognition, actor: Actor, session: Session) -> bool:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Ask for recognition (origin platform)")
+@idempotent
 def submit(
     body: RecognitionSubmission, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     principal: Requester, signed: SignedRequestDep,
@@ -119,6 +121,7 @@ def get(
 @router.post(
     "/{recognition_id}/decision", summary="Approve or reject (operators of the destination's region)"
 )
+@idempotent
 def decide(
     recognition_id: str, body: Decision, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     actor: CurrentActor, signed: SignedRequestDep,
@@ -143,6 +146,7 @@ class Withdrawal(BaseModel):
     "/{recognition_id}/withdraw",
     summary="Withdraw an approved, unused certificate (origin platform): its serials are free again",
 )
+@idempotent
 def withdraw(
     recognition_id: str, body: Withdrawal, session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep,
     principal: Requester, signed: SignedRequestDep,

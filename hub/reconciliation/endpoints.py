@@ -12,6 +12,7 @@ from hub.auth.policy import can_read_reconciliation, can_resolve_reconciliation
 from hub.auth.principal import Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep
+from hub.idempotency.route import idempotent
 from hub.problems import NotFound
 from hub.reconciliation.public import ReconciliationPublic, reconciliation_public
 from hub.reconciliation.service import ReconciliationService
@@ -50,6 +51,7 @@ class Resolution(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Reconcile: totals, unit blocks, audit trail")
+@idempotent
 def submit(
     body: ReconciliationSubmission, session: SessionDep, principal: Submitter, signed: SignedRequestDep
 ) -> ReconciliationPublic:
@@ -78,6 +80,7 @@ def get(reconciliation_id: str, session: SessionDep, actor: CurrentActor) -> Rec
 @router.post(
     "/{reconciliation_id}/resolve", summary="Close after manual intervention (operators of the region)"
 )
+@idempotent
 def resolve(
     reconciliation_id: str,
     body: Resolution,

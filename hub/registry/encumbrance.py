@@ -16,6 +16,7 @@ from hub.auth.signing import SignedRequestDep
 from hub.claims.repository import ClaimRepository, pledge_owner
 from hub.claims.service import Reservations
 from hub.deps import SessionDep
+from hub.idempotency.route import idempotent
 from hub.log.transitions import apply_transition
 from hub.problems import Conflict, HubError, NotFound
 from hub.registry.models import CreditBlock
@@ -100,6 +101,7 @@ def _move(
 
 
 @router.post("/v1/blocks/{block_id}/pledge", summary="Pledge a held block (it cannot move until released)")
+@idempotent
 def pledge(
     block_id: str, body: Pledge, session: SessionDep, principal: Writer, signed: SignedRequestDep
 ) -> CreditBlockRecord:
@@ -109,6 +111,7 @@ def pledge(
 
 
 @router.post("/v1/blocks/{block_id}/release", summary="Release a pledged block")
+@idempotent
 def release(
     block_id: str, body: Pledge, session: SessionDep, principal: Writer, signed: SignedRequestDep
 ) -> CreditBlockRecord:

@@ -20,6 +20,7 @@ from adapters.registry import UnknownAdapter, get
 from hub.auth.principal import Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
+from hub.idempotency.route import idempotent
 from hub.problems import BadRequest, HubError, NotFound, problem_responses
 from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestService, Records
@@ -101,6 +102,7 @@ async def _body(request: Request) -> bytes:
     summary="Ingest a batch (local format or exchange form), all or nothing",
     responses=problem_responses(415),
 )
+@idempotent
 def ingest(
     code: str,
     request: Request,

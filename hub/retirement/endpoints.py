@@ -12,6 +12,7 @@ from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deprecation import announce
 from hub.deps import SessionDep
+from hub.idempotency.route import idempotent
 from hub.problems import NotFound
 from hub.retirement.public import RetirementPublic
 from hub.retirement.service import RetirementService
@@ -32,6 +33,7 @@ Writer = Annotated[Principal, Depends(require("blocks:write"))]
     ),
     response_model_exclude_none=True,
 )
+@idempotent
 def retire(
     request: Annotated[
         dict[str, Any], Body(description="A retirement record without retired_at and origin_notified.")

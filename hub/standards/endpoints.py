@@ -16,6 +16,7 @@ from hub.auth.principal import CurrentPrincipal, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.dates import IsoDate
 from hub.deps import SessionDep
+from hub.idempotency.route import idempotent
 from hub.problems import BadRequest, problem_responses
 from hub.standards.public import (
     BlockEvaluation,
@@ -81,6 +82,7 @@ def current_root(
     status_code=status.HTTP_201_CREATED,
     summary="Rotate a committee root: version N+1 signed by the root thresholds of N and N+1",
 )
+@idempotent
 def rotate_root(
     envelope: Annotated[dict[str, Any], Body()],
     received: RawBody,
@@ -97,6 +99,7 @@ def rotate_root(
     status_code=status.HTTP_201_CREATED,
     summary="Publish a signed ruleset; refused, naming who signed, below the committee's threshold",
 )
+@idempotent
 def publish(
     envelope: Annotated[dict[str, Any], Body()],
     received: RawBody,

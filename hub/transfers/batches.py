@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
+from hub.idempotency.route import KeyReused
 from hub.log.bulk import queue_changes
 from hub.platforms.models import Platform
-from hub.problems import Conflict
 from hub.transfers.models import Transfer, TransferBatch
 from hub.transfers.service import TransferRefused, TransferService, accepted_change, body_hash
 from mutual_recognition.claims import ClaimKind, Holder, may_follow
@@ -58,7 +58,7 @@ class TransferBatches:
         stored = self.session.get(TransferBatch, (client_id, key))
         if stored is not None:
             if stored.body_hash != digest:
-                raise Conflict("this Idempotency-Key was used with another body", code="6004")
+                raise KeyReused("this Idempotency-Key was used with another body", code="6004")
             return stored.answer, False
         proposals: list[dict[str, Any]] = body["transfers"]
         ids = [proposal["transfer_id"] for proposal in proposals]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep, in_one_hop
+from hub.idempotency.route import idempotent
 from hub.problems import BadRequest, NotFound, coded_error
 from hub.text import Integer, Text
 from hub.transfers.models import Transfer
@@ -104,6 +105,7 @@ def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> T
 
 
 @router.post("/{transfer_id}/cancel", summary="Cancel a transfer before anything moved (the origin)")
+@idempotent
 def cancel(
     transfer_id: str, session: SessionDep, principal: Sender, signed: SignedRequestDep
 ) -> TransferPublic:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
+from hub.idempotency.route import KeyReused
 from hub.log.bulk import Change
 from hub.log.changes import record_change
 from hub.log.transitions import apply_transition
@@ -77,7 +78,7 @@ class TransferService:
         existing = next((t for t in found if (t.client_id, t.idempotency_key) == (client_id, key)), None)
         if existing is not None:
             if existing.body_hash != digest:
-                raise Conflict("this Idempotency-Key was used with another body", code="6004")
+                raise KeyReused("this Idempotency-Key was used with another body", code="6004")
             return existing, False
         if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -91,13 +92,29 @@ def test_refused_signatures(client: TestClient, as_client, case: str, status: in
     assert jiangsu.get("/v1/receipts") == []
 
 
-def test_a_replayed_request_is_refused_and_changes_nothing(client: TestClient, as_client) -> None:
+def _under_the_same_jti(platform, signature: str, body: bytes) -> str:
+    """``body`` signed with the key, jti and time of ``signature``: a replay of its jti."""
+    encoded = signature.split(".", 1)[0]
+    protected = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    fields = {name: protected[name] for name in ("jti", "iat", "htm", "htu")}
+    return sign_detached(body, platform.key, headers=fields)
+
+
+def test_a_request_sent_again_is_answered_once_and_a_replayed_jti_refused(
+    client: TestClient, as_client
+) -> None:
     jiangsu = as_client("js")
     body = json.dumps(_new_jwks()).encode()
     signature = jiangsu.signature("PUT", PATH, body)
-    assert _send(client, jiangsu, body, signature).status_code == 200
+    first = _send(client, jiangsu, body, signature)
+    assert first.status_code == 200
     after_first = _keys_of_js(jiangsu)
-    replay = _send(client, jiangsu, body, signature)
+    resent = _send(client, jiangsu, body, signature)  # the identical request: a retry
+    assert resent.status_code == 200 and resent.json() == first.json()
+    assert resent.headers["Idempotent-Replayed"] == "true"
+    assert resent.headers["puhui-receipt"] == first.headers["puhui-receipt"]
+    other = json.dumps(_new_jwks()).encode()
+    replay = _send(client, jiangsu, other, _under_the_same_jti(jiangsu, signature, other))
     assert replay.status_code == 409
     assert replay.headers["content-type"] == "application/problem+json"
     assert replay.json()["code"] == "1017"
@@ -110,7 +127,8 @@ def test_replayed_and_unknown_key_refusals_have_distinct_codes(client: TestClien
     body = json.dumps(_new_jwks()).encode()
     signature = jiangsu.signature("PUT", PATH, body)
     _send(client, jiangsu, body, signature)
-    replayed = _send(client, jiangsu, body, signature).json()["code"]
+    other = json.dumps(_new_jwks()).encode()
+    replayed = _send(client, jiangsu, other, _under_the_same_jti(jiangsu, signature, other)).json()["code"]
     unknown = _send(client, jiangsu, body, _sign(Ed25519Key.generate(), body)).json()["code"]
     assert replayed != unknown
     assert {replayed, unknown} == {"1017", "1012"}

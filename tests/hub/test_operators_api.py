@@ -130,7 +130,9 @@ def test_no_other_role_manages_operators(role: str, client: TestClient, as_clien
     assert _state(client, admin) == before
 
 
-def test_an_unsigned_or_replayed_request_is_refused(client: TestClient, as_client: AsClient) -> None:
+def test_an_unsigned_request_is_refused_and_a_resent_one_answered_once(
+    client: TestClient, as_client: AsClient
+) -> None:
     admin = as_client("admin-1")
     before = _state(client, admin)
     headers = {"Authorization": f"Bearer {admin.access_token()}", "Content-Type": "application/json"}
@@ -138,9 +140,14 @@ def test_an_unsigned_or_replayed_request_is_refused(client: TestClient, as_clien
     unsigned = client.post("/v1/operators", content=body, headers=headers)
     assert unsigned.status_code == 401 and unsigned.json()["code"] == "1016"
     signed = {**headers, "Puhui-Signature": admin.signature("POST", "/v1/operators", body)}
-    assert client.post("/v1/operators", content=body, headers=signed).status_code == 201
-    replay = client.post("/v1/operators", content=body, headers=signed)
-    assert replay.status_code == 409 and replay.json()["code"] == "1017"
+    first = client.post("/v1/operators", content=body, headers=signed)
+    assert first.status_code == 201
+    resent = client.post("/v1/operators", content=body, headers=signed)  # the answer was lost: a retry
+    assert resent.status_code == 201 and resent.json() == first.json()  # the same password, once
+    assert resent.headers["Idempotent-Replayed"] == "true"
+    other = b'{"username":"eva","region":"SH"}'
+    replay = client.post("/v1/operators", content=other, headers=signed)  # another body, a seen jti
+    assert replay.status_code in (401, 409)  # the signature is not over these bytes (or replayed)
     other_path = client.delete("/v1/operators/operator-sh", headers={**signed})
     assert other_path.status_code in (401, 409)  # signed for another method and path (or replayed)
     after = _state(client, admin)

@@ -71,7 +71,7 @@ def test_the_idempotency_key_replays_or_refuses(hub, database, federation) -> No
     assert replay.json()["transfer_id"] == first["transfer_id"]
     with pytest.raises(Refused) as other:
         _propose(jiangsu, "k-1", destination="ZJ")
-    assert other.value.code == "6004"
+    assert (other.value.status, other.value.code) == (422, "6004")  # the IETF draft: 422
     with pytest.raises(Refused) as taken:
         _propose(jiangsu, "k-3", transfer_id="TR-3")
     assert "3024" in [e["code"] for e in taken.value.errors]
