@@ -142,6 +142,11 @@ class BaseAdapter(ABC):
             projects=tuple(record for _, record in draft.projects),
             blocks=tuple(record for _, record in draft.blocks),
             batches=tuple(record for _, record in draft.batches),
+            labels={
+                "projects": tuple(label for label, _ in draft.projects),
+                "blocks": tuple(label for label, _ in draft.blocks),
+                "batches": tuple(label for label, _ in draft.batches),
+            },
         )
 
     def _check_media_type(self, content_type: str, errors: Collector) -> None:
@@ -208,9 +213,35 @@ class BaseAdapter(ABC):
 
     def _validate_one(self, kind: str, label: str, record: dict[str, Any], errors: Collector) -> None:
         for issue in validate(kind, record):
-            generic = re.sub(r"/\d+(?=/|$)", "/*", issue.pointer)
-            local = self.field_map.get(f"{kind}:{generic}", f"(exchange {issue.pointer})")
-            errors.add(label, local, issue.detail, issue.code)
+            errors.add(label, self.local_field(kind, issue.pointer), issue.detail, issue.code)
+
+    def local_field(self, kind: str, pointer: str) -> str:
+        """The local field an exchange member (a JSON pointer into a record of ``kind``) comes
+        from, as the platform's format names it; ``(exchange …)`` when the format has no one field."""
+        generic = re.sub(r"/\d+(?=/|$)", "/*", pointer)
+        named = self.field_map.get(f"{kind}:{generic}")
+        if named:
+            return named
+        member = pointer.split("/")[1] if pointer.count("/") >= 1 else ""
+        own = {"block_id": self.block_id_field, "serial_start": self.serial_field}
+        if kind == PROJECT or member == "project":
+            own["project_id"] = own["project"] = self.project_id_field
+        spec = getattr(self, "spec", None)
+        fields = dict(spec.fields) if spec is not None and kind == CREDIT_BLOCK else {}
+        return own.get(member) or fields.get(member) or f"(exchange {pointer})"
+
+    def local_names(self, result: ParseResult, pointer: str) -> tuple[str, str] | None:
+        """``(record, field)`` of a pointer into the exchange form of ``result``
+        (``/blocks/3/serial_start``): how the platform's own file names them; None elsewhere."""
+        found = re.fullmatch(r"/(projects|blocks|batches)/(\d+)(/.*)?", pointer)
+        if found is None:
+            return None
+        labels = result.labels.get(found.group(1), ())
+        position = int(found.group(2))
+        if position >= len(labels):
+            return None
+        kind = {"projects": PROJECT, "blocks": CREDIT_BLOCK, "batches": PERSONAL_BATCH}[found.group(1)]
+        return labels[position], self.local_field(kind, found.group(3) or "")
 
     # -- render ------------------------------------------------------------------------------
 

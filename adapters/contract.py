@@ -49,6 +49,9 @@ class ParseResult:
     blocks: tuple[dict[str, Any], ...] = ()
     batches: tuple[dict[str, Any], ...] = ()
     errors: tuple[LocalError, ...] = ()
+    # the local label of each record ("row 5", "<credit id=…>"), by list: "projects", "blocks",
+    # "batches" — so a refusal after parsing can name the record as the platform knows it
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.errors and (self.projects or self.blocks or self.batches):
@@ -243,6 +246,11 @@ class RegionAdapter(Protocol):
         self, payload: bytes, *, content_type: str | None = None, pseudonymizer: Pseudonymizer
     ) -> ParseResult:
         """Exchange records of a local payload, or every error (never some records)."""
+        ...
+
+    def local_names(self, result: ParseResult, pointer: str) -> tuple[str, str] | None:
+        """How the platform's own file names the record and field a pointer into ``result``'s
+        exchange form reaches (``("row 5", "签发编号")``); None for a pointer into no record."""
         ...
 
     def render(self, record: Mapping[str, Any]) -> bytes:

@@ -10,6 +10,7 @@ identifiers never reach the hub.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -62,7 +63,24 @@ def exchange_records(document: Any) -> Records:
     return Records(**lists)
 
 
-def local_records(code: str, body: bytes, content_type: str, settings: Any) -> tuple[Records, str]:
+Namer = Callable[[str], "tuple[str, str] | None"]
+
+
+def _no_names(pointer: str) -> tuple[str, str] | None:
+    return None
+
+
+def named_locally(refused: BatchRefused, names: Namer) -> BatchRefused:
+    """``refused`` with each entry that points into a record also naming the record and the field
+    as the platform's own file has them (``row 5``, ``签发编号``)."""
+    entries = []
+    for entry in refused.errors:
+        found = names(entry.get("pointer", ""))
+        entries.append({**entry, "record": found[0], "field": found[1]} if found else entry)
+    return BatchRefused(refused.detail, code=refused.code, errors=entries)
+
+
+def local_records(code: str, body: bytes, content_type: str, settings: Any) -> tuple[Records, str, Namer]:
     try:
         adapter = get(code)
     except UnknownAdapter as exc:
@@ -89,7 +107,8 @@ def local_records(code: str, body: bytes, content_type: str, settings: Any) -> t
         raise BatchRefused(
             f"{len(errors)} problem(s) in the {code} payload", code=errors[0]["code"], errors=errors
         )
-    return Records(parsed.projects, parsed.blocks, parsed.batches), f"local:{code}"
+    records = Records(parsed.projects, parsed.blocks, parsed.batches)
+    return records, f"local:{code}", lambda pointer: adapter.local_names(parsed, pointer)
 
 
 async def _body(request: Request) -> bytes:
@@ -115,13 +134,17 @@ def ingest(
     if principal.platform_code != code:
         raise Forbidden(f"only {code} sends {code}'s batches", scope="blocks:write")
     content_type = request.headers.get("content-type", "")
+    names: Namer = _no_names
     if content_type.split(";")[0].strip().lower() == EXCHANGE_FORM:
         records, source, checked = exchange_records(json_document(request.scope, body)), "exchange", False
     else:
-        (records, source), checked = local_records(code, body, content_type, settings), True
-    report = IngestService(session).ingest(
-        code, records, actor=principal.client_id, source=source, schema_checked=checked
-    )
+        (records, source, names), checked = local_records(code, body, content_type, settings), True
+    try:
+        report = IngestService(session).ingest(
+            code, records, actor=principal.client_id, source=source, schema_checked=checked
+        )
+    except BatchRefused as refused:  # a local file's refusal names its own rows and fields
+        raise named_locally(refused, names) from None
     return IngestReportPublic.model_validate(report.as_dict())
 
 

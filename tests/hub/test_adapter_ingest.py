@@ -133,3 +133,28 @@ def test_sync_pulls_new_issuances_from_the_sandbox_once(database, settings, fede
         jiangsu = PlatformClient.from_credentials(federation / "js.json", transport=hub._transport)
         assert len(jiangsu.get("/v1/blocks")) == sum(r.blocks for r in reports)
         jiangsu.close()
+
+
+@pytest.mark.parametrize("code", HUB_PARSED)
+def test_a_local_file_refused_after_parsing_names_its_own_rows_and_fields(as_client, code: str) -> None:
+    """Sent twice, a good file is refused the second time by the registry's checks (ids and serials
+    already registered): each entry names the record and the field as the platform's file has them,
+    beside the pointer into the exchange form — and nothing is stored the second time."""
+    platform = as_client(code.lower())
+    fixture = next(f for f in _fixtures(code, good=True) if "project" not in f.name)
+    path = f"/v1/platforms/{code}/batches"
+    platform.request("POST", path, content=fixture.read(), content_type=fixture.content_type)
+    stored = platform.get("/v1/blocks")
+    with pytest.raises(Refused) as refused:
+        platform.request("POST", path, content=fixture.read(), content_type=fixture.content_type)
+    entries = refused.value.errors
+    assert refused.value.status == 422 and entries
+    adapter = get(code)
+    named = [e for e in entries if e["pointer"].startswith("/blocks/")]
+    assert named, entries
+    for entry in named:
+        assert entry["record"] and not entry["record"].startswith("/"), entry  # e.g. "row 2"
+        assert not entry["field"].startswith("(exchange"), entry  # the local column, e.g. 签发编号
+    block_ids = {e["field"] for e in named if e["code"] == "3012"}
+    assert block_ids <= {adapter.block_id_field, *dict(adapter.spec.fields).values()}  # type: ignore[attr-defined]
+    assert platform.get("/v1/blocks") == stored
