@@ -258,6 +258,9 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("6002", "illegal-transition", "The record is not in a state that allows this step."),
     CheckCode("6003", "four-eyes", "A second approval must come from another operator."),
     CheckCode("6004", "idempotency-key-reused", "The Idempotency-Key was used before with another body."),
+    CheckCode(
+        "6005", "request-in-flight", "The first request under this Idempotency-Key is still being processed."
+    ),
     CheckCode("7001", "totals-inconsistent", "The platform's totals differ from the hub's."),
     CheckCode("7002", "block-missing", "A block is held on one side only."),
     CheckCode("7003", "block-differs", "A block's serials, quantity or status differ between the two sides."),

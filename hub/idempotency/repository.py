@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import Session, col
 
 from hub.idempotency.models import IdempotencyRecord
@@ -15,6 +15,18 @@ from hub.idempotency.models import IdempotencyRecord
 class IdempotencyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def take(self, client_id: str, key: str) -> bool:
+        """Hold the key for this transaction; False when another transaction holds it (its first
+        request is still running). PostgreSQL: a try-lock; SQLite runs one writer at a time, and
+        every transaction here writes (``BEGIN IMMEDIATE``), so the key is always free."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        taken = self.session.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))"),
+            {"name": f"idempotency {client_id} {key}"},
+        ).scalar_one()
+        return bool(taken)
 
     def find(self, client_id: str, key: str, now: datetime) -> IdempotencyRecord | None:
         found = self.session.get(IdempotencyRecord, (client_id, key))

@@ -10,8 +10,9 @@ retrying, not replaying). Under a key, per client:
 - the same key with the same method, path and body gets the stored answer again (same body,
   ``Idempotent-Replayed: true``), and nothing happens again;
 - the same key with another method, path or body is refused: 422, ``6004``, nothing changes;
-- a request under a key whose first request is still running waits for it (an advisory lock on
-  the client and key; on SQLite writers are serialized anyway), then gets its answer.
+- a request under a key whose first request is still running is refused for now: 409, ``6005``,
+  ``Retry-After: 1`` (a try-lock on the client and key; on SQLite, writers run one at a time, so
+  the copy runs after the first and gets its answer).
 
 Answers are kept 24 hours (expired ones are purged at most once a minute per process), in the
 database, so every hub process sees them. A refused request (4xx, 5xx) stores nothing: nothing
@@ -40,7 +41,6 @@ from sqlmodel import Session
 
 from hub.auth.principal import CurrentPrincipal
 from hub.auth.signatures import SIGNATURE_HEADER
-from hub.claims.repository import ClaimRepository
 from hub.idempotency.repository import IdempotencyRepository
 from hub.problems import BadRequest, HubError
 
@@ -50,6 +50,12 @@ KEPT = timedelta(hours=24)
 PURGE_EVERY = 60.0
 IDEMPOTENT = "puhui_idempotent"
 T = TypeVar("T")
+
+
+class InFlight(HubError):
+    status = 409
+    slug = "request-in-flight"
+    title = "The first request under this Idempotency-Key is still being processed"
 
 
 class KeyReused(HubError):
@@ -117,8 +123,13 @@ def answer_once(session: Session, retry: Retry, response: Response, run: Callabl
     """``run()``'s answer, or the stored answer of the first request under ``retry``'s key."""
     if retry.key is None:
         return run()
-    ClaimRepository(session).lock([f"idempotency {retry.client_id} {retry.key}"])
     store = IdempotencyRepository(session)
+    if not store.take(retry.client_id, retry.key):
+        raise InFlight(
+            "the first request under this key is still being processed: send it again in a moment",
+            code="6005",
+            headers={"Retry-After": "1"},
+        )
     now = datetime.now(UTC)
     found = store.find(retry.client_id, retry.key, now)
     if found is not None:
