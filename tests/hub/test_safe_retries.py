@@ -138,11 +138,12 @@ def test_racing_copies_get_one_answer_and_one_effect(
     errors: list[BaseException] = []
 
     def send() -> None:
-        credentials = _credentials(jiangsu)
+        # one client per thread, over the app's shared transport, left open (closing a client
+        # closes the transport under the other threads)
+        platform = PlatformClient.from_credentials(_credentials(jiangsu), transport=client._transport)
         try:
-            with PlatformClient.from_credentials(credentials, transport=client._transport) as platform:
-                headers = {"Idempotency-Key": key}
-                answers.append(platform.request("POST", "/v1/retirements", json_body=body, headers=headers))
+            headers = {"Idempotency-Key": key}
+            answers.append(platform.request("POST", "/v1/retirements", json_body=body, headers=headers))
         except Refused as refused:  # a copy arriving while the first runs is told so
             busy.append(refused)
         except BaseException as exc:  # reported below
