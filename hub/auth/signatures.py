@@ -70,7 +70,7 @@ class _ParsedKeys:
         return parsed
 
 
-class _PurgeClock:
+class PurgeClock:
     """When this process last purged expired single-use identifiers."""
 
     def __init__(self) -> None:
@@ -87,7 +87,7 @@ class _PurgeClock:
 
 
 parsed_keys = _ParsedKeys()
-purge_clock = _PurgeClock()
+purge_clock = PurgeClock()
 
 
 def verify_received(

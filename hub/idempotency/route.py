@@ -27,8 +27,6 @@ import functools
 import hashlib
 import inspect
 import json
-import threading
-import time
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,14 +38,13 @@ from fastapi.encoders import jsonable_encoder
 from sqlmodel import Session
 
 from hub.auth.principal import CurrentPrincipal
-from hub.auth.signatures import SIGNATURE_HEADER
+from hub.auth.signatures import SIGNATURE_HEADER, PurgeClock
 from hub.idempotency.repository import IdempotencyRepository
 from hub.problems import BadRequest, HubError
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEPT = timedelta(hours=24)
-PURGE_EVERY = 60.0
 IDEMPOTENT = "puhui_idempotent"
 T = TypeVar("T")
 
@@ -102,21 +99,7 @@ async def retry_of(request: Request, principal: CurrentPrincipal) -> Retry:
 RetryDep = Annotated[Retry, Depends(retry_of)]
 
 
-class _PurgeClock:
-    def __init__(self) -> None:
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def due(self) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if now < self._next:
-                return False
-            self._next = now + PURGE_EVERY
-            return True
-
-
-purge_clock = _PurgeClock()
+purge_clock = PurgeClock()  # this process's own clock: answers purged at most once a minute
 
 
 def answer_once(session: Session, retry: Retry, response: Response, run: Callable[[], T]) -> Any:
