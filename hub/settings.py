@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     webhook_backoff: float = Field(default=5.0, gt=0, description="Seconds before the first retry; doubles.")
     webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a receiver.")
 
+    origin: str | None = Field(
+        default=None,
+        description="The log's origin (c2sp.org/tlog-checkpoint) and the hub's name among hubs; "
+        "default: the public URL without its scheme, then /log.",
+    )
+    checkpoint_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between checkpoints of the log (signed and sent to witnesses)."
+    )
+
     @property
     def client_secret_basic_enabled(self) -> bool:
         return self.demo if self.allow_client_secret_basic is None else self.allow_client_secret_basic
@@ -107,6 +116,13 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_federation_key_file(self) -> Path:
         return (self.federation_key_file or self.data_dir / "federation.key").resolve()
+
+    @cached_property
+    def log_origin(self) -> str:
+        """The checkpoint origin line and note key name: ``host[:port][/path]/log`` by default."""
+        if self.origin:
+            return self.origin
+        return self.resolved_public_url.split("://", 1)[-1] + "/log"
 
     @cached_property
     def resolved_public_url(self) -> str:
