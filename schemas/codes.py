@@ -267,6 +267,11 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode("7004", "totals-do-not-add-up", "The submitted totals do not add up the submitted blocks."),
     CheckCode("7005", "audit-trail-inconsistent", "A registry change has no matching log entry."),
     CheckCode("7006", "reconciliation-closed", "The reconciliation is already completed."),
+    CheckCode(
+        "7010",
+        "log-inconsistent",
+        "The stored log does not extend the hub's latest checkpoint (it was rewritten); nothing is signed.",
+    ),
 )
 
 

@@ -192,7 +192,11 @@ class Note:
     def with_signatures(self, extra: Iterable[Signature]) -> Note:
         """The note with ``extra`` signatures appended (duplicates of a name and key ID dropped)."""
         seen = {(sig.name, sig.key_id) for sig in self.signatures}
-        added = [sig for sig in extra if (sig.name, sig.key_id) not in seen]
+        added = []
+        for sig in extra:
+            if (sig.name, sig.key_id) not in seen:
+                seen.add((sig.name, sig.key_id))
+                added.append(sig)
         return Note(self.text, self.signatures + tuple(added))
 
 
