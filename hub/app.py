@@ -42,6 +42,9 @@ from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
 from hub.strict import install_strict_json
+from hub.tlog.checkpointer import Checkpointer, Cosigner
+from hub.tlog.endpoints import router as tlog_router
+from hub.tlog.policy import WitnessPolicy, no_witnesses
 from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
@@ -99,6 +102,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or Database.from_url(settings.resolved_database_url)
     keystore = KeyStore(settings.resolved_keys_dir)
     keystore.active()  # the first run generates the hub's signing key
+    # seams for witnesses (another part): hooks given each signed checkpoint, and the witness
+    # lines of the hub's tlog-policy (GET /log/policy)
+    cosigners: list[Cosigner] = []
+    witness_policy: WitnessPolicy = no_witnesses
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +115,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
+                WorkerThread(
+                    Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval
+                ),
             ]
         freeze_startup_objects()
         for worker in workers:
@@ -129,6 +139,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.keystore = keystore
+    app.state.cosigners = cosigners
+    app.state.witness_policy = witness_policy
     install_problem_handlers(app)
     app.include_router(meta_router)
     app.include_router(oauth_router)
@@ -148,6 +160,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(recognition_router)
     app.include_router(standards_router)
     app.include_router(log_router)
+    app.include_router(tlog_router)
     app.include_router(webhooks_router)
     app.include_router(operators_router)
     document_problems(app)

@@ -30,6 +30,7 @@ from hub.auth.principal import authenticate
 from hub.auth.signing import STATE_CHANGING, verify_signed_request
 from hub.problems import Problem, problem_responses
 from hub.records import exchange_components, point_at_records
+from hub.tlog.public import MEDIA_COMPONENTS
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # exchange records the hub also answers through a model of its own (the same shape): the model's
@@ -92,6 +93,7 @@ def _add_components(schema: dict[str, Any]) -> None:
                 raise RuntimeError(f"OpenAPI component {name}: a model and an exchange record share the name")
             continue
         components[name] = record
+    components.update(MEDIA_COMPONENTS)  # non-JSON answers: notes, tiles, proofs, policies
     # FastAPI's default 422 body, replaced on every route by the problem the hub really answers
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)

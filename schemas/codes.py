@@ -272,6 +272,17 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "log-inconsistent",
         "The stored log does not extend the hub's latest checkpoint (it was rewritten); nothing is signed.",
     ),
+    CheckCode("7011", "no-checkpoint", "The log has no signed checkpoint yet; the checkpointer signs one shortly."),
+    CheckCode("7012", "no-such-tile", "The tile path is malformed, or the log's tree is not that wide."),
+    CheckCode(
+        "7013",
+        "entry-too-large-for-bundle",
+        "A log entry over 65535 bytes cannot be in an entry bundle; it is served by /v1/log/entries.",
+    ),
+    CheckCode(
+        "7014", "not-checkpointed", "The log entry is not covered by a signed checkpoint yet; retry shortly."
+    ),
+    CheckCode("7015", "event-not-logged", "The object has no logged event of that kind (not completed yet)."),
 )
 
 

@@ -1,4 +1,5 @@
-"""``puhui audit verify --hub URL``: audit a hub's log from what it publishes, not its database."""
+"""``puhui audit verify --hub URL``: audit a hub's log from what it publishes, not its database —
+its JWS tree heads and entries, or (``--tiles URL --vkey VKEY``) its C2SP checkpoint and tiles alone."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ import typer
 from hub.cli.common import console, errors, fail
 from schemas.jwk import JWKError, JWKSet
 from transparency.audit import AuditReport, Entry, Head, audit_log
+from transparency.checkpoint import Checkpoint
+from transparency.note import NoteError, Verifier, open_note, parse_note, parse_vkey
+from transparency.policy import Policy, PolicyError, check_checkpoint, parse_policy
+from transparency.tile_audit import TileAuditReport, audit_tiles, event_entry_check
+from transparency.tiles import WIDTH, Tile, parse_entry_bundle
 
 app = typer.Typer(help="Audit a hub's transparency log.", no_args_is_help=True)
 PAGE = 1000
@@ -71,14 +77,34 @@ def run_audit(
 
 @app.command("verify")
 def verify(
-    hub: Annotated[str, typer.Option(help="The hub's base URL, e.g. http://127.0.0.1:8000.")],
+    hub: Annotated[
+        str | None, typer.Option(help="The hub's base URL, e.g. http://127.0.0.1:8000 (JWS tree heads).")
+    ] = None,
     jwks: Annotated[str | None, typer.Option(help="The hub's JWK Set (file); default: fetched.")] = None,
     state: Annotated[
         Path | None,
         typer.Option(help="Remember the verified head here; check consistency with it next time."),
     ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            help="Audit from tiles alone: the log's tlog-tiles prefix, e.g. http://127.0.0.1:8000/log."
+        ),
+    ] = None,
+    vkey: Annotated[
+        list[str] | None, typer.Option(help="With --tiles: the log's note verifier key (repeatable).")
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="With --tiles: a tlog-policy file (log keys, witness quorum).")
+    ] = None,
 ) -> None:
-    """Recompute every leaf and root, check every signed head and the consistency between heads."""
+    """Recompute every leaf and root, check every signed head and the consistency between heads;
+    with --tiles, check the signed checkpoint and every tile and entry bundle of its tree."""
+    if tiles is not None:
+        verify_tiles(tiles, vkey or [], policy)
+        return
+    if hub is None:
+        fail("give --hub (the JWS tree heads) or --tiles (the C2SP checkpoint and tiles)")
     keys = None
     if jwks:
         try:
@@ -97,5 +123,114 @@ def verify(
     console.print(
         f"log verified: {report.entries} entries, {report.heads} signed head(s), "
         f"size {current['tree_size']}, root {current['root_hash']}",
+        highlight=False,
+    )
+
+
+def _fetch(client: httpx.Client, path: str) -> bytes:
+    try:
+        response = client.get(path)
+    except httpx.HTTPError as exc:
+        raise OSError(f"cannot fetch {path}: {exc}") from exc
+    if response.status_code != 200:
+        code = ""
+        if response.headers.get("content-type", "").startswith("application/problem+json"):
+            code = f" [{response.json().get('code')}]"
+        raise OSError(f"{path} answered {response.status_code}{code}")
+    return response.content
+
+
+def checkpoint_problems(note: str, verifiers: list[Verifier], policy: Policy | None) -> list[str]:
+    """What is wrong with the served checkpoint: a signature by a given vkey, the policy's quorum."""
+    problems: list[str] = []
+    try:
+        checkpoint = Checkpoint.parse(parse_note(note).text)
+    except NoteError as exc:
+        return [f"checkpoint: {exc}"]
+    if verifiers:
+        try:
+            opened = open_note(note, verifiers)
+        except NoteError as exc:
+            problems.append(f"checkpoint: {exc}")
+        else:
+            if checkpoint.origin not in opened.names():
+                problems.append(
+                    f"checkpoint: no signature by a key named after its origin {checkpoint.origin}"
+                )
+    if policy is not None:
+        problems += [f"checkpoint: {problem}" for problem in check_checkpoint(note, policy).problems]
+    return problems
+
+
+def run_tile_audit(
+    client: httpx.Client,
+    verifiers: list[Verifier],
+    policy: Policy | None = None,
+    *,
+    prefix: str = "/log",
+    entries_prefix: str = "",
+) -> tuple[TileAuditReport, Checkpoint | None]:
+    """Audit the log at ``prefix`` from its checkpoint and tiles alone. An entry bundle the log
+    cannot serve (an entry over 65535 bytes, 7013) is read from ``/v1/log/entries`` instead (its
+    entries are still checked against the level-0 tile)."""
+    note = _fetch(client, f"{prefix}/checkpoint").decode("utf-8", errors="replace")
+    problems = checkpoint_problems(note, verifiers, policy)
+    if problems:
+        report = TileAuditReport(0, findings=problems)
+        return report, None
+    checkpoint = Checkpoint.parse(parse_note(note).text)
+
+    def fetch_tile(tile: Tile) -> bytes:
+        return _fetch(client, f"{prefix}/{tile.path()}")
+
+    def fetch_bundle(tile: Tile) -> list[bytes]:
+        response = client.get(f"{prefix}/{tile.path()}")
+        if response.status_code == 404 and "7013" in response.text:
+            first = tile.index * WIDTH
+            items = _get(client, f"{entries_prefix}/v1/log/entries", start=first, end=first + tile.width)
+            return [base64.b64decode(item["entry_b64"]) for item in items]
+        if response.status_code != 200:
+            raise OSError(f"{tile.path()} answered {response.status_code}")
+        return parse_entry_bundle(response.content)
+
+    return audit_tiles(checkpoint, fetch_tile, fetch_bundle, event_entry_check), checkpoint
+
+
+def _verifiers(vkeys: list[str]) -> list[Verifier]:
+    try:
+        return [parse_vkey(vkey) for vkey in vkeys]
+    except NoteError as exc:
+        fail(f"--vkey: {exc}")
+
+
+def _policy(path: Path | None) -> Policy | None:
+    if path is None:
+        return None
+    try:
+        return parse_policy(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, PolicyError) as exc:
+        fail(f"--policy {path}: {exc}")
+
+
+def verify_tiles(tiles: str, vkeys: list[str], policy_file: Path | None) -> None:
+    """Audit the log whose tlog-tiles prefix is ``tiles`` (e.g. ``http://127.0.0.1:8000/log``);
+    the hub's ``/v1/log/entries`` (for bundles an oversized entry keeps out) is found beside it."""
+    verifiers, policy = _verifiers(vkeys), _policy(policy_file)
+    if not verifiers and policy is None:
+        fail("auditing from tiles needs the log's --vkey or a --policy naming it")
+    url = httpx.URL(tiles.rstrip("/"))
+    prefix = url.path.rstrip("/")
+    base = str(url.copy_with(path="/", query=None, fragment=None)).rstrip("/")
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        report, checkpoint = run_tile_audit(
+            client, verifiers, policy, prefix=prefix, entries_prefix=prefix.removesuffix("/log")
+        )
+    for finding in report.findings:
+        errors.print(f"FAIL {finding}", highlight=False)
+    if not report.ok or checkpoint is None:
+        fail(f"the log does not verify: {len(report.findings)} finding(s)")
+    console.print(
+        f"log verified from tiles: {report.entries} entries, {report.tiles} tiles, checkpoint "
+        f"{checkpoint.origin} size {checkpoint.size}, root {checkpoint.root_hash.hex()}",
         highlight=False,
     )

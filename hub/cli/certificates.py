@@ -1,50 +1,153 @@
-"""``puhui certificates verify``: check a recognition certificate offline."""
+"""``puhui certificates verify``: check a recognition certificate offline — the hubs' signatures
+(JWKS files), and with ``--proof`` and ``--policy`` that each hub's log holds it: the proof's entry
+is included in a checkpoint signed by a policy log and cosigned by the policy's witness quorum
+(c2sp.org/tlog-proof, c2sp.org/tlog-policy), and that entry names this certificate's digest.
+
+A certificate signed by several hubs (each logging it) is checked by giving ``--jwks`` and
+``--proof`` once per hub, and one policy that lists every hub's log."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import console, fail, fetch_json, read_bytes
+from hub.cli.common import console, errors, fail, fetch_json, read_bytes
 from hub.recognition.certificates import certificate_digest
 from schemas.jwk import JWKError, JWKSet
 from schemas.jws import JWSError, verify_record
+from transparency.policy import Policy, PolicyError, parse_policy
+from transparency.proof import ProofError, parse_proof, verify_proof
 
 app = typer.Typer(help="Recognition certificates.", no_args_is_help=True)
+CERTIFICATE_EVENT = "recognition.approved"
+
+
+def _tokens(text: str) -> list[str]:
+    """The certificate's JWS: the file is one compact JWS, or the hub's JSON answer with ``jws`` (a
+    string, or a list of one compact JWS per signing hub)."""
+    if not text.startswith("{"):
+        return [text]
+    try:
+        found = json.loads(text).get("jws")
+    except (ValueError, AttributeError):
+        fail("the certificate file is neither a compact JWS nor JSON with a jws member")
+    tokens = [found] if isinstance(found, str) else found
+    if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
+        fail("the certificate's jws member is a compact JWS or a list of them")
+    return tokens
+
+
+def entry_names_certificate(entry: bytes, certificate: dict[str, Any], digest: str) -> str | None:
+    """None if the log entry records ``certificate`` (its event, subject and digest), else why not."""
+    try:
+        event = json.loads(entry)
+    except ValueError:
+        return "the proof's entry is not JSON"
+    if not isinstance(event, dict):
+        return "the proof's entry is not a JSON object"
+    if event.get("type") != CERTIFICATE_EVENT:
+        return f"the proof's entry is a {event.get('type')} event, not {CERTIFICATE_EVENT}"
+    subject = event.get("subject") or {}
+    if subject.get("id") != certificate.get("certificate_id"):
+        return f"the proof's entry is about {subject.get('id')}, not {certificate.get('certificate_id')}"
+    stated = (event.get("data") or {}).get("certificate_digest")
+    if stated != digest:
+        return f"the proof's entry holds certificate_digest {stated}, not this certificate's {digest}"
+    return None
+
+
+def _policy(path: Path) -> Policy:
+    try:
+        return parse_policy(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, PolicyError) as exc:
+        fail(f"--policy {path}: {exc}")
 
 
 @app.command("verify")
 def verify(
     file: Annotated[str, typer.Argument(help="The certificate: its JWS, or the JSON the hub answers.")],
-    jwks: Annotated[str, typer.Option(help="The hub's JWK Set: a file or a URL.")],
+    jwks: Annotated[
+        list[str], typer.Option(help="A signing hub's JWK Set: a file (or a URL); once per hub.")
+    ],
+    proof: Annotated[
+        list[Path] | None,
+        typer.Option(help="A .tlog-proof of the certificate's log entry (once per hub's log)."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="The tlog-policy trusted for --proof: the hubs' log keys, witnesses, quorum."),
+    ] = None,
 ) -> None:
-    """Verify the hub's signature over the canonical certificate; print what it certifies and the
-    digest to find in the log entry at its log_index."""
+    """Verify each hub's signature over the canonical certificate; with --proof and --policy,
+    verify with no network that every hub's log includes the entry naming its digest, in a
+    checkpoint signed by a policy log and cosigned by the policy's quorum."""
     text = read_bytes(file).decode("utf-8", errors="replace").strip()
-    token = json.loads(text)["jws"] if text.startswith("{") else text
-    try:
-        keys = JWKSet.from_dict(fetch_json(jwks))
-        verified = verify_record(token, keys)
-    except (JWKError, AttributeError) as exc:
-        fail(f"{jwks} is not a usable JWK Set: {exc}")
-    except JWSError as exc:
-        fail(f"[{exc.code}] {exc.message}")
-    certificate = verified.json()
-    console.print(
-        f"valid certificate {certificate['certificate_id']} signed by {verified.kid}", highlight=False
-    )
+    tokens = _tokens(text)
+    certificates: list[dict[str, Any]] = []
+    for source in jwks:
+        try:
+            keys = JWKSet.from_dict(fetch_json(source))
+        except (JWKError, AttributeError) as exc:
+            fail(f"{source} is not a usable JWK Set: {exc}")
+        verified, refusal = None, None
+        for token in tokens:
+            try:
+                verified = verify_record(token, keys)
+                break
+            except JWSError as exc:
+                refusal = exc
+        if verified is None:
+            assert refusal is not None
+            fail(f"[{refusal.code}] no signature by a key of {source}: {refusal.message}")
+        certificates.append(verified.json())
+        console.print(
+            f"valid certificate {verified.json()['certificate_id']} signed by {verified.kid}", highlight=False
+        )
+    certificate = certificates[0]
+    digest = certificate_digest(certificate)
+    if any(certificate_digest(other) != digest for other in certificates[1:]):
+        fail("the hubs signed different certificates (their digests differ)")
     c = certificate
     ruleset = f"{c['ruleset']['ruleset_id']} v{c['ruleset']['version']}"
     moved = (
         f"{c['quantity']} t {c['origin_registry']} -> {c['converted_quantity']} t {c['destination_registry']}"
     )
-    approvers = ", ".join(c["approved_by"])
     console.print(
-        f"  {moved} for {c['purpose']}; ruleset {ruleset}; approved by {approvers}",
+        f"  {moved} for {c['purpose']}; ruleset {ruleset}; approved by {', '.join(c['approved_by'])}",
         highlight=False,
         soft_wrap=True,
     )
-    digest = certificate_digest(c)
     console.print(f"  log entry {c.get('log_index')} holds certificate_digest {digest}", highlight=False)
+    if not proof:
+        return
+    if policy is None:
+        fail("--proof needs the --policy that says which logs and witnesses to trust")
+    trusted = _policy(policy)
+    failures = []
+    for path in proof:
+        try:
+            parsed = parse_proof(read_bytes(str(path)))
+            checked = verify_proof(parsed, None, trusted)
+        except ProofError as exc:
+            failures.append(f"{path}: {exc}")
+            continue
+        assert parsed.extra is not None
+        assert checked.checkpoint is not None
+        assert checked.checkpoint.checkpoint is not None
+        problem = entry_names_certificate(parsed.extra, certificate, digest)
+        if problem:
+            failures.append(f"{path}: {problem}")
+            continue
+        tree = checked.checkpoint.checkpoint
+        witnesses = ", ".join(sorted(checked.checkpoint.cosigned_by)) or "none"
+        console.print(
+            f"  included in {tree.origin} at index {parsed.index} of {tree.size} (witnesses: {witnesses})",
+            highlight=False,
+        )
+    for failure in failures:
+        errors.print(f"FAIL {failure}", highlight=False)
+    if failures:
+        fail(f"{len(failures)} proof(s) do not verify")

@@ -11,6 +11,7 @@ from hub.cli import (
     db,
     envelope,
     keys,
+    log_cmd,
     operators,
     platform_check,
     platforms,
@@ -34,6 +35,7 @@ app.add_typer(platforms.platforms_app, name="platforms")
 app.add_typer(platforms.clients_app, name="clients")
 app.add_typer(standards_cmd.app, name="standards")
 app.add_typer(audit.app, name="audit")
+app.add_typer(log_cmd.app, name="log")
 app.add_typer(certificates.app, name="certificates")
 app.add_typer(operators.app, name="operators")
 app.add_typer(adapters_cmd.app, name="adapters")
