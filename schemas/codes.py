@@ -272,7 +272,9 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "log-inconsistent",
         "The stored log does not extend the hub's latest checkpoint (it was rewritten); nothing is signed.",
     ),
-    CheckCode("7011", "no-checkpoint", "The log has no signed checkpoint yet; the checkpointer signs one shortly."),
+    CheckCode(
+        "7011", "no-checkpoint", "The log has no signed checkpoint yet; the checkpointer signs one shortly."
+    ),
     CheckCode("7012", "no-such-tile", "The tile path is malformed, or the log's tree is not that wide."),
     CheckCode(
         "7013",

@@ -65,7 +65,7 @@ def audit_tiles(
             fetched[(tile.level or 0, tile.index)] = unpack_hashes(fetch_tile(tile), tile.width)
             report.tiles += 1
         except (TileError, OSError) as exc:
-            note(f"tile {tile.path()}: {exc}")
+            note(f"{tile.path()}: {exc}")
 
     leaves: list[bytes] = []
     for tile in (t for t in tiles if t.level == 0):
@@ -86,7 +86,7 @@ def audit_tiles(
             leaves.append(leaf)
             report.entries += 1
             if hashes is not None and hashes[offset] != leaf:
-                note(f"entry {index}: its bytes do not hash to its leaf in tile {tile.path()}")
+                note(f"entry {index}: its bytes do not hash to its leaf in {tile.path()}")
             if check_entry is not None:
                 problem = check_entry(index, entry)
                 if problem:
@@ -110,12 +110,9 @@ def audit_tiles(
             below = tile.index * WIDTH + offset
             lower = fetched.get((level - 1, below))
             if lower is None or len(lower) != WIDTH:
-                note(f"tile {tile.path()}: hash {offset} has no full tile {level - 1}/{below} below it")
+                note(f"{tile.path()}: hash {offset} has no full {Tile(level - 1, below).path()} below it")
             elif subtree_root(lower) != value:
-                note(
-                    f"tile {tile.path()}: hash {offset} is not the hash of tile "
-                    f"{Tile(level - 1, below).path()}"
-                )
+                note(f"{tile.path()}: hash {offset} is not the hash of {Tile(level - 1, below).path()}")
 
     if size and len(fetched) == len(tiles):
         cached = {

@@ -115,7 +115,7 @@ def verify(
     with httpx.Client(base_url=hub.rstrip("/"), timeout=30.0) as client:
         report, current = run_audit(client, keys, previous)
     for finding in report.findings:
-        errors.print(f"FAIL {finding}", highlight=False)
+        errors.print(f"FAIL {finding}", highlight=False, soft_wrap=True)
     if not report.ok:
         fail(f"the log does not verify: {len(report.findings)} finding(s)")
     if state is not None:
@@ -226,7 +226,7 @@ def verify_tiles(tiles: str, vkeys: list[str], policy_file: Path | None) -> None
             client, verifiers, policy, prefix=prefix, entries_prefix=prefix.removesuffix("/log")
         )
     for finding in report.findings:
-        errors.print(f"FAIL {finding}", highlight=False)
+        errors.print(f"FAIL {finding}", highlight=False, soft_wrap=True)
     if not report.ok or checkpoint is None:
         fail(f"the log does not verify: {len(report.findings)} finding(s)")
     console.print(

@@ -148,6 +148,6 @@ def verify(
             highlight=False,
         )
     for failure in failures:
-        errors.print(f"FAIL {failure}", highlight=False)
+        errors.print(f"FAIL {failure}", highlight=False, soft_wrap=True)
     if failures:
         fail(f"{len(failures)} proof(s) do not verify")
