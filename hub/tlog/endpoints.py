@@ -8,6 +8,7 @@ may read its object.
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -68,9 +69,27 @@ def checkpoint(session: SessionDep, settings: SettingsDep, keystore: KeyStoreDep
     response_class=TileResponse,
     responses={**content(TILE_MEDIA_TYPE, "TileBytes"), **problem_responses(404)},
 )
-def tile(path: str, session: SessionDep) -> TileResponse:
-    _, data = TileReader(session).read(f"tile/{path}")
-    return TileResponse(data, headers={"Cache-Control": TILE_CACHE})
+def tile(path: str, request: Request, session: SessionDep) -> TileResponse:
+    found, data = TileReader(session).read(f"tile/{path}")
+    headers = {"Cache-Control": TILE_CACHE}
+    if found.level is None:  # entry bundles SHOULD be compressed at the HTTP layer (tlog-tiles)
+        headers["Vary"] = "Accept-Encoding"
+        if accepts_gzip(request.headers.get("accept-encoding", "")):
+            data, headers["Content-Encoding"] = gzip.compress(data, mtime=0), "gzip"
+    return TileResponse(data, headers=headers)
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an ``Accept-Encoding`` header accepts gzip (a ``q=0`` refuses it)."""
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def witness_policy(request: Request) -> WitnessPolicy:

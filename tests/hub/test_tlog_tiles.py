@@ -290,3 +290,37 @@ def test_audit_verify_tiles_through_the_cli(client, database, settings, monkeypa
     assert "FAIL entry 2:" in bad.output
     none = CliRunner().invoke(cli, ["audit", "verify", "--tiles", "http://testserver/log"])
     assert none.exit_code == 1 and "--vkey" in none.output
+
+
+@dataclass(frozen=True)
+class Encoding:
+    name: str
+    accept: str
+    gzipped: bool
+
+
+ENCODINGS = [
+    Encoding("gzip asked", "gzip, identity", True),
+    Encoding("any encoding", "*", True),
+    Encoding("identity only", "identity", False),
+    Encoding("gzip refused with q=0", "gzip;q=0, identity", False),
+    Encoding("a malformed quality", "gzip;q=x", False),
+]
+
+
+@pytest.mark.parametrize("row", ENCODINGS, ids=lambda row: row.name)
+def test_entry_bundles_are_gzipped_when_the_client_accepts_it(client, database, settings, row) -> None:
+    import gzip
+
+    grow(database, 40)
+    logged = entries(client, 40)
+    answer = client.get("/log/tile/entries/000.p/40", headers={"Accept-Encoding": row.accept})
+    assert answer.headers["vary"] == "Accept-Encoding"
+    assert (answer.headers.get("content-encoding") == "gzip") is row.gzipped
+    assert answer.content == expected_bundle(logged, 0, 40)  # decoded by the client
+    path, headers = "/log/tile/entries/000.p/40", {"Accept-Encoding": row.accept}
+    with client.stream("GET", path, headers=headers) as raw:
+        sent = b"".join(raw.iter_raw())
+    assert (gzip.decompress(sent) if row.gzipped else sent) == answer.content
+    hashes = client.get("/log/tile/0/000.p/40", headers={"Accept-Encoding": row.accept})
+    assert "content-encoding" not in hashes.headers  # hashes do not compress
