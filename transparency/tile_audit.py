@@ -15,9 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from schemas.canonical import is_canonical
+from transparency.audit import PrefixRoots
 from transparency.checkpoint import Checkpoint
 from transparency.merkle import leaf_hash, range_hash, root_from_leaves
-from transparency.tiles import WIDTH, Tile, TileError, TileHashes, tiles_for_size, unpack_hashes
+from transparency.tiles import (
+    WIDTH,
+    Tile,
+    TileError,
+    TileHashes,
+    parse_tile_path,
+    tiles_for_size,
+    unpack_hashes,
+)
 
 # entry i of the log, its bytes -> what is wrong with it (None: nothing); the log's own entry rules
 EntryCheck = Callable[[int, bytes], str | None]
@@ -50,78 +59,94 @@ def audit_tiles(
 ) -> TileAuditReport:
     """Audit the tree of ``checkpoint`` through ``fetch_tile`` (a hash tile's bytes) and
     ``fetch_bundle`` (an entry bundle's entries). Either may raise ``TileError`` (or ``OSError``)
-    for a tile it cannot get: that is a finding naming the tile."""
+    for a tile it cannot get: that is a finding naming the tile.
+
+    Level-0 tiles and bundles are read one after the other and not kept (memory grows with the
+    tiles above level 0 only, 1/256 of them)."""
     size = checkpoint.size
     report = TileAuditReport(size)
-    fetched: dict[tuple[int, int], list[bytes]] = {}
+    roots: dict[tuple[int, int], bytes] = {}  # the hash of each full tile read
+    kept: dict[str, bytes] = {}  # tiles above level 0, and the rightmost of level 0
+    uppers: dict[tuple[int, int], list[bytes]] = {}
+    missing = False
 
     def note(finding: str) -> None:
         if len(report.findings) < max_findings:
             report.findings.append(finding)
 
-    tiles = list(tiles_for_size(size))
-    for tile in tiles:
+    def read(tile: Tile) -> list[bytes] | None:
+        nonlocal missing
         try:
-            fetched[(tile.level or 0, tile.index)] = unpack_hashes(fetch_tile(tile), tile.width)
-            report.tiles += 1
+            data = fetch_tile(tile)
+            hashes = unpack_hashes(data, tile.width)
         except (TileError, OSError) as exc:
             note(f"{tile.path()}: {exc}")
+            missing = True
+            return None
+        report.tiles += 1
+        if tile.full:
+            roots[(tile.level or 0, tile.index)] = subtree_root(hashes)
+        if tile.level or not tile.full:
+            kept[tile.path()] = data
+        return hashes
 
-    leaves: list[bytes] = []
+    tiles = list(tiles_for_size(size))
+    prefix = PrefixRoots()
     for tile in (t for t in tiles if t.level == 0):
+        hashes = read(tile)
         first = tile.index * WIDTH
         bundle = Tile(None, tile.index, tile.width)
-        hashes = fetched.get((0, tile.index))
         try:
             entries = fetch_bundle(bundle)
         except (TileError, OSError) as exc:
             note(f"entry bundle {bundle.path()} (entries {first}..{first + tile.width - 1}): {exc}")
-            leaves += hashes or [b""] * tile.width
-            continue
-        if len(entries) != tile.width:
+            entries = []
+        if entries and len(entries) != tile.width:
             note(f"entry bundle {bundle.path()}: {len(entries)} entries, not {tile.width}")
-        for offset, entry in enumerate(entries[: tile.width]):
+        for offset in range(tile.width):
             index = first + offset
-            leaf = leaf_hash(entry)
-            leaves.append(leaf)
-            report.entries += 1
-            if hashes is not None and hashes[offset] != leaf:
-                note(f"entry {index}: its bytes do not hash to its leaf in {tile.path()}")
-            if check_entry is not None:
-                problem = check_entry(index, entry)
+            if offset < len(entries):
+                entry = entries[offset]
+                leaf = leaf_hash(entry)
+                report.entries += 1
+                if hashes is not None and hashes[offset] != leaf:
+                    note(f"entry {index}: its bytes do not hash to its leaf in {tile.path()}")
+                problem = check_entry(index, entry) if check_entry is not None else None
                 if problem:
                     note(f"entry {index}: {problem}")
-        leaves += [b""] * (tile.width - len(entries))
+            else:
+                missing = True
+                leaf = hashes[offset] if hashes is not None else bytes(32)
+            prefix.append(leaf)
 
-    if len(leaves) == size and all(leaves):
-        root = root_from_leaves(leaves)
-        if root != checkpoint.root_hash:
-            note(
-                f"root: entries 0..{size - 1} give {root.hex()}, the checkpoint says "
-                f"{checkpoint.root_hash.hex()} (the log was rewritten, or the checkpoint is another log's)"
-            )
+    if not missing and prefix.size == size and prefix.root() != checkpoint.root_hash:
+        note(
+            f"root: entries 0..{size - 1} give {prefix.root().hex()}, the checkpoint says "
+            f"{checkpoint.root_hash.hex()} (the log was rewritten, or the checkpoint is another log's)"
+        )
 
     for tile in (t for t in tiles if (t.level or 0) > 0):
-        level = tile.level or 0
-        upper = fetched.get((level, tile.index))
-        if upper is None:
-            continue
+        found = read(tile)
+        if found is not None:
+            uppers[(tile.level or 0, tile.index)] = found
+    for (level, index), upper in sorted(uppers.items()):
+        where = Tile(level, index, len(upper)).path()
         for offset, value in enumerate(upper):
-            below = tile.index * WIDTH + offset
-            lower = fetched.get((level - 1, below))
-            if lower is None or len(lower) != WIDTH:
-                note(f"{tile.path()}: hash {offset} has no full {Tile(level - 1, below).path()} below it")
-            elif subtree_root(lower) != value:
-                note(f"{tile.path()}: hash {offset} is not the hash of {Tile(level - 1, below).path()}")
+            below = Tile(level - 1, index * WIDTH + offset)
+            expected = roots.get((level - 1, below.index))
+            if expected is None:
+                note(f"{where}: hash {offset} has no full {below.path()} below it")
+            elif expected != value:
+                note(f"{where}: hash {offset} is not the hash of {below.path()}")
 
-    if size and len(fetched) == len(tiles):
-        cached = {
-            Tile(level, index, len(hashes)).path(): b"".join(hashes)
-            for (level, index), hashes in fetched.items()
-        }
+    if size and not missing:
+
+        def cached(path: str) -> bytes:
+            return kept[path] if path in kept else fetch_tile(parse_tile_path(path))
+
         try:
-            from_tiles = range_hash(0, size, TileHashes(cached.__getitem__, size))
-        except (KeyError, TileError) as exc:
+            from_tiles = range_hash(0, size, TileHashes(cached, size))
+        except (KeyError, TileError, OSError) as exc:
             note(f"the tiles do not cover the tree of size {size}: {exc}")
         else:
             if from_tiles != checkpoint.root_hash:

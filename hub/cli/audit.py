@@ -22,6 +22,7 @@ from transparency.tile_audit import TileAuditReport, audit_tiles, event_entry_ch
 from transparency.tiles import WIDTH, Tile, parse_entry_bundle
 
 app = typer.Typer(help="Audit a hub's transparency log.", no_args_is_help=True)
+ENTRY_TOO_LARGE = "7013"  # the bundle's entries are read from /v1/log/entries
 PAGE = 1000
 
 
@@ -127,16 +128,28 @@ def verify(
     )
 
 
-def _fetch(client: httpx.Client, path: str) -> bytes:
+def _problem_code(response: httpx.Response) -> str | None:
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return None
     try:
-        response = client.get(path)
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return None
+    return str(code) if code is not None else None
+
+
+def _answer(client: httpx.Client, path: str) -> httpx.Response:
+    try:
+        return client.get(path)
     except httpx.HTTPError as exc:
         raise OSError(f"cannot fetch {path}: {exc}") from exc
+
+
+def _fetch(client: httpx.Client, path: str) -> bytes:
+    response = _answer(client, path)
     if response.status_code != 200:
-        code = ""
-        if response.headers.get("content-type", "").startswith("application/problem+json"):
-            code = f" [{response.json().get('code')}]"
-        raise OSError(f"{path} answered {response.status_code}{code}")
+        code = _problem_code(response)
+        raise OSError(f"{path} answered {response.status_code}" + (f" [{code}]" if code else ""))
     return response.content
 
 
@@ -173,25 +186,35 @@ def run_tile_audit(
     """Audit the log at ``prefix`` from its checkpoint and tiles alone. An entry bundle the log
     cannot serve (an entry over 65535 bytes, 7013) is read from ``/v1/log/entries`` instead (its
     entries are still checked against the level-0 tile)."""
-    note = _fetch(client, f"{prefix}/checkpoint").decode("utf-8", errors="replace")
+    try:
+        note = _fetch(client, f"{prefix}/checkpoint").decode("utf-8", errors="replace")
+    except OSError as exc:
+        return TileAuditReport(0, findings=[f"checkpoint: {exc}"]), None
     problems = checkpoint_problems(note, verifiers, policy)
     if problems:
-        report = TileAuditReport(0, findings=problems)
-        return report, None
+        return TileAuditReport(0, findings=problems), None
     checkpoint = Checkpoint.parse(parse_note(note).text)
 
     def fetch_tile(tile: Tile) -> bytes:
         return _fetch(client, f"{prefix}/{tile.path()}")
 
     def fetch_bundle(tile: Tile) -> list[bytes]:
-        response = client.get(f"{prefix}/{tile.path()}")
-        if response.status_code == 404 and "7013" in response.text:
-            first = tile.index * WIDTH
-            items = _get(client, f"{entries_prefix}/v1/log/entries", start=first, end=first + tile.width)
-            return [base64.b64decode(item["entry_b64"]) for item in items]
+        response = _answer(client, f"{prefix}/{tile.path()}")
+        if response.status_code == 404 and _problem_code(response) == ENTRY_TOO_LARGE:
+            return _entries_beside(tile)
         if response.status_code != 200:
             raise OSError(f"{tile.path()} answered {response.status_code}")
         return parse_entry_bundle(response.content)
+
+    def _entries_beside(tile: Tile) -> list[bytes]:
+        """A bundle's entries from ``/v1/log/entries`` (checked against the level-0 tile all the same)."""
+        first = tile.index * WIDTH
+        response = _answer(client, f"{entries_prefix}/v1/log/entries?start={first}&end={first + tile.width}")
+        try:
+            response.raise_for_status()
+            return [base64.b64decode(item["entry_b64"]) for item in response.json()]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise OSError(f"entries {first}..{first + tile.width - 1}: {exc}") from exc
 
     return audit_tiles(checkpoint, fetch_tile, fetch_bundle, event_entry_check), checkpoint
 

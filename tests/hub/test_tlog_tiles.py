@@ -324,3 +324,9 @@ def test_entry_bundles_are_gzipped_when_the_client_accepts_it(client, database, 
     assert (gzip.decompress(sent) if row.gzipped else sent) == answer.content
     hashes = client.get("/log/tile/0/000.p/40", headers={"Accept-Encoding": row.accept})
     assert "content-encoding" not in hashes.headers  # hashes do not compress
+
+
+def test_the_audit_of_a_log_without_checkpoint_says_so(client, settings) -> None:
+    report, checkpoint = audit(client, settings)
+    assert checkpoint is None
+    assert report.findings == ["checkpoint: /log/checkpoint answered 404 [7011]"]
