@@ -120,8 +120,10 @@ def test_the_cli_signs_a_checkpoint(cli_hub) -> None:
     runner = CliRunner()
     signed = runner.invoke(cli, ["log", "checkpoint"])
     assert signed.exit_code == 0, signed.output
-    origin, size, _root, blank = signed.output.split("\n")[:4]
-    assert origin.endswith("/log") and int(size) > 0 and blank == ""
+    origin, size, root, blank = signed.output.split("\n")[:4]
+    empty = base64.b64encode(hashlib.sha256(b"").digest()).decode()
+    assert (origin, size, root, blank) == ("127.0.0.1:8000/log", "0", empty, "")  # an empty log
+    assert runner.invoke(cli, ["log", "checkpoint"]).output == signed.output  # nothing new: the same
     assert signed.output.split("\n")[4].startswith(f"\u2014 {origin} ")
     policy = runner.invoke(cli, ["log", "policy"])
     assert policy.exit_code == 0 and policy.output.startswith(f"log {origin}+")
@@ -330,3 +332,38 @@ def test_the_audit_of_a_log_without_checkpoint_says_so(client, settings) -> None
     report, checkpoint = audit(client, settings)
     assert checkpoint is None
     assert report.findings == ["checkpoint: /log/checkpoint answered 404 [7011]"]
+
+
+def test_the_hubs_worker_loop_runs_the_checkpointer_with_the_cosigning_hooks(database, settings) -> None:
+    import threading
+
+    from hub.app import create_app
+
+    grow(database, 4)
+    app = create_app(settings.model_copy(update={"webhook_worker": True}), database)
+    handed = threading.Event()
+    sizes: list[int] = []
+
+    def hook(checkpoint) -> None:
+        sizes.append(checkpoint.checkpoint.size)
+        handed.set()
+
+    app.state.cosigners.append(hook)  # the seam a witness part fills
+    with TestClient(app) as running:
+        assert handed.wait(timeout=60)
+        assert "checkpointer-thread" in {thread.name for thread in threading.enumerate()}
+        assert running.get("/log/checkpoint").text.split("\n")[1] == "4"
+    assert sizes[0] == 4
+
+
+def test_a_proof_not_yet_covered_says_when_to_retry(client, database, settings) -> None:
+    from hub.keystore import KeyStore as Keys
+    from hub.tlog.proofs import NotCheckpointed, ProofService
+
+    grow(database, 2)
+    sign(database, settings)
+    grow(database, 1)
+    with database.unit_of_work() as session, pytest.raises(NotCheckpointed) as early:
+        ProofService(session, settings, Keys(settings.resolved_keys_dir)).proof(2)
+    assert early.value.code == "7014"
+    assert early.value.headers == {"Retry-After": "5"}
