@@ -80,16 +80,19 @@ def tile(path: str, request: Request, session: SessionDep) -> TileResponse:
 
 
 def accepts_gzip(header: str) -> bool:
-    """Whether an ``Accept-Encoding`` header accepts gzip (a ``q=0`` refuses it)."""
+    """Whether an ``Accept-Encoding`` header accepts gzip: named, or by ``*``, with a quality above
+    0 (RFC 9110 section 12.5.3; an explicit ``gzip`` wins over ``*``)."""
+    qualities: dict[str, float] = {}
     for item in header.split(","):
         name, _, params = item.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            quality = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
-            try:
-                return float(quality) > 0
-            except ValueError:
-                return False
-    return False
+        value = params.strip()
+        try:
+            qualities[name.strip().lower()] = (
+                float(value.removeprefix("q=")) if value.startswith("q=") else 1.0
+            )
+        except ValueError:
+            qualities[name.strip().lower()] = 0.0
+    return qualities.get("gzip", qualities.get("*", 0.0)) > 0
 
 
 def witness_policy(request: Request) -> WitnessPolicy:

@@ -307,6 +307,8 @@ ENCODINGS = [
     Encoding("identity only", "identity", False),
     Encoding("gzip refused with q=0", "gzip;q=0, identity", False),
     Encoding("a malformed quality", "gzip;q=x", False),
+    Encoding("gzip named though * is refused", "*;q=0, gzip", True),
+    Encoding("* accepted but gzip refused", "gzip;q=0, *", False),
 ]
 
 
