@@ -45,6 +45,7 @@ from hub.strict import install_strict_json
 from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
+from hub.witness.endpoints import router as witness_router
 
 
 def operation_id(route: APIRoute) -> str:
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(log_router)
     app.include_router(webhooks_router)
     app.include_router(operators_router)
+    app.include_router(witness_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
