@@ -46,6 +46,7 @@ from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
 from hub.witness.endpoints import router as witness_router
+from hub.witness.monitor import PeerMonitor
 
 
 def operation_id(route: APIRoute) -> str:
@@ -104,18 +105,24 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         workers = []
+        monitor = None
         if settings.webhook_worker:
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
             ]
+            if settings.witness_monitor:
+                monitor = PeerMonitor(database, settings, keystore)
+                workers.append(WorkerThread(monitor, interval=settings.checkpoint_interval))
         freeze_startup_objects()
         for worker in workers:
             worker.start()
         yield
         for worker in workers:
             worker.stop()
+        if monitor is not None:
+            monitor.close()
 
     # no 307 to the path without its trailing slash: a redirected request's signature names the
     # path it was signed for (1019), so a 404 problem says which path was meant instead

@@ -236,10 +236,13 @@ class WitnessedLogs:
         refused_note: str,
         proof: Sequence[bytes],
         old_size: int | None = None,
+        answer: str | None = None,
     ) -> int | None:
         """Keep the evidence of a split view, log the event and raise the alarm (once per distinct
-        pair of checkpoints); the evidence row's id, or None when this pair was kept before."""
-        stored_size, stored_root, stored_note = stored if stored is not None else (None, None, "")
+        pair of checkpoints); the evidence row's id, or None when this pair was kept before.
+        ``stored`` is the witness's cosigned (size, root, note); when another witness reports on our
+        own log it is unknown, and ``answer`` (that witness's answer) is kept in its place."""
+        stored_size, stored_root, stored_note = stored if stored is not None else (None, None, answer or "")
         digest = _digest(origin, kind, reporter, stored_note, refused_note)
         values: dict[str, Any] = {
             "origin": origin,
