@@ -88,7 +88,8 @@ def render(answer: WitnessAnswer, instance: str) -> Response:
     if answer.verdict is Verdict.COSIGN:
         return PlainTextResponse(answer.body, media_type=answer.media_type)
     if answer.verdict is Verdict.STALE:
-        return Response(answer.body, status_code=409, media_type=SIZE_MEDIA_TYPE)
+        # exactly text/x.tlog.size (a text/* media type would otherwise get "; charset=utf-8")
+        return Response(answer.body, status_code=409, headers={"Content-Type": SIZE_MEDIA_TYPE})
     body = problem_body(
         answer.status,
         "witness-" + answer.verdict.name.lower().replace("_", "-"),
