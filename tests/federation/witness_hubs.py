@@ -155,12 +155,14 @@ class HubRouter(httpx.BaseTransport):
         self.hubs = {httpx.URL(hub.base_url).host: hub for hub in hubs}
         self.standins = standins
         self.down: set[str] = set()
+        self.paths: list[str] = []  # every path asked, in order
 
     def served(self, hub: Hub, path: str) -> bool:
         return any(getattr(route, "path", None) == path for route in hub.app.routes)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
+        self.paths.append(request.url.path)
         if host in self.down or host not in self.hubs:
             raise httpx.ConnectError(f"{host} is down", request=request)
         hub = self.hubs[host]
