@@ -223,6 +223,9 @@ class CosignatureCollector:
                 known = _size(answer.text)
                 if known is None:
                     return WitnessOutcome(name, REFUSED, "409 without a tree size", 409, old_size=remembered)
+                if known > checkpoint.size and known <= self._latest_size():
+                    detail = f"the witness already cosigned our newer checkpoint of size {known}"
+                    return WitnessOutcome(name, REFUSED, detail, 409, known)  # another process was first
                 if known > checkpoint.size:
                     evidence = self._alarm(name, AHEAD, checkpoint, note, request, answer)
                     detail = (
@@ -241,6 +244,11 @@ class CosignatureCollector:
             status = UNREACHABLE if answer.status >= 500 else REFUSED
             return WitnessOutcome(name, status, answer.text[:300], answer.status, remembered)
         raise AssertionError("unreachable: the second attempt returns")
+
+    def _latest_size(self) -> int:
+        with self.database.unit_of_work() as session:
+            latest = CheckpointService(session, self.settings, self.keystore).latest()
+        return latest.checkpoint.size if latest is not None else 0
 
     def _proof(self, old: int, size: int) -> list[bytes]:
         if old == 0 or old == size:

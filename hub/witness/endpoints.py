@@ -61,11 +61,15 @@ class CosignatureLines(RootModel[str]):
     the witness's cosignatures of the checkpoint (c2sp.org/tlog-cosignature)."""
 
 
-class TreeSize(RootModel[str]):
-    """The size of the latest checkpoint cosigned for the origin, in decimal, then a newline."""
-
-
-SIZE_CONTENT = {SIZE_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/TreeSize"}}}
+SIZE_CONTENT = {
+    SIZE_MEDIA_TYPE: {
+        "schema": {
+            "type": "string",
+            "pattern": "^(0|[1-9][0-9]*)\n$",
+            "description": "The size of the latest checkpoint cosigned for the origin, then a newline.",
+        }
+    }
+}
 PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
@@ -75,7 +79,6 @@ def _witness_responses() -> dict[int | str, dict[str, Any]]:
     responses[403]["description"] = "No signature verifies with the origin's trusted keys"
     responses[404]["description"] = "The witness does not witness this origin"
     responses[409] = {
-        "model": TreeSize,
         "description": "The old size is not the latest cosigned size (text/x.tlog.size: that size); "
         "or the checkpoint has that size and another root (a problem: evidence of a split view)",
         "content": {**SIZE_CONTENT, **PROBLEM_CONTENT},

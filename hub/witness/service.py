@@ -238,12 +238,15 @@ class WitnessedLogs:
         old_size: int | None = None,
         answer: str | None = None,
     ) -> int | None:
-        """Keep the evidence of a split view, log the event and raise the alarm (once per distinct
-        pair of checkpoints); the evidence row's id, or None when this pair was kept before.
+        """Keep the evidence of a split view, log the event and raise the alarm — once per origin,
+        kind, reporter, cosigned checkpoint and old size; the evidence row's id, or None when it
+        was kept before.
         ``stored`` is the witness's cosigned (size, root, note); when another witness reports on our
         own log it is unknown, and ``answer`` (that witness's answer) is kept in its place."""
         stored_size, stored_root, stored_note = stored if stored is not None else (None, None, answer or "")
-        digest = _digest(origin, kind, reporter, stored_note, refused_note)
+        # one alarm per disagreement with a given cosigned checkpoint (a log that keeps forking
+        # raises one alarm, not one per interval); the refused note is kept from the first
+        digest = _digest(origin, kind, reporter, stored_note, str(old_size))
         values: dict[str, Any] = {
             "origin": origin,
             "kind": kind,

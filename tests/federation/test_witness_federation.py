@@ -6,6 +6,7 @@ evidence kept, the event logged and the alarm in B's console."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,19 @@ from sqlalchemy import text
 
 from hub.console.accounts import Accounts
 from hub.database import Database
-from hub.identity import log_verifiers, witness_verifiers
+from hub.identity import log_signers, log_verifiers, witness_verifiers
 from hub.log.changes import record_change
+from hub.log.reader import LogReader
 from hub.log.repository import LogRepository
 from hub.seed import seed_demo
 from hub.witness.collector import COSIGNED, REFUSED, UNREACHABLE, CosignatureCollector, collect
-from hub.witness.monitor import ADVANCED, CURRENT, SPLIT_VIEW, PeerMonitor
+from hub.witness.monitor import ADVANCED, BEHIND, CURRENT, SPLIT_VIEW, PeerMonitor
 from hub.witness.repository import WitnessRepository
 from hub.witness.service import WitnessedLogs, trust_log
 from tests.federation.witness_hubs import Hub, HubRouter, alarm_banner, two_hubs
 from tests.forking import fork_log
-from transparency.note import COSIGNATURE_V1, Signer, open_note
+from transparency.checkpoint import Checkpoint
+from transparency.note import COSIGNATURE_V1, Signer, open_note, sign_note
 from transparency.policy import check_checkpoint, parse_policy
 
 
@@ -90,13 +93,16 @@ def b_console(b: Hub) -> str:
     return alarm_banner(b, password, "watcher")
 
 
+Hubs = tuple[Hub, Hub, HubRouter]
+
+
 @pytest.fixture
-def hubs(tmp_path: Path, database: Database, other_database: Database):
+def hubs(tmp_path: Path, database: Database, other_database: Database) -> Iterator[Hubs]:
     with two_hubs(tmp_path, database, other_database) as (a, b, router):
         yield a, b, router
 
 
-def test_a_checkpoint_is_cosigned_by_the_witnesses_that_answer(hubs, tmp_path: Path) -> None:
+def test_a_checkpoint_is_cosigned_by_the_witnesses_that_answer(hubs: Hubs, tmp_path: Path) -> None:
     a, b, router = hubs
     down = Signer("c.hub.test/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
     a.settings = a.settings.model_copy(update={"witness_policy": policy_of_a(a, b, tmp_path, down)})
@@ -110,7 +116,8 @@ def test_a_checkpoint_is_cosigned_by_the_witnesses_that_answer(hubs, tmp_path: P
         assert outcomes["B"].status == COSIGNED and outcomes["C"].status == UNREACHABLE
         assert first.cosigned_by == {"B"}
         served = a.checkpoint()  # the stored checkpoint now carries B's cosignature
-        policy = parse_policy(a.settings.witness_policy.read_text())  # type: ignore[union-attr]
+        assert a.settings.witness_policy is not None
+        policy = parse_policy(a.settings.witness_policy.read_text())
         verified = check_checkpoint(served.render(), policy, origin=a.origin)
         assert verified.ok and verified.cosigned_by == {"B"}, verified.problems
         opened = open_note(served.render(), witness_verifiers(b.settings, b.keystore))  # B's key alone
@@ -120,7 +127,8 @@ def test_a_checkpoint_is_cosigned_by_the_witnesses_that_answer(hubs, tmp_path: P
         second = collector.collect(a.checkpoint())
         assert second.by_witness()["B"].status == COSIGNED
         with b.database.unit_of_work() as session:
-            assert WitnessRepository(session).latest(a.origin).size == 9
+            latest = WitnessRepository(session).latest(a.origin)
+        assert latest is not None and latest.size == 9
         with a.database.unit_of_work() as session:
             sizes = {row.name: (row.size, row.status) for row in WitnessRepository(session).submissions()}
         assert sizes == {"B": (9, COSIGNED), "C": (0, UNREACHABLE)}
@@ -135,7 +143,7 @@ def test_a_checkpoint_is_cosigned_by_the_witnesses_that_answer(hubs, tmp_path: P
     assert alarms(a.database) == [] and alarms(b.database) == []
 
 
-def test_a_witness_that_answers_nonsense_or_slowly_cosigns_nothing(hubs, tmp_path: Path) -> None:
+def test_a_witness_that_answers_nonsense_or_slowly_cosigns_nothing(hubs: Hubs, tmp_path: Path) -> None:
     a, b, _ = hubs
     down = Signer("c.hub.test/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
     a.settings = a.settings.model_copy(update={"witness_policy": policy_of_a(a, b, tmp_path, down)})
@@ -161,7 +169,7 @@ def test_a_witness_that_answers_nonsense_or_slowly_cosigns_nothing(hubs, tmp_pat
     assert result.cosigned is None and a.checkpoint().note.signatures == a.checkpoint().note.signatures[:1]
 
 
-def test_a_forked_log_submitted_to_its_witness_is_caught(hubs, tmp_path: Path) -> None:
+def test_a_forked_log_submitted_to_its_witness_is_caught(hubs: Hubs, tmp_path: Path) -> None:
     a, b, router = hubs
     down = Signer("c.hub.test/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
     a.settings = a.settings.model_copy(update={"witness_policy": policy_of_a(a, b, tmp_path, down)})
@@ -197,7 +205,7 @@ def test_a_forked_log_submitted_to_its_witness_is_caught(hubs, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("tiles", [True, False], ids=["from-tiles", "from-the-proof-api"])
-def test_a_forked_log_that_stops_submitting_is_caught_by_monitoring(hubs, tiles: bool) -> None:
+def test_a_forked_log_that_stops_submitting_is_caught_by_monitoring(hubs: Hubs, tiles: bool) -> None:
     a, b, router = hubs
     router.standins = True  # /log/checkpoint is always served (stand-in until the app has it)
     if not tiles:
@@ -208,7 +216,7 @@ def test_a_forked_log_that_stops_submitting_is_caught_by_monitoring(hubs, tiles:
                 return httpx.Response(404, text="no tiles here\n")
             return original(request)
 
-        router.handle_request = no_tiles  # type: ignore[method-assign]
+        setattr(router, "handle_request", no_tiles)  # noqa: B010
     b_witnesses_a(a, b, monitored=True)
     grow(a, 300)  # past one full tile
     a.checkpoint()
@@ -235,11 +243,12 @@ def test_a_forked_log_that_stops_submitting_is_caught_by_monitoring(hubs, tiles:
     (event,) = events(b.database, "witness.split_view_detected")
     assert event["data"]["source"] == "monitored"
     with b.database.unit_of_work() as session:
-        assert WitnessRepository(session).latest(a.origin).size == 305  # never the forked tree
+        latest = WitnessRepository(session).latest(a.origin)
+    assert latest is not None and latest.size == 305  # never the forked tree
     assert 'id="witness-alarm"' in b_console(b)
 
 
-def test_the_same_size_with_another_root_is_caught_by_monitoring(hubs) -> None:
+def test_the_same_size_with_another_root_is_caught_by_monitoring(hubs: Hubs) -> None:
     a, b, router = hubs
     b_witnesses_a(a, b, monitored=True)
     grow(a, 4)
@@ -257,7 +266,7 @@ def test_the_same_size_with_another_root_is_caught_by_monitoring(hubs) -> None:
     assert evidence.kind == "same-size-other-root" and evidence.stored_size == evidence.refused_size == 4
 
 
-def test_monitoring_a_hub_that_is_down_or_lies_about_its_name_changes_nothing(hubs) -> None:
+def test_monitoring_a_hub_that_is_down_or_lies_about_its_name_changes_nothing(hubs: Hubs) -> None:
     a, b, router = hubs
     b_witnesses_a(a, b, monitored=True)
     grow(a, 4)
@@ -278,7 +287,7 @@ def test_monitoring_a_hub_that_is_down_or_lies_about_its_name_changes_nothing(hu
         assert WitnessRepository(session).latest(a.origin) is None
 
 
-def test_a_router_reaches_each_hub_by_its_base_url(hubs) -> None:
+def test_a_router_reaches_each_hub_by_its_base_url(hubs: Hubs) -> None:
     a, b, router = hubs
     with httpx.Client(transport=router) as client:
         assert client.get(f"{a.base_url}/healthz").status_code == 200
@@ -286,3 +295,59 @@ def test_a_router_reaches_each_hub_by_its_base_url(hubs) -> None:
         with pytest.raises(httpx.ConnectError):
             client.get("http://nowhere.hub.test/healthz")
     assert isinstance(router, HubRouter)
+
+
+def test_an_older_checkpoint_must_be_a_prefix_of_the_cosigned_one(hubs: Hubs) -> None:
+    a, b, router = hubs
+    b_witnesses_a(a, b, monitored=True)
+    grow(a, 6)
+    a.checkpoint()
+    served: dict[str, str] = {}
+
+    def older(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/log/checkpoint" and "note" in served:
+            return httpx.Response(200, text=served["note"])
+        return router.handle_request(request)
+
+    def signed_at(size: int) -> str:
+        with a.database.unit_of_work() as session:
+            root = LogReader(session).root(size)
+        text = Checkpoint(a.origin, size, root).text()
+        return sign_note(text, log_signers(a.settings, a.keystore)).render()
+
+    monitor = PeerMonitor(b.database, b.settings, b.keystore, transport=httpx.MockTransport(older))
+    try:
+        assert [o.status for o in monitor.check_all()] == [ADVANCED]
+        served["note"] = signed_at(4)  # an honest older checkpoint (a stale cache): a prefix
+        assert [o.status for o in monitor.check_all()] == [BEHIND]
+        fork_log(a.database, 1)
+        served["note"] = signed_at(4)  # an older checkpoint of another history
+        (outcome,) = monitor.check_all()
+    finally:
+        monitor.close()
+    assert outcome.status == SPLIT_VIEW
+    (evidence,) = alarms(b.database)
+    assert (evidence.kind, evidence.stored_size, evidence.refused_size) == ("inconsistent-proof", 6, 4)
+
+
+def test_a_witness_that_cosigned_more_of_our_log_than_we_have_raises_the_alarm(
+    hubs: Hubs, tmp_path: Path
+) -> None:
+    a, b, _ = hubs
+    down = Signer("c.hub.test/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
+    a.settings = a.settings.model_copy(update={"witness_policy": policy_of_a(a, b, tmp_path, down)})
+    grow(a, 3)
+
+    def witnesses(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "b.hub.test":  # B cosigned size 50 of a.hub.test/log: not ours
+            return httpx.Response(409, content=b"50\n", headers={"content-type": "text/x.tlog.size"})
+        raise httpx.ConnectError("down", request=request)
+
+    result = collect(
+        a.database, a.settings, a.keystore, a.checkpoint(), transport=httpx.MockTransport(witnesses)
+    )
+    assert result.by_witness()["B"].status == REFUSED and result.by_witness()["C"].status == UNREACHABLE
+    (own,) = alarms(a.database)
+    assert (own.kind, own.source, own.reporter) == ("witness-ahead", "collected", "B")
+    assert own.stored_note.startswith("409 text/x.tlog.size\n50")
+    assert [e["data"]["kind"] for e in events(a.database, "witness.split_view_detected")] == ["witness-ahead"]

@@ -25,7 +25,7 @@ from hub.database import Database
 from hub.keystore import KeyStore
 from hub.log.repository import LogRepository
 from hub.settings import Settings
-from hub.tlog.checkpoints import CheckpointService
+from hub.tlog.checkpoints import CheckpointService, CosignedCheckpoint
 from transparency.checkpoint import Checkpoint
 from transparency.merkle import Node, appended_nodes, consistency_ranges, leaf_hash, range_hash
 from transparency.note import Note, Signer, sign_note
@@ -104,7 +104,7 @@ class Hub:
     def origin(self) -> str:
         return self.settings.log_origin
 
-    def checkpoint(self):  # type: ignore[no-untyped-def]
+    def checkpoint(self) -> CosignedCheckpoint:
         """Sign the checkpoint of the log's current size (as the checkpointer does)."""
         with self.database.unit_of_work() as session:
             return CheckpointService(session, self.settings, self.keystore).advance()
@@ -171,7 +171,8 @@ class HubRouter(httpx.BaseTransport):
             answer = _standin(hub, path)
             if answer is not None:
                 return answer
-        return hub.client._transport.handle_request(request)
+        served: httpx.Response = hub.client._transport.handle_request(request)
+        return served
 
 
 @contextmanager
@@ -204,7 +205,8 @@ def alarm_banner(hub: Hub, password: str, username: str) -> str:
         data={"username": username, "password": password, "csrf": token.group(1)},
         follow_redirects=False,
     )
-    return hub.client.get("/console").text
+    page: str = hub.client.get("/console").text
+    return page
 
 
 def row_values(row: Any) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,6 +194,7 @@ def test_the_witness_protocol(row: Row, client: TestClient, database: Database, 
     else:
         assert [found.kind for found in evidence] == [row.evidence]
         assert answer.json()["evidence_id"] == evidence[0].id
+        assert row.prior is not None
         assert evidence[0].stored_size == row.prior and evidence[0].source == "submitted"
         assert evidence[0].stored_note == log.note(row.prior).render()
         assert evidence[0].refused_note == parse_add_checkpoint(row.body(log)).note.render()
@@ -215,7 +217,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(client: TestClient, data
     answer = _cosign(client, padded)
     assert answer.status_code == 413 and answer.json()["code"] == "1035"
 
-    def chunks():  # no Content-Length: the limit holds while reading
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
         yield padded[: MAX_BODY // 2]
         yield padded[MAX_BODY // 2 :]
 
@@ -231,7 +233,8 @@ def test_a_split_view_is_kept_once_and_shown_until_acknowledged(
     log = FakeLog(ORIGIN, 9)
     _trust(database, log)
     assert _cosign(client, log.request(0, 5)).status_code == 200
-    hub = Hub("w", "http://testserver", client.app.state.settings, database, client.app, client)  # type: ignore[attr-defined]
+    app: Any = client.app
+    hub = Hub("w", "http://testserver", app.state.settings, database, app, client)
     assert "witness-alarm" not in alarm_banner(hub, operators["alice"], "alice")
     forged = log.fork(3).request(5, 9)
     for _ in range(3):  # the same evidence sent again is kept once
@@ -372,7 +375,7 @@ def test_administrators_manage_the_logs_witnessed(
     assert kinds == ["witness.log_trusted", "witness.log_removed", "witness.log_keys_replaced"]
 
 
-def test_the_cli_manages_the_logs_witnessed(cli_hub) -> None:
+def test_the_cli_manages_the_logs_witnessed(cli_hub: Path) -> None:
     from typer.testing import CliRunner
 
     from hub.cli.main import app
