@@ -19,6 +19,7 @@ log: that is kept as evidence and raises the alarm, as the witness side does.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -257,6 +258,7 @@ class CosignatureCollector:
             return LogReader(session).consistency(old, size)
 
     def _post(self, url: str, body: str) -> _Answer:
+        deadline = time.monotonic() + 2 * self.settings.witness_timeout
         with self.client.stream(
             "POST",
             url.rstrip("/") + "/add-checkpoint",
@@ -268,6 +270,8 @@ class CosignatureCollector:
                 data += chunk
                 if len(data) > MAX_ANSWER:
                     raise httpx.DecodingError("the witness's answer is too large")
+                if time.monotonic() > deadline:  # a witness trickling its answer is given up on
+                    raise httpx.ReadTimeout("the witness answers too slowly")
             media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             return _Answer(response.status_code, media_type, data.decode("utf-8", errors="replace"))
 

@@ -14,6 +14,7 @@ smaller than the cosigned one must be proved a prefix of it, else it is evidence
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +25,10 @@ from hub.database import Database
 from hub.keystore import KeyStore
 from hub.settings import Settings
 from hub.witness.repository import WitnessRepository
-from hub.witness.service import BAD_PROOF, MONITORED, Witness, WitnessedLogs, stored_keys
+from hub.witness.service import BAD_PROOF, MONITORED, TILES_DISAGREE, Witness, WitnessedLogs, stored_keys
 from transparency.checkpoint import Checkpoint
 from transparency.merkle import consistency_ranges, range_hash, verify_consistency
-from transparency.note import NoteError, open_note, parse_note
+from transparency.note import NoteError, b64, open_note, parse_note
 from transparency.tiles import TileError, TileHashes
 from transparency.witness import AddCheckpoint, Verdict
 
@@ -138,8 +139,9 @@ class PeerMonitor:
                 AddCheckpoint(old, tuple(proof), note), source=MONITORED
             )
         if answer.verdict is Verdict.COSIGN:
-            status = CURRENT if checkpoint.size == old and stored is not None else ADVANCED
-            return MonitorOutcome(origin, status, answer.reason, checkpoint.size)
+            if checkpoint.size == old and stored is not None:
+                return self._current(origin, base_url, checkpoint, note.render(), stored)
+            return MonitorOutcome(origin, ADVANCED, answer.reason, checkpoint.size)
         if answer.verdict.evidence:
             return MonitorOutcome(origin, SPLIT_VIEW, answer.reason, checkpoint.size, answer.evidence_id)
         return MonitorOutcome(origin, REFUSED, answer.reason, checkpoint.size)
@@ -175,6 +177,42 @@ class PeerMonitor:
         detail = f"the older checkpoint of size {checkpoint.size} is not a prefix of the cosigned one"
         return MonitorOutcome(origin, SPLIT_VIEW, detail, checkpoint.size, evidence)
 
+    def _current(
+        self, origin: str, base_url: str, checkpoint: Checkpoint, note: str, stored: Any
+    ) -> MonitorOutcome:
+        """No new checkpoint: do the log's tiles still give its signed root? A hub whose stored log
+        was rewritten refuses to sign (7010) yet serves the rewritten tiles: caught here. Tiles
+        that cannot be fetched prove nothing either way."""
+        if checkpoint.size == 0:
+            return MonitorOutcome(origin, CURRENT, "an empty tree", 0)
+        try:
+            tiles = TileHashes(lambda path: self._get(f"{base_url}/log/{path}", MAX_TILE), checkpoint.size)
+            served = range_hash(0, checkpoint.size, tiles)
+        except (httpx.HTTPError, TileError, KeyError):
+            return MonitorOutcome(
+                origin, CURRENT, "no new checkpoint (its tiles were not checked)", checkpoint.size
+            )
+        if served == checkpoint.root_hash:
+            return MonitorOutcome(
+                origin, CURRENT, "no new checkpoint; its tiles give its root", checkpoint.size
+            )
+        with self.database.unit_of_work() as session:
+            evidence = WitnessedLogs(session).keep_evidence(
+                origin=origin,
+                kind=TILES_DISAGREE,
+                source=MONITORED,
+                reporter=Witness(session, self.settings, self.keystore).name,
+                stored=(int(stored.size), bytes(stored.root_hash), str(stored.note)),
+                refused=Checkpoint(origin, checkpoint.size, served),
+                refused_note=f"{base_url}/log/tile/ at size {checkpoint.size} give the root {b64(served)}\n",
+                proof=[served],
+                old_size=checkpoint.size,
+            )
+        detail = (
+            f"the tiles at size {checkpoint.size} do not give the signed root: the stored log was rewritten"
+        )
+        return MonitorOutcome(origin, SPLIT_VIEW, detail, checkpoint.size, evidence)
+
     def consistency(self, base_url: str, first: int, second: int) -> list[bytes]:
         """The consistency proof from ``first`` to ``second`` (0 < first <= second): from the log's
         tiles, else from its proof API. Either way it is checked against the signed roots after."""
@@ -198,6 +236,9 @@ class PeerMonitor:
             ) from exc
 
     def _get(self, url: str, limit: int) -> bytes:
+        """The body of ``url``: at most ``limit`` bytes, within twice the timeout in all (a server
+        trickling bytes is given up on)."""
+        deadline = time.monotonic() + 2 * self.settings.witness_timeout
         with self.client.stream("GET", url) as response:
             response.raise_for_status()
             data = b""
@@ -205,4 +246,6 @@ class PeerMonitor:
                 data += chunk
                 if len(data) > limit:
                     raise httpx.DecodingError(f"{url} answers more than {limit} bytes")
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"{url} answers too slowly")
             return data

@@ -65,6 +65,7 @@ COLLECTED = "collected"  # a witness refused OUR checkpoint as inconsistent with
 # kinds of evidence
 SAME_SIZE = "same-size-other-root"
 BAD_PROOF = "inconsistent-proof"
+TILES_DISAGREE = "tiles-disagree"  # (monitoring) the log's tiles do not give its signed root
 
 CODES = {
     Verdict.MALFORMED: MALFORMED,

@@ -22,6 +22,7 @@ from hub.log.changes import record_change
 from hub.log.reader import LogReader
 from hub.log.repository import LogRepository
 from hub.seed import seed_demo
+from hub.tlog.checkpoints import LogInconsistent
 from hub.witness.collector import COSIGNED, REFUSED, UNREACHABLE, CosignatureCollector, collect
 from hub.witness.monitor import ADVANCED, BEHIND, CURRENT, SPLIT_VIEW, PeerMonitor
 from hub.witness.repository import WitnessRepository
@@ -351,3 +352,30 @@ def test_a_witness_that_cosigned_more_of_our_log_than_we_have_raises_the_alarm(
     assert (own.kind, own.source, own.reporter) == ("witness-ahead", "collected", "B")
     assert own.stored_note.startswith("409 text/x.tlog.size\n50")
     assert [e["data"]["kind"] for e in events(a.database, "witness.split_view_detected")] == ["witness-ahead"]
+
+
+def test_a_log_rewritten_under_its_checkpoint_is_caught_by_its_tiles(hubs: Hubs) -> None:
+    """The attacker rewrites A's stored log and leaves its checkpoint: A refuses to sign (7010) and
+    submits nothing new, yet serves the rewritten tiles. B's next round sees them disagree."""
+    a, b, router = hubs
+    b_witnesses_a(a, b, monitored=True)
+    grow(a, 20)
+    a.checkpoint()
+    monitor = PeerMonitor(b.database, b.settings, b.keystore, transport=router)
+    try:
+        assert [o.status for o in monitor.check_all()] == [ADVANCED]
+        assert [o.status for o in monitor.check_all()] == [CURRENT]  # the tiles give the signed root
+        fork_log(a.database, 11)
+        grow(a, 1)
+        with pytest.raises(LogInconsistent):
+            a.checkpoint()
+        (outcome,) = monitor.check_all()
+        assert monitor.check_all()[0].status == SPLIT_VIEW  # still seen, but kept once
+    finally:
+        monitor.close()
+    assert outcome.status == SPLIT_VIEW
+    (evidence,) = alarms(b.database)
+    assert (evidence.kind, evidence.stored_size, evidence.refused_size) == ("tiles-disagree", 20, 20)
+    assert evidence.refused_root != evidence.stored_root
+    assert len(events(b.database, "witness.split_view_detected")) == 1
+    assert "the stored log was rewritten" in b_console(b)
