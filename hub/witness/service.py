@@ -345,10 +345,9 @@ class Witness:
             if not self._store(request, checkpoint, stored):
                 return None
             return WitnessAnswer(Verdict.COSIGN, judgement.reason, self._cosign(checkpoint), checkpoint)
+        # two checkpoints that disagree (a non-empty proof from size 0 is refused, but is no fork)
         disagrees = judgement.verdict is Verdict.FORK_SAME_SIZE or request.old_size > 0
-        if (
-            judgement.verdict.evidence and stored is not None and disagrees
-        ):  # a non-empty proof from 0 is no fork
+        if judgement.verdict.evidence and stored is not None and disagrees:
             assert checkpoint is not None
             evidence_id = self.logs.keep_evidence(
                 origin=origin,
