@@ -228,7 +228,7 @@ class CosignatureCollector:
                     detail = f"the witness already cosigned our newer checkpoint of size {known}"
                     return WitnessOutcome(name, REFUSED, detail, 409, known)  # another process was first
                 if known > checkpoint.size:
-                    evidence = self._alarm(name, AHEAD, checkpoint, note, request, answer)
+                    evidence = self._alarm(verifier, AHEAD, checkpoint, note, request, answer)
                     detail = (
                         f"the witness cosigned size {known} of our log, larger than ours ({checkpoint.size})"
                     )
@@ -239,7 +239,7 @@ class CosignatureCollector:
                 return WitnessOutcome(name, REFUSED, f"the witness's size is {known}", 409, known)
             if answer.status == 422 or answer.status == 409:
                 kind = BAD_PROOF if answer.status == 422 else SAME_SIZE
-                evidence = self._alarm(name, kind, checkpoint, note, request, answer)
+                evidence = self._alarm(verifier, kind, checkpoint, note, request, answer)
                 detail = f"the witness refused our checkpoint as a split view ({answer.status})"
                 return WitnessOutcome(name, REFUSED, detail, answer.status, old, evidence_id=evidence)
             status = UNREACHABLE if answer.status >= 500 else REFUSED
@@ -290,7 +290,7 @@ class CosignatureCollector:
 
     def _alarm(
         self,
-        name: str,
+        witness: Verifier,
         kind: str,
         checkpoint: Checkpoint,
         note: Note,
@@ -299,11 +299,12 @@ class CosignatureCollector:
     ) -> int | None:
         """A witness says our log showed it another view: keep the evidence, raise the alarm."""
         with self.database.unit_of_work() as session:
+            # the reporter is the witness's key name: meaningful beyond our policy file
             return WitnessedLogs(session).keep_evidence(
                 origin=checkpoint.origin,
                 kind=kind,
                 source=COLLECTED,
-                reporter=name,
+                reporter=witness.name,
                 stored=None,
                 refused=checkpoint,
                 refused_note=note.render(),

@@ -200,7 +200,7 @@ def test_a_forked_log_submitted_to_its_witness_is_caught(hubs: Hubs, tmp_path: P
     (event,) = events(b.database, "witness.split_view_detected")
     assert event["data"]["origin"] == a.origin and event["data"]["refused_size"] == 8
     (own,) = alarms(a.database)  # A hears it too: a witness reports a split view of A's own log
-    assert own.origin == a.origin and own.source == "collected" and own.reporter == "B"
+    assert own.origin == a.origin and own.source == "collected" and own.reporter == "b.hub.test/witness"
     page = b_console(b)
     assert 'id="witness-alarm"' in page and a.origin in page
 
@@ -349,7 +349,7 @@ def test_a_witness_that_cosigned_more_of_our_log_than_we_have_raises_the_alarm(
     )
     assert result.by_witness()["B"].status == REFUSED and result.by_witness()["C"].status == UNREACHABLE
     (own,) = alarms(a.database)
-    assert (own.kind, own.source, own.reporter) == ("witness-ahead", "collected", "B")
+    assert (own.kind, own.source, own.reporter) == ("witness-ahead", "collected", "b.hub.test/witness")
     assert own.stored_note.startswith("409 text/x.tlog.size\n50")
     assert [e["data"]["kind"] for e in events(a.database, "witness.split_view_detected")] == ["witness-ahead"]
 
