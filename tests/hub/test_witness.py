@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,25 @@ def _events(database: Database, kind: str) -> list[dict[str, Any]]:
 def _evidence(database: Database) -> list[Any]:
     with database.unit_of_work() as session:
         return WitnessedLogs(session).alarms(open_only=False)
+
+
+def spec_cosignature_check(line: str, checkpoint_text: str, name: str, public: bytes) -> int:
+    """An independent reading of a cosignature line, from c2sp.org/tlog-cosignature and
+    c2sp.org/signed-note alone (no hub or transparency code): its timestamp, if it verifies."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    dash, key_name, encoded = line.split(" ")
+    assert dash == "\u2014" and key_name == name
+    raw = base64.b64decode(encoded, validate=True)
+    assert raw[:4] == hashlib.sha256(name.encode() + b"\n\x04" + public).digest()[:4]
+    assert len(raw) == 4 + 8 + 64
+    stamp = int.from_bytes(raw[4:12], "big")
+    message = f"cosignature/v1\ntime {stamp}\n{checkpoint_text}".encode()
+    Ed25519PublicKey.from_public_bytes(public).verify(raw[12:], message)  # raises if not
+    return stamp
 
 
 FOREIGN = Signer(ORIGIN, Ed25519PrivateKey.generate())  # another key under the log's name
@@ -176,6 +196,9 @@ def test_the_witness_protocol(row: Row, client: TestClient, database: Database, 
         verifiers = witness_verifiers(settings, KeyStore(settings.resolved_keys_dir))
         opened = open_note(parse_note(size + "\n" + answer.text), verifiers)  # the witness's own key
         assert len(opened.verified) == len(lines) >= 1
+        for line, verifier in zip(answer.text.splitlines(), verifiers, strict=True):
+            stamp = spec_cosignature_check(line, size, verifier.name, verifier.public)
+            assert abs(stamp - time.time()) < 3600  # "now", in seconds since the epoch
         assert answer.headers["content-type"].startswith("text/plain")
     elif row.known is not None:
         assert answer.headers["content-type"] == "text/x.tlog.size"
@@ -402,3 +425,16 @@ def test_a_request_renders_as_it_parses() -> None:
     parsed = parse_add_checkpoint(body)
     assert parsed.old_size == 5 and len(parsed.proof) >= 1
     assert AddCheckpoint(parsed.old_size, parsed.proof, parsed.note).render().encode() == body
+
+
+def test_the_monitor_runs_with_the_workers(settings: Settings, database: Database) -> None:
+    from hub.app import create_app
+
+    def running() -> bool:
+        return any(thread.name == "peermonitor-thread" for thread in threading.enumerate())
+
+    for enabled in (True, False):
+        workers = settings.model_copy(update={"webhook_worker": True, "witness_monitor": enabled})
+        with TestClient(create_app(workers, database)):
+            assert running() is enabled
+        assert not running()
