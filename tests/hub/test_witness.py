@@ -383,8 +383,11 @@ def test_administrators_manage_the_logs_witnessed(
         assert refused.value.code in ("7026", "1002", "1049"), bad.name
     with pytest.raises(PermissionDenied):
         as_client("js").post("/v1/witness/logs", {"origin": ORIGIN, "vkeys": [FOREIGN.verifier.vkey]})
-    with pytest.raises(PermissionDenied):
-        as_client("operator-sh").get("/v1/witness/logs")
+    for role in ("operator-sh", "committee-1", "sh"):  # administrators only, whatever the role
+        with pytest.raises(PermissionDenied):
+            as_client(role).get("/v1/witness/logs")
+        with pytest.raises(PermissionDenied):
+            as_client(role).get("/v1/witness/alarms")
     assert admin.delete(f"/v1/witness/logs/{ORIGIN}") == {"origin": ORIGIN, "removed": True}
     assert _cosign(client, log.request(5, 5)).status_code == 404  # no longer witnessed
     with pytest.raises(HubProblem) as gone:
