@@ -44,10 +44,13 @@ from hub.standards.endpoints import router as standards_router
 from hub.strict import install_strict_json
 from hub.tlog.checkpointer import Checkpointer, Cosigner
 from hub.tlog.endpoints import router as tlog_router
-from hub.tlog.policy import WitnessPolicy, no_witnesses
+from hub.tlog.policy import WitnessPolicy
 from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
+from hub.witness.collector import CosignatureCollector, witness_lines
+from hub.witness.endpoints import router as witness_router
+from hub.witness.monitor import PeerMonitor
 
 
 def operation_id(route: APIRoute) -> str:
@@ -102,15 +105,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or Database.from_url(settings.resolved_database_url)
     keystore = KeyStore(settings.resolved_keys_dir)
     keystore.active()  # the first run generates the hub's signing key
-    # seams for witnesses (another part): hooks given each signed checkpoint, and the witness
-    # lines of the hub's tlog-policy (GET /log/policy)
+    # hooks given each signed checkpoint (the witnesses' cosignature collector), and the witness
+    # lines of the hub's tlog-policy (GET /log/policy): its policy file plus its peers
     cosigners: list[Cosigner] = []
-    witness_policy: WitnessPolicy = no_witnesses
+    witness_policy: WitnessPolicy = witness_lines
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         workers = []
+        monitor = collector = None
         if settings.webhook_worker:
+            collector = CosignatureCollector(database, settings, keystore)
+            cosigners.append(collector)
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
@@ -119,12 +125,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval
                 ),
             ]
+            if settings.witness_monitor:
+                monitor = PeerMonitor(database, settings, keystore)
+                workers.append(WorkerThread(monitor, interval=settings.checkpoint_interval))
         freeze_startup_objects()
         for worker in workers:
             worker.start()
         yield
         for worker in workers:
             worker.stop()
+        if monitor is not None:
+            monitor.close()
+        if collector is not None:
+            cosigners.remove(collector)
+            collector.close()
 
     # no 307 to the path without its trailing slash: a redirected request's signature names the
     # path it was signed for (1019), so a 404 problem says which path was meant instead
@@ -163,6 +177,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(tlog_router)
     app.include_router(webhooks_router)
     app.include_router(operators_router)
+    app.include_router(witness_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

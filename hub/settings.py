@@ -77,6 +77,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between checkpoints of the log (signed and sent to witnesses).",
     )
+    witness_policy: Path | None = Field(
+        default=None,
+        description="The hub's witness policy (c2sp.org/tlog-policy): the witnesses, with their submission "
+        "URLs, that cosign its checkpoints, and the quorum; none: only the peers' witnesses.",
+    )
+    witness_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a witness or a witnessed log's server."
+    )
+    witness_monitor: bool = Field(
+        default=True,
+        description="Fetch the witnessed logs' checkpoints every checkpoint interval (with the workers).",
+    )
 
     @property
     def client_secret_basic_enabled(self) -> bool:

@@ -285,6 +285,26 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "7014", "not-checkpointed", "The log entry is not covered by a signed checkpoint yet; retry shortly."
     ),
     CheckCode("7015", "event-not-logged", "The object has no logged event of that kind (not completed yet)."),
+    CheckCode("7020", "witness-request-malformed", "The add-checkpoint request is not well formed."),
+    CheckCode("7021", "witness-unknown-origin", "The witness does not witness the checkpoint's origin."),
+    CheckCode(
+        "7022", "witness-signature-invalid", "No signature of the checkpoint verifies with the log's keys."
+    ),
+    CheckCode(
+        "7023", "witness-old-size-stale", "The old size is not the size of the latest cosigned checkpoint."
+    ),
+    CheckCode(
+        "7024",
+        "split-view",
+        "The checkpoint has the size of the latest cosigned one and another root: the log shows two views.",
+    ),
+    CheckCode(
+        "7025",
+        "consistency-proof-failed",
+        "The checkpoint is not proved consistent with the latest cosigned one: evidence of a fork.",
+    ),
+    CheckCode("7026", "witnessed-log-invalid", "A witnessed log's origin or verifier keys are not valid."),
+    CheckCode("7027", "witness-alarm-unknown", "No such witness alarm, or it is already acknowledged."),
 )
 
 

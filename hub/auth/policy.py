@@ -255,3 +255,12 @@ def can_introspect(actor: Actor, token_client_id: str) -> Decision:
     if actor.client_id == token_client_id:
         return allow("a client introspects its own tokens")
     return _admin(actor, "introspect another client's token")
+
+
+# witnessing other hubs' logs
+
+
+def can_manage_witness(actor: Actor) -> Decision:
+    """Which logs this hub witnesses (their origins and keys), and acknowledging a witness alarm:
+    administrators only."""
+    return _admin(actor, "manage the logs this hub witnesses and acknowledge its alarms")

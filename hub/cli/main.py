@@ -18,6 +18,7 @@ from hub.cli import (
     schemas_cmd,
     serve,
     standards_cmd,
+    witness,
 )
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(log_cmd.app, name="log")
 app.add_typer(certificates.app, name="certificates")
 app.add_typer(operators.app, name="operators")
 app.add_typer(adapters_cmd.app, name="adapters")
+app.add_typer(witness.app, name="witness")
 app.command("import")(adapters_cmd.import_file)
 app.command("sync")(adapters_cmd.sync_command)
 app.command("platform-check")(platform_check.platform_check)

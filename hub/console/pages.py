@@ -16,6 +16,7 @@ from hub.console.accounts import Accounts, SignedIn
 from hub.console.i18n import HTML_LANG, LANGUAGE_COOKIE, LANGUAGES, Translator, catalogue, choose, translator
 from hub.deps import SessionDep
 from hub.recognition.service import REASON_MAX_LENGTH
+from hub.witness.service import WitnessedLogs
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -47,8 +48,20 @@ async def form_fields(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(form_fields)]
 
 
+def witness_alarm(session: Session) -> dict[str, Any] | None:
+    """The open split-view alarms (hub.witness): how many, and the origin of the latest."""
+    logs = WitnessedLogs(session)
+    count = logs.open_alarms()
+    latest = logs.alarms(open_only=True, limit=1) if count else []
+    if not latest:
+        return None
+    kind = "witness.kind_" + latest[0].kind.replace("-", "_")
+    return {"count": count, "origin": latest[0].origin, "kind": kind}
+
+
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render a template in the operator's language."""
+    """Render a template in the operator's language; to a signed-in operator, with the banner of
+    any split-view alarm until an administrator acknowledges it."""
     chosen = language(request)
     other = next(code for code in LANGUAGES if code != chosen)
     t = translator(chosen)
@@ -69,8 +82,11 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
         "error": False,
         "section": None,
         "max_text": MAX_TEXT,
+        "witness_alarm": None,
         **context,
     }
+    if values["who"] is not None:
+        values["witness_alarm"] = getattr(request.state, "witness_alarm", None)
     return templates.TemplateResponse(request, name, values, status_code=status)
 
 
@@ -84,7 +100,11 @@ def message_page(
 
 
 def current_operator(request: Request, session: Session) -> SignedIn | None:
-    return Accounts(session).current(request.cookies.get(SESSION_COOKIE))
+    """The signed-in operator (and, read in the same session, the alarm their pages show)."""
+    who = Accounts(session).current(request.cookies.get(SESSION_COOKIE))
+    if who is not None:
+        request.state.witness_alarm = witness_alarm(session)
+    return who
 
 
 def signed_in(request: Request, session: Session) -> SignedIn | Response:

@@ -23,7 +23,7 @@ log = logging.getLogger("puhui.checkpoints")
 
 
 class Cosigner(Protocol):
-    def __call__(self, checkpoint: CosignedCheckpoint) -> None: ...
+    def __call__(self, checkpoint: CosignedCheckpoint) -> object: ...
 
 
 def sign_checkpoint(
