@@ -29,6 +29,8 @@ from hub.meta.endpoints import router as meta_router
 from hub.notices.worker import NoticeWorker
 from hub.openapi import document_problems
 from hub.operators.endpoints import router as operators_router
+from hub.peering.endpoints import router as peering_router
+from hub.peering.federation import router as federation_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
 from hub.receipts.endpoints import router as receipts_router
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(log_router)
     app.include_router(webhooks_router)
     app.include_router(operators_router)
+    app.include_router(peering_router)
+    app.include_router(federation_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -12,6 +12,7 @@ from hub.cli import (
     envelope,
     keys,
     operators,
+    peers,
     platform_check,
     platforms,
     schemas_cmd,
@@ -36,6 +37,7 @@ app.add_typer(standards_cmd.app, name="standards")
 app.add_typer(audit.app, name="audit")
 app.add_typer(certificates.app, name="certificates")
 app.add_typer(operators.app, name="operators")
+app.add_typer(peers.app, name="peers")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.command("import")(adapters_cmd.import_file)
 app.command("sync")(adapters_cmd.sync_command)
