@@ -19,6 +19,8 @@ from hub.console.pages import STATIC_DIR
 from hub.console.pages import router as console_router
 from hub.console.review import router as review_router
 from hub.console.signin import router as signin_router
+from hub.crosshub.endpoints import router as crosshub_router
+from hub.crosshub.worker import PeerWorker
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.limits import BodySizeLimit, NoNulInUrl
@@ -103,13 +105,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     keystore.active()  # the first run generates the hub's signing key
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers = []
         if settings.webhook_worker:
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
+                WorkerThread(
+                    PeerWorker(database, keystore, settings, getattr(app.state, "peer_transport", None))
+                ),
             ]
         freeze_startup_objects()
         for worker in workers:
@@ -154,6 +159,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(operators_router)
     app.include_router(peering_router)
     app.include_router(federation_router)
+    app.include_router(crosshub_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -73,7 +73,9 @@ class Settings(BaseSettings):
         "default: the public URL without its scheme, then /log.",
     )
     checkpoint_interval: float = Field(
-        default=5.0, gt=0, description="Seconds between checkpoints of the log (signed and sent to witnesses)."
+        default=5.0,
+        gt=0,
+        description="Seconds between checkpoints of the log (signed and sent to witnesses).",
     )
 
     @property

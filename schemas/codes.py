@@ -277,6 +277,17 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     ),
     CheckCode("5015", "certificate-not-usable", "The certificate was used already or withdrawn."),
     CheckCode(
+        "5020",
+        "refused-by-destination-hub",
+        "The hub serving the destination refused the forwarded recognition (its checks are named).",
+    ),
+    CheckCode(
+        "5021",
+        "forwarded-mismatch",
+        "What a peered hub sent does not match the recognition it names (blocks, certificate).",
+    ),
+    CheckCode("5022", "recognition-not-forwarded", "No recognition of that id was forwarded by this hub."),
+    CheckCode(
         "6001", "conflicting-write", "The change conflicts with one committed meanwhile; nothing was stored."
     ),
     CheckCode("6002", "illegal-transition", "The record is not in a state that allows this step."),

@@ -1,6 +1,7 @@
 """Two hubs in one process, each with its own database, key store and data directory, talking
 to each other through an in-process network (no sockets): the YRD hub (``yrd``: SH, JS, ZJ, AH,
-CCER, the demo federation without issuances, Jiangsu holding the Kunshan PV block) and a
+CCER, the demo federation without issuances, Jiangsu holding the 350 t Kunshan PV block
+JS-B-2025-000001, serials 100001-100350) and a
 Guangdong hub (``gd``: the GD platform, its operator and administrator, a committee whose
 ruleset recognizes Jiangsu PV credits in Guangdong). Reusable by every federation test:
 
@@ -34,20 +35,43 @@ from hub.app import create_app
 from hub.auth.scopes import ClientKind
 from hub.auth.service import ClientService
 from hub.client import PlatformClient
+from hub.crosshub.worker import PeerWorker
 from hub.database import Database
 from hub.keystore import KeyStore, replace_private_file
 from hub.platforms.models import PlatformCreate, PlatformKind
 from hub.platforms.service import PlatformService
+from hub.registry.ingest import IngestService, Records
 from hub.seed import seed_demo
 from hub.settings import Settings
 from hub.standards.service import StandardsService
 from schemas.jwk import Ed25519Key
 from standards import make_envelope, sign_envelope
-from tests.hub.conftest import ingest_fixtures
+from tests.hub.conftest import example
 
 # loopback addresses (the OAuth client insists on https elsewhere), origins named for reading
 YRD_URL, GD_URL = "http://127.0.0.1:8101", "http://127.0.0.1:8102"
 YRD_ORIGIN, GD_ORIGIN = "yrd.hub.test/log", "gd.hub.test/log"
+
+
+def kunshan_for_guangdong(
+    request_id: str = "RR-GD-0001", start: int = 100001, end: int = 100120
+) -> dict[str, Any]:
+    """A recognition request: part of the Kunshan PV credits (JS, YRD hub) for the voluntary
+    neutralization of a Guangdong organisation (GD, served by the GD hub)."""
+    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
+    del request["compliance"]
+    request.update(
+        request_id=request_id,
+        destination_registry="GD",
+        purpose="voluntary-neutralization",
+        quantity=end - start + 1,
+        beneficiary={"registry": "GD", "account_id": "GD-A-ORG-0007"},
+        note="demonstration: Kunshan PV credits for a Guangdong organisation's neutralization",
+    )
+    request["blocks"][0].update(start=start, end=end, quantity=end - start + 1)
+    return request
+
+
 GD_COMMITTEE = "gd-committee"
 
 
@@ -113,6 +137,7 @@ class Network(httpx.BaseTransport):
     def __init__(self) -> None:
         self.hubs: dict[str, Hub] = {}
         self.down: set[str] = set()
+        self.deaf: set[str] = set()  # hosts whose answers are lost after they acted
         self.sent: list[tuple[str, str, str]] = []  # (method, host, path) of every request routed
 
     def join(self, hub: Hub) -> None:
@@ -123,13 +148,22 @@ class Network(httpx.BaseTransport):
 
     def restore(self, hub: Hub) -> None:
         self.down.discard(hub.host)
+        self.deaf.discard(hub.host)
+
+    def lose_answers(self, hub: Hub) -> None:
+        """``hub`` acts on what it receives but its answers never arrive (a timeout after the fact)."""
+        self.deaf.add(hub.host)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.netloc.decode("ascii")
         self.sent.append((request.method, host, request.url.path))
         if host in self.down or host not in self.hubs:
             raise httpx.ConnectError(f"{host} is unreachable", request=request)
-        return self.hubs[host].transport.handle_request(request)
+        response = self.hubs[host].transport.handle_request(request)
+        if host in self.deaf:
+            response.read()
+            raise httpx.ReadTimeout(f"{host} acted but its answer was lost", request=request)
+        return response
 
 
 @dataclass
@@ -266,7 +300,11 @@ def open_two_hubs(yrd_database: Database, gd_database: Database, root: Path) -> 
     with ExitStack() as stack:
         yrd_settings = _settings(root, "yrd", YRD_URL, YRD_ORIGIN)
         credentials = seed_demo(yrd_database, yrd_settings, with_issuances=False).credentials_dir
-        ingest_fixtures(yrd_database, yrd_settings, "JS")
+        with yrd_database.unit_of_work() as session:  # Jiangsu holds the Kunshan PV block (350 t)
+            kunshan = Records(
+                [example("project", "kunshan-pv-399kw")], [example("credit-block", "kunshan-pv-399kw")]
+            )
+            IngestService(session).ingest("JS", kunshan, actor="test-seed", source="test")
         gd_settings = _settings(root, "gd", GD_URL, GD_ORIGIN)
         gd_credentials = seed_gd(gd_database, gd_settings)
         hubs = []
@@ -281,7 +319,11 @@ def open_two_hubs(yrd_database: Database, gd_database: Database, root: Path) -> 
             stack.callback(hub.close)
             network.join(hub)
             hubs.append(hub)
-        yield TwoHubs(hubs[0], hubs[1], network)
+        pair = TwoHubs(hubs[0], hubs[1], network)
+        for hub in hubs:
+            worker = PeerWorker(hub.database, hub.keystore, hub.settings, transport=network)
+            pair.add_worker(worker.run_once)
+        yield pair
 
 
 def problem_of(response: httpx.Response) -> tuple[int, str | None]:
