@@ -19,13 +19,15 @@ from sqlmodel import select
 
 from hub.client import PermissionDenied, Refused
 from hub.crosshub.models import PeerMessage
+from hub.crosshub.verify import verify_hub_signatures
 from hub.identity import identity
 from hub.keystore import KeyStore
 from hub.peering.client import PeerCallFailed, PeerClient
 from hub.recognition.models import Recognition
 from hub.settings import Settings
 from schemas.canonical import canonicalize
-from schemas.jws import sign_record
+from schemas.jwk import JWKSet
+from schemas.jws import JWSError, sign_record
 from tests.federation.two_hubs import Hub, TwoHubs, kunshan_for_guangdong
 
 APPROVE = {"decision": "approve", "reason": "meets the GD hub's rules"}
@@ -106,6 +108,14 @@ def test_a_jiangsu_credit_is_recognized_in_guangdong_and_carries_both_hubs_signa
     assert _anchored(gd, certificate, issuer["log_index"]) and _anchored(
         yrd, certificate, countersigner["log_index"]
     )
+    keys = {hub.origin: JWKSet.from_dict(hub.identity()["jwks"]) for hub in (yrd, gd)}
+    checked = verify_hub_signatures(certificate, at_yrd["signatures"], keys, required=[yrd.origin, gd.origin])
+    assert [(c.hub, c.role) for c in checked] == [(gd.origin, "issuer"), (yrd.origin, "countersigner")]
+    forged = {**certificate, "converted_quantity": 121}
+    with pytest.raises(JWSError):
+        verify_hub_signatures(forged, at_yrd["signatures"], keys)
+    with pytest.raises(JWSError):  # the issuer's signature alone does not do
+        verify_hub_signatures(certificate, at_yrd["signatures"][:1], keys, required=[yrd.origin, gd.origin])
     at_gd = operator.get(f"/v1/recognitions/{pending['id']}/certificate")
     assert at_gd["certificate"] == certificate and at_gd["signatures"] == at_yrd["signatures"]
     done = yrd.as_client("js").get(f"/v1/recognitions/{pending['id']}")
@@ -317,3 +327,21 @@ def test_a_hub_forwards_only_for_registries_it_serves_to_one_that_serves_the_des
         "5021",
     )
     assert _recognitions(gd) == []
+
+
+def test_the_guangdong_operator_decides_in_the_gd_hubs_console(peered: TwoHubs) -> None:
+    from tests.hub.test_console import _decide, _sign_in
+
+    pending = _ask(peered)
+    peered.drain()
+    console = peered.gd.client
+    password = json.loads((peered.gd.credentials / "operator-gd.console.json").read_text())["password"]
+    assert _sign_in(console, "operator-gd", password).status_code == 303
+    assert pending["id"] in console.get("/console").text
+    assert _decide(console, pending["id"], "approve", "meets the GD hub's rules").status_code == 303
+    peered.drain()
+    done = peered.yrd.as_client("js").get(f"/v1/recognitions/{pending['id']}")
+    assert (done["status"], done["approvals"][0]["operator"]) == (
+        "approved",
+        f"console:operator-gd@{peered.gd.origin}",
+    )
