@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -345,3 +346,25 @@ def test_the_guangdong_operator_decides_in_the_gd_hubs_console(peered: TwoHubs) 
         "approved",
         f"console:operator-gd@{peered.gd.origin}",
     )
+
+
+def test_two_copies_of_a_decision_racing_complete_it_once(peered: TwoHubs) -> None:
+    pending, body = _decided(peered)
+    path = f"/federation/v1/recognitions/{pending['id']}/decision"
+    barrier = threading.Barrier(2)
+    answers: list[dict[str, Any]] = []
+
+    def send() -> None:
+        barrier.wait()
+        answers.append(_post(peered.gd, peered.yrd, path, body, peered.network))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 2 and answers[0] == answers[1] and answers[0]["status"] == "approved"
+    (entry,) = [
+        e for e in peered.yrd.logged("recognition.approved") if e["data"]["recognition_id"] == pending["id"]
+    ]
+    assert entry["log_index"] == answers[0]["countersignature"]["log_index"]
