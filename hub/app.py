@@ -19,6 +19,8 @@ from hub.console.pages import STATIC_DIR
 from hub.console.pages import router as console_router
 from hub.console.review import router as review_router
 from hub.console.signin import router as signin_router
+from hub.crosshub.endpoints import router as crosshub_router
+from hub.crosshub.worker import PeerWorker
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.limits import BodySizeLimit, NoNulInUrl
@@ -29,6 +31,8 @@ from hub.meta.endpoints import router as meta_router
 from hub.notices.worker import NoticeWorker
 from hub.openapi import document_problems
 from hub.operators.endpoints import router as operators_router
+from hub.peering.endpoints import router as peering_router
+from hub.peering.federation import router as federation_router
 from hub.platforms.endpoints import router as platforms_router
 from hub.problems import install_problem_handlers
 from hub.receipts.endpoints import router as receipts_router
@@ -111,7 +115,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     witness_policy: WitnessPolicy = witness_lines
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers = []
         monitor = collector = None
         if settings.webhook_worker:
@@ -123,6 +127,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 WorkerThread(NoticeWorker(database, settings)),
                 WorkerThread(
                     Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval
+                ),
+                WorkerThread(
+                    PeerWorker(database, keystore, settings, getattr(app.state, "peer_transport", None))
                 ),
             ]
             if settings.witness_monitor:
@@ -178,6 +185,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(webhooks_router)
     app.include_router(operators_router)
     app.include_router(witness_router)
+    app.include_router(peering_router)
+    app.include_router(federation_router)
+    app.include_router(crosshub_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

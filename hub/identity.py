@@ -10,6 +10,9 @@ keep verifying until it is retired.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from hub.keystore import KeyStore
 from hub.settings import Settings
 from transparency.note import COSIGNATURE_V1, ED25519, Signer, Verifier
@@ -38,3 +41,41 @@ def log_verifiers(settings: Settings, keystore: KeyStore) -> list[Verifier]:
 
 def witness_verifiers(settings: Settings, keystore: KeyStore) -> list[Verifier]:
     return [signer.verifier for signer in witness_signers(settings, keystore)]
+
+
+# the identity another hub registers (hub.peering; GET /v1/hub)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What another hub's administrator registers about this one (``GET /v1/hub``)."""
+
+    origin: str
+    base_url: str
+    jwks: dict[str, list[dict[str, str]]]
+    log_vkeys: list[str]
+    witness_vkeys: list[str]
+    registries: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "origin": self.origin,
+            "base_url": self.base_url,
+            "jwks": self.jwks,
+            "log_vkeys": self.log_vkeys,
+            "witness_vkeys": self.witness_vkeys,
+            "registries": self.registries,
+        }
+
+
+def identity(settings: Settings, keystore: KeyStore, registries: Sequence[str]) -> Identity:
+    """This hub as its peers register it: origin, base URL, JWKS (its JWS keys), log and witness
+    vkeys (one per published key, c2sp.org/signed-note) and ``registries``, the codes it serves."""
+    return Identity(
+        origin=settings.log_origin,
+        base_url=settings.resolved_public_url,
+        jwks=keystore.jwks(),
+        log_vkeys=[verifier.vkey for verifier in log_verifiers(settings, keystore)],
+        witness_vkeys=[verifier.vkey for verifier in witness_verifiers(settings, keystore)],
+        registries=sorted(registries),
+    )

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.principal import authenticate
 from hub.auth.signing import STATE_CHANGING, verify_signed_request
+from hub.peering.requests import peer_request
 from hub.problems import Problem, problem_responses
 from hub.records import exchange_components, point_at_records
 from hub.tlog.public import MEDIA_COMPONENTS
@@ -70,6 +71,8 @@ def route_statuses(route: APIRoute) -> set[int]:
         statuses |= {401, 403, 404, 409, 422, 429}
     if verify_signed_request in calls:
         statuses |= {401, 409}
+    if peer_request in calls:  # a hub-to-hub request: signature, suspended peer, replay, checks
+        statuses |= {401, 403, 409, 422}
     return statuses
 
 

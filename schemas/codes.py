@@ -140,6 +140,14 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "text-character-refused",
         "A text or member name holds a NUL character or a lone UTF-16 surrogate.",
     ),
+    CheckCode(
+        "1060",
+        "hub-signature-missing",
+        "A hub-to-hub request carries no Puhui-Hub-Signature, or one without its claims (typ, iss, aud, iat,"
+        " jti, htm, htu).",
+    ),
+    CheckCode("1061", "hub-unknown", "The hub that signed the request (iss) is not a peer of this hub."),
+    CheckCode("1062", "hub-audience", "The hub-to-hub request was signed for another hub (aud)."),
     CheckCode("2001", "platform-exists", "A platform with this code is already registered."),
     CheckCode("2002", "platform-unknown", "No platform with this code is registered."),
     CheckCode("2003", "client-suspended", "The client or its platform is suspended."),
@@ -159,6 +167,22 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "A key override must be approved by an administrator other than the one who proposed it.",
     ),
     CheckCode("2013", "key-override-closed", "The key override was already applied, or has expired."),
+    CheckCode("2020", "peer-suspended", "The peering with the hub that sent the request is suspended."),
+    CheckCode("2021", "peer-exists", "A peering with that hub origin is already registered."),
+    CheckCode(
+        "2022", "registry-served-elsewhere", "The registry is served by this hub or by another peered hub."
+    ),
+    CheckCode(
+        "2023",
+        "peer-key-invalid",
+        "A peer's vkey or JWK Set does not parse, or has another key name or type.",
+    ),
+    CheckCode(
+        "2024",
+        "not-destination-hub",
+        "The hub answering a forwarded recognition does not serve its destination.",
+    ),
+    CheckCode("2025", "peer-unknown", "No peering with that id or origin is registered."),
     CheckCode("3001", "serial-range-malformed", "The serial range ends before it starts."),
     CheckCode("3002", "quantity-mismatch", "The quantity is not serial_end - serial_start + 1."),
     CheckCode("3003", "total-mismatch", "The stated total is not the sum of the items."),
@@ -252,6 +276,17 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "The certificate does not reserve exactly these serials, or is for another destination or purpose.",
     ),
     CheckCode("5015", "certificate-not-usable", "The certificate was used already or withdrawn."),
+    CheckCode(
+        "5020",
+        "refused-by-destination-hub",
+        "The hub serving the destination refused the forwarded recognition (its checks are named).",
+    ),
+    CheckCode(
+        "5021",
+        "forwarded-mismatch",
+        "What a peered hub sent does not match the recognition it names (blocks, certificate).",
+    ),
+    CheckCode("5022", "recognition-not-forwarded", "No recognition of that id was forwarded by this hub."),
     CheckCode(
         "6001", "conflicting-write", "The change conflicts with one committed meanwhile; nothing was stored."
     ),

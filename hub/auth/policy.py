@@ -247,6 +247,15 @@ def can_decide_recognition(actor: Actor, destination: Target) -> Decision:
     return _in_region(actor, destination, DECIDE_SCOPE, "decide recognitions into it", hide=True)
 
 
+# peered hubs
+
+
+def may_manage_peers(actor: Actor) -> Decision:
+    """Registering, listing, suspending and removing peered hubs: federation administrators only
+    (each hub's administrators register the other side on their own hub)."""
+    return _admin(actor, "manage peered hubs")
+
+
 # tokens
 
 

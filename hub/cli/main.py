@@ -13,6 +13,7 @@ from hub.cli import (
     keys,
     log_cmd,
     operators,
+    peers,
     platform_check,
     platforms,
     schemas_cmd,
@@ -39,6 +40,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(log_cmd.app, name="log")
 app.add_typer(certificates.app, name="certificates")
 app.add_typer(operators.app, name="operators")
+app.add_typer(peers.app, name="peers")
 app.add_typer(adapters_cmd.app, name="adapters")
 app.add_typer(witness.app, name="witness")
 app.command("import")(adapters_cmd.import_file)

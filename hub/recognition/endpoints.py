@@ -13,6 +13,8 @@ from hub.auth.policy import Actor, can_decide_recognition, can_read_recognition
 from hub.auth.principal import Forbidden, Principal, require
 from hub.auth.scopes import ClientKind
 from hub.auth.signing import SignedRequestDep
+from hub.crosshub.outbound import issuer_signature
+from hub.crosshub.repository import CrossHubRepository
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.idempotency.route import idempotent
 from hub.platforms.repository import PlatformRepository
@@ -170,4 +172,6 @@ def certificate(
     item = RecognitionService(session, settings, keystore).get(recognition_id)
     if not _visible(item, actor, session) or item.certificate is None:
         raise NotFound(f"no certificate for recognition {recognition_id}")
-    return certificate_public(item.certificate, item.certificate_jws or "")
+    across = CrossHubRepository(session).federated(item.id)
+    signatures = across.signatures if across and across.signatures else [issuer_signature(settings, item)]
+    return certificate_public(item.certificate, item.certificate_jws or "", signatures)

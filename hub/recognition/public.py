@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from hub.crosshub.public import HubSignature
 from hub.recognition.models import Recognition
 from hub.records import Public, record_schema
 from hub.standards.public import BlockEvaluation, CheckResult, RulesetRef
@@ -48,10 +49,15 @@ class RecognitionPublic(Public):
 
 
 class CertificatePublic(Public):
-    """A recognition certificate and its compact JWS (verify offline: ``puhui certificates verify``)."""
+    """A recognition certificate and its compact JWS (verify offline: ``puhui certificates verify``).
+
+    ``jws`` is the issuing hub's signature. ``signatures`` lists every hub's: the issuer's, and for
+    a recognition across peered hubs the origin hub's countersignature over the same canonical
+    certificate, each with the index of the entry anchoring it in that hub's log."""
 
     certificate: RecognitionCertificate
     jws: str
+    signatures: list[HubSignature] = Field(default_factory=list)
 
 
 def recognition_public(item: Recognition) -> RecognitionPublic:
@@ -74,5 +80,11 @@ def recognition_public(item: Recognition) -> RecognitionPublic:
     )
 
 
-def certificate_public(certificate: dict[str, Any], jws: str) -> CertificatePublic:
-    return CertificatePublic(certificate=certificate, jws=jws)
+def certificate_public(
+    certificate: dict[str, Any], jws: str, signatures: list[dict[str, Any]] | None = None
+) -> CertificatePublic:
+    return CertificatePublic(
+        certificate=certificate,
+        jws=jws,
+        signatures=[HubSignature.model_validate(s) for s in signatures or []],
+    )

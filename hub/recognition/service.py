@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from hub.claims.service import Reservations, Resolution, part_requests
+from hub.crosshub.outbound import answer_origin, forward, forwarding_peer, received_from_peer
 from hub.keystore import KeyStore
 from hub.log.changes import record_change
 from hub.problems import Conflict, HubError, NotFound, SchemaViolation
@@ -39,6 +41,21 @@ def person(operator: str) -> str:
     """Who decided, whatever the channel: the console records `console:alice`, the API the operator
     client `alice`; for the four-eyes rule they are one person."""
     return operator.removeprefix(CONSOLE_PREFIX)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A block part as a ruleset evaluates it: its record (with the part's serials and quantity),
+    its position in the request, its block id and its project's record (if known)."""
+
+    record: dict[str, Any]
+    position: int
+    block_id: str
+    project: dict[str, Any] | None
+
+    def as_forwarded(self) -> dict[str, Any]:
+        """The block as the origin's hub forwards it to the destination's (hub.crosshub)."""
+        return {"block_id": self.block_id, "record": self.record, "project": self.project}
 
 
 class RecognitionRefused(HubError):
@@ -93,18 +110,41 @@ class RecognitionService:
         outcomes += resolution.outcomes
         if issues:
             raise _refuse(issues)
-        evaluation, converted, outcomes = self._evaluate(
-            request, resolution.pairs(), verified_emissions, outcomes
+        candidates = self.candidates(resolution.pairs())
+        peer = forwarding_peer(self.session, destination)
+        if peer is not None:  # the destination is a peer hub's: it evaluates and decides
+            stored = self._store(request, sender, actor, {}, 0, outcomes, resolution)
+            forward(self.session, stored, peer, [c.as_forwarded() for c in candidates], verified_emissions)
+            return stored
+        evaluation, converted, outcomes = self.evaluate_blocks(
+            request, candidates, verified_emissions, outcomes
         )
         return self._store(request, sender, actor, evaluation, converted, outcomes, resolution)
 
-    def _evaluate(
+    def candidates(self, blocks: list[tuple[CreditBlock, Part]]) -> list[Candidate]:
+        """The parts of held blocks a request names, as the ruleset evaluates them."""
+        found = []
+        for block, part in blocks:
+            record = {
+                **block.record,
+                "serial_start": part.serials.start,
+                "serial_end": part.serials.end,
+                "quantity": part.quantity,
+            }
+            project = self.session.get(ProjectRecord, (block.project_registry, block.project_id))
+            found.append(
+                Candidate(record, part.position, block.block_id, project.record if project else None)
+            )
+        return found
+
+    def evaluate_blocks(
         self,
         request: dict[str, Any],
-        blocks: list[tuple[CreditBlock, Part]],
+        blocks: list[Candidate],
         verified: int | None,
         outcomes: list[CheckOutcome],
     ) -> tuple[dict[str, Any], int, list[CheckOutcome]]:
+        """The ruleset in force from origin to destination applied to each block (422 if any fails)."""
         origin, destination, purpose = (
             request["origin_registry"],
             request["destination_registry"],
@@ -114,26 +154,19 @@ class RecognitionService:
         chosen = StandardsService(self.session).current(origin, destination, today)
         usage = self._usage(request, verified)
         decisions, converted, issues = [], 0, []
-        for block, part in blocks:
-            position = part.position
-            record = {
-                **block.record,
-                "serial_start": part.serials.start,
-                "serial_end": part.serials.end,
-                "quantity": part.quantity,
-            }
-            project = self.session.get(ProjectRecord, (block.project_registry, block.project_id))
+        for candidate in blocks:
+            position = candidate.position
             decision = evaluate(
-                record,
+                candidate.record,
                 destination=destination,
                 purpose=purpose,
                 on_date=today,
                 ruleset=chosen.ruleset,
-                project=ProjectFacts.from_project(project.record) if project else None,
+                project=ProjectFacts.from_project(candidate.project) if candidate.project else None,
                 usage=usage,
             )
             result = decision.as_record()
-            decisions.append({"block_id": block.block_id, **result})
+            decisions.append({"block_id": candidate.block_id, **result})
             outcomes += [CheckOutcome(c["code"], c["passed"], c.get("detail", "")) for c in result["checks"]]
             issues += [
                 Issue(f"/blocks/{position}", c["code"], c.get("detail", ""))
@@ -266,12 +299,15 @@ class RecognitionService:
         if current not in OPEN_STATES:
             raise Conflict(f"recognition {recognition.id} is already {recognition.status}", code="6002")
         now = datetime.now(UTC)
+        received = received_from_peer(self.session, recognition.id)
         if not approve:
             self._move(
                 recognition, RecognitionState.REJECTED, "recognition.rejected", operator, {"reason": reason}
             )
             recognition.decision_reason, recognition.decided_at = reason, now
             Reservations(self.session).release(ClaimKind.RECOGNITION, recognition.id)
+            if received is not None:
+                answer_origin(self.session, self.settings, received, recognition)
             return self._save(recognition)
         if any(person(a["operator"]) == person(operator) for a in recognition.approvals):
             raise Conflict(
@@ -287,15 +323,18 @@ class RecognitionService:
         if target is RecognitionState.PENDING_SECOND_APPROVAL:
             self._move(recognition, target, "recognition.first_approval", operator, {"reason": reason})
             return self._save(recognition)
-        self._reserve_for_certificate(recognition)
+        if received is None:  # a recognition received from a peer: the origin's hub holds its serials
+            self.reserve_for_certificate(recognition)
         RECOGNITION.transition(current, RecognitionState.APPROVED)
         recognition.status, recognition.decision_reason, recognition.decided_at = "approved", reason, now
         recognition.certificate, recognition.certificate_jws = issue_certificate(
             self.session, recognition, self.keystore, self.settings.issuer, operator
         )
+        if received is not None:
+            answer_origin(self.session, self.settings, received, recognition)
         return self._save(recognition)
 
-    def _reserve_for_certificate(self, recognition: Recognition) -> None:
+    def reserve_for_certificate(self, recognition: Recognition) -> None:
         """Before a certificate is signed: every serial it names is still held by the origin in a
         usable block and claimed by this recognition; the claims pass to the certificate."""
         reservations = Reservations(self.session)

@@ -33,6 +33,8 @@ from hub.identity import log_verifiers
 from hub.keystore import KeyStore
 from hub.log.reader import LogReader
 from hub.models import utcnow
+from hub.peering.models import PeerStatus
+from hub.peering.repository import PeerRepository
 from hub.problems import HubError
 from hub.settings import Settings
 from hub.tlog.checkpoints import CheckpointService, CosignedCheckpoint
@@ -41,7 +43,7 @@ from hub.witness.repository import WitnessRepository
 from hub.witness.service import BAD_PROOF, COLLECTED, SAME_SIZE, SIZE_MEDIA_TYPE, WitnessedLogs
 from transparency.checkpoint import Checkpoint
 from transparency.note import Note, NoteError, Signature, Verifier, parse_signature_lines
-from transparency.policy import NONE, Policy, PolicyError, parse_policy
+from transparency.policy import NONE, Group, Policy, PolicyError, parse_policy
 from transparency.witness import AddCheckpoint
 
 log = logging.getLogger("puhui.witness")
@@ -57,9 +59,18 @@ PeerWitnesses = Callable[[Session], Sequence[str]]
 
 
 def peer_witness_lines(session: Session) -> list[str]:
-    """SEAM (wired at merge to the peering registry): ``witness <name> <vkey> <submission URL>``
-    lines (c2sp.org/tlog-policy) for the peers that witness this hub's log. None today."""
-    return []
+    """``witness <name> <vkey> <base>/witness`` lines (c2sp.org/tlog-policy) for every published
+    witness key of every active peer: the peered hubs witness this hub's log. A peer's second and
+    later keys (a rotation) are named ``<key name>~2``…; any one of a peer's keys counts for it."""
+    lines = []
+    for peer in PeerRepository(session).listing():
+        if peer.status != PeerStatus.ACTIVE:
+            continue
+        for position, vkey in enumerate(peer.witness_vkeys):
+            name = vkey.split("+", 1)[0]
+            name = name if position == 0 else f"{name}~{position + 1}"
+            lines.append(f"witness {name} {vkey} {peer.base_url}/witness")
+    return lines
 
 
 def witness_lines(session: Session, settings: Settings) -> WitnessLines:
@@ -88,7 +99,23 @@ def hub_policy(settings: Settings, peers: Sequence[str] = ()) -> Policy:
                 continue
             witnesses[name] = (verifier, url)
             keys.add(verifier.public)
-    return Policy(base.logs, witnesses, base.groups, base.quorum)
+    if settings.witness_policy is not None:
+        return Policy(base.logs, witnesses, base.groups, base.quorum)
+    return Policy(base.logs, witnesses, *peer_quorum(list(witnesses)))
+
+
+def peer_quorum(names: Sequence[str]) -> tuple[dict[str, Group], str]:
+    """Without a policy file: every peer must cosign (any one of its keys) — a group per peer
+    (``any`` of its key names) and the quorum group ``peers`` (``all`` of them); ``none`` without
+    peers."""
+    by_peer: dict[str, list[str]] = {}
+    for name in names:
+        by_peer.setdefault(name.split("~", 1)[0], []).append(name)
+    if not by_peer:
+        return {}, NONE
+    groups = {f"peer:{peer}": Group(f"peer:{peer}", 1, tuple(keys)) for peer, keys in by_peer.items()}
+    groups["peers"] = Group("peers", len(by_peer), tuple(groups))
+    return groups, "peers"
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,11 +47,22 @@ class PolicyRow:
 POLICIES = [
     PolicyRow("no file, no peers", None, (), (), "none"),
     PolicyRow(
-        "no file: the peers, quorum none",
+        "no file: every peer must cosign",
         None,
         (f"witness P {W1.verifier.vkey} http://p/witness",),
         ("P",),
-        "none",
+        "peers",
+    ),
+    PolicyRow(
+        "no file: a peer's rotated keys count once, for it",
+        None,
+        (
+            f"witness P {W1.verifier.vkey} http://p/witness",
+            f"witness P~2 {W2.verifier.vkey} http://p/witness",
+            f"witness Q {W3.verifier.vkey} http://q/witness",
+        ),
+        ("P", "P~2", "Q"),
+        "peers",
     ),
     PolicyRow(
         "the file and a peer",
@@ -72,7 +83,7 @@ POLICIES = [
         None,
         ("witness", f"witness S {W1.verifier.vkey} http://s", "quorum S"),
         ("S",),
-        "none",
+        "peers",
     ),
 ]
 
@@ -83,6 +94,12 @@ def test_the_hubs_witness_policy(row: PolicyRow, tmp_path: Path) -> None:
     policy = hub_policy(settings, row.peers)
     assert tuple(policy.witnesses) == row.witnesses
     assert policy.quorum == row.quorum
+    if row.file is None and row.peers:  # each peer is one member of the quorum: all of them
+        peers = {name.split("~")[0] for name in row.witnesses}
+        assert not policy.satisfied(set())
+        assert policy.satisfied({sorted(n for n in row.witnesses if n.startswith(p))[-1] for p in peers})
+        if len(peers) > 1:
+            assert not policy.satisfied({row.witnesses[0]})
 
 
 def test_a_policy_file_that_does_not_parse_is_an_error(tmp_path: Path) -> None:

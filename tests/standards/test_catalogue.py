@@ -69,7 +69,8 @@ def test_shanghai_pv_records_the_local_factor() -> None:
     [
         ("CCER", ["AFFORESTATION", "BUILDING-RETROFIT", "MANGROVE", "SOLAR-THERMAL", "WIND-OFFSHORE"]),
         ("ZJ", ["AFFORESTATION", "EV-CHARGING", "PV-DISTRIBUTED", "TRANSIT-BUS", "TRANSIT-METRO"]),
-        ("GD", []),
+        ("GD", ["PV-DISTRIBUTED"]),  # the peered Guangdong hub's demonstration code
+        ("CD", []),
     ],
 )
 def test_filter_by_registry(registry, expected) -> None:

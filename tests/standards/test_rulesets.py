@@ -134,7 +134,7 @@ def _append(path, value):
             "5007",
             "/equivalences/0/destination",
         ),
-        (_set(["equivalences", 0, "origin", "registry"], "GD"), "5007", "/equivalences/0/origin"),
+        (_set(["equivalences", 0, "origin", "registry"], "CD"), "5007", "/equivalences/0/origin"),
         (
             _set(["equivalences", 0, "origin", "local_codes"], ["SHCER02020022024II"]),
             "5007",
