@@ -19,7 +19,7 @@ from hub.recognition.certificates import certificate_digest
 from schemas.jwk import JWKError, JWKSet
 from schemas.jws import JWSError, verify_record
 from transparency.policy import Policy, PolicyError, parse_policy
-from transparency.proof import ProofError, parse_proof, verify_proof
+from transparency.proof import ProofError, TlogProof, parse_proof, verify_proof
 
 app = typer.Typer(help="Recognition certificates.", no_args_is_help=True)
 CERTIFICATE_EVENT = "recognition.approved"
@@ -27,14 +27,20 @@ CERTIFICATE_EVENT = "recognition.approved"
 
 def _tokens(text: str) -> list[str]:
     """The certificate's JWS: the file is one compact JWS, or the hub's JSON answer with ``jws`` (a
-    string, or a list of one compact JWS per signing hub)."""
+    string, or a list of one compact JWS per signing hub) and, for a certificate countersigned by
+    several hubs, ``signatures`` (each hub's ``jws``)."""
     if not text.startswith("{"):
         return [text]
     try:
-        found = json.loads(text).get("jws")
+        document = json.loads(text)
+        found = document.get("jws")
+        listed = document.get("signatures") or []
     except (ValueError, AttributeError):
         fail("the certificate file is neither a compact JWS nor JSON with a jws member")
     tokens = [found] if isinstance(found, str) else found
+    if isinstance(tokens, list) and isinstance(listed, list):
+        extra = [s.get("jws") for s in listed if isinstance(s, dict)]
+        tokens = [*tokens, *(t for t in extra if t not in tokens)]
     if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
         fail("the certificate's jws member is a compact JWS or a list of them")
     return tokens
@@ -66,6 +72,13 @@ def _policy(path: Path) -> Policy:
         fail(f"--policy {path}: {exc}")
 
 
+def _policy_for(proof: TlogProof, policies: list[Policy]) -> Policy:
+    """The policy that lists the proof's log (by the checkpoint's origin); the first one if none
+    does (its check then says the log is not trusted)."""
+    origin = proof.checkpoint.text.split("\n", 1)[0]
+    return next((p for p in policies if p.log_verifiers(origin)), policies[0])
+
+
 @app.command("verify")
 def verify(
     file: Annotated[str, typer.Argument(help="The certificate: its JWS, or the JSON the hub answers.")],
@@ -77,8 +90,12 @@ def verify(
         typer.Option(help="A .tlog-proof of the certificate's log entry (once per hub's log)."),
     ] = None,
     policy: Annotated[
-        Path | None,
-        typer.Option(help="The tlog-policy trusted for --proof: the hubs' log keys, witnesses, quorum."),
+        list[Path] | None,
+        typer.Option(
+            help="A tlog-policy trusted for --proof (a log's keys, its witnesses, their quorum); once per "
+            "hub when each hub publishes its own (GET /log/policy): a proof verifies under the policy "
+            "that lists its log."
+        ),
     ] = None,
 ) -> None:
     """Verify each hub's signature over the canonical certificate; with --proof and --policy,
@@ -86,26 +103,37 @@ def verify(
     checkpoint signed by a policy log and cosigned by the policy's quorum."""
     text = read_bytes(file).decode("utf-8", errors="replace").strip()
     tokens = _tokens(text)
-    certificates: list[dict[str, Any]] = []
+    key_sets: list[tuple[str, JWKSet]] = []
     for source in jwks:
         try:
-            keys = JWKSet.from_dict(fetch_json(source))
+            key_sets.append((source, JWKSet.from_dict(fetch_json(source))))
         except (JWKError, AttributeError) as exc:
             fail(f"{source} is not a usable JWK Set: {exc}")
+    # every signature in the file must verify with one of the given hubs' keys (a forged one next
+    # to a good one fails the file), and every given hub must have signed
+    certificates: list[dict[str, Any]] = []
+    signed_by: set[str] = set()
+    for token in tokens:
         verified, refusal = None, None
-        for token in tokens:
+        for source, keys in key_sets:
             try:
                 verified = verify_record(token, keys)
+                signed_by.add(source)
                 break
             except JWSError as exc:
-                refusal = exc
+                refusal = exc if refusal is None or exc.code != "1012" else refusal
         if verified is None:
             assert refusal is not None
-            fail(f"[{refusal.code}] no signature by a key of {source}: {refusal.message}")
+            fail(f"[{refusal.code}] a signature of the certificate does not verify: {refusal.message}")
         certificates.append(verified.json())
         console.print(
-            f"valid certificate {verified.json()['certificate_id']} signed by {verified.kid}", highlight=False
+            f"valid certificate {verified.json()['certificate_id']} signed by {verified.kid}",
+            highlight=False,
+            soft_wrap=True,
         )
+    for source, _ in key_sets:
+        if source not in signed_by:
+            fail(f"[1012] no signature by a key of {source}")
     certificate = certificates[0]
     digest = certificate_digest(certificate)
     if any(certificate_digest(other) != digest for other in certificates[1:]):
@@ -123,14 +151,14 @@ def verify(
     console.print(f"  log entry {c.get('log_index')} holds certificate_digest {digest}", highlight=False)
     if not proof:
         return
-    if policy is None:
+    if not policy:
         fail("--proof needs the --policy that says which logs and witnesses to trust")
-    trusted = _policy(policy)
+    policies = [_policy(path) for path in policy]
     failures = []
     for path in proof:
         try:
             parsed = parse_proof(read_bytes(str(path)))
-            checked = verify_proof(parsed, None, trusted)
+            checked = verify_proof(parsed, None, _policy_for(parsed, policies))
         except ProofError as exc:
             failures.append(f"{path}: {exc}")
             continue
@@ -146,6 +174,7 @@ def verify(
         console.print(
             f"  included in {tree.origin} at index {parsed.index} of {tree.size} (witnesses: {witnesses})",
             highlight=False,
+            soft_wrap=True,
         )
     for failure in failures:
         errors.print(f"FAIL {failure}", highlight=False, soft_wrap=True)

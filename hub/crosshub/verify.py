@@ -46,3 +46,12 @@ def verify_hub_signatures(
     if missing:
         raise JWSError("1011", f"not signed by {', '.join(missing)}")
     return checked
+
+
+def own_log_index(certificate: dict[str, Any], signatures: list[dict[str, Any]], origin: str) -> int:
+    """The index of THIS hub's log entry for ``certificate``: its own signature's (a countersigner
+    logs the certificate under its own index), else the certificate's (the issuer's)."""
+    for signature in signatures:
+        if signature.get("hub") == origin and signature.get("log_index") is not None:
+            return int(signature["log_index"])
+    return int(certificate["log_index"])

@@ -17,6 +17,8 @@ from fastapi.responses import PlainTextResponse
 from hub.auth.actors import CurrentActor, target_of
 from hub.auth.policy import can_read_recognition
 from hub.auth.principal import CurrentPrincipal
+from hub.crosshub.repository import CrossHubRepository
+from hub.crosshub.verify import own_log_index
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import NotFound, problem_responses
 from hub.recognition.models import Recognition
@@ -151,7 +153,9 @@ def certificate_proof(
     if item is None or not visible or item.certificate is None:
         raise NotFound(f"no certificate for recognition {recognition_id}")
     certificate = item.certificate
-    proof = ProofService(session, settings, keystore).proof(int(certificate["log_index"]))
+    across = CrossHubRepository(session).federated(item.id)
+    index = own_log_index(certificate, across.signatures if across else [], settings.log_origin)
+    proof = ProofService(session, settings, keystore).proof(index)
     return _proof_response(proof, str(certificate["certificate_id"]))
 
 

@@ -136,7 +136,9 @@ def _signed_by_the_hub_but_not_logged(bundle: Bundle, settings) -> None:
     """The hub's key signs a certificate whose digest is not the logged one (a hub lying)."""
     other = {**bundle.certificate, "converted_quantity": 840}
     token = sign_record(other, KeyStore(settings.resolved_keys_dir).active(), typ=CERTIFICATE_TYPE)
-    (bundle.folder / "certificate.json").write_text(json.dumps({**bundle.answer, "jws": token}))
+    signatures = [{**signature, "jws": token} for signature in bundle.answer["signatures"]]
+    lying = {**bundle.answer, "jws": token, "signatures": signatures}
+    (bundle.folder / "certificate.json").write_text(json.dumps(lying))
 
 
 def _proof_of_another_entry(bundle: Bundle, jiangsu, as_client, database, settings) -> None:
