@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from hub.app import create_app
 from hub.cli.common import console, fail
 from hub.database import Database
+from hub.demo.hubs import federate, prepare, serve_together
 from hub.demo.story import play_in_process
 from hub.demo.traffic import run_traffic
 from hub.migrate import upgrade
@@ -137,6 +139,49 @@ def up_command(host: HostOption = None, port: PortOption = None) -> None:
     app = create_app(settings)
     _seed(settings, app)
     serve(settings, app)
+
+
+@demo_app.command("federation")
+def federation_command(
+    host: HostOption = None,
+    port: PortOption = None,
+    second_port: Annotated[int, typer.Option(help="The GD hub's port.", min=1, max=65535)] = 8001,
+    gd_database: Annotated[
+        str | None, typer.Option(help="The GD hub's database URL; default SQLite under PUHUI_DATA_DIR/gd.")
+    ] = None,
+) -> None:
+    """Two hubs that federate, on loopback: the YRD demo hub and a Guangdong hub, each with its own
+    database and keys, peered (each witnesses the other's log), and a Jiangsu credit asked for use
+    in Guangdong, awaiting the GD operator (hub/demo/hubs.py)."""
+    base = _settings(host, port)
+    if second_port == base.port:
+        fail("the two hubs need two ports (--port, --second-port)")
+    yrd, gd = prepare(base, base.port, second_port, gd_database, _seed)
+    for hub in (yrd, gd):
+        console.print(f"[bold]{hub.name} hub[/] {hub.url}  origin {hub.settings.log_origin}", soft_wrap=True)
+        console.print(f"  database   {hub.settings.resolved_database_url}", highlight=False, soft_wrap=True)
+        console.print(f"  console    {hub.url}/console", highlight=False)
+        console.print(f"  checkpoint {hub.url}/log/checkpoint", highlight=False, soft_wrap=True)
+        console.print(f"  policy     {hub.url}/log/policy", highlight=False, soft_wrap=True)
+        console.print(f"  credentials {hub.credentials}", highlight=False, soft_wrap=True)
+
+    def after_start() -> None:
+        try:
+            lines = federate(yrd, gd)
+        except Exception as exc:
+            console.print(f"[red]federating the two hubs failed:[/] {exc}", soft_wrap=True)
+            return
+        for line in lines:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
+        console.print(
+            f"  it awaits operator-gd: {gd.url}/console"
+            f" (password in {gd.credentials}/operator-gd.console.json)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print("federation ready", highlight=False)
+
+    asyncio.run(serve_together([yrd, gd], base.host, base.log_level, after_start))
 
 
 def parse_duration(text: str) -> float:

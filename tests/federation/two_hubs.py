@@ -32,21 +32,14 @@ import httpx
 from fastapi.testclient import TestClient
 
 from hub.app import create_app
-from hub.auth.scopes import ClientKind
-from hub.auth.service import ClientService
 from hub.client import PlatformClient
-from hub.console.accounts import Accounts
 from hub.crosshub.worker import PeerWorker
 from hub.database import Database
-from hub.keystore import KeyStore, replace_private_file
-from hub.platforms.models import PlatformCreate, PlatformKind
-from hub.platforms.service import PlatformService
+from hub.demo.guangdong import GD_COMMITTEE, gd_ruleset_payload, recognition_for_guangdong, seed_gd  # noqa: F401 (re-exported)
+from hub.keystore import KeyStore
 from hub.registry.ingest import IngestService, Records
 from hub.seed import seed_demo
 from hub.settings import Settings
-from hub.standards.service import StandardsService
-from schemas.jwk import Ed25519Key
-from standards import make_envelope, sign_envelope
 from tests.hub.conftest import example
 
 # loopback addresses (the OAuth client insists on https elsewhere), origins named for reading
@@ -59,21 +52,7 @@ def kunshan_for_guangdong(
 ) -> dict[str, Any]:
     """A recognition request: part of the Kunshan PV credits (JS, YRD hub) for the voluntary
     neutralization of a Guangdong organisation (GD, served by the GD hub)."""
-    request = example("recognition-request", "kunshan-pv-for-shanghai-ets")
-    del request["compliance"]
-    request.update(
-        request_id=request_id,
-        destination_registry="GD",
-        purpose="voluntary-neutralization",
-        quantity=end - start + 1,
-        beneficiary={"registry": "GD", "account_id": "GD-A-ORG-0007"},
-        note="demonstration: Kunshan PV credits for a Guangdong organisation's neutralization",
-    )
-    request["blocks"][0].update(start=start, end=end, quantity=end - start + 1)
-    return request
-
-
-GD_COMMITTEE = "gd-committee"
+    return recognition_for_guangdong(request_id, start, end)
 
 
 @dataclass
@@ -203,96 +182,6 @@ class TwoHubs:
 
     def add_worker(self, work: Callable[[datetime], int]) -> None:
         self.workers.append(work)
-
-
-def gd_ruleset_payload() -> dict[str, Any]:
-    """The GD hub's demonstration ruleset: Jiangsu distributed PV credits recognized in Guangdong."""
-    return {
-        "ruleset_id": "gd-recognition",
-        "version": 1,
-        "committee": GD_COMMITTEE,
-        "effective_from": "2026-01-01",
-        "equivalences": [
-            {
-                "equivalence_id": "js-gd-pv",
-                "origin": {"registry": "JS", "catalogue_id": "PV-DISTRIBUTED"},
-                "destination": {"registry": "GD", "catalogue_id": "PV-DISTRIBUTED"},
-                "factor": {"numerator": 1, "denominator": 1},
-                "rounding": "floor",
-                "conditions": [
-                    {"vintage_range": {"min": 2022, "max": 2030}},
-                    {"not_registered_in": ["CCER"]},
-                ],
-                "purposes": ["voluntary-neutralization", "charitable-retirement"],
-                "note": "demonstration: 1:1 between two hubs' regions, no published conversion",
-            }
-        ],
-        "purpose_rules": [
-            {"destination": "GD", "purpose": "voluntary-neutralization", "accepted_origins": ["JS"]},
-            {"destination": "GD", "purpose": "charitable-retirement", "accepted_origins": ["JS"]},
-        ],
-        "sources": ["DEMONSTRATION VALUES, NOT OFFICIAL POLICY: a Guangdong hub's test ruleset."],
-        "demonstration": True,
-    }
-
-
-def seed_gd(database: Database, settings: Settings) -> Path:
-    """The GD hub: platform GD, clients ``gd``, ``operator-gd`` (with a console account: its password in
-    ``operator-gd.console.json``), ``admin-gd``, ``admin-gd-2``, and
-    a one-member committee that published ``gd_ruleset_payload``; the credentials directory."""
-    directory = settings.data_dir / "demo" / "credentials"
-    written: dict[str, str] = {}
-    with database.unit_of_work() as session:
-        PlatformService(session).register(
-            PlatformCreate(
-                code="GD",
-                name="Guangdong Carbon Inclusion Platform (test)",
-                name_zh="广东碳普惠平台（测试）",
-                region="CN-GD",
-                kind=PlatformKind.PROVINCIAL,
-                api_base_url=f"{settings.resolved_public_url}/sandbox/gd",
-                demonstration=True,
-                scopes=[],
-            ),
-            actor="test-seed",
-        )
-        clients = ClientService(session, settings)
-        people = [
-            ("gd", ClientKind.PLATFORM, "GD", None),
-            ("operator-gd", ClientKind.OPERATOR, None, "GD"),
-            ("admin-gd", ClientKind.ADMIN, None, None),
-            ("admin-gd-2", ClientKind.ADMIN, None, None),
-        ]
-        for name, kind, platform, region in people:
-            credentials = clients.create(
-                kind=kind, name=name, client_id=name, platform=platform, region=region, actor="test-seed"
-            )
-            written[name] = credentials.to_json()
-        password = Accounts(session).add("operator-gd", "GD")  # the GD operator's console account
-        written["operator-gd.console"] = json.dumps(
-            {"username": "operator-gd", "region": "GD", "password": password}
-        )
-        member = Ed25519Key.generate()
-        root = make_envelope(
-            {
-                "committee_id": GD_COMMITTEE,
-                "version": 1,
-                "expires": (datetime.now(UTC) + timedelta(days=365)).replace(microsecond=0).isoformat(),
-                "keys": {member.kid: member.public_jwk()},
-                "roles": {
-                    "root": {"keyids": [member.kid], "threshold": 1},
-                    "rulesets": {"keyids": [member.kid], "threshold": 1},
-                },
-                "demonstration": True,
-            }
-        )
-        standards = StandardsService(session)
-        standards.install_root(sign_envelope(root, member), by="test-seed")
-        standards.publish(sign_envelope(make_envelope(gd_ruleset_payload()), member), by="test-seed")
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for name, text in written.items():
-        replace_private_file(directory / f"{name}.json", text)
-    return directory
 
 
 def _settings(root: Path, name: str, url: str, origin: str) -> Settings:
