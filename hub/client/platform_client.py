@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,9 +48,9 @@ class PlatformClient:
         self.token_endpoint = token_endpoint or f"{self.base_url}/oauth/token"
         self.scope = scope
         self.http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)
-        from authlib.integrations.httpx_client import (
-            OAuth2Client,
-        )  # imported late: it warns on import
+        with warnings.catch_warnings():  # authlib's httpx integration warns on import (httpx2)
+            warnings.simplefilter("ignore")
+            from authlib.integrations.httpx_client import OAuth2Client
 
         assertion = PrivateKeyJWT(self.token_endpoint, alg=SIGNING_ALGORITHM, headers={"kid": self.key.kid})
         self.oauth = OAuth2Client(
