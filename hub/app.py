@@ -49,6 +49,8 @@ from hub.strict import install_strict_json
 from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
+from hub.xdedup.endpoints import router as xdedup_router
+from hub.xdedup.worker import ClaimPuller
 
 
 def operation_id(route: APIRoute) -> str:
@@ -115,6 +117,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 WorkerThread(
                     PeerWorker(database, keystore, settings, getattr(app.state, "peer_transport", None))
                 ),
+                WorkerThread(
+                    ClaimPuller(database, keystore, settings, getattr(app.state, "peer_transport", None))
+                ),
             ]
         freeze_startup_objects()
         for worker in workers:
@@ -160,6 +165,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(peering_router)
     app.include_router(federation_router)
     app.include_router(crosshub_router)
+    app.include_router(xdedup_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
