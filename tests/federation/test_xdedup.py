@@ -15,10 +15,14 @@ import pytest
 from sqlmodel import select
 
 from hub.keystore import replace_private_file
+from hub.platforms.models import PlatformCreate, PlatformKind
+from hub.platforms.service import PlatformService
 from hub.registry.federation_key import federation_key
 from hub.registry.ingest import BatchRefused, IngestService, Records
 from hub.registry.models import IssuanceClaim, PersonalActivity
-from hub.xdedup.models import PeerClaimCursor
+from hub.xdedup.endpoints import FEED_PATH
+from hub.xdedup.intake import ClaimIntake
+from hub.xdedup.models import ClaimFeedEntry, PeerClaimCursor
 from hub.xdedup.worker import ClaimPuller
 from tests.federation.two_hubs import GD_ORIGIN, YRD_ORIGIN, Hub, TwoHubs
 from tests.hub.conftest import example
@@ -133,3 +137,147 @@ def test_double_issuance_of_one_project_across_the_two_hubs_is_refused_with_4001
     sync(federated)
     assert peer_claims(federated.yrd, GD_ORIGIN)[0] == [f"@{GD_ORIGIN}/GD-B-1"]
     assert federated.yrd.logged(CONFLICT) == [] and federated.gd.logged(CONFLICT) == []
+
+
+def test_a_personal_activity_counted_at_the_other_hub_is_refused_with_4002(federated: TwoHubs) -> None:
+    ingest(federated.yrd, "SH", line11("SH", "SH-PB-1"))
+    sync(federated)
+    assert len(peer_claims(federated.gd, YRD_ORIGIN)[1]) > 0
+    errors = refused(federated.gd, "GD", line11("GD", "GD-PB-1"))
+    assert {e["code"] for e in errors} == {"4002"}
+    assert errors[0]["pointer"].startswith("/batches/0/records/")
+    assert "SH" in errors[0]["detail"] and f"at hub {YRD_ORIGIN}" in errors[0]["detail"]
+
+
+def test_only_pseudonyms_cross_and_each_hub_serves_only_its_own_claims(federated: TwoHubs) -> None:
+    ingest(federated.yrd, "SH", line11("SH", "SH-PB-1"))
+    ingest(federated.gd, "GD", kunshan_at_gd(owner="ab" * 32))
+    sync(federated)
+    with federated.gd.database.unit_of_work() as session:
+        stored = session.exec(
+            select(PersonalActivity).where(PersonalActivity.batch_id.like(f"@{YRD_ORIGIN}/%"))  # type: ignore[attr-defined]
+        ).all()
+        batch = line11("SH", "SH-PB-1").batches[0]
+        assert {(a.platform, a.record_id, a.subject) for a in stored} == {
+            ("SH", r["record_id"], r["subject"]) for r in batch["records"]
+        }
+    # a hub's feed holds its own claims only: the GD claims YRD stored are not served back to GD
+    with federated.yrd.database.unit_of_work() as session:
+        refs = set(session.exec(select(ClaimFeedEntry.ref)).all())
+    assert "GD-B-1" not in refs and not any(ref.startswith("@") for ref in refs)
+    assert peer_claims(federated.gd, GD_ORIGIN) == ([], [])
+
+
+def test_the_same_feed_pulled_twice_changes_nothing(federated: TwoHubs) -> None:
+    ingest(federated.yrd, "SH", line11("SH", "SH-PB-1"))
+    ingest(federated.gd, "GD", kunshan_at_gd(owner="ab" * 32))
+    sync(federated)
+    before = {hub.name: (peer_claims(hub, federated.other(hub).origin)) for hub in federated.hubs()}
+    assert all(blocks and len(blocks) == 1 for blocks, _ in before.values())
+    for hub in federated.hubs():  # forget how far each feed was read: everything comes again
+        with hub.database.unit_of_work() as session:
+            cursor = session.get(PeerClaimCursor, federated.other(hub).origin)
+            assert cursor is not None and cursor.claims > 0
+            cursor.log_index, cursor.position = -1, -1
+            session.add(cursor)
+    sync(federated)
+    sync(federated)
+    assert {hub.name: (peer_claims(hub, federated.other(hub).origin)) for hub in federated.hubs()} == before
+    assert federated.yrd.logged(CONFLICT) == [] and federated.gd.logged(CONFLICT) == []
+
+
+def test_one_page_stored_twice_is_stored_once(peered: TwoHubs) -> None:
+    """Two pullers racing on one page: the cursor moved under the second, which stores nothing."""
+    share_federation_key(peered)
+    puller = ClaimPuller(peered.gd.database, peered.gd.keystore, peered.gd.settings, peered.network)
+    (target,) = puller._due(datetime.now(UTC))
+    fetched = puller._fetch(target, target.after)
+    for expected in (1, 0):
+        with peered.gd.database.unit_of_work() as session:
+            assert ClaimIntake(session, peered.gd.settings).store(fetched).claims == expected
+    assert peer_claims(peered.gd, YRD_ORIGIN)[0] == [f"@{YRD_ORIGIN}/JS-B-2025-000001"]
+
+
+# -- both hubs accepted before they synced: recorded, not dropped ---------------------------------
+
+
+def test_a_collision_accepted_on_both_hubs_before_a_sync_is_recorded_on_both(federated: TwoHubs) -> None:
+    ingest(federated.gd, "GD", kunshan_at_gd())  # the JS block of the same plant is at YRD already
+    ingest(federated.yrd, "SH", line11("SH", "SH-PB-1"))
+    ingest(federated.gd, "GD", line11("GD", "GD-PB-1"))
+    sync(federated)
+    records = line11("SH", "SH-PB-1").batches[0]["records"]
+    for hub, mine, theirs in ((federated.yrd, "JS", "GD"), (federated.gd, "GD", "JS")):
+        events = hub.logged(CONFLICT)
+        projects = [e for e in events if e["data"]["code"] == "4013"]
+        activities = [e for e in events if e["data"]["code"] == "4014"]
+        assert len(projects) == 1 and len(activities) == len(records), hub.name
+        data = projects[0]["data"]
+        block = {"JS": "JS-B-2025-000001", "GD": "GD-B-1"}
+        assert data["local"]["registry"] == mine and data["local"]["block_id"] == block[mine]
+        assert data["peer"] == {
+            "hub": federated.other(hub).origin,
+            "registry": theirs,
+            "block_id": block[theirs],
+            "period": data["peer"]["period"],
+        }
+        assert projects[0]["subject"] == {"kind": "credit-block", "id": block[mine]}
+    # a third issuance of the plant is refused on either side now
+    errors = refused(federated.gd, "GD", kunshan_at_gd("GD-B-2", ("2025-03-01", "2025-04-30"), (101, 110)))
+    assert {e["code"] for e in errors} == {"4001"}
+    # and pulling again records nothing more
+    sync(federated)
+    assert len(federated.yrd.logged(CONFLICT)) == 1 + len(records)
+
+
+# -- who is pulled, and what is stored from whom --------------------------------------------------
+
+
+def feed_requests(hubs: TwoHubs, to: Hub) -> int:
+    return sum(1 for _, host, path in hubs.network.sent if host == to.host and path.endswith(FEED_PATH))
+
+
+def test_a_suspended_peer_is_neither_pulled_nor_served(federated: TwoHubs) -> None:
+    admin = federated.yrd.as_client("admin-1")
+    (peer,) = admin.get("/v1/peers")
+    admin.post(f"/v1/peers/{peer['id']}/suspend", {})
+    ingest(federated.gd, "GD", kunshan_at_gd(owner="ab" * 32))
+    sync(federated)
+    assert feed_requests(federated, federated.gd) == 0  # YRD does not pull GD
+    assert peer_claims(federated.yrd, GD_ORIGIN) == ([], [])
+    assert peer_claims(federated.gd, YRD_ORIGIN) == ([], [])  # nor serves it: 403, 2020
+    cursor = cursor_of(federated.gd, YRD_ORIGIN)
+    assert cursor is not None and (cursor.last_code, cursor.log_index, cursor.failures) == ("2020", -1, 1)
+    admin.post(f"/v1/peers/{peer['id']}/reactivate", {})
+    sync(federated)
+    assert peer_claims(federated.yrd, GD_ORIGIN)[0] == [f"@{GD_ORIGIN}/GD-B-1"]
+    assert peer_claims(federated.gd, YRD_ORIGIN)[0] == [f"@{YRD_ORIGIN}/JS-B-2025-000001"]
+    cursor = cursor_of(federated.gd, YRD_ORIGIN)
+    assert cursor is not None and (cursor.last_code, cursor.failures) == (None, 0)
+
+
+def test_claims_of_a_registry_the_peering_does_not_name_are_refused_with_4010(federated: TwoHubs) -> None:
+    with federated.gd.database.unit_of_work() as session:  # GD's hub starts serving Shenzhen
+        PlatformService(session).register(
+            PlatformCreate(
+                code="SZ", name="Shenzhen (test)", name_zh="深圳（测试）", region="CN-GD",
+                kind=PlatformKind.MUNICIPAL, api_base_url="http://127.0.0.1:8102/sandbox/sz",
+                demonstration=True, scopes=[],
+            ),
+            actor="test",
+        )  # fmt: skip
+    ingest(federated.gd, "GD", kunshan_at_gd(owner="ab" * 32))
+    ingest(federated.gd, "SZ", line11("SZ", "SZ-PB-1"))
+    sync(federated)
+    # YRD's peering says GD's hub serves GD only: the page naming SZ is refused whole
+    assert peer_claims(federated.yrd, GD_ORIGIN) == ([], [])
+    cursor = cursor_of(federated.yrd, GD_ORIGIN)
+    assert cursor is not None and cursor.last_code == "4010" and "SZ" in (cursor.last_error or "")
+    assert (cursor.log_index, cursor.position) == (-1, -1)
+    admin = federated.yrd.as_client("admin-1")  # the administrators register it afresh
+    (peer,) = admin.get("/v1/peers")
+    admin.delete(f"/v1/peers/{peer['id']}")
+    federated.register(federated.yrd, federated.gd)
+    sync(federated)
+    blocks, activities = peer_claims(federated.yrd, GD_ORIGIN)
+    assert blocks == [f"@{GD_ORIGIN}/GD-B-1"] and len(activities) > 0
