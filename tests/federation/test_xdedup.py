@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
+import hashlib
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from hub.keystore import KeyStore, replace_private_file
@@ -383,7 +386,8 @@ HOSTILE = [
     Hostile("signed by a key the peering does not list", lambda gd, other: resigned(other, _nothing), "1012"),
     Hostile("signed as another hub", lambda gd, other: resigned(gd, _nothing, iss="x.hub.test/log"), "1061"),
     Hostile("signed for another hub", lambda gd, other: resigned(gd, _nothing, aud="x.hub.test/log"), "1062"),
-    Hostile("the answer to another request", lambda gd, other: resigned(gd, _nothing, jti="other-jti"), "1019"),
+    Hostile("the answer to another request",
+            lambda gd, other: resigned(gd, _nothing, jti="other-jti"), "1019"),
     Hostile("signed for another path",
             lambda gd, other: resigned(gd, _nothing, htu="/federation/v1/hello"), "1019"),
     Hostile("a claim of a registry the peering does not name",
@@ -399,7 +403,8 @@ HOSTILE = [
     Hostile("claims out of order", lambda gd, other: resigned(gd, _reverse), "4011"),
     Hostile("a cursor past the claims served",
             lambda gd, other: resigned(gd, _set("next", "log_index", value=10**9)), "4011"),
-    Hostile("another hub's origin", lambda gd, other: resigned(gd, _set("origin", value="x.hub.test/log")), "4011"),
+    Hostile("another hub's origin",
+            lambda gd, other: resigned(gd, _set("origin", value="x.hub.test/log")), "4011"),
     Hostile("no claims member", lambda gd, other: resigned(gd, lambda a: a.pop("claims")), "4011"),
     Hostile("not JSON", lambda gd, other: lambda content, sig: (b"{not json", sig), "1001"),
     Hostile("another federation key",
@@ -421,7 +426,8 @@ def test_hostile_malformed_and_foreign_feed_answers_store_nothing(peered: TwoHub
         clock += timedelta(days=1)
         assert puller.run_once(clock) == 0, row.name
         cursor = cursor_of(peered.yrd, GD_ORIGIN)
-        assert cursor is not None and cursor.last_code == row.code, (row.name, cursor.last_error)
+        assert cursor is not None
+        assert cursor.last_code == row.code, (row.name, cursor.last_error)
         assert (cursor.log_index, cursor.position, cursor.claims) == (-1, -1, 0), row.name
         assert peer_claims(peered.yrd, GD_ORIGIN) == ([], []), row.name
     assert peered.yrd.logged(CONFLICT) == []
@@ -429,3 +435,96 @@ def test_hostile_malformed_and_foreign_feed_answers_store_nothing(peered: TwoHub
     assert puller.run_once(clock + timedelta(days=1)) > 0
     blocks, activities = peer_claims(peered.yrd, GD_ORIGIN)
     assert blocks == [f"@{GD_ORIGIN}/GD-B-1"] and len(activities) > 0
+
+
+# -- a model: any interleaving of ingests on either hub and syncs ----------------------------------
+
+_EXAMPLE = itertools.count()
+Op = tuple[str, int, int]  # ("JS" or "GD", first month, months) of an ingest; ("sync", 0, 0)
+
+
+def _month(offset: int) -> date:
+    return date(2030 + offset // 12, offset % 12 + 1, 1)
+
+
+def _overlap(a: tuple[date, date], b: tuple[date, date]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _records(registry: str, example_no: int, i: int, start: int, months: int) -> tuple[str, Records]:
+    """A block of the same plant (one owner per example) for months [start, start + months)."""
+    owner = hashlib.sha256(f"xdedup-owner-{example_no}".encode()).hexdigest()
+    block_id = f"{registry}-X{example_no}-{i}"
+    project = example("project", "kunshan-pv-399kw")
+    project.update(registry=registry, project_id=f"{registry}-P-X{example_no}", owner_uscc_hash=owner)
+    block = example("credit-block", "kunshan-pv-399kw")
+    low = 10_000_000 + example_no * 1_000 + i * 10
+    end = _month(start + months) - timedelta(days=1)
+    block.update(
+        block_id=block_id, origin_registry=registry, current_registry=registry, serial_namespace=registry,
+        serial_start=low, serial_end=low + 9, quantity=10, vintage=2030,
+        project={"registry": registry, "project_id": project["project_id"]},
+        holder={"registry": registry, "account_id": f"{registry}-A-1"},
+        monitoring_period={"start": _month(start).isoformat(), "end": end.isoformat()},
+    )  # fmt: skip
+    return block_id, Records([project], [block])
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["JS", "GD"]), st.integers(0, 11), st.integers(1, 4)),
+        st.just(("sync", 0, 0)),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=OPS)
+def test_any_interleaving_credits_a_period_once_or_records_the_conflict(
+    federated: TwoHubs, ops: list[Op]
+) -> None:
+    """Reference model: a hub refuses an ingest overlapping a claim of the other registry that it
+    knows (its own, or the other hub's as of the last sync); after a final sync, every overlapping
+    pair accepted on both sides is recorded as a conflict by both hubs, and no other."""
+    n = next(_EXAMPLE)
+    hubs = {"JS": federated.yrd, "GD": federated.gd}
+    accepted: dict[str, dict[str, tuple[date, date]]] = {"JS": {}, "GD": {}}
+    known: dict[str, dict[str, tuple[date, date]]] = {"JS": {}, "GD": {}}  # the other side's, as synced
+    for i, (registry, start, months) in enumerate([*ops, ("sync", 0, 0)]):
+        if registry == "sync":
+            sync(federated)
+            known = {"JS": dict(accepted["GD"]), "GD": dict(accepted["JS"])}
+            continue
+        block_id, records = _records(registry, n, i, start, months)
+        period = (
+            records.blocks[0]["monitoring_period"]["start"],
+            records.blocks[0]["monitoring_period"]["end"],
+        )
+        span = (date.fromisoformat(period[0]), date.fromisoformat(period[1]))
+        expected = not any(_overlap(span, other) for other in known[registry].values())
+        codes: set[str] = set()
+        try:
+            ingest(hubs[registry], registry, records)
+        except BatchRefused as exc:
+            codes = {e["code"] for e in exc.errors}
+        actual = not codes
+        assert codes <= {"4001"}, (ops, i, codes)
+        assert actual == expected, (ops, i)
+        if actual:
+            accepted[registry][block_id] = span
+    pairs = {
+        (js, gd) for js, a in accepted["JS"].items() for gd, b in accepted["GD"].items() if _overlap(a, b)
+    }
+    for registry, hub in hubs.items():
+        recorded = {
+            (e["data"]["local"]["block_id"], e["data"]["peer"]["block_id"])
+            for e in hub.logged(CONFLICT)
+            if e["data"]["local"]["block_id"].startswith(f"{registry}-X{n}-")
+        }
+        assert recorded == {(js, gd) if registry == "JS" else (gd, js) for js, gd in pairs}, (ops, registry)
