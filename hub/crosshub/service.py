@@ -30,7 +30,7 @@ from hub.crosshub.public import (
 from hub.crosshub.repository import CrossHubRepository
 from hub.keystore import KeyStore
 from hub.log.changes import append_change, record_change
-from hub.peering.models import HubPeer
+from hub.peering.models import HubPeer, jwks_of
 from hub.platforms.repository import PlatformRepository
 from hub.problems import Conflict, HubError, NotFound, SchemaViolation
 from hub.recognition.certificates import CERTIFICATE_TYPE, certificate_digest
@@ -42,7 +42,6 @@ from mutual_recognition.checks import CheckOutcome, registries_differ
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.recognition_states import OPEN, RECOGNITION, RecognitionState
 from schemas import validate
-from schemas.jwk import JWKSet
 from schemas.jws import JWSError, sign_record, verify_record
 from schemas.validation import Issue
 
@@ -184,9 +183,7 @@ class CrossHubService:
         ):
             return
         try:
-            verify_record(
-                str(signature.get("jws")), JWKSet.from_dict(peer.jwks), record=recognition.certificate
-            )
+            verify_record(str(signature.get("jws")), jwks_of(peer), record=recognition.certificate)
         except JWSError:
             log.warning(
                 "the countersignature of %s by %s does not verify; not kept", recognition_id, peer.origin
@@ -326,7 +323,7 @@ class CrossHubService:
         if certificate is None or decision.jws is None:
             raise _refused("/certificate", "1002", "an approval carries the certificate and its JWS")
         try:
-            verified = verify_record(decision.jws, JWKSet.from_dict(peer.jwks), record=certificate)
+            verified = verify_record(decision.jws, jwks_of(peer), record=certificate)
         except JWSError as exc:
             raise _refused("/jws", exc.code, f"the certificate's signature: {exc.message}") from exc
         expected = {

@@ -9,6 +9,8 @@ from typing import Any
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
+from schemas.jwk import JWKSet
+from transparency.note import Verifier, parse_vkey
 
 
 class PeerStatus(StrEnum):
@@ -37,3 +39,18 @@ class HubPeer(SQLModel, table=True):
     registered_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     changed_by: str = Field(max_length=64)
     changed_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+
+
+def log_verifiers_of(peer: HubPeer) -> list[Verifier]:
+    """The peer's checkpoint verifiers (its registered log vkeys, type 0x01)."""
+    return [parse_vkey(vkey) for vkey in peer.log_vkeys]
+
+
+def witness_verifiers_of(peer: HubPeer) -> list[Verifier]:
+    """The peer's cosignature verifiers (its registered witness vkeys, type 0x04)."""
+    return [parse_vkey(vkey) for vkey in peer.witness_vkeys]
+
+
+def jwks_of(peer: HubPeer) -> JWKSet:
+    """The peer's registered JWS keys."""
+    return JWKSet.from_dict(peer.jwks)

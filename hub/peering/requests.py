@@ -32,12 +32,12 @@ from hub.auth.signatures import ReplayRefused, SignatureRefused
 from hub.deps import SessionDep, SettingsDep, blocking
 from hub.idempotency.route import KeyReused, Retry, answer_once
 from hub.keystore import KeyStore
-from hub.peering.models import HubPeer, PeerStatus
+from hub.peering.models import HubPeer, PeerStatus, jwks_of
 from hub.peering.repository import PeerRepository
 from hub.problems import HubError, MalformedBody
 from hub.settings import Settings
 from schemas.canonical import canonicalize
-from schemas.jwk import JWKError, JWKSet
+from schemas.jwk import JWKError
 from schemas.jws import JWSError, sign_detached, verify_record
 
 HUB_REQUEST_TYPE = "puhui-hub+jws"
@@ -139,7 +139,7 @@ def verify_hub_request(
     except ValueError as exc:
         raise MalformedBody("the body is not JSON", code="1001") from exc
     try:
-        verified = verify_record(str(token), JWKSet.from_dict(peer.jwks), record=document)
+        verified = verify_record(str(token), jwks_of(peer), record=document)
     except JWSError as exc:
         raise _refused(exc.message, exc.code) from exc
     except JWKError as exc:  # a registered JWKS is checked; kept defensive

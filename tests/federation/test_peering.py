@@ -18,6 +18,8 @@ from hub.client import PermissionDenied, Refused
 from hub.identity import witness_name
 from hub.keystore import KeyStore
 from hub.peering.client import PeerCallFailed, PeerClient
+from hub.peering.models import jwks_of, log_verifiers_of, witness_verifiers_of
+from hub.peering.repository import PeerRepository
 from hub.peering.requests import HUB_SIGNATURE_HEADER, sign_hub_request
 from schemas.canonical import canonicalize
 from tests.federation.two_hubs import Hub, TwoHubs, problem_of
@@ -66,6 +68,12 @@ def test_administrators_of_both_sides_register_each_other(two_hubs: TwoHubs) -> 
     admin = two_hubs.yrd.as_client("admin-2")
     assert [p["origin"] for p in admin.get("/v1/peers")] == ["gd.hub.test/log"]
     assert admin.get(f"/v1/peers/{on_yrd['id']}")["base_url"] == "http://127.0.0.1:8102"
+    with two_hubs.yrd.database.unit_of_work() as session:  # what the witness and the checks use
+        peer = PeerRepository(session).by_origin("gd.hub.test/log")
+        assert peer is not None
+        assert [v.vkey for v in log_verifiers_of(peer)] == two_hubs.gd.identity()["log_vkeys"]
+        assert [v.vkey for v in witness_verifiers_of(peer)] == two_hubs.gd.identity()["witness_vkeys"]
+        assert [k.kid for k in jwks_of(peer)] == [two_hubs.gd.keystore.active().kid]
     (logged,) = two_hubs.yrd.logged("peer.registered")
     assert logged["subject"] == {"kind": "hub-peer", "id": on_yrd["id"]}
     assert logged["data"]["origin"] == "gd.hub.test/log" and logged["data"]["actor"] == "admin-1"

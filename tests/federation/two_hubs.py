@@ -35,6 +35,7 @@ from hub.app import create_app
 from hub.auth.scopes import ClientKind
 from hub.auth.service import ClientService
 from hub.client import PlatformClient
+from hub.console.accounts import Accounts
 from hub.crosshub.worker import PeerWorker
 from hub.database import Database
 from hub.keystore import KeyStore, replace_private_file
@@ -236,7 +237,8 @@ def gd_ruleset_payload() -> dict[str, Any]:
 
 
 def seed_gd(database: Database, settings: Settings) -> Path:
-    """The GD hub: platform GD, clients ``gd``, ``operator-gd``, ``admin-gd``, ``admin-gd-2``, and
+    """The GD hub: platform GD, clients ``gd``, ``operator-gd`` (with a console account: its password in
+    ``operator-gd.console.json``), ``admin-gd``, ``admin-gd-2``, and
     a one-member committee that published ``gd_ruleset_payload``; the credentials directory."""
     directory = settings.data_dir / "demo" / "credentials"
     written: dict[str, str] = {}
@@ -266,6 +268,10 @@ def seed_gd(database: Database, settings: Settings) -> Path:
                 kind=kind, name=name, client_id=name, platform=platform, region=region, actor="test-seed"
             )
             written[name] = credentials.to_json()
+        password = Accounts(session).add("operator-gd", "GD")  # the GD operator's console account
+        written["operator-gd.console"] = json.dumps(
+            {"username": "operator-gd", "region": "GD", "password": password}
+        )
         member = Ed25519Key.generate()
         root = make_envelope(
             {
