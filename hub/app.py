@@ -50,6 +50,7 @@ from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
 from hub.transfers.worker import TransferWorker
 from hub.xdedup.endpoints import router as xdedup_router
+from hub.xdedup.endpoints import status_router as claim_feeds_router
 from hub.xdedup.worker import ClaimPuller
 
 
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(federation_router)
     app.include_router(crosshub_router)
     app.include_router(xdedup_router)
+    app.include_router(claim_feeds_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

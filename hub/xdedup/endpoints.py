@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from hub.auth.actors import CurrentActor, enforce
+from hub.auth.policy import may_manage_peers
+from hub.dates import aware
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
+from hub.peering.repository import PeerRepository
 from hub.peering.requests import HUB_SIGNATURE_HEADER, PeerRequestDep, sign_hub_request
 from hub.xdedup.feed import feed_page
-from hub.xdedup.public import FeedAnswer, FeedRequest
+from hub.xdedup.public import ClaimFeedStatus, FeedAnswer, FeedCursor, FeedRequest
+from hub.xdedup.repository import FeedRepository
 from schemas.canonical import canonicalize
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
+status_router = APIRouter(prefix="/v1", tags=["peering"])
 FEED_PATH = "/federation/v1/claims:feed"
 
 
@@ -50,3 +56,33 @@ def claims_feed(
     return Response(
         canonicalize(answer), media_type="application/json", headers={HUB_SIGNATURE_HEADER: signature}
     )
+
+
+@status_router.get(
+    "/claim-feeds", summary="The peers' claim feeds this hub pulls: how far, how the last pull went"
+)
+def claim_feeds(session: SessionDep, actor: CurrentActor) -> list[ClaimFeedStatus]:
+    enforce(may_manage_peers(actor))
+    feeds, peers = FeedRepository(session), PeerRepository(session)
+    found = []
+    for cursor in feeds.cursors():
+        peer = peers.by_origin(cursor.peer_origin)
+        issuances, activities = feeds.peer_claim_counts(cursor.peer_origin)
+        after = None
+        if cursor.log_index >= 0:
+            after = FeedCursor(log_index=cursor.log_index, position=cursor.position)
+        found.append(
+            ClaimFeedStatus(
+                peer=cursor.peer_origin,
+                peer_status=peer.status if peer else None,
+                after=after,
+                claims=cursor.claims,
+                issuance_claims=issuances,
+                activity_claims=activities,
+                failures=cursor.failures,
+                last_code=cursor.last_code,
+                last_error=cursor.last_error,
+                next_pull_at=aware(cursor.next_pull_at),
+            )
+        )
+    return found

@@ -110,3 +110,18 @@ class FeedAnswer(Strict):
     claims: list[FeedClaim] = Field(max_length=LIMIT)
     next: FeedCursor | None = Field(description="The cursor to ask after next (the last claim served).")
     more: bool = Field(description="True when the page was full: ask again at once.")
+
+
+class ClaimFeedStatus(Public):
+    """How far this hub has pulled a peer's claim feed and how the last pull went."""
+
+    peer: str = Field(description="The peer's origin.")
+    peer_status: str | None = Field(description="The peering's status (None: no longer registered).")
+    after: FeedCursor | None = Field(description="The last claim stored (None: none yet).")
+    claims: int = Field(ge=0, description="Claims received so far (a claim pulled again counts again).")
+    issuance_claims: int = Field(ge=0, description="The peer's issuance claims stored here.")
+    activity_claims: int = Field(ge=0, description="The peer's personal-activity claims stored here.")
+    failures: int = Field(ge=0, description="Failed pulls in a row.")
+    last_code: str | None = Field(description="The check code of the last refused pull (None: it went well).")
+    last_error: str | None
+    next_pull_at: datetime

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from hub.client.errors import PermissionDenied
 from hub.keystore import KeyStore, replace_private_file
 from hub.peering.requests import HUB_SIGNATURE_HEADER, sign_hub_request
 from hub.platforms.models import PlatformCreate, PlatformKind
@@ -284,6 +285,10 @@ def test_claims_of_a_registry_the_peering_does_not_name_are_refused_with_4010(fe
     cursor = cursor_of(federated.yrd, GD_ORIGIN)
     assert cursor is not None and cursor.last_code == "4010" and "SZ" in (cursor.last_error or "")
     assert (cursor.log_index, cursor.position) == (-1, -1)
+    (status,) = federated.yrd.as_client("admin-1").get("/v1/claim-feeds")
+    assert (status["peer"], status["last_code"], status["after"]) == (GD_ORIGIN, "4010", None)
+    with pytest.raises(PermissionDenied):  # administrators only
+        federated.yrd.as_client("js").get("/v1/claim-feeds")
     admin = federated.yrd.as_client("admin-1")  # the administrators register it afresh
     (peer,) = admin.get("/v1/peers")
     admin.delete(f"/v1/peers/{peer['id']}")
@@ -291,6 +296,11 @@ def test_claims_of_a_registry_the_peering_does_not_name_are_refused_with_4010(fe
     sync(federated)
     blocks, activities = peer_claims(federated.yrd, GD_ORIGIN)
     assert blocks == [f"@{GD_ORIGIN}/GD-B-1"] and len(activities) > 0
+    (status,) = admin.get("/v1/claim-feeds")  # what the administrators see
+    assert (status["peer"], status["peer_status"], status["last_code"], status["failures"]) == (
+        GD_ORIGIN, "active", None, 0,
+    )  # fmt: skip
+    assert (status["issuance_claims"], status["activity_claims"]) == (1, len(activities))
 
 
 # -- hostile, malformed, foreign answers store nothing --------------------------------------------
