@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -42,21 +43,15 @@ def publish_claims(
     session: Session, log_index: int, issuances: Sequence[Issuance], activities: Sequence[Activity]
 ) -> None:
     """Append an ingest's claims to the feed, under its log index (in the ingest's transaction)."""
-    rows = [
-        {
-            "log_index": log_index, "position": position, "kind": ISSUANCE, "registry_code": claim.registry,
-            "ref": claim.ref, "key": claim.fingerprint, "scenario": None, "starts": _iso(claim.start),
-            "ends": _iso(claim.end), "trip_id": None,
-        }
+    rows: list[tuple[Any, ...]] = [
+        (log_index, position, ISSUANCE, claim.registry, claim.ref, claim.fingerprint, None,
+         _iso(claim.start), _iso(claim.end), None)
         for position, claim in enumerate(issuances)
     ]  # fmt: skip
+    first = len(issuances)
     rows += [
-        {
-            "log_index": log_index, "position": len(issuances) + position, "kind": ACTIVITY,
-            "registry_code": activity.platform, "ref": activity.ref, "key": activity.subject,
-            "scenario": activity.scenario, "starts": _iso(activity.start), "ends": _iso(activity.end),
-            "trip_id": activity.trip_id,
-        }
+        (log_index, first + position, ACTIVITY, activity.platform, activity.ref, activity.subject,
+         activity.scenario, _iso(activity.start), _iso(activity.end), activity.trip_id)
         for position, activity in enumerate(activities)
     ]  # fmt: skip
     FeedRepository(session).append(rows)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, tuple_
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from hub.registry.dedup import PEER_PREFIX
 from hub.registry.models import IssuanceClaim, PersonalActivity
 from hub.xdedup.models import ClaimFeedEntry, PeerClaimCursor
+
+FEED_COLUMNS = (
+    "log_index", "position", "kind", "registry_code", "ref", "key", "scenario", "starts", "ends", "trip_id",
+)  # fmt: skip
 
 
 class FeedRepository:
@@ -19,9 +23,25 @@ class FeedRepository:
 
     # -- the feed this hub serves ------------------------------------------------------------
 
-    def append(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.session.execute(insert(ClaimFeedEntry), list(rows))
+    def append(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows in ``FEED_COLUMNS`` order: one COPY (PostgreSQL) or executemany (SQLite), on the
+        ingest's path."""
+        if not rows:
+            return
+        columns = ", ".join(FEED_COLUMNS)
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            driver: Any = connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(f"COPY claim_feed ({columns}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        else:
+            marks = ", ".join("?" * len(FEED_COLUMNS))
+            connection.exec_driver_sql(
+                f"INSERT INTO claim_feed ({columns}) VALUES ({marks})",  # noqa: S608
+                list(rows),
+            )
 
     def page(self, after: tuple[int, int], limit: int) -> Sequence[ClaimFeedEntry]:
         """The entries after ``after`` (log index, position), in order: one primary-key range."""
