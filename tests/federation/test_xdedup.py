@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from hub.client.errors import PermissionDenied
+from hub.client.errors import PermissionDenied, Refused
 from hub.keystore import KeyStore, replace_private_file
 from hub.peering.requests import HUB_SIGNATURE_HEADER, sign_hub_request
 from hub.platforms.models import PlatformCreate, PlatformKind
@@ -143,6 +143,17 @@ def test_double_issuance_of_one_project_across_the_two_hubs_is_refused_with_4001
     errors = refused(federated.gd, "GD", kunshan_at_gd())
     assert [(e["pointer"], e["code"]) for e in errors] == [("/blocks/0/project", "4001")]
     assert "JS" in errors[0]["detail"] and f"at hub {YRD_ORIGIN}" in errors[0]["detail"]
+    # as the GD platform sees it through its hub's API: 422, 4001
+    listing = kunshan_at_gd()
+    body = json.dumps({"projects": listing.projects, "blocks": listing.blocks}).encode()
+    with pytest.raises(Refused) as answer:
+        federated.gd.as_client("gd").request(
+            "POST",
+            "/v1/platforms/GD/batches",
+            content=body,
+            content_type="application/vnd.puhui.records+json",
+        )
+    assert (answer.value.status, answer.value.problem["code"]) == (422, "4001")
     # a later period of the same plant is no double issuance
     ingest(federated.gd, "GD", kunshan_at_gd(period=("2026-01-01", "2026-06-30")))
     sync(federated)
