@@ -9,11 +9,12 @@ starts with ``@``). The checks compare them as any other registry's; a refusal n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from hub.dates import aware
 from hub.registry.models import IssuanceClaim, PersonalActivity, ProjectRecord
 from hub.registry.repository import RegistryRepository
 from mutual_recognition.dedup import (
@@ -165,8 +166,8 @@ class DedupService:
                     r.platform,
                     r.subject,
                     r.scenario,
-                    r.window_start,
-                    r.window_end,
+                    aware(r.window_start),
+                    aware(r.window_end),
                     r.trip_id,
                     f"{r.batch_id}/{r.record_id}",
                 )
@@ -209,8 +210,8 @@ class DedupService:
                     "record_id": record_id,
                     "subject": done.subject,
                     "scenario": done.scenario,
-                    "window_start": done.start,
-                    "window_end": done.end,
+                    "window_start": done.start.astimezone(UTC),  # SQLite keeps no offset: UTC
+                    "window_end": done.end.astimezone(UTC),
                     "trip_id": done.trip_id,
                 }
             )

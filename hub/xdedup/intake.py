@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from hub.dates import aware
 from hub.log.changes import record_change
 from hub.peering.models import HubPeer, PeerStatus
 from hub.peering.repository import PeerRepository
@@ -227,7 +229,8 @@ class ClaimIntake:
             [
                 {
                     "platform": c.registry, "batch_id": batch, "record_id": record, "subject": c.subject,
-                    "scenario": c.scenario, "window_start": c.window.start, "window_end": c.window.end,
+                    "scenario": c.scenario, "window_start": c.window.start.astimezone(UTC),
+                    "window_end": c.window.end.astimezone(UTC),
                     "trip_id": c.trip_id,
                 }
                 for (batch, record), c in sorted(fresh.items())
@@ -243,7 +246,7 @@ class ClaimIntake:
         subjects = sorted({a.subject for a in new})
         local = [
             Activity(
-                r.platform, r.subject, r.scenario, r.window_start, r.window_end, r.trip_id,
+                r.platform, r.subject, r.scenario, aware(r.window_start), aware(r.window_end), r.trip_id,
                 f"{r.batch_id}/{r.record_id}",
             )
             for r in self.registry.activities_of(subjects)

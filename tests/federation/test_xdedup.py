@@ -171,6 +171,47 @@ def test_a_personal_activity_counted_at_the_other_hub_is_refused_with_4002(feder
     assert "SH" in errors[0]["detail"] and f"at hub {YRD_ORIGIN}" in errors[0]["detail"]
 
 
+def in_utc_without_trips(
+    records: Records, platform: str, batch_id: str, shift: timedelta = timedelta()
+) -> Records:
+    """The same activities as another platform counts them: no trip ids, instants in UTC."""
+    batch = copy.deepcopy(records.batches[0])
+    batch.update(platform=platform, batch_id=batch_id)
+    for record in batch["records"]:
+        record.pop("trip_id", None)
+        record["record_id"] = record["record_id"].replace("SH-", f"{platform}-")
+        for end in ("start", "end"):
+            moment = datetime.fromisoformat(record["activity_window"][end]).astimezone(UTC) + shift
+            record["activity_window"][end] = moment.isoformat()
+    for end in ("start", "end"):
+        moment = datetime.fromisoformat(batch["period"][end]).astimezone(UTC) + shift
+        batch["period"][end] = moment.isoformat()
+    return Records(batches=[batch])
+
+
+def test_activities_without_trip_ids_are_compared_by_their_instants_across_offsets(
+    federated: TwoHubs,
+) -> None:
+    shanghai = line11("SH", "SH-PB-1")  # +08:00, with trip ids
+    ingest(federated.yrd, "SH", shanghai)
+    sync(federated)
+    errors = refused(federated.gd, "GD", in_utc_without_trips(shanghai, "GD", "GD-PB-1"))
+    assert {e["code"] for e in errors} == {"4002"}
+    assert len(errors) == len(shanghai.batches[0]["records"])
+    ingest(federated.gd, "GD", in_utc_without_trips(shanghai, "GD", "GD-PB-2", timedelta(hours=3)))
+
+
+def test_activities_without_trip_ids_accepted_on_both_hubs_are_recorded(federated: TwoHubs) -> None:
+    shanghai = line11("SH", "SH-PB-1")
+    ingest(federated.yrd, "SH", shanghai)
+    ingest(federated.gd, "GD", in_utc_without_trips(shanghai, "GD", "GD-PB-1"))
+    ingest(federated.gd, "GD", in_utc_without_trips(shanghai, "GD", "GD-PB-2", timedelta(hours=3)))
+    sync(federated)
+    for hub in federated.hubs():
+        codes = [e["data"]["code"] for e in hub.logged(CONFLICT)]
+        assert codes == ["4014"] * len(shanghai.batches[0]["records"]), hub.name
+
+
 def test_only_pseudonyms_cross_and_each_hub_serves_only_its_own_claims(federated: TwoHubs) -> None:
     ingest(federated.yrd, "SH", line11("SH", "SH-PB-1"))
     ingest(federated.gd, "GD", kunshan_at_gd(owner="ab" * 32))
