@@ -319,6 +319,31 @@ def test_a_suspended_peer_is_neither_pulled_nor_served(federated: TwoHubs) -> No
     assert cursor is not None and (cursor.last_code, cursor.failures) == (None, 0)
 
 
+def test_the_feed_answers_registered_hubs_only(federated: TwoHubs, tmp_path: Path) -> None:
+    body = {"after": None, "limit": 10}
+    stranger = KeyStore(tmp_path / "stranger")
+
+    def signed(keystore: KeyStore, issuer: str) -> str:
+        return sign_hub_request(
+            body, keystore, issuer=issuer, audience=GD_ORIGIN, method="POST", path=FEED_PATH
+        )
+
+    cases = [
+        ("no signature", None, (401, "1060")),
+        ("an unregistered hub", signed(stranger, "x.hub.test/log"), (401, "1061")),
+        ("the YRD hub's name with another key", signed(stranger, YRD_ORIGIN), (401, "1012")),
+        ("the YRD hub", signed(federated.yrd.keystore, YRD_ORIGIN), (200, None)),
+    ]
+    for name, signature, expected in cases:
+        headers = {"content-type": "application/json"}
+        if signature is not None:
+            headers[HUB_SIGNATURE_HEADER] = signature
+        response = federated.gd.client.post(FEED_PATH, content=json.dumps(body), headers=headers)
+        answer = response.json()
+        assert (response.status_code, answer.get("code")) == expected, name
+    assert answer["origin"] == GD_ORIGIN and HUB_SIGNATURE_HEADER in response.headers
+
+
 def test_claims_of_a_registry_the_peering_does_not_name_are_refused_with_4010(federated: TwoHubs) -> None:
     with federated.gd.database.unit_of_work() as session:  # GD's hub starts serving Shenzhen
         PlatformService(session).register(
