@@ -55,6 +55,9 @@ from hub.transfers.worker import TransferWorker
 from hub.witness.collector import CosignatureCollector, witness_lines
 from hub.witness.endpoints import router as witness_router
 from hub.witness.monitor import PeerMonitor
+from hub.xdedup.endpoints import router as xdedup_router
+from hub.xdedup.endpoints import status_router as claim_feeds_router
+from hub.xdedup.worker import ClaimPuller
 
 
 def operation_id(route: APIRoute) -> str:
@@ -131,6 +134,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 WorkerThread(
                     PeerWorker(database, keystore, settings, getattr(app.state, "peer_transport", None))
                 ),
+                WorkerThread(
+                    ClaimPuller(database, keystore, settings, getattr(app.state, "peer_transport", None))
+                ),
             ]
             if settings.witness_monitor:
                 monitor = PeerMonitor(database, settings, keystore)
@@ -188,6 +194,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(peering_router)
     app.include_router(federation_router)
     app.include_router(crosshub_router)
+    app.include_router(xdedup_router)
+    app.include_router(claim_feeds_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

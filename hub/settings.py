@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="Fetch the witnessed logs' checkpoints every checkpoint interval (with the workers).",
     )
 
+    claims_pull_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between pulls of each peered hub's claim feed (cross-hub deduplication).",
+    )
+
     @property
     def client_secret_basic_enabled(self) -> bool:
         return self.demo if self.allow_client_secret_basic is None else self.allow_client_secret_basic

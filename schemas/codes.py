@@ -224,6 +224,29 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     ),
     CheckCode("4002", "personal-duplicate", "The personal activity is already counted by another platform."),
     CheckCode(
+        "4010",
+        "peer-claim-registry-not-served",
+        "A peered hub's claim names a registry its peering does not list (or one this hub serves).",
+    ),
+    CheckCode(
+        "4011", "peer-claim-feed-malformed", "A peered hub's claim feed answer is malformed or out of order."
+    ),
+    CheckCode(
+        "4012",
+        "peer-pseudonym-key-differs",
+        "The peered hub pseudonymizes with another federation key: claims cannot be compared.",
+    ),
+    CheckCode(
+        "4013",
+        "cross-hub-double-issuance",
+        "A peered hub's claim on a project collides with a claim accepted here before the hubs synced.",
+    ),
+    CheckCode(
+        "4014",
+        "cross-hub-personal-duplicate",
+        "A peered hub's personal activity collides with one counted here before the hubs synced.",
+    ),
+    CheckCode(
         "5001",
         "no-equivalence",
         "No equivalence rule maps the methodology from the origin to the destination.",

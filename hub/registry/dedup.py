@@ -1,15 +1,20 @@
 """Deduplication against what the registry holds: double issuance across registries (4001) and
 personal activity counted twice (4002). The rules are ``mutual_recognition.dedup``'s; this keeps
-the claims they compare (``issuance_claim``, ``personal_activity``) and queries them by index."""
+the claims they compare (``issuance_claim``, ``personal_activity``) and queries them by index.
+
+The tables also hold the claims of peered hubs (``hub.xdedup``), under ids no local claim can
+have: ``@<peer origin>/<block id>`` and ``@<peer origin>/<batch id>`` (an exchange identifier never
+starts with ``@``). The checks compare them as any other registry's; a refusal names the hub."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from hub.dates import aware
 from hub.registry.models import IssuanceClaim, PersonalActivity, ProjectRecord
 from hub.registry.repository import RegistryRepository
 from mutual_recognition.dedup import (
@@ -24,7 +29,28 @@ from schemas.validation import Issue
 if TYPE_CHECKING:
     from hub.registry.ingest import Records
 
-__all__ = ["DedupService", "IssuanceClaim", "PersonalActivity"]
+__all__ = ["PEER_PREFIX", "DedupService", "IssuanceClaim", "PersonalActivity", "peer_id", "split_peer_id"]
+
+PEER_PREFIX = "@"
+
+
+def peer_id(origin: str, local_id: str) -> str:
+    """The id under which a peer hub's claim is stored here (never a local identifier)."""
+    return f"{PEER_PREFIX}{origin}/{local_id}"
+
+
+def split_peer_id(ref: str, parts: int = 1) -> tuple[str | None, str]:
+    """(peer origin, the peer's own ref) of a stored ref; (None, ref) for a local claim. ``parts``:
+    how many /-separated identifiers follow the origin (1: a block id, 2: batch id/record id)."""
+    if not ref.startswith(PEER_PREFIX):
+        return None, ref
+    pieces = ref[len(PEER_PREFIX) :].rsplit("/", parts)
+    return pieces[0], "/".join(pieces[1:])
+
+
+def _named(ref: str, parts: int = 1) -> str:
+    origin, own = split_peer_id(ref, parts)
+    return own if origin is None else f"{own} at hub {origin}"
 
 
 # a block's claim: its position in the batch, project fingerprint, period start and end, block id
@@ -102,6 +128,8 @@ class DedupService:
             low, high = spans.get(fingerprint, (start, end))
             spans[fingerprint] = (min(low, start), max(high, end))
         found: list[Issuance] = []
+        # writers of one project's claims (ingests, a peer's claims arriving) one at a time
+        self.repository.lock_fingerprints(spans)
         for fingerprint, (low, high) in sorted(spans.items()):
             found += [
                 Issuance(*row)
@@ -127,7 +155,7 @@ class DedupService:
                         f"/blocks/{positions[claim.ref]}/project",
                         "4001",
                         f"the project is already credited by {other.registry}"
-                        f" ({other.ref}, {other.start}–{other.end})",
+                        f" ({_named(other.ref)}, {other.start}–{other.end})",
                     )
                 )
         activities = self._activities(platform, records)
@@ -138,8 +166,8 @@ class DedupService:
                     r.platform,
                     r.subject,
                     r.scenario,
-                    r.window_start,
-                    r.window_end,
+                    aware(r.window_start),
+                    aware(r.window_end),
                     r.trip_id,
                     f"{r.batch_id}/{r.record_id}",
                 )
@@ -148,9 +176,21 @@ class DedupService:
             pointers = {activity.ref: pointer for pointer, activity in activities}
             for mine, theirs in personal_duplicates([a for _, a in activities], known):
                 issues.append(
-                    Issue(pointers[mine.ref], "4002", f"already counted by {theirs.platform} ({theirs.ref})")
+                    Issue(
+                        pointers[mine.ref],
+                        "4002",
+                        f"already counted by {theirs.platform} ({_named(theirs.ref, 2)})",
+                    )
                 )
         return issues
+
+    def published(self, platform: str, records: Records) -> tuple[list[Issuance], list[Activity]]:
+        """The claims of stored records, as this hub publishes them to its peers (hub.xdedup)."""
+        issuances = [
+            Issuance(platform, fingerprint, start, end, ref)
+            for _, fingerprint, start, end, ref in self._claims(platform, records)
+        ]
+        return issuances, [activity for _, activity in self._activities(platform, records)]
 
     def record(self, platform: str, records: Records) -> None:
         """Keep the claims of stored records for later comparisons (one COPY or executemany)."""
@@ -170,8 +210,8 @@ class DedupService:
                     "record_id": record_id,
                     "subject": done.subject,
                     "scenario": done.scenario,
-                    "window_start": done.start,
-                    "window_end": done.end,
+                    "window_start": done.start.astimezone(UTC),  # SQLite keeps no offset: UTC
+                    "window_end": done.end.astimezone(UTC),
                     "trip_id": done.trip_id,
                 }
             )

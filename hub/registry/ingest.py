@@ -26,6 +26,7 @@ from hub.problems import HubError
 from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import RegistryRepository
+from hub.xdedup.feed import publish_claims
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within
 from schemas.canonical import CanonicalizationError, canonicalize
@@ -302,6 +303,7 @@ class IngestService:
             platforms=[platform],
             data={**counts, "tonnes": tonnes, "grams": grams, "digest": digest, "source": source},
         )
+        publish_claims(self.session, index, *self.dedup.published(platform, records))
         report = IngestReport(
             ingest_id,
             index,

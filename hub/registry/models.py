@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, String
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
 from hub.models import json_column, timestamp_column, utcnow
@@ -85,7 +85,9 @@ class IssuanceClaim(SQLModel, table=True):
     # of the asking registry (RegistryRepository.issuance_candidates)
     __table_args__ = (Index("ix_issuance_claim_project", "fingerprint", "registry_code", "period_end"),)
 
-    block_id: str = Field(primary_key=True, max_length=128)
+    block_id: str = Field(
+        primary_key=True, max_length=400, description="A peer hub's claim: @<its origin>/<block id>."
+    )
     registry_code: str = Field(max_length=16)
     fingerprint: str = Field(max_length=64)
     period_start: date = Field(sa_column=Column(Date, nullable=False))
@@ -94,11 +96,22 @@ class IssuanceClaim(SQLModel, table=True):
 
 class PersonalActivity(SQLModel, table=True):
     __tablename__ = "personal_activity"
-    __table_args__ = (Index("ix_personal_activity_subject", "subject", "scenario"),)
+    __table_args__ = (
+        Index("ix_personal_activity_subject", "subject", "scenario"),
+        # a peer hub's activity is stored once (hub.xdedup)
+        Index(
+            "ux_personal_activity_peer",
+            "batch_id",
+            "record_id",
+            unique=True,
+            postgresql_where=text("batch_id LIKE '@%'"),
+            sqlite_where=text("batch_id LIKE '@%'"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     platform: str = Field(max_length=16)
-    batch_id: str = Field(max_length=128)
+    batch_id: str = Field(max_length=400, description="A peer hub's activity: @<its origin>/<batch id>.")
     record_id: str = Field(max_length=128)
     subject: str = Field(max_length=64)
     scenario: str = Field(max_length=64)

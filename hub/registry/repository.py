@@ -105,6 +105,16 @@ class RegistryRepository:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:ns, 0))"), {"ns": namespace}
             )
 
+    def lock_fingerprints(self, fingerprints: Iterable[str]) -> None:
+        """Serialize writers of claims on the same projects (PostgreSQL advisory locks, held to
+        commit, taken in order; SQLite's write transactions are serialized already)."""
+        if self.backend != "postgresql":
+            return
+        for fingerprint in sorted(set(fingerprints)):
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:fp, 1))"), {"fp": "fp:" + fingerprint}
+            )
+
     def neighbours(self, namespace: str, low: int, high: int) -> list[SerialRange]:
         """Blocks of ``namespace`` that could touch [low, high]: the predecessor of ``low`` and every
         block starting in the span — two ordered index range scans in one statement, sent straight

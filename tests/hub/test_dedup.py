@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,19 @@ def test_the_dry_run_reports_without_storing(as_client, database, federation) ->
         content_type="application/json",
     ).json()
     assert clean == {"clear": True, "issues": []}
+
+
+def test_a_trip_without_trip_ids_is_compared_by_its_instants_whatever_their_offsets(
+    database, federation
+) -> None:
+    """SQLite keeps no offset: windows are stored in UTC, so +08:00 and Z instants compare exactly."""
+    _ingest(database, "SH", _trips("SH", "SH-PB-1"))
+    zhejiang = _trips("ZJ", "ZJ-PB-1")
+    for record in zhejiang.batches[0]["records"]:
+        record.pop("trip_id", None)
+        for end in ("start", "end"):
+            moment = datetime.fromisoformat(record["activity_window"][end]).astimezone(UTC)
+            record["activity_window"][end] = moment.isoformat()
+    with pytest.raises(BatchRefused) as refused:
+        _ingest(database, "ZJ", zhejiang)
+    assert {e["code"] for e in refused.value.errors} == {"4002"}
