@@ -18,6 +18,7 @@ from hub.auth.signing import SignedRequestDep
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.idempotency.route import idempotent
 from hub.problems import PROBLEM_MEDIA_TYPE, HubError, problem_body, problem_responses
+from hub.records import Public
 from hub.text import Text
 from hub.witness.models import WitnessedLog, WitnessEvidence
 from hub.witness.service import (
@@ -137,7 +138,7 @@ class WitnessedLogCreate(BaseModel):
     )
 
 
-class WitnessedLogPublic(BaseModel):
+class WitnessedLogPublic(Public):
     origin: str
     vkeys: list[str]
     base_url: str | None
@@ -147,12 +148,12 @@ class WitnessedLogPublic(BaseModel):
     updated_at: datetime
 
 
-class WitnessedLogRemoved(BaseModel):
+class WitnessedLogRemoved(Public):
     origin: str
     removed: bool = True
 
 
-class WitnessAlarmPublic(BaseModel):
+class WitnessAlarmPublic(Public):
     """Evidence of a split view: the checkpoint cosigned before, the one refused, the proof sent."""
 
     id: int
