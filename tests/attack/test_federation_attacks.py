@@ -1,0 +1,86 @@
+"""The attacker's pass over federation (issue #16): what a hostile anonymous client, a hostile peer
+hub, or a party handing an auditor files sends — each row a finding that was fixed (the answer is a
+4xx that names it and changes nothing, never a 500, a hang or unbounded work)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.database import Database
+from hub.witness.repository import WitnessRepository
+from hub.witness.service import trust_log
+from tests.federation.witness_hubs import FakeLog
+from transparency.checkpoint import Checkpoint, CheckpointError
+from transparency.proof import ProofError, parse_proof
+from transparency.tiles import TileError, parse_tile_path
+from transparency.witness import WitnessError, parse_add_checkpoint
+
+ORIGIN = "gd.hub.test/log"
+ADD = "/witness/add-checkpoint"
+HUGE = "9" * 5000  # over Python's 4300-digit int() limit: int() raises a bare ValueError
+
+
+@dataclass(frozen=True)
+class Body:
+    name: str
+    body: Callable[[FakeLog], bytes]
+    status: int
+
+
+def _huge_size_note(log: FakeLog) -> bytes:
+    text = log.checkpoint(5).text().replace("\n5\n", f"\n{HUGE}\n", 1)
+    return f"old 0\n\n{text}\n{log.signer.sign(text).line()}".encode()
+
+
+def _size_over_2_63(log: FakeLog) -> bytes:
+    text = log.checkpoint(5).text().replace("\n5\n", f"\n{1 << 63}\n", 1)
+    return f"old 0\n\n{text}\n{log.signer.sign(text).line()}".encode()
+
+
+BODIES = [
+    # finding: an old size of thousands of digits was a 500 (int() past the digit limit)
+    Body(
+        "old size of 5000 digits",
+        lambda log: log.request(0, 5).replace(b"old 0", f"old {HUGE}".encode()),
+        400,
+    ),
+    # finding: a validly signed checkpoint whose size has thousands of digits was a 500
+    Body("checkpoint size of 5000 digits", _huge_size_note, 400),
+    Body("checkpoint size 2^63", _size_over_2_63, 400),
+]
+
+
+@pytest.mark.parametrize("row", BODIES, ids=[row.name for row in BODIES])
+def test_add_checkpoint_refuses_oversized_decimals(row: Body, client: TestClient, database: Database) -> None:
+    log = FakeLog(ORIGIN, 12)
+    with database.unit_of_work() as session:
+        trust_log(session, log.origin, [log.vkey], "test", base_url="http://gd.hub.test")
+    answer = client.post(ADD, content=row.body(log), headers={"content-type": "text/plain"})
+    assert answer.status_code == row.status, answer.text
+    assert answer.json()["code"] == "7020"
+    with database.unit_of_work() as session:
+        assert WitnessRepository(session).latest(ORIGIN) is None
+
+
+def test_pure_parsers_refuse_oversized_decimals_with_their_own_errors() -> None:
+    log = FakeLog(ORIGIN, 6)
+    with pytest.raises(WitnessError):
+        parse_add_checkpoint(log.request(0, 5).replace(b"old 0", f"old {HUGE}".encode()))
+    with pytest.raises(CheckpointError):
+        Checkpoint.parse(f"{ORIGIN}\n{HUGE}\n{'A' * 43}=\n")
+    with pytest.raises(TileError):
+        parse_tile_path("tile/0/" + "x001/" * 1500 + "001")
+    proof = f"c2sp.org/tlog-proof@v1\nindex {HUGE}\n\n{log.note(5).render()}"
+    with pytest.raises(ProofError):
+        parse_proof(proof)
+
+
+def test_a_tile_index_of_thousands_of_digits_is_a_404(client: TestClient) -> None:
+    # finding: tile/0/x001/x001/.../001 (1500 groups) was a 500
+    answer = client.get("/log/tile/0/" + "x001/" * 1500 + "001")
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["code"] == "7012"
