@@ -13,6 +13,7 @@ smaller than the cosigned one must be proved a prefix of it, else it is evidence
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -222,13 +223,12 @@ class PeerMonitor:
         except (httpx.HTTPError, TileError, KeyError) as exc:
             log.info("no tiles from %s (%s); asking its proof API", base_url, exc)
         try:
-            response = self.client.get(
-                f"{base_url}/v1/log/proofs/consistency", params={"first": first, "second": second}
+            # read like the checkpoint and tiles: capped and within the deadline, never whole first
+            data = self._get(
+                f"{base_url}/v1/log/proofs/consistency?first={int(first)}&second={int(second)}",
+                MAX_PROOF_JSON,
             )
-            response.raise_for_status()
-            if len(response.content) > MAX_PROOF_JSON:
-                raise ProofUnavailable("the proof is too large")
-            path = response.json()["consistency_path"]
+            path = json.loads(data)["consistency_path"]
             return [bytes.fromhex(node) for node in path]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise ProofUnavailable(

@@ -4,15 +4,19 @@ hub, or a party handing an auditor files sends — each row a finding that was f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from hub.database import Database
+from hub.keystore import KeyStore
+from hub.settings import Settings
+from hub.witness.monitor import PeerMonitor
 from hub.witness.repository import WitnessRepository
-from hub.witness.service import trust_log
+from hub.witness.service import Witness, trust_log
 from tests.federation.witness_hubs import FakeLog
 from transparency.checkpoint import Checkpoint, CheckpointError
 from transparency.proof import ProofError, parse_proof
@@ -84,3 +88,39 @@ def test_a_tile_index_of_thousands_of_digits_is_a_404(client: TestClient) -> Non
     answer = client.get("/log/tile/0/" + "x001/" * 1500 + "001")
     assert answer.status_code == 404, answer.text
     assert answer.json()["code"] == "7012"
+
+
+def test_the_monitor_reads_a_peers_consistency_proof_up_to_its_cap(
+    database: Database, settings: Settings
+) -> None:
+    # finding: when a monitored peer served no tiles, its /v1/log/proofs/consistency answer was read
+    # whole (httpx.Client.get) before its size was checked: a hostile peer streaming gigabytes
+    # filled the worker's memory. Now it is read like the checkpoint and tiles, up to the cap.
+    log = FakeLog(ORIGIN, 12)
+    with database.unit_of_work() as session:
+        trust_log(session, log.origin, [log.vkey], "test", base_url="http://gd.hub.test")
+        keystore = KeyStore(settings.resolved_keys_dir)
+        assert Witness(session, settings, keystore).add_checkpoint(log.request(0, 5)).status == 200
+    sent: list[int] = []
+
+    def endless() -> Iterator[bytes]:
+        for _ in range(64):
+            sent.append(1)
+            yield b"[" * (64 * 1024)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/log/checkpoint":
+            return httpx.Response(200, content=log.note(9).render().encode())
+        if request.url.path == "/v1/log/proofs/consistency":
+            return httpx.Response(200, content=endless())
+        return httpx.Response(404)
+
+    monitor = PeerMonitor(database, settings, keystore, transport=httpx.MockTransport(answer))
+    try:
+        outcome = monitor.check(ORIGIN, "http://gd.hub.test")
+    finally:
+        monitor.close()
+    assert outcome.status == "unreachable", outcome
+    assert len(sent) <= 3  # never the 4 MiB the peer offered
+    with database.unit_of_work() as session:
+        assert int(WitnessRepository(session).latest(ORIGIN).size) == 5  # type: ignore[union-attr]
