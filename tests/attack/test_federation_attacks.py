@@ -9,16 +9,21 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from hub.client import Refused
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.settings import Settings
+from hub.witness.collector import hub_policy, peer_witness_lines
 from hub.witness.monitor import PeerMonitor
 from hub.witness.repository import WitnessRepository
 from hub.witness.service import Witness, trust_log
+from tests.federation.two_hubs import TwoHubs
 from tests.federation.witness_hubs import FakeLog
 from transparency.checkpoint import Checkpoint, CheckpointError
+from transparency.note import parse_vkey
 from transparency.proof import ProofError, parse_proof
 from transparency.tiles import TileError, parse_tile_path
 from transparency.witness import WitnessError, parse_add_checkpoint
@@ -124,3 +129,48 @@ def test_the_monitor_reads_a_peers_consistency_proof_up_to_its_cap(
     assert len(sent) <= 3  # never the 4 MiB the peer offered
     with database.unit_of_work() as session:
         assert int(WitnessRepository(session).latest(ORIGIN).size) == 5  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Shadow:
+    name: str
+    witness_name: Callable[[str], str]  # from the honest peer's witness key name
+
+
+SHADOWS = [
+    # registered under an origin that sorts first, its line came first and the honest peer's key
+    # (same name) was dropped from the policy: the hostile peer cosigned in its place
+    Shadow("the honest peer's witness name", lambda honest: honest),
+    # "<name>~2" is how a peer's second key is named: it joined the honest peer's group ("any"),
+    # so the hostile peer's cosignature alone met the honest peer's share of the quorum
+    Shadow("a rotation suffix of it", lambda honest: f"{honest}~2"),
+    Shadow("any name with '~'", lambda honest: "evil~witness"),
+]
+
+
+@pytest.mark.parametrize("row", SHADOWS, ids=[row.name for row in SHADOWS])
+def test_a_peer_cannot_take_another_peers_witness_name(peered: TwoHubs, row: Shadow) -> None:
+    from transparency.note import COSIGNATURE_V1, Signer
+
+    yrd, gd = peered.yrd, peered.gd
+    honest = parse_vkey(gd.identity()["witness_vkeys"][0])
+    evil = FakeLog("a-evil.hub.test/log")
+    document = {
+        **gd.identity(),
+        "origin": evil.origin,
+        "base_url": "http://evil.hub.test",
+        "log_vkeys": [evil.vkey],
+        "witness_vkeys": [
+            Signer(row.witness_name(honest.name), Ed25519PrivateKey.generate(), COSIGNATURE_V1).verifier.vkey
+        ],
+        "registries": ["EVIL"],
+    }
+    admin = yrd.as_client("admin-1")
+    with pytest.raises(Refused) as refused:
+        admin.post("/v1/peers", document)
+    assert refused.value.code == "1056"
+    assert [e.get("pointer") for e in refused.value.errors] == ["/witness_vkeys/0"]
+    assert [peer["origin"] for peer in admin.get("/v1/peers")] == [gd.origin]
+    with yrd.database.unit_of_work() as session:
+        policy = hub_policy(yrd.settings, peer_witness_lines(session))
+    assert [verifier.public for verifier, _ in policy.witnesses.values()] == [honest.public]
