@@ -247,7 +247,13 @@ class WitnessedLogs:
         stored_size, stored_root, stored_note = stored if stored is not None else (None, None, answer or "")
         # one alarm per disagreement with a given cosigned checkpoint (a log that keeps forking
         # raises one alarm, not one per interval); the refused note is kept from the first
-        digest = _digest(origin, kind, reporter, stored_note, str(old_size))
+        # A witness's report on our own log (``stored`` None) is unsigned, and its wording and the
+        # old size (named in its own 409) are the witness's to vary, while each alarm is a log entry
+        # that makes another checkpoint for it to refuse: one alarm per witness and kind.
+        if stored is None:
+            digest = _digest(origin, kind, reporter, stored_note.split("\n", 1)[0])
+        else:
+            digest = _digest(origin, kind, reporter, stored_note, str(old_size))
         values: dict[str, Any] = {
             "origin": origin,
             "kind": kind,

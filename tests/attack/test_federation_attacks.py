@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,15 +16,18 @@ from fastapi.testclient import TestClient
 from hub.client import Refused
 from hub.database import Database
 from hub.keystore import KeyStore
+from hub.log.changes import record_change
 from hub.settings import Settings
-from hub.witness.collector import hub_policy, peer_witness_lines
+from hub.tlog.checkpoints import CheckpointService
+from hub.witness.collector import collect, hub_policy, peer_witness_lines
 from hub.witness.monitor import PeerMonitor
 from hub.witness.repository import WitnessRepository
-from hub.witness.service import Witness, trust_log
+from hub.witness.service import SIZE_MEDIA_TYPE as SIZE
+from hub.witness.service import Witness, WitnessedLogs, trust_log
 from tests.federation.two_hubs import TwoHubs
 from tests.federation.witness_hubs import FakeLog
 from transparency.checkpoint import Checkpoint, CheckpointError
-from transparency.note import parse_vkey
+from transparency.note import COSIGNATURE_V1, Signer, parse_vkey
 from transparency.proof import ProofError, parse_proof
 from transparency.tiles import TileError, parse_tile_path
 from transparency.witness import WitnessError, parse_add_checkpoint
@@ -174,3 +178,36 @@ def test_a_peer_cannot_take_another_peers_witness_name(peered: TwoHubs, row: Sha
     with yrd.database.unit_of_work() as session:
         policy = hub_policy(yrd.settings, peer_witness_lines(session))
     assert [verifier.public for verifier, _ in policy.witnesses.values()] == [honest.public]
+
+
+def test_a_hostile_witness_raises_one_alarm_however_it_words_its_refusals(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    # finding: the collector kept an alarm (an evidence row and a log entry) once per distinct
+    # answer body and old size: a witness refusing every checkpoint with a 422 worded anew each
+    # time, or after naming a new old size in a 409, added an entry to OUR log per checkpoint,
+    # which made the next checkpoint to refuse — one alarm and one log entry per interval, without
+    # end. A witness's unsigned report now raises one alarm per witness and kind.
+    keystore = KeyStore(settings.resolved_keys_dir)
+    cosigner = Signer("hostile.example/w", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
+    policy = tmp_path / "witnesses.policy"
+    policy.write_text(f"witness H {cosigner.verifier.vkey} http://hostile.test\nquorum H\n")
+    settings = settings.model_copy(update={"witness_policy": policy})
+    asked: list[int] = []
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        # first "I cosigned size k" (k new each round, never above our size), then "split view"
+        asked.append(1)
+        if len(asked) % 2:
+            return httpx.Response(409, text=f"{len(asked) // 2 + 1}\n", headers={"content-type": SIZE})
+        return httpx.Response(422, json={"title": "split view", "detail": f"refusal {len(asked)}"})
+
+    for round_ in range(3):
+        with database.unit_of_work() as session:
+            record_change(session, "test.grown", subject=("test", str(round_)), actor="test")
+        with database.unit_of_work() as session:
+            checkpoint = CheckpointService(session, settings, keystore).advance()
+        collect(database, settings, keystore, checkpoint, transport=httpx.MockTransport(hostile))
+    with database.unit_of_work() as session:
+        alarms = WitnessedLogs(session).alarms(open_only=False)
+    assert [(alarm.kind, alarm.reporter) for alarm in alarms] == [("inconsistent-proof", "hostile.example/w")]
