@@ -4,9 +4,11 @@ hub, or a party handing an auditor files sends — each row a finding that was f
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from hub.witness.monitor import PeerMonitor
 from hub.witness.repository import WitnessRepository
 from hub.witness.service import SIZE_MEDIA_TYPE as SIZE
 from hub.witness.service import Witness, WitnessedLogs, trust_log
+from schemas.jws import sign_record
 from tests.federation.two_hubs import TwoHubs
 from tests.federation.witness_hubs import FakeLog
 from transparency.checkpoint import Checkpoint, CheckpointError
@@ -211,3 +214,45 @@ def test_a_hostile_witness_raises_one_alarm_however_it_words_its_refusals(
     with database.unit_of_work() as session:
         alarms = WitnessedLogs(session).alarms(open_only=False)
     assert [(alarm.kind, alarm.reporter) for alarm in alarms] == [("inconsistent-proof", "hostile.example/w")]
+
+
+@dataclass(frozen=True)
+class Malformed:
+    name: str
+    change: Callable[[dict[str, Any]], None]
+
+
+def _pop(name: str) -> Callable[[dict[str, Any]], None]:
+    return lambda certificate: certificate.pop(name)
+
+
+def _set(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda certificate: certificate.__setitem__(name, value)
+
+
+MALFORMED_CERTIFICATES = [
+    # finding: a decision whose certificate the peer signed but that is no certificate (fields the
+    # recognition does not name missing or of another type) was a 500 at the origin's hub
+    Malformed("without log_index", _pop("log_index")),
+    Malformed("without converted_quantity", _pop("converted_quantity")),
+    Malformed("issuer a string", _set("issuer", "gd")),
+    Malformed("log_index a string", _set("log_index", "seven")),
+    Malformed("approved_by not a list", _set("approved_by", 7)),
+]
+
+
+@pytest.mark.parametrize("row", MALFORMED_CERTIFICATES, ids=[row.name for row in MALFORMED_CERTIFICATES])
+def test_a_peer_signed_decision_with_a_malformed_certificate_is_refused(
+    peered: TwoHubs, row: Malformed
+) -> None:
+    from tests.federation.test_crosshub_recognition import _decided, _post, _refusal
+
+    yrd, gd, network = peered.yrd, peered.gd, peered.network
+    pending, body = _decided(peered)
+    path = f"/federation/v1/recognitions/{pending['id']}/decision"
+    forged = copy.deepcopy(body)
+    row.change(forged["certificate"])
+    forged["jws"] = sign_record(forged["certificate"], gd.keystore.active(), typ="puhui-certificate+jws")
+    status, code = _refusal(lambda: _post(gd, yrd, path, forged, network))
+    assert status == 422 and code is not None
+    assert yrd.as_client("js").get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
