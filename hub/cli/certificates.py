@@ -155,6 +155,7 @@ def verify(
         fail("--proof needs the --policy that says which logs and witnesses to trust")
     policies = [_policy(path) for path in policy]
     failures = []
+    proven: set[str] = set()
     for path in proof:
         try:
             parsed = parse_proof(read_bytes(str(path)))
@@ -170,6 +171,10 @@ def verify(
             failures.append(f"{path}: {problem}")
             continue
         tree = checked.checkpoint.checkpoint
+        if tree.origin in proven:  # one log's proof handed twice would pass for two logs
+            failures.append(f"{path}: two proofs of the log {tree.origin} (one proof per hub's log)")
+            continue
+        proven.add(tree.origin)
         witnesses = ", ".join(sorted(checked.checkpoint.cosigned_by)) or "none"
         console.print(
             f"  included in {tree.origin} at index {parsed.index} of {tree.size} (witnesses: {witnesses})",

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from hub.client import Refused
 from hub.database import Database
@@ -256,3 +257,18 @@ def test_a_peer_signed_decision_with_a_malformed_certificate_is_refused(
     status, code = _refusal(lambda: _post(gd, yrd, path, forged, network))
     assert status == 422 and code is not None
     assert yrd.as_client("js").get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"
+
+
+def test_one_hubs_proof_handed_twice_does_not_pass_for_both_logs(peered: TwoHubs, tmp_path: Path) -> None:
+    # finding: `puhui certificates verify` took the GD proof copied as yrd.tlog-proof for the YRD
+    # log's: every proof verified, so the file "proved" both logs include the certificate when
+    # only one was shown. Two proofs of one log are refused now.
+    from hub.cli.main import app as cli
+    from tests.federation.test_federation_acceptance import recognized_in_guangdong, save_bundle
+
+    args = save_bundle(peered, recognized_in_guangdong(peered), tmp_path)
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    (tmp_path / "yrd.tlog-proof").write_bytes((tmp_path / "gd.tlog-proof").read_bytes())
+    twice = CliRunner().invoke(cli, args)
+    assert twice.exit_code != 0, twice.output
+    assert "two proofs of the log gd.hub.test/log" in twice.output
