@@ -150,6 +150,8 @@ def check_base_url(base_url: str | None) -> str | None:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise _invalid("the base URL is an http(s) URL without query or fragment", "base_url")
+    if parts.username is not None or parts.password is not None:  # it is published (GET /log/policy)
+        raise _invalid("the base URL holds no user name or password: it is published", "base_url")
     return base_url.rstrip("/")
 
 

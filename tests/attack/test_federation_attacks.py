@@ -272,3 +272,27 @@ def test_one_hubs_proof_handed_twice_does_not_pass_for_both_logs(peered: TwoHubs
     twice = CliRunner().invoke(cli, args)
     assert twice.exit_code != 0, twice.output
     assert "two proofs of the log gd.hub.test/log" in twice.output
+
+
+@pytest.mark.parametrize("base_url", ["http://user:secret@z.hub.test", "https://token@z.hub.test/hub"])
+def test_a_peer_base_url_with_credentials_is_refused(peered: TwoHubs, base_url: str) -> None:
+    # finding (careless integrator): a peer registered at http://user:secret@host had its
+    # credentials published in GET /log/policy (the witness's submission URL) and /v1/peers
+    yrd, gd = peered.yrd, peered.gd
+    log = FakeLog("z.hub.test/log")
+    witness = Signer("z.hub.test/witness", Ed25519PrivateKey.generate(), COSIGNATURE_V1)
+    document = {
+        **gd.identity(),
+        "origin": log.origin,
+        "base_url": base_url,
+        "log_vkeys": [log.vkey],
+        "witness_vkeys": [witness.verifier.vkey],
+        "registries": ["ZZ"],
+    }
+    admin = yrd.as_client("admin-1")
+    with pytest.raises(Refused) as refused:
+        admin.post("/v1/peers", document)
+    assert refused.value.code == "7026"
+    assert [peer["origin"] for peer in admin.get("/v1/peers")] == [gd.origin]
+    assert "secret" not in yrd.client.get("/log/policy").text
+    assert "token" not in yrd.client.get("/log/policy").text
