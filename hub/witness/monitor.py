@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ log = logging.getLogger("puhui.witness")
 MAX_CHECKPOINT = 16 * 1024
 MAX_TILE = 256 * 32
 MAX_PROOF_JSON = 64 * 1024
+CHECK_BUDGET = 6  # a log's whole check, in witness timeouts (each fetch: at most 2)
 
 # outcomes of one look at a log
 CURRENT = "current"  # nothing new
@@ -79,6 +81,7 @@ class PeerMonitor:
             timeout=httpx.Timeout(settings.witness_timeout),
             headers={"User-Agent": f"puhui-hub/{__version__} (witness monitor)"},
         )
+        self._until = math.inf  # the current log's check ends by then (``CHECK_BUDGET``)
 
     def close(self) -> None:
         self.client.close()
@@ -107,6 +110,8 @@ class PeerMonitor:
         return outcomes
 
     def check(self, origin: str, base_url: str) -> MonitorOutcome:
+        # the logs are checked one after another: a slow one must not hold the others up
+        self._until = time.monotonic() + CHECK_BUDGET * self.settings.witness_timeout
         with self.database.unit_of_work() as session:
             repository = WitnessRepository(session)
             found = repository.log(origin)
@@ -238,7 +243,10 @@ class PeerMonitor:
     def _get(self, url: str, limit: int) -> bytes:
         """The body of ``url``: at most ``limit`` bytes, within twice the timeout in all (a server
         trickling bytes is given up on)."""
-        deadline = time.monotonic() + 2 * self.settings.witness_timeout
+        now = time.monotonic()
+        if now > self._until:
+            raise httpx.ReadTimeout(f"the check of this log ran out of time before {url}")
+        deadline = min(now + 2 * self.settings.witness_timeout, self._until)
         with self.client.stream("GET", url) as response:
             response.raise_for_status()
             data = b""

@@ -56,6 +56,7 @@ COSIGNATURES_MEDIA_TYPE = "text/plain; charset=utf-8"
 EVENT = "witness.split_view_detected"
 MAX_VKEYS = 16
 MAX_ORIGIN = 255
+MAX_TREE = (1 << 53) - 1  # the log's canonical JSON holds integers up to 2^53-1 (RFC 8785)
 
 # where a checkpoint came from
 SUBMITTED = "submitted"  # a log's add-checkpoint request
@@ -339,9 +340,14 @@ class Witness:
 
     def _attempt(self, request: AddCheckpoint, source: str) -> WitnessAnswer | None:
         try:
-            origin = Checkpoint.parse(request.note.text).origin
+            parsed = Checkpoint.parse(request.note.text)
         except NoteError as exc:
             return WitnessAnswer(Verdict.MALFORMED, str(exc))
+        if parsed.size > MAX_TREE:  # its fork's event could not be logged (JSON integers): refused
+            return WitnessAnswer(
+                Verdict.MALFORMED, f"this witness cosigns trees of at most {MAX_TREE} entries"
+            )
+        origin = parsed.origin
         log = self.repository.log(origin)
         keys = {origin: stored_keys(log)} if log is not None and log.active else {}
         stored = self.repository.latest(origin)

@@ -31,7 +31,7 @@ from schemas.jws import sign_record
 from tests.federation.two_hubs import TwoHubs
 from tests.federation.witness_hubs import FakeLog
 from transparency.checkpoint import Checkpoint, CheckpointError
-from transparency.note import COSIGNATURE_V1, Signer, parse_vkey
+from transparency.note import COSIGNATURE_V1, Signer, b64, parse_vkey
 from transparency.proof import ProofError, parse_proof
 from transparency.tiles import TileError, parse_tile_path
 from transparency.witness import WitnessError, parse_add_checkpoint
@@ -296,3 +296,86 @@ def test_a_peer_base_url_with_credentials_is_refused(peered: TwoHubs, base_url: 
     assert [peer["origin"] for peer in admin.get("/v1/peers")] == [gd.origin]
     assert "secret" not in yrd.client.get("/log/policy").text
     assert "token" not in yrd.client.get("/log/policy").text
+
+
+def test_a_slow_peer_has_a_budget_per_check_not_per_fetch(
+    database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # finding: the monitor bounded each fetch (twice the timeout) but not a log's check: a peer
+    # claiming a tree of 2^63-1 and answering its checkpoint and each tile of the consistency
+    # proof (about a dozen) just inside the deadline held the monitor — which checks the logs one
+    # after another — for minutes per round, every other peer unmonitored meanwhile. A log's check
+    # has a budget now (CHECK_BUDGET timeouts). The clock is fake: each look at it is 4 s later
+    # (the timeout is 5 s: every single fetch is within its own deadline).
+    import hub.witness.monitor as monitor_module
+    from transparency.tiles import parse_tile_path
+
+    clock = iter(range(0, 4 * 10**6, 4))
+    monkeypatch.setattr(monitor_module.time, "monotonic", lambda: float(next(clock)))
+    log = FakeLog(ORIGIN, 12)
+    with database.unit_of_work() as session:
+        trust_log(session, log.origin, [log.vkey], "test", base_url="http://gd.hub.test")
+        keystore = KeyStore(settings.resolved_keys_dir)
+        assert Witness(session, settings, keystore).add_checkpoint(log.request(0, 5)).status == 200
+    huge = Checkpoint(ORIGIN, (1 << 63) - 1, bytes(32))
+    tiles: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/log/checkpoint":
+            text = huge.text()
+            return httpx.Response(200, content=f"{text}\n{log.signer.sign(text).line()}".encode())
+        if request.url.path.startswith("/log/tile/"):
+            tiles.append(request.url.path)
+            return httpx.Response(200, content=bytes(32 * parse_tile_path(request.url.path[5:]).width))
+        return httpx.Response(404)
+
+    monitor = PeerMonitor(database, settings, keystore, transport=httpx.MockTransport(answer))
+    try:
+        outcome = monitor.check(ORIGIN, "http://gd.hub.test")
+    finally:
+        monitor.close()
+    assert settings.witness_timeout == 5
+    assert outcome.status == "unreachable", (outcome, tiles)
+    assert 0 < len(tiles) <= 4
+
+
+def _signed_request(
+    log: FakeLog, size: int, root: bytes, old: int = 0, proof: tuple[bytes, ...] = ()
+) -> bytes:
+    text = Checkpoint(log.origin, size, root).text()
+    head = "".join(f"old {old}\n" + "".join(f"{b64(node)}\n" for node in proof))
+    return f"{head}\n{text}\n{log.signer.sign(text).line()}".encode()
+
+
+def test_a_tree_beyond_json_integers_is_refused_so_its_fork_cannot_hide(
+    client: TestClient, database: Database
+) -> None:
+    # finding: the witness cosigned and stored a checkpoint of size 2^60 (valid: below 2^63), but
+    # the split-view event of a later fork at that size could not be logged (its sizes are JSON
+    # numbers; the log's canonical JSON holds integers up to 2^53): a 500, the evidence rolled
+    # back with it — a log could fork unseen by keeping its tree size above 2^53. The witness
+    # refuses such trees (400 7020): it never cosigned one, so there is no fork of one to keep.
+    log = FakeLog(ORIGIN, 12)
+    with database.unit_of_work() as session:
+        trust_log(session, log.origin, [log.vkey], "test", base_url="http://gd.hub.test")
+    for size in (1 << 60, (1 << 53)):
+        answer = client.post(
+            ADD, content=_signed_request(log, size, bytes(32)), headers={"content-type": "text/plain"}
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["code"] == "7020"
+    with database.unit_of_work() as session:
+        assert WitnessRepository(session).latest(ORIGIN) is None
+    largest = client.post(
+        ADD, content=_signed_request(log, (1 << 53) - 1, bytes(32)), headers={"content-type": "text/plain"}
+    )
+    assert largest.status_code == 200, largest.text
+    fork = client.post(
+        ADD,
+        content=_signed_request(log, (1 << 53) - 1, bytes([1]) * 32, old=(1 << 53) - 1),
+        headers={"content-type": "text/plain"},
+    )
+    assert fork.status_code == 409 and fork.json()["code"] == "7024"
+    with database.unit_of_work() as session:
+        (alarm,) = WitnessedLogs(session).alarms()
+    assert alarm.stored_size == alarm.refused_size == (1 << 53) - 1
