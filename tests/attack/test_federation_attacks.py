@@ -379,3 +379,53 @@ def test_a_tree_beyond_json_integers_is_refused_so_its_fork_cannot_hide(
     with database.unit_of_work() as session:
         (alarm,) = WitnessedLogs(session).alarms()
     assert alarm.stored_size == alarm.refused_size == (1 << 53) - 1
+
+
+@dataclass(frozen=True)
+class Answer:
+    name: str
+    chunk: bytes
+    step: int  # seconds of the fake clock per look
+
+
+PEER_ANSWERS = [
+    # finding: the cross-hub worker (in the hub's process) read a peer's answer whole — a peer
+    # streaming gigabytes filled the hub's memory
+    Answer("endless", b"[" * (1 << 20), 0),
+    # finding: each read had a timeout, the answer none — a peer trickling a byte per read held the
+    # worker, and every other peer's messages behind it, for as long as it liked
+    Answer("trickling", b" ", 1),
+]
+
+
+@pytest.mark.parametrize("row", PEER_ANSWERS, ids=[row.name for row in PEER_ANSWERS])
+def test_a_peers_answer_is_read_up_to_a_cap_and_a_deadline(
+    row: Answer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from hub.peering.client import PeerCallFailed, PeerClient
+
+    clock = iter(range(0, row.step * 10**6 + 1, row.step or 1))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(clock)) if row.step else 0.0)
+    sent: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(200):
+                sent.append(1)
+                yield row.chunk
+
+        return httpx.Response(200, content=body())
+
+    client = PeerClient(
+        "http://gd.hub.test", issuer="yrd.hub.test/log", audience="gd.hub.test/log",
+        keystore=KeyStore(tmp_path / "keys"), transport=httpx.MockTransport(answer), timeout=5.0,
+    )  # fmt: skip
+    try:
+        with pytest.raises(PeerCallFailed) as failed:
+            client.post("/federation/v1/hello", {"hello": 1}, jti="j1")
+    finally:
+        client.close()
+    assert failed.value.retryable and failed.value.status is None
+    assert len(sent) <= 12
