@@ -5,6 +5,7 @@ hub, or a party handing an auditor files sends — each row a finding that was f
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -429,3 +430,40 @@ def test_a_peers_answer_is_read_up_to_a_cap_and_a_deadline(
         client.close()
     assert failed.value.retryable and failed.value.status is None
     assert len(sent) <= 12
+
+
+ENTRIES = [
+    # finding: an entry (in a log the auditor trusts, so a hostile hub's) whose subject or data is
+    # no object, or nested past the parser's depth, was a traceback of `certificates verify`
+    ("subject a string", {"type": "recognition.approved", "subject": "RC-1", "data": {}}),
+    ("data a list", {"type": "recognition.approved", "subject": {"id": "RC-1"}, "data": []}),
+    ("nested deep", None),
+]
+
+
+@pytest.mark.parametrize("entry", [row[1] for row in ENTRIES], ids=[row[0] for row in ENTRIES])
+def test_the_offline_check_reads_any_entry_without_a_traceback(entry: dict[str, Any] | None) -> None:
+    from hub.cli.certificates import entry_names_certificate
+
+    data = b"[" * 100_000 if entry is None else json.dumps(entry).encode()
+    problem = entry_names_certificate(data, {"certificate_id": "RC-1"}, "0" * 64)
+    assert problem is not None
+
+
+def test_a_signed_document_that_is_no_certificate_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    # finding: `certificates verify` of a document a trusted key signed but that lacks the
+    # certificate's ruleset (or quantities, or approvers) ended in a KeyError traceback
+    from hub.cli.main import app as cli
+
+    keystore = KeyStore(tmp_path / "keys")
+    document = {"certificate_id": "RC-1", "quantity": 1, "approved_by": ["x"]}
+    (tmp_path / "certificate.jws").write_text(
+        sign_record(document, keystore.active(), typ="puhui-certificate+jws")
+    )
+    (tmp_path / "jwks.json").write_text(json.dumps(keystore.jwks()))
+    result = CliRunner().invoke(
+        cli,
+        ["certificates", "verify", str(tmp_path / "certificate.jws"), "--jwks", str(tmp_path / "jwks.json")],
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "no recognition certificate" in result.output
