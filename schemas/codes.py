@@ -141,6 +141,11 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
         "A text or member name holds a NUL character or a lone UTF-16 surrogate.",
     ),
     CheckCode(
+        "1056",
+        "witness-name-taken",
+        "A peer's witness key name holds '~' or is the witness key name of another peered hub.",
+    ),
+    CheckCode(
         "1060",
         "hub-signature-missing",
         "A hub-to-hub request carries no Puhui-Hub-Signature, or one without its claims (typ, iss, aud, iat,"

@@ -44,4 +44,6 @@ class Checkpoint:
         origin, size, root, *extensions = lines
         if not size.isascii() or not size.isdigit() or (size != "0" and size.startswith("0")):
             raise CheckpointError(f"the size {size!r} is not a decimal without leading zeroes")
+        if len(size) > len(str(MAX_SIZE)):  # int() of thousands of digits raises a bare ValueError
+            raise CheckpointError("the size is between 0 and 2^63-1")
         return cls(origin, int(size), unb64(root, what="the root hash"), tuple(extensions))

@@ -65,6 +65,8 @@ def parse_proof(data: str | bytes) -> TlogProof:
         digits = lines[at][6:]
         if not digits.isascii() or not digits.isdigit() or (digits != "0" and digits.startswith("0")):
             raise ProofError("the index is a decimal without leading zeroes")
+        if len(digits) > 19:  # 2^63-1; int() of thousands of digits raises a bare ValueError
+            raise ProofError("the index is at most 2^63-1")
         path = tuple(unb64(line, what="a proof hash") for line in lines[at + 1 :])
         checkpoint = parse_note(rest)
     except NoteError as exc:

@@ -17,6 +17,7 @@ WIDTH = 256
 HEIGHT = 8
 HASH_SIZE = 32
 MAX_ENTRY = 0xFFFF
+MAX_INDEX_GROUPS = 6  # 2^63 / 256 < 10^17: at most 17 digits, six groups
 
 _LEVEL = r"(?P<level>entries|[0-9]|[1-5][0-9]|6[0-3])"
 _INDEX = r"(?P<index>(?:x[0-9]{3}/)*[0-9]{3})"
@@ -72,6 +73,8 @@ def parse_tile_path(path: str) -> Tile:
     groups = match.group("index").split("/")
     if any(len(group.lstrip("x")) != 3 for group in groups) or (len(groups) > 1 and groups[0] == "x000"):
         raise TileError(f"{path!r} is not a canonical tile index")
+    if len(groups) > MAX_INDEX_GROUPS:  # past any tree of 2^63-1 entries (and int()'s digit limit)
+        raise TileError(f"{path!r} names a tile index beyond any log")
     index = int("".join(group.lstrip("x") for group in groups))
     level_text = match.group("level")
     width = int(match.group("width")) if match.group("width") else WIDTH

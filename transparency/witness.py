@@ -20,6 +20,7 @@ from transparency.note import Note, NoteError, Verifier, b64, open_note, parse_n
 
 MAX_PROOF = 63
 MAX_BODY = 64 * 1024
+MAX_DIGITS = 19  # 2^63-1
 
 
 class WitnessError(ValueError):
@@ -53,6 +54,8 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
     digits = lines[0][4:]
     if not digits.isascii() or not digits.isdigit() or (digits != "0" and digits.startswith("0")):
         raise WitnessError("the old size is a decimal without leading zeroes")
+    if len(digits) > MAX_DIGITS:  # int() of thousands of digits raises a bare ValueError
+        raise WitnessError("the old size is at most 2^63-1")
     if len(lines) - 1 > MAX_PROOF:
         raise WitnessError(f"at most {MAX_PROOF} consistency proof lines")
     try:

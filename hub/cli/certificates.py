@@ -50,16 +50,18 @@ def entry_names_certificate(entry: bytes, certificate: dict[str, Any], digest: s
     """None if the log entry records ``certificate`` (its event, subject and digest), else why not."""
     try:
         event = json.loads(entry)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "the proof's entry is not JSON"
     if not isinstance(event, dict):
         return "the proof's entry is not a JSON object"
     if event.get("type") != CERTIFICATE_EVENT:
         return f"the proof's entry is a {event.get('type')} event, not {CERTIFICATE_EVENT}"
-    subject = event.get("subject") or {}
+    subject, data = event.get("subject"), event.get("data")
+    if not isinstance(subject, dict) or not isinstance(data, dict):
+        return "the proof's entry has no subject or data object"
     if subject.get("id") != certificate.get("certificate_id"):
         return f"the proof's entry is about {subject.get('id')}, not {certificate.get('certificate_id')}"
-    stated = (event.get("data") or {}).get("certificate_digest")
+    stated = data.get("certificate_digest")
     if stated != digest:
         return f"the proof's entry holds certificate_digest {stated}, not this certificate's {digest}"
     return None
@@ -125,9 +127,12 @@ def verify(
         if verified is None:
             assert refusal is not None
             fail(f"[{refusal.code}] a signature of the certificate does not verify: {refusal.message}")
-        certificates.append(verified.json())
+        payload = verified.json()
+        if not isinstance(payload, dict):
+            fail("a signed document is no recognition certificate (not a JSON object)")
+        certificates.append(payload)
         console.print(
-            f"valid certificate {verified.json()['certificate_id']} signed by {verified.kid}",
+            f"valid certificate {payload.get('certificate_id')} signed by {verified.kid}",
             highlight=False,
             soft_wrap=True,
         )
@@ -139,12 +144,18 @@ def verify(
     if any(certificate_digest(other) != digest for other in certificates[1:]):
         fail("the hubs signed different certificates (their digests differ)")
     c = certificate
-    ruleset = f"{c['ruleset']['ruleset_id']} v{c['ruleset']['version']}"
-    moved = (
-        f"{c['quantity']} t {c['origin_registry']} -> {c['converted_quantity']} t {c['destination_registry']}"
-    )
+    try:  # a signer may sign what is no certificate: say so, never a traceback
+        ruleset = f"{c['ruleset']['ruleset_id']} v{c['ruleset']['version']}"
+        moved = (
+            f"{c['quantity']} t {c['origin_registry']} -> {c['converted_quantity']} t "
+            f"{c['destination_registry']}"
+        )
+        approvers = ", ".join(str(name) for name in c["approved_by"])
+        purpose = c["purpose"]
+    except (KeyError, TypeError) as exc:
+        fail(f"the signed document is no recognition certificate (it lacks {exc})")
     console.print(
-        f"  {moved} for {c['purpose']}; ruleset {ruleset}; approved by {', '.join(c['approved_by'])}",
+        f"  {moved} for {purpose}; ruleset {ruleset}; approved by {approvers}",
         highlight=False,
         soft_wrap=True,
     )
@@ -155,6 +166,7 @@ def verify(
         fail("--proof needs the --policy that says which logs and witnesses to trust")
     policies = [_policy(path) for path in policy]
     failures = []
+    proven: set[str] = set()
     for path in proof:
         try:
             parsed = parse_proof(read_bytes(str(path)))
@@ -170,6 +182,10 @@ def verify(
             failures.append(f"{path}: {problem}")
             continue
         tree = checked.checkpoint.checkpoint
+        if tree.origin in proven:  # one log's proof handed twice would pass for two logs
+            failures.append(f"{path}: two proofs of the log {tree.origin} (one proof per hub's log)")
+            continue
+        proven.add(tree.origin)
         witnesses = ", ".join(sorted(checked.checkpoint.cosigned_by)) or "none"
         console.print(
             f"  included in {tree.origin} at index {parsed.index} of {tree.size} (witnesses: {witnesses})",

@@ -13,6 +13,7 @@ logs it, and completes the recognition (its serials pass to the certificate as t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -322,6 +323,19 @@ class CrossHubService:
         certificate = decision.certificate
         if certificate is None or decision.jws is None:
             raise _refused("/certificate", "1002", "an approval carries the certificate and its JWS")
+        # the peer signs what it likes: the members used here are of their types before use
+        # (a certificate from another hub names that hub's URL as issuer, so the schema's
+        # issuer.hub pattern does not hold for it; the members are checked one by one)
+        shapes: dict[str, Callable[[Any], bool]] = {
+            "log_index": _count,
+            "converted_quantity": _count,
+            "approved_by": lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+            "approved_at": lambda v: isinstance(v, str),
+            "issuer": lambda v: isinstance(v, dict),
+        }
+        for name, good in shapes.items():
+            if not good(certificate.get(name)):
+                raise _refused(f"/certificate/{name}", "1002", f"the certificate's {name} is malformed")
         try:
             verified = verify_record(decision.jws, jwks_of(peer), record=certificate)
         except JWSError as exc:
@@ -345,6 +359,10 @@ class CrossHubService:
                 "/certificate/issuer/kid", "5021", "the certificate names another key than its signer"
             )
         return certificate, verified.kid
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def forward_answer(recognition: Recognition) -> ForwardAnswer:

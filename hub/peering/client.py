@@ -3,6 +3,8 @@ ASGI apps in one process) and of a hub's public identity."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ from hub.peering.requests import HUB_SIGNATURE_HEADER, sign_hub_request
 from schemas.canonical import canonicalize
 
 RETRYABLE = frozenset({408, 425, 429})
+MAX_ANSWER = 4 * 1024 * 1024  # a peer's JSON answer (its requests are capped by max_body_bytes)
 
 
 class PeerCallFailed(Exception):
@@ -41,6 +44,7 @@ class PeerClient:
         self.issuer = issuer
         self.audience = audience
         self.keystore = keystore
+        self.timeout = timeout
         self.http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
         self.prefix = httpx.URL(base_url.rstrip("/")).path.rstrip("/")
 
@@ -65,27 +69,45 @@ class PeerClient:
             jti=jti,
         )
         try:
-            response = self.http.post(
+            with self.http.stream(
+                "POST",
                 path,
                 content=canonicalize(body),
                 headers={"content-type": "application/json", HUB_SIGNATURE_HEADER: signature},
-            )
+            ) as response:
+                data = read_capped(response, self.timeout)
         except httpx.HTTPError as exc:
             raise PeerCallFailed(
                 f"{self.audience} unreachable: {exc!r}", status=None, retryable=True
             ) from exc
-        return answer_of(response, self.audience)
+        return answer_of(response, self.audience, data)
 
 
-def answer_of(response: httpx.Response, who: str) -> dict[str, Any]:
+def read_capped(response: httpx.Response, timeout: float) -> bytes:
+    """A peer's answer: at most ``MAX_ANSWER`` bytes within twice the timeout in all (the workers
+    run in the hub's process, one message after another: an endless or trickling answer must
+    neither fill its memory nor hold the other peers' messages)."""
+    deadline = time.monotonic() + 2 * timeout
+    data = b""
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) > MAX_ANSWER:
+            raise httpx.DecodingError(f"the answer is over {MAX_ANSWER} bytes")
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer comes too slowly")
+    return data
+
+
+def answer_of(response: httpx.Response, who: str, data: bytes | None = None) -> dict[str, Any]:
+    content = response.content if data is None else data
     try:
-        answer = response.json()
-    except ValueError:
+        answer = json.loads(content)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         answer = None
     if response.is_success and isinstance(answer, dict):
         return answer
     retryable = response.status_code >= 500 or response.status_code in RETRYABLE
-    detail = answer.get("detail") if isinstance(answer, dict) else response.text[:200]
+    detail = answer.get("detail") if isinstance(answer, dict) else content.decode("utf-8", "replace")[:200]
     raise PeerCallFailed(
         f"{who} answered {response.status_code}: {detail}",
         status=response.status_code,
@@ -98,7 +120,8 @@ def fetch_identity(base_url: str, *, transport: httpx.BaseTransport | None = Non
     """The public identity of the hub at ``base_url`` (``GET /v1/hub``)."""
     with httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=10.0) as http:
         try:
-            response = http.get("/v1/hub")
+            with http.stream("GET", "/v1/hub") as response:
+                data = read_capped(response, 10.0)
         except httpx.HTTPError as exc:
             raise PeerCallFailed(f"{base_url} unreachable: {exc!r}", status=None, retryable=True) from exc
-        return answer_of(response, base_url)
+        return answer_of(response, base_url, data)

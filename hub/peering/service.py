@@ -21,6 +21,7 @@ from transparency.note import COSIGNATURE_V1, ED25519, NoteError, parse_vkey
 
 REGISTRY_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 SUBJECT = "hub-peer"
+WITNESS_NAME_TAKEN = "1056"
 
 
 def _invalid(pointer: str, detail: str, code: str = "2023") -> SchemaViolation:
@@ -69,6 +70,26 @@ class PeerService:
             raise _invalid("/registries", "a registry is named twice", code="1002")
         return sorted(registries)
 
+    def _witness_names(self, vkeys: Sequence[str], origin: str) -> None:
+        """A peer's witness key names are its own: the hub's policy names each peer's witnesses by
+        them (``<name>``, ``<name>~2`` for its later keys, grouped by what precedes ``~``), so a
+        name another peer uses — or one with ``~`` — would put this peer's key in that peer's place
+        (1056)."""
+        taken = {
+            parse_vkey(vkey).name
+            for peer in self.peers.listing()
+            if peer.origin != origin
+            for vkey in peer.witness_vkeys
+        }
+        for position, vkey in enumerate(vkeys):
+            name = parse_vkey(vkey).name
+            if "~" in name or name in taken:
+                raise _invalid(
+                    f"/witness_vkeys/{position}",
+                    f"the witness key name {name!r} holds '~' or is another peer's",
+                    code=WITNESS_NAME_TAKEN,
+                )
+
     def register(
         self,
         *,
@@ -95,6 +116,7 @@ class PeerService:
             ),
             "registries": self._registries(registries, origin),
         }
+        self._witness_names(checked["witness_vkeys"], origin)
         now = datetime.now(UTC)
         peer = found or HubPeer(
             id=str(uuid.uuid4()), origin=origin, registered_by=actor, changed_by=actor, **checked

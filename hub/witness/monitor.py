@@ -13,7 +13,9 @@ smaller than the cosigned one must be proved a prefix of it, else it is evidence
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,7 @@ log = logging.getLogger("puhui.witness")
 MAX_CHECKPOINT = 16 * 1024
 MAX_TILE = 256 * 32
 MAX_PROOF_JSON = 64 * 1024
+CHECK_BUDGET = 6  # a log's whole check, in witness timeouts (each fetch: at most 2)
 
 # outcomes of one look at a log
 CURRENT = "current"  # nothing new
@@ -78,6 +81,7 @@ class PeerMonitor:
             timeout=httpx.Timeout(settings.witness_timeout),
             headers={"User-Agent": f"puhui-hub/{__version__} (witness monitor)"},
         )
+        self._until = math.inf  # the current log's check ends by then (``CHECK_BUDGET``)
 
     def close(self) -> None:
         self.client.close()
@@ -106,6 +110,8 @@ class PeerMonitor:
         return outcomes
 
     def check(self, origin: str, base_url: str) -> MonitorOutcome:
+        # the logs are checked one after another: a slow one must not hold the others up
+        self._until = time.monotonic() + CHECK_BUDGET * self.settings.witness_timeout
         with self.database.unit_of_work() as session:
             repository = WitnessRepository(session)
             found = repository.log(origin)
@@ -222,13 +228,12 @@ class PeerMonitor:
         except (httpx.HTTPError, TileError, KeyError) as exc:
             log.info("no tiles from %s (%s); asking its proof API", base_url, exc)
         try:
-            response = self.client.get(
-                f"{base_url}/v1/log/proofs/consistency", params={"first": first, "second": second}
+            # read like the checkpoint and tiles: capped and within the deadline, never whole first
+            data = self._get(
+                f"{base_url}/v1/log/proofs/consistency?first={int(first)}&second={int(second)}",
+                MAX_PROOF_JSON,
             )
-            response.raise_for_status()
-            if len(response.content) > MAX_PROOF_JSON:
-                raise ProofUnavailable("the proof is too large")
-            path = response.json()["consistency_path"]
+            path = json.loads(data)["consistency_path"]
             return [bytes.fromhex(node) for node in path]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise ProofUnavailable(
@@ -238,7 +243,10 @@ class PeerMonitor:
     def _get(self, url: str, limit: int) -> bytes:
         """The body of ``url``: at most ``limit`` bytes, within twice the timeout in all (a server
         trickling bytes is given up on)."""
-        deadline = time.monotonic() + 2 * self.settings.witness_timeout
+        now = time.monotonic()
+        if now > self._until:
+            raise httpx.ReadTimeout(f"the check of this log ran out of time before {url}")
+        deadline = min(now + 2 * self.settings.witness_timeout, self._until)
         with self.client.stream("GET", url) as response:
             response.raise_for_status()
             data = b""

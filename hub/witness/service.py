@@ -56,6 +56,7 @@ COSIGNATURES_MEDIA_TYPE = "text/plain; charset=utf-8"
 EVENT = "witness.split_view_detected"
 MAX_VKEYS = 16
 MAX_ORIGIN = 255
+MAX_TREE = (1 << 53) - 1  # the log's canonical JSON holds integers up to 2^53-1 (RFC 8785)
 
 # where a checkpoint came from
 SUBMITTED = "submitted"  # a log's add-checkpoint request
@@ -150,6 +151,8 @@ def check_base_url(base_url: str | None) -> str | None:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise _invalid("the base URL is an http(s) URL without query or fragment", "base_url")
+    if parts.username is not None or parts.password is not None:  # it is published (GET /log/policy)
+        raise _invalid("the base URL holds no user name or password: it is published", "base_url")
     return base_url.rstrip("/")
 
 
@@ -247,7 +250,13 @@ class WitnessedLogs:
         stored_size, stored_root, stored_note = stored if stored is not None else (None, None, answer or "")
         # one alarm per disagreement with a given cosigned checkpoint (a log that keeps forking
         # raises one alarm, not one per interval); the refused note is kept from the first
-        digest = _digest(origin, kind, reporter, stored_note, str(old_size))
+        # A witness's report on our own log (``stored`` None) is unsigned, and its wording and the
+        # old size (named in its own 409) are the witness's to vary, while each alarm is a log entry
+        # that makes another checkpoint for it to refuse: one alarm per witness and kind.
+        if stored is None:
+            digest = _digest(origin, kind, reporter, stored_note.split("\n", 1)[0])
+        else:
+            digest = _digest(origin, kind, reporter, stored_note, str(old_size))
         values: dict[str, Any] = {
             "origin": origin,
             "kind": kind,
@@ -331,9 +340,14 @@ class Witness:
 
     def _attempt(self, request: AddCheckpoint, source: str) -> WitnessAnswer | None:
         try:
-            origin = Checkpoint.parse(request.note.text).origin
+            parsed = Checkpoint.parse(request.note.text)
         except NoteError as exc:
             return WitnessAnswer(Verdict.MALFORMED, str(exc))
+        if parsed.size > MAX_TREE:  # its fork's event could not be logged (JSON integers): refused
+            return WitnessAnswer(
+                Verdict.MALFORMED, f"this witness cosigns trees of at most {MAX_TREE} entries"
+            )
+        origin = parsed.origin
         log = self.repository.log(origin)
         keys = {origin: stored_keys(log)} if log is not None and log.active else {}
         stored = self.repository.latest(origin)
