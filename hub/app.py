@@ -55,6 +55,8 @@ from hub.transfers.worker import TransferWorker
 from hub.witness.collector import CosignatureCollector, witness_lines
 from hub.witness.endpoints import router as witness_router
 from hub.witness.monitor import PeerMonitor
+from hub.xtransfer.endpoints import router as xtransfer_router
+from hub.xtransfer.worker import InboundTransferWorker
 
 
 def operation_id(route: APIRoute) -> str:
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
+                WorkerThread(InboundTransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
                 WorkerThread(
                     Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(peering_router)
     app.include_router(federation_router)
     app.include_router(crosshub_router)
+    app.include_router(xtransfer_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
