@@ -5,11 +5,16 @@ deadline never leave the serials in two places (docs/federation-transfers.md).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
+from hub.client import Refused
 from hub.crosshub.models import PeerMessage
+from hub.peering.client import PeerCallFailed
 from hub.registry.models import CreditBlock
 from hub.xtransfer.models import FederatedTransfer
 from tests.federation.two_hubs import Hub, TwoHubs
@@ -26,13 +31,14 @@ def _propose(
     start: int = START,
     end: int = END,
     key: str | None = None,
+    block_id: str = "JS-B-2025-000001",
     **extra: Any,
 ) -> dict[str, Any]:
     body = {
         "transfer_id": transfer_id,
         "destination": destination,
         "to_account": {"registry": destination, "account_id": account},
-        "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS", "start": start, "end": end}],
+        "blocks": [{"block_id": block_id, "namespace": "JS", "start": start, "end": end}],
         **extra,
     }
     answer: dict[str, Any] = (
@@ -59,16 +65,21 @@ def _blocks(hub: Hub, start: int = START, end: int = END) -> list[tuple[str, str
 
 
 def where(hubs: TwoHubs, start: int = START, end: int = END) -> str:
-    """Where serials [start, end] are, across both hubs' databases: ``held`` at JS, ``locked`` at
-    JS (in flight), or ``moved`` (exported at JS, imported at GD); any other combination — held
-    on both sides, credited at GD while JS still holds or locks them — fails the test."""
-    yrd = {(registry, status) for registry, status, _ in _blocks(hubs.yrd, start, end)}
-    gd = {(registry, status) for registry, status, _ in _blocks(hubs.gd, start, end)}
-    if gd == set():
-        assert yrd in ({("JS", "held")}, {("JS", "locked")}), yrd
-        return "held" if yrd == {("JS", "held")} else "locked"
-    assert (yrd, gd) == ({("JS", "exported")}, {("GD", "imported")}), (yrd, gd)
-    return "moved"
+    """Where serials [start, end] are, across both hubs' databases: ``held`` at JS; ``locked`` at
+    JS (in flight); ``arriving`` (credited at GD, still locked at JS: the YRD hub not told yet,
+    nothing can move them); or ``moved`` (exported at JS, imported at GD). Any other combination
+    — held at JS and at GD, credited twice, held at JS while credited at GD — fails the test."""
+    yrd = [(registry, status) for registry, status, _ in _blocks(hubs.yrd, start, end)]
+    gd = [(registry, status) for registry, status, _ in _blocks(hubs.gd, start, end)]
+    states = {
+        ((("JS", "held"),), ()): "held",
+        ((("JS", "locked"),), ()): "locked",
+        ((("JS", "locked"),), (("GD", "imported"),)): "arriving",
+        ((("JS", "exported"),), (("GD", "imported"),)): "moved",
+    }
+    found = states.get((tuple(yrd), tuple(gd)))
+    assert found is not None, (yrd, gd)
+    return found
 
 
 def _sandbox(hub: Hub, code: str) -> dict[str, Any]:
@@ -134,3 +145,240 @@ def test_a_transfer_from_jiangsu_to_a_guangdong_account_completes_on_both_hubs(p
     assert (gd_block["status"], gd_block["holder"]["account_id"]) == ("imported", "GD-A-ORG-0007")
     (half,) = _halves(peered.gd)
     assert (half.peer_origin, half.transfer_id, half.phase) == (peered.yrd.origin, "XT-1", "completed")
+
+
+def _rounds(hubs: TwoHubs, count: int, start: datetime, step: timedelta = timedelta(seconds=30)) -> datetime:
+    """Every worker of both hubs ``count`` times, ``step`` apart, conservation checked after each."""
+    moment = start
+    for _ in range(count):
+        for work in [*hubs.workers, *hubs.transfer_workers]:
+            work(moment)
+            where(hubs)
+        moment += step
+    return moment
+
+
+def _transfer(hubs: TwoHubs, transfer_id: str = "XT-1") -> dict[str, Any]:
+    found: dict[str, Any] = hubs.yrd.as_client("js").get(f"/v1/transfers/{transfer_id}")
+    return found
+
+
+def test_the_destination_platform_refusing_the_credit_unlocks_at_the_origin(peered: TwoHubs) -> None:
+    from tests.federation.two_hubs import GuangdongSandboxAdapter
+    from tests.hub.conftest import example
+
+    # the GD platform holds a block of that id already: it refuses the import (409), definitively
+    taken = example("credit-block", "kunshan-pv-399kw")
+    taken.update(
+        block_id=_piece(peered), serial_start=START, serial_end=END, quantity=END - START + 1,
+        current_registry="GD", holder={"registry": "GD", "account_id": "GD-A-OTHER"},
+    )  # fmt: skip
+    adapter = GuangdongSandboxAdapter()
+    added = peered.gd.client.post(
+        "/sandbox/gd/_sandbox/issuances",
+        content=adapter.render(taken),
+        headers={"content-type": adapter.media_types[0]},
+    )
+    assert added.status_code < 300, added.text
+    _propose(peered)
+    _rounds(peered, 10, datetime.now(UTC))
+    terminated = _transfer(peered)
+    assert (terminated["state"], terminated["itl_status"]) == ("terminated", 5)
+    assert "refused the credit" in terminated["history"][-1]["reason"]
+    assert where(peered) == "held"
+    assert _sandbox(peered.yrd, "JS")["blocks"][_piece(peered)] == "held"  # unlocked at JS
+    assert [h.phase for h in _halves(peered.gd)] == ["refused"]
+    assert [h.phase for h in _halves(peered.yrd)] == ["refused"]
+    assert _types(peered.gd) == ["transfer.offered", "transfer.committed", "transfer.refused"]
+    assert _types(peered.yrd)[-2:] == ["transfer.refused", "transfer.terminated"]
+    assert peered.gd.as_client("gd").get("/v1/transfers/XT-1")["state"] == "terminated"
+    # the serials move again, to another destination
+    again = _propose(peered, "XT-2", destination="SH", account="SH-A-1", block_id=_piece(peered))
+    assert again["state"] == "accepted"
+
+
+def test_an_unreachable_destination_hub_gets_the_transfer_once_when_back(peered: TwoHubs) -> None:
+    _propose(peered)
+    peered.network.cut(peered.gd)
+    moment = _rounds(peered, 6, datetime.now(UTC))
+    assert where(peered) == "locked"
+    (offer,) = _messages(peered.yrd, "transfer.offer")
+    assert offer.status == "pending" and offer.attempts >= 2
+    peered.network.restore(peered.gd)
+    _rounds(peered, 10, moment)
+    assert where(peered) == "moved"
+    assert _transfer(peered)["state"] == "completed"
+    assert _sandbox(peered.gd, "GD")["imports"] == [_piece(peered)]
+    assert [h.phase for h in _halves(peered.gd)] == ["completed"]
+
+
+@pytest.mark.parametrize("deaf", ["gd", "yrd", "both"])
+def test_lost_answers_repeat_messages_and_calls_never_their_effects(peered: TwoHubs, deaf: str) -> None:
+    hubs = {"gd": [peered.gd], "yrd": [peered.yrd], "both": [peered.gd, peered.yrd]}[deaf]
+    _propose(peered)
+    for hub in hubs:  # they act on what they receive; their answers are lost (platforms' too)
+        peered.network.lose_answers(hub)
+    moment = _rounds(peered, 8, datetime.now(UTC))
+    for hub in hubs:
+        peered.network.restore(hub)
+    _rounds(peered, 12, moment)
+    assert where(peered) == "moved"
+    assert _transfer(peered)["state"] == "completed"
+    assert _sandbox(peered.gd, "GD")["imports"] == [_piece(peered)]  # credited once
+    assert len(peered.gd.logged("transfer.imported")) == 1
+    assert len(peered.yrd.logged("transfer.completed")) == 1
+    with peered.gd.database.unit_of_work() as session:
+        assert len(session.exec(select(CreditBlock).where(CreditBlock.current_registry == "GD")).all()) == 1
+    sent = [*_messages(peered.yrd, "transfer.offer"), *_messages(peered.yrd, "transfer.decision")]
+    assert [m.status for m in sent] == ["delivered", "delivered"]
+    assert [m.status for m in _messages(peered.gd, "transfer.outcome")] == ["delivered"]
+    if deaf == "gd":
+        assert sent[0].attempts > 1  # the offer was sent again under its jti, answered as the first
+    else:  # JS's answers were lost: the lock was called again under its key, locked once
+        assert _sandbox(peered.yrd, "JS")["blocks"][_piece(peered)] == "exported"
+
+
+def test_the_deadline_passing_before_the_destination_answers_aborts_and_compensates(
+    peered: TwoHubs,
+) -> None:
+    _propose(peered)
+    peered.network.cut(peered.gd)
+    now = datetime.now(UTC)
+    _rounds(peered, 4, now)
+    assert where(peered) == "locked"
+    late = now + timedelta(seconds=peered.yrd.settings.transfer_deadline + 60)
+    _rounds(peered, 3, late)  # the deadline passed with the offer unanswered: aborted, unlocked
+    terminated = _transfer(peered)
+    assert terminated["state"] == "terminated"
+    assert where(peered) == "held"
+    assert _sandbox(peered.yrd, "JS")["blocks"][_piece(peered)] == "held"
+    assert [h.phase for h in _halves(peered.yrd)] == ["aborted"]
+    # the destination comes back: the offer (sent first) and the abort arrive; nothing is credited
+    peered.network.restore(peered.gd)
+    _rounds(peered, 8, late + timedelta(minutes=10))
+    assert [h.phase for h in _halves(peered.gd)] == ["aborted"]
+    assert _sandbox(peered.gd, "GD")["imports"] == []
+    assert where(peered) == "held" and _transfer(peered)["state"] == "terminated"
+    assert "transfer.committed" not in _types(peered.yrd) + _types(peered.gd)
+
+
+def test_an_abort_overtaking_its_offer_keeps_the_late_offer_aborted(peered: TwoHubs) -> None:
+    from tests.federation.test_crosshub_recognition import _post
+
+    yrd, gd, network = peered.yrd, peered.gd, peered.network
+    abort = {
+        "transfer_id": "XT-9",
+        "decision": "abort",
+        "origin_registry": "JS",
+        "destination_registry": "GD",
+    }
+    assert _post(yrd, gd, "/federation/v1/transfers/XT-9/decision", abort, network)["phase"] == "aborted"
+    _propose(peered, "XT-9")
+    peered.network.cut(gd)
+    _rounds(peered, 3, datetime.now(UTC))
+    (offer,) = _messages(yrd, "transfer.offer")
+    peered.network.restore(gd)
+    assert _post(yrd, gd, "/federation/v1/transfers", offer.body, network)["phase"] == "aborted"
+    commit = {**abort, "decision": "commit"}
+    with pytest.raises(PeerCallFailed) as refused:
+        _post(yrd, gd, "/federation/v1/transfers/XT-9/decision", commit, network)
+    assert (refused.value.status, (refused.value.problem or {}).get("code")) == (409, "6013")
+    assert _sandbox(gd, "GD")["imports"] == []
+
+
+@dataclass(frozen=True)
+class Refusal:
+    name: str
+    body: dict[str, Any]
+    status: int
+    code: str
+
+
+def test_a_transfer_to_a_registry_no_hub_serves_is_refused_as_today(peered: TwoHubs) -> None:
+    rows = [
+        Refusal("no peer serves CD", {"destination": "CD", "account": "CD-A-1"}, 422, "2002"),
+        Refusal("a certificate across hubs", {"certificate_id": "CERT-1"}, 422, "6016"),
+        Refusal("an account elsewhere", {"account": "GD-A-1", "to_account_registry": "SH"}, 422, "2005"),
+    ]
+    for row in rows:
+        body = dict(row.body)
+        registry = body.pop("to_account_registry", None)
+        with pytest.raises(Refused) as refused:
+            if registry:
+                peered.yrd.as_client("js").request(
+                    "POST",
+                    "/v1/transfers",
+                    json_body={
+                        "transfer_id": "XT-R",
+                        "destination": "GD",
+                        "to_account": {"registry": registry, "account_id": body["account"]},
+                        "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS"}],
+                    },
+                    headers={"Idempotency-Key": f"k-{row.name}"},
+                )
+            else:
+                _propose(peered, "XT-R", key=f"k-{row.name}", **body)
+        assert refused.value.status == row.status, row.name
+        assert row.code in [e["code"] for e in refused.value.errors], row.name
+    admin = peered.yrd.as_client("admin-1")
+    (peer,) = admin.get("/v1/peers")
+    admin.post(f"/v1/peers/{peer['id']}/suspend", {})
+    with pytest.raises(Refused) as suspended:
+        _propose(peered, "XT-S")
+    assert "2020" in [e["code"] for e in suspended.value.errors]
+    assert where(peered) == "held" and _halves(peered.yrd) == []
+
+
+def test_outcomes_from_another_hub_forged_or_replayed_change_nothing(peered: TwoHubs, tmp_path: Any) -> None:
+    from tests.federation.test_crosshub_recognition import _post, _refusal, _third_peer
+
+    yrd, gd, network = peered.yrd, peered.gd, peered.network
+    _propose(peered)
+    network.cut(yrd)  # GD's outcome cannot reach the YRD hub (nor can YRD's workers reach JS)
+    network.restore(yrd)
+    moment = datetime.now(UTC)
+    for _ in range(6):  # up to GD's credit, the outcome not delivered
+        for work in peered.workers[:1] + peered.transfer_workers[:1]:  # the YRD hub's side
+            work(moment)
+        for work in peered.workers[1:] + peered.transfer_workers[3:5]:  # the GD hub's side
+            work(moment)
+        if _messages(gd, "transfer.outcome"):
+            break
+        moment += timedelta(seconds=30)
+    (message,) = _messages(gd, "transfer.outcome")
+    assert message.status == "pending" and where(peered) == "arriving"
+    path = "/federation/v1/transfers/XT-1/outcome"
+    body = message.body
+    third = _third_peer(peered, tmp_path)
+    cases = [
+        ("a hub that is not the destination", lambda: _post(third, yrd, path, body, network), (403, "6012")),
+        (
+            "an unknown transfer",
+            lambda: _post(
+                gd, yrd, "/federation/v1/transfers/XT-0/outcome", {**body, "transfer_id": "XT-0"}, network
+            ),
+            (404, "6010"),
+        ),
+        (
+            "the path names another transfer",
+            lambda: _post(gd, yrd, "/federation/v1/transfers/XT-0/outcome", body, network),
+            (422, "6010"),
+        ),
+        (
+            "its jti replayed with another body",
+            lambda: _post(
+                gd, yrd, path, {**body, "outcome": "refused", "blocks": []}, network, jti=message.id
+            ),
+            (409, "1017"),
+        ),
+    ]
+    first = _post(gd, yrd, path, body, network, jti=message.id)  # the genuine outcome, once
+    for name, call, expected in cases:
+        assert _refusal(call) == expected, name
+    assert first["phase"] == "completed"
+    assert _post(gd, yrd, path, body, network)["phase"] == "completed"  # told again: the same
+    refused = {**body, "outcome": "refused", "blocks": [], "reason": "changed its mind"}
+    assert _refusal(lambda: _post(gd, yrd, path, refused, network)) == (409, "6014")
+    peered.settle(start=moment)
+    assert where(peered) == "moved" and _transfer(peered)["state"] == "completed"
+    assert len(yrd.logged("transfer.completed")) == 1
