@@ -551,9 +551,9 @@ class TransferWorker:
             offered += outcome is True
         calling = [job for job in jobs if job.id not in failed and job not in crossing]
         if calling:
-            codes = {job.origin for job in calling if job.state is State.ACCEPTED}
-            codes |= {job.destination for job in calling if job.state is State.ORIGIN_LOCKED}
-            failed |= self._calls(calling, self._clients(codes) if codes else {})
+            # no client for a destination another hub serves (it drives its own platforms)
+            codes = {code for job in calling for code in (job.origin, None if job.hub else job.destination)}
+            failed |= self._calls(calling, self._clients({code for code in codes if code is not None}))
         advanced = self._record_round(
             [job for job in jobs if job.id not in failed and job not in crossing], failed
         )

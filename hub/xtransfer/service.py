@@ -78,7 +78,7 @@ def _actor(peer_origin: str) -> str:
 
 
 def _answer(row: FederatedTransfer) -> ExchangeAnswer:
-    return ExchangeAnswer(transfer_id=row.transfer_id, phase=Phase(row.phase))  # type: ignore[arg-type]
+    return ExchangeAnswer(transfer_id=row.transfer_id, phase=Phase(row.phase))
 
 
 class TransferExchange:
@@ -149,7 +149,7 @@ class TransferExchange:
     def _decide(self, row: FederatedTransfer, decision: str) -> None:
         body = TransferDecision(
             transfer_id=row.transfer_id,
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             origin_registry=row.origin_registry,
             destination_registry=row.destination_registry,
         ).model_dump()
@@ -268,6 +268,11 @@ class TransferExchange:
         if origin not in peer.registries or platforms.get(origin) is not None:
             raise _refused("/origin_registry", "2004", f"{peer.origin} does not serve {origin}")
         self._check_blocks(offer)
+        held = RegistryRepository(self.session).by_ids(
+            r["block_id"] for r in arriving_rows(peer.origin, offer)
+        )
+        if held:
+            raise _refused("/blocks", "6015", f"this hub registers {', '.join(sorted(held))} already")
         row = FederatedTransfer(
             peer_origin=peer.origin,
             transfer_id=offer.transfer_id,
@@ -371,20 +376,7 @@ class TransferExchange:
         destination (imported, the transfer's account), complete, and tell the origin's hub."""
         offer = TransferOffer.model_validate(row.request)
         ClaimRepository(self.session).lock(sorted({b.record["serial_namespace"] for b in offer.blocks}))
-        batch = str(uuid.uuid5(uuid.NAMESPACE_URL, f"puhui-xtransfer:{row.peer_origin}:{row.transfer_id}"))
-        account = offer.to_account.model_dump()
-        rows = [
-            derived_row(
-                _as_block(block.record, block.root_block_id, batch),
-                int(block.record["serial_start"]),
-                int(block.record["serial_end"]),
-                status=str(BlockStatus.IMPORTED),
-                registry=row.destination_registry,
-                holder_account=account["account_id"],
-                record_changes={"current_registry": row.destination_registry, "holder": account},
-            )
-            for block in offer.blocks
-        ]
+        rows = arriving_rows(row.peer_origin, offer)
         existing = RegistryRepository(self.session).by_ids(r["block_id"] for r in rows)
         if existing:
             raise Conflict(f"blocks {sorted(existing)} are registered here already", code="6015")
@@ -416,6 +408,25 @@ class TransferExchange:
             transfer_id=row.transfer_id, outcome="refused", reason=reason[:2000]
         ).model_dump()
         self.outbox.enqueue(row.peer_origin, OUTCOME, row.transfer_id, outcome_path(row.transfer_id), body)
+
+
+def arriving_rows(peer_origin: str, offer: TransferOffer) -> list[dict[str, Any]]:
+    """The destination's blocks the offered pieces become: held by the destination registry
+    (imported, the transfer's account), their ids derived as a local transfer's."""
+    batch = str(uuid.uuid5(uuid.NAMESPACE_URL, f"puhui-xtransfer:{peer_origin}:{offer.transfer_id}"))
+    account = offer.to_account.model_dump()
+    return [
+        derived_row(
+            _as_block(block.record, block.root_block_id, batch),
+            int(block.record["serial_start"]),
+            int(block.record["serial_end"]),
+            status=str(BlockStatus.IMPORTED),
+            registry=offer.destination_registry,
+            holder_account=account["account_id"],
+            record_changes={"current_registry": offer.destination_registry, "holder": account},
+        )
+        for block in offer.blocks
+    ]
 
 
 def _as_block(record: dict[str, Any], root: str, batch: str) -> CreditBlock:

@@ -20,6 +20,7 @@ from hub.xtransfer.models import FederatedTransfer
 from tests.federation.two_hubs import Hub, TwoHubs
 
 START, END = 100001, 100120
+Sides = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # (YRD's, GD's) blocks
 
 
 def _propose(
@@ -71,7 +72,7 @@ def where(hubs: TwoHubs, start: int = START, end: int = END) -> str:
     — held at JS and at GD, credited twice, held at JS while credited at GD — fails the test."""
     yrd = [(registry, status) for registry, status, _ in _blocks(hubs.yrd, start, end)]
     gd = [(registry, status) for registry, status, _ in _blocks(hubs.gd, start, end)]
-    states = {
+    states: dict[Sides, str] = {
         ((("JS", "held"),), ()): "held",
         ((("JS", "locked"),), ()): "locked",
         ((("JS", "locked"),), (("GD", "imported"),)): "arriving",
@@ -382,3 +383,179 @@ def test_outcomes_from_another_hub_forged_or_replayed_change_nothing(peered: Two
     peered.settle(start=moment)
     assert where(peered) == "moved" and _transfer(peered)["state"] == "completed"
     assert len(yrd.logged("transfer.completed")) == 1
+
+
+def _held_block(hubs: TwoHubs, start: int, end: int) -> str:
+    """The YRD hub's block holding JS serials [start, end] now (splits rename it)."""
+    (block,) = [b for registry, status, b in _blocks(hubs.yrd, start, end) if status == "held"]
+    return block
+
+
+def test_interleaved_rounds_cuts_and_deadlines_keep_the_serials_in_one_place(peered: TwoHubs) -> None:
+    """A state machine over both hubs' worker rounds, network cuts, lost answers, restores and the
+    clock passing the deadline, one transfer of fresh serials per example, compared with a
+    reference model: the serials are held, locked, arriving or moved (never two places); GD
+    credits only what the YRD hub committed; once everything is restored and settled, a committed
+    transfer completed (credited once at GD) and any other is terminated with its serials held."""
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+    hubs = peered
+    yrd_work = [hubs.workers[0], *hubs.transfer_workers[:3]]
+    gd_work = [hubs.workers[1], *hubs.transfer_workers[3:]]
+    counter = iter(range(100))
+    deadline = timedelta(seconds=hubs.yrd.settings.transfer_deadline)
+
+    class Exchange(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            number = next(counter)
+            self.start, self.end = 100001 + number * 10, 100010 + number * 10
+            self.id = f"XT-H{number}"
+            for hub in hubs.hubs():
+                hubs.network.restore(hub)
+            self.now = datetime.now(UTC) + timedelta(days=number)  # past earlier examples' backoffs
+            _propose(
+                hubs,
+                self.id,
+                start=self.start,
+                end=self.end,
+                block_id=_held_block(hubs, self.start, self.end),
+            )
+            self.born = datetime.now(UTC)
+            self.seen: set[str] = set()
+
+        def _phase(self, hub: Hub) -> str | None:
+            with hub.database.unit_of_work() as session:
+                row = session.exec(
+                    select(FederatedTransfer).where(FederatedTransfer.transfer_id == self.id)
+                ).first()
+                return row.phase if row is not None else None
+
+        @rule(side=st.sampled_from(["yrd", "gd"]))
+        def round(self, side: str) -> None:
+            for work in yrd_work if side == "yrd" else gd_work:
+                work(self.now)
+
+        @rule(side=st.sampled_from(["yrd", "gd"]), how=st.sampled_from(["cut", "deaf", "restore"]))
+        def network(self, side: str, how: str) -> None:
+            hub = hubs.yrd if side == "yrd" else hubs.gd
+            {"cut": hubs.network.cut, "deaf": hubs.network.lose_answers, "restore": hubs.network.restore}[
+                how
+            ](hub)
+
+        @rule(seconds=st.sampled_from([30, 600]))
+        def time_passes(self, seconds: int) -> None:
+            self.now += timedelta(seconds=seconds)
+
+        @rule()
+        def deadline_passes(self) -> None:
+            self.now = max(self.now, self.born + deadline + timedelta(seconds=1))
+
+        @invariant()
+        def in_one_place(self) -> None:
+            place = where(hubs, self.start, self.end)
+            self.seen.add(place)
+            origin, destination = self._phase(hubs.yrd), self._phase(hubs.gd)
+            if destination in ("committed", "completed"):
+                assert origin in ("committed", "completed"), (origin, destination)  # GD acts on a commit only
+            if origin == "aborted":
+                assert destination in (None, "offered", "aborted") and place in ("held", "locked")
+            if place in ("arriving", "moved"):
+                assert destination == "completed"
+
+        def teardown(self) -> None:
+            for hub in hubs.hubs():
+                hubs.network.restore(hub)
+            moment = self.now
+            for _ in range(40):
+                for work in yrd_work + gd_work:
+                    work(moment)
+                moment += timedelta(minutes=5)
+            state = _transfer(hubs, self.id)["state"]
+            imports = _sandbox(hubs.gd, "GD")["imports"].count(f"JS-B-2025-000001:{self.start}-{self.end}")
+            if self._phase(hubs.yrd) == "completed":
+                assert (state, where(hubs, self.start, self.end), imports) == ("completed", "moved", 1)
+            else:
+                assert state == "terminated" and where(hubs, self.start, self.end) == "held" and imports == 0
+
+    run_state_machine_as_test(
+        Exchange, settings=hypothesis_settings(max_examples=8, stateful_step_count=12, deadline=None)
+    )
+
+
+def test_forged_or_misdirected_offers_are_refused_and_store_nothing(peered: TwoHubs) -> None:
+    import copy
+
+    from tests.federation.test_crosshub_recognition import _post, _refusal
+
+    yrd, gd, network = peered.yrd, peered.gd, peered.network
+    _propose(peered)
+    network.cut(gd)
+    _rounds(peered, 3, datetime.now(UTC))
+    (message,) = _messages(yrd, "transfer.offer")
+    network.restore(gd)
+    genuine = message.body
+
+    def changed(change: Any) -> dict[str, Any]:
+        body = copy.deepcopy(genuine)
+        change(body)
+        return body
+
+    def record(**fields: Any) -> Any:
+        return lambda body: body["blocks"][0]["record"].update(fields)
+
+    rows = [
+        Refusal(
+            "a registry GD does not serve",
+            changed(lambda b: b.update(destination_registry="SH")),
+            422,
+            "2024",
+        ),
+        Refusal(
+            "an account elsewhere", changed(lambda b: b["to_account"].update(registry="SH")), 422, "2005"
+        ),
+        Refusal(
+            "an origin YRD does not serve", changed(lambda b: b.update(origin_registry="CD")), 422, "2004"
+        ),
+        Refusal("a block that is not locked", changed(record(status="held")), 422, "6015"),
+        Refusal("a block held elsewhere", changed(record(current_registry="SH")), 422, "6015"),
+        Refusal("another quantity", changed(lambda b: b.update(quantity=121)), 422, "6015"),
+        Refusal("not a credit block", changed(record(serial_start="one")), 422, "1101"),
+    ]
+    for row in rows:
+        status, code = _refusal(
+            lambda body=row.body: _post(yrd, gd, "/federation/v1/transfers", body, network)
+        )
+        assert status == row.status, row.name
+        assert code is not None and (code == row.code or row.code == "1101"), (row.name, code)
+    assert _halves(gd) == []
+    first = _post(yrd, gd, "/federation/v1/transfers", genuine, network, jti=message.id)
+    assert first["phase"] == "offered"
+    other = changed(lambda b: b["to_account"].update(account_id="GD-A-OTHER"))
+    assert _refusal(lambda: _post(yrd, gd, "/federation/v1/transfers", other, network, jti=message.id)) == (
+        409,
+        "1017",
+    )
+    assert _refusal(lambda: _post(yrd, gd, "/federation/v1/transfers", other, network)) == (409, "6011")
+    assert _post(yrd, gd, "/federation/v1/transfers", genuine, network)["phase"] == "offered"  # again
+    assert [h.phase for h in _halves(gd)] == ["offered"]
+    commit = {
+        "transfer_id": "XT-1",
+        "decision": "commit",
+        "origin_registry": "JS",
+        "destination_registry": "GD",
+    }
+    unknown = {**commit, "transfer_id": "XT-0"}
+    assert _refusal(lambda: _post(yrd, gd, "/federation/v1/transfers/XT-0/decision", unknown, network)) == (
+        404,
+        "6010",
+    )
+    peered.settle(start=datetime.now(UTC) + timedelta(minutes=10))  # the genuine exchange: completed once
+    assert where(peered) == "moved" and _sandbox(gd, "GD")["imports"] == [_piece(peered)]
+    abort = {**commit, "decision": "abort"}
+    assert _refusal(lambda: _post(yrd, gd, "/federation/v1/transfers/XT-1/decision", abort, network)) == (
+        409,
+        "6013",
+    )

@@ -29,11 +29,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from fastapi.testclient import TestClient
 
+from adapters.contract import RegionAdapter
 from adapters.registry import available
 from adapters.sandbox import create_sandbox
 from adapters.shanghai import ShanghaiAdapter
@@ -221,7 +222,7 @@ class GuangdongSandboxAdapter(ShanghaiAdapter):
 def _sandboxes(app: Any, codes: list[str]) -> None:
     """Mount each platform's sandbox at /sandbox/<code> (as the demo hub does)."""
     for code in codes:
-        pages = [] if code == "GD" else None  # the GD sandbox starts empty (no fixtures of its own)
+        pages: list[bytes] | None = [] if code == "GD" else None  # the GD sandbox starts empty (no fixtures of its own)
         app.mount(f"/sandbox/{code.lower()}", create_sandbox(code, pages=pages))
 
 
@@ -245,7 +246,7 @@ def open_two_hubs(yrd_database: Database, gd_database: Database, root: Path) -> 
         gd_credentials = seed_gd(gd_database, gd_settings)
         registered = available()
         if "GD" not in registered:  # the GD platform's sandbox adapter, while the hubs are open
-            registered["GD"] = GuangdongSandboxAdapter()
+            registered["GD"] = cast(RegionAdapter, GuangdongSandboxAdapter())
             stack.callback(registered.pop, "GD", None)
         hubs = []
         for name, settings, database, folder, codes in (
