@@ -15,6 +15,12 @@ call or record fails is taken out of the round and recorded on its own: ``last_e
 ``attempts``, exponential backoff until the deadline, then termination with compensation
 (unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
 platform clients live as long as the worker.
+
+A transfer to a registry a peered hub serves (``request.hub``) is locked here as any other; then
+this hub does not call the destination: it offers the serials to that hub, commits or aborts once,
+and waits for its outcome (``_across``; docs/federation-transfers.md). Once committed it is never
+terminated by this worker on its own: only an abort (the deadline passed before the answer) or a
+refusal from the destination unlocks it at the origin.
 """
 
 from __future__ import annotations
@@ -545,7 +551,11 @@ class TransferWorker:
         crossing = [j for j in jobs if j.hub and j.state is State.ORIGIN_LOCKED and j.id not in failed]
         offered = 0
         for job in crossing:
-            outcome = self._across(job, moment)
+            try:
+                outcome = self._across(job, moment)
+            except Exception as exc:  # a fault of this hub's side: recorded, tried again later
+                log.exception("transfer %s: its cross-hub step failed inside the hub", job.id)
+                outcome = (f"internal error in the cross-hub step: {exc!r}", False)
             if isinstance(outcome, tuple):
                 failed[job.id] = outcome
             offered += outcome is True

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/federation/v1/transfers", tags=["federation"])
     status_code=status.HTTP_201_CREATED,
     summary="Serials locked at the origin's platform, offered by its hub: checked, recorded, not credited",
 )
-def offer(
+def transfer_offer(
     body: TransferOffer, session: SessionDep, received: PeerRequestDep, response: Response
 ) -> ExchangeAnswer:
     exchange = TransferExchange(session)
@@ -33,7 +33,7 @@ def offer(
     "/{transfer_id}/decision",
     summary="The origin hub's decision on its offer: commit (credit the destination) or abort",
 )
-def decision(
+def transfer_decision(
     transfer_id: str,
     body: TransferDecision,
     session: SessionDep,
@@ -51,7 +51,7 @@ def decision(
     "/{transfer_id}/outcome",
     summary="The destination hub's outcome of a committed transfer: credited, or refused (unlocked)",
 )
-def outcome(
+def transfer_outcome(
     transfer_id: str, body: TransferOutcome, session: SessionDep, received: PeerRequestDep, response: Response
 ) -> ExchangeAnswer:
     exchange = TransferExchange(session)

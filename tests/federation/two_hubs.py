@@ -222,7 +222,9 @@ class GuangdongSandboxAdapter(ShanghaiAdapter):
 def _sandboxes(app: Any, codes: list[str]) -> None:
     """Mount each platform's sandbox at /sandbox/<code> (as the demo hub does)."""
     for code in codes:
-        pages: list[bytes] | None = [] if code == "GD" else None  # the GD sandbox starts empty (no fixtures of its own)
+        pages: list[bytes] | None = (
+            [] if code == "GD" else None
+        )  # the GD sandbox starts empty (no fixtures of its own)
         app.mount(f"/sandbox/{code.lower()}", create_sandbox(code, pages=pages))
 
 
