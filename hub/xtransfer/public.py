@@ -113,4 +113,5 @@ def inbound_public(row: Any) -> Any:
         history=[TransferStep.model_validate(entry) for entry in row.history],
         attempts=row.attempts,
         last_error=row.last_error,
+        origin_hub=row.peer_origin,
     )

@@ -129,6 +129,7 @@ def test_a_transfer_from_jiangsu_to_a_guangdong_account_completes_on_both_hubs(p
     assert at_yrd["credited_blocks"] == [credited]
     at_gd = peered.gd.as_client("gd").get("/v1/transfers/XT-1")
     assert (at_gd["state"], at_gd["credited_blocks"], at_gd["quantity"]) == ("completed", [credited], 120)
+    assert (at_yrd["destination_hub"], at_gd["origin_hub"]) == (peered.gd.origin, peered.yrd.origin)
     # each platform was driven by its own hub: locked at JS, credited once at GD
     assert _sandbox(peered.yrd, "JS")["blocks"][_piece(peered)] == "exported"  # JS was told
     assert _sandbox(peered.gd, "GD")["imports"] == [_piece(peered)]
@@ -481,7 +482,7 @@ def test_interleaved_rounds_cuts_and_deadlines_keep_the_serials_in_one_place(pee
                 assert state == "terminated" and where(hubs, self.start, self.end) == "held" and imports == 0
 
     run_state_machine_as_test(
-        Exchange, settings=hypothesis_settings(max_examples=8, stateful_step_count=12, deadline=None)
+        Exchange, settings=hypothesis_settings(max_examples=12, stateful_step_count=15, deadline=None)
     )
 
 
@@ -559,3 +560,51 @@ def test_forged_or_misdirected_offers_are_refused_and_store_nothing(peered: TwoH
         409,
         "6013",
     )
+
+
+def test_a_crash_between_the_credit_and_its_record_repeats_the_call_not_the_credit(
+    peered: TwoHubs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.xtransfer.service import TransferExchange
+
+    credited = TransferExchange.credited
+    crashes = iter([True])
+
+    def crashing(self: TransferExchange, row: FederatedTransfer) -> None:
+        if next(crashes, False):
+            raise RuntimeError("the GD hub's worker died after its platform answered")
+        credited(self, row)
+
+    monkeypatch.setattr(TransferExchange, "credited", crashing)
+    _propose(peered)
+    _rounds(peered, 12, datetime.now(UTC))
+    assert where(peered) == "moved" and _transfer(peered)["state"] == "completed"
+    assert _sandbox(peered.gd, "GD")["imports"] == [_piece(peered)]  # the repeated call: same key
+    (half,) = _halves(peered.gd)
+    assert half.phase == "completed"
+
+
+def test_a_batch_of_proposals_mixes_local_and_cross_hub_transfers(peered: TwoHubs) -> None:
+    transfers = [
+        {
+            "transfer_id": "XT-B1",
+            "destination": "GD",
+            "to_account": {"registry": "GD", "account_id": "GD-A-ORG-0007"},
+            "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS", "start": START, "end": END}],
+        },
+        {
+            "transfer_id": "XT-B2",
+            "destination": "SH",
+            "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+            "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS", "start": 100200, "end": 100209}],
+        },
+    ]
+    peered.yrd.as_client("js").request(
+        "POST", "/v1/transfer-batches", json_body={"transfers": transfers}, headers={"Idempotency-Key": "b-1"}
+    )
+    _rounds(peered, 10, datetime.now(UTC))
+    js = peered.yrd.as_client("js")
+    assert [js.get(f"/v1/transfers/{t}")["state"] for t in ("XT-B1", "XT-B2")] == ["completed", "completed"]
+    assert where(peered) == "moved"
+    assert _sandbox(peered.gd, "GD")["imports"] == [_piece(peered)]
+    assert [h.transfer_id for h in _halves(peered.gd)] == ["XT-B1"]  # the local one never crossed
