@@ -608,3 +608,23 @@ def test_a_batch_of_proposals_mixes_local_and_cross_hub_transfers(peered: TwoHub
     assert where(peered) == "moved"
     assert _sandbox(peered.gd, "GD")["imports"] == [_piece(peered)]
     assert [h.transfer_id for h in _halves(peered.gd)] == ["XT-B1"]  # the local one never crossed
+
+
+def test_a_ready_answer_arriving_after_the_deadline_aborts_and_nothing_is_credited(peered: TwoHubs) -> None:
+    yrd_saga, yrd_peer = peered.transfer_workers[0], peered.workers[0]
+    _propose(peered)
+    now = datetime.now(UTC)
+    yrd_saga(now)  # locked at JS
+    yrd_saga(now + timedelta(seconds=1))  # offered (in the outbox)
+    assert where(peered) == "locked"
+    late = now + timedelta(seconds=peered.yrd.settings.transfer_deadline + 1)
+    yrd_peer(late)  # the offer reaches GD, its "ready" comes back after the deadline
+    assert [h.phase for h in _halves(peered.gd)] == ["offered"]
+    assert [h.phase for h in _halves(peered.yrd)] == ["aborted"]  # decided: abort, not commit
+    _rounds(peered, 8, late)
+    assert [h.phase for h in _halves(peered.gd)] == ["aborted"]
+    assert _transfer(peered)["state"] == "terminated" and where(peered) == "held"
+    assert (
+        _sandbox(peered.gd, "GD")["imports"] == []
+        and _messages(peered.yrd, "transfer.decision")[0].body["decision"] == "abort"
+    )
