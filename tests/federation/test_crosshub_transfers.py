@@ -628,3 +628,46 @@ def test_a_ready_answer_arriving_after_the_deadline_aborts_and_nothing_is_credit
         _sandbox(peered.gd, "GD")["imports"] == []
         and _messages(peered.yrd, "transfer.decision")[0].body["decision"] == "abort"
     )
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_the_answer_and_the_deadline_racing_decide_once(peered: TwoHubs, repeat: int) -> None:
+    """The offer's answer (processed before the deadline: commit) and the saga's round (after it:
+    abort) at the same time, in two threads: one decision, one decision message, and the end
+    agrees with it."""
+    import threading
+
+    yrd_saga, yrd_peer = peered.transfer_workers[0], peered.workers[0]
+    _propose(peered)
+    now = datetime.now(UTC)
+    yrd_saga(now)
+    yrd_saga(now + timedelta(seconds=1))
+    late = now + timedelta(seconds=peered.yrd.settings.transfer_deadline + 1)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(work: Any, moment: datetime) -> None:
+        try:
+            barrier.wait()
+            work(moment)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(yrd_peer, now + timedelta(seconds=2))),
+        threading.Thread(target=run, args=(yrd_saga, late)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    (decided,) = _halves(peered.yrd)
+    assert decided.phase in ("committed", "aborted")
+    assert len(_messages(peered.yrd, "transfer.decision")) == 1
+    _rounds(peered, 12, late + timedelta(minutes=1))
+    if decided.phase == "committed":
+        assert _transfer(peered)["state"] == "completed" and where(peered) == "moved"
+    else:
+        assert _transfer(peered)["state"] == "terminated" and where(peered) == "held"
+        assert _sandbox(peered.gd, "GD")["imports"] == []
