@@ -58,6 +58,8 @@ from hub.witness.monitor import PeerMonitor
 from hub.xdedup.endpoints import router as xdedup_router
 from hub.xdedup.endpoints import status_router as claim_feeds_router
 from hub.xdedup.worker import ClaimPuller
+from hub.xtransfer.endpoints import router as xtransfer_router
+from hub.xtransfer.worker import InboundTransferWorker
 
 
 def operation_id(route: APIRoute) -> str:
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
                 WorkerThread(TransferWorker(database, settings)),
+                WorkerThread(InboundTransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
                 WorkerThread(
                     Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval
@@ -196,6 +199,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(crosshub_router)
     app.include_router(xdedup_router)
     app.include_router(claim_feeds_router)
+    app.include_router(xtransfer_router)
     document_problems(app)
     install_strict_json(app, skip=reads_its_own_json)  # inside the body size limit
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -324,6 +324,25 @@ CHECK_CODES: dict[str, CheckCode] = _codes(
     CheckCode(
         "6005", "request-in-flight", "The first request under this Idempotency-Key is still being processed."
     ),
+    CheckCode("6010", "transfer-not-crossing", "No transfer of that id crosses hubs with the calling hub."),
+    CheckCode("6011", "transfer-id-taken", "A transfer of that id is known here already, from another hub."),
+    CheckCode(
+        "6012", "not-the-transfer-peer", "The calling hub is not the other hub of that cross-hub transfer."
+    ),
+    CheckCode(
+        "6013",
+        "transfer-decision-conflict",
+        "The decision contradicts the one already taken for the transfer.",
+    ),
+    CheckCode(
+        "6014",
+        "transfer-outcome-conflict",
+        "The outcome contradicts the one already applied for the transfer.",
+    ),
+    CheckCode(
+        "6015", "offered-blocks-invalid", "The offered blocks are not credit blocks of the origin registry."
+    ),
+    CheckCode("6016", "certificate-across-hubs", "A recognition certificate is not carried across hubs."),
     CheckCode("7001", "totals-inconsistent", "The platform's totals differ from the hub's."),
     CheckCode("7002", "block-missing", "A block is held on one side only."),
     CheckCode("7003", "block-differs", "A block's serials, quantity or status differ between the two sides."),

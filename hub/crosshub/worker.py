@@ -29,6 +29,8 @@ from hub.peering.client import PeerCallFailed, PeerClient
 from hub.peering.models import PeerStatus
 from hub.peering.repository import PeerRepository
 from hub.settings import Settings
+from hub.xtransfer.service import OFFER as TRANSFER_OFFER
+from hub.xtransfer.service import TransferExchange
 
 log = logging.getLogger("puhui.peers")
 BATCH = 20
@@ -126,6 +128,16 @@ class PeerWorker:
                 peer = PeerRepository(session).by_origin(job.peer_origin)
                 if peer is not None:
                     service.countersigned(job.subject, peer, answer)
+            elif job.kind == TRANSFER_OFFER:
+                exchange = TransferExchange(session)
+                if status == DELIVERED and answer is not None:
+                    exchange.offer_answered(job.peer_origin, job.subject, answer, now)
+                else:
+                    exchange.offer_refused(job.peer_origin, job.subject, problem)
+            elif status == REFUSED:
+                log.warning(
+                    "peer message %s %s refused by %s: %s", job.kind, job.subject, job.peer_origin, error
+                )
 
     def run_once(self, now: datetime | None = None) -> int:
         """Send every due message once; how many were answered (delivered or refused)."""

@@ -17,6 +17,9 @@ from hub.text import Integer, Text
 from hub.transfers.models import Transfer
 from hub.transfers.public import TransferPublic, transfer_public
 from hub.transfers.service import TransferService
+from hub.xtransfer.models import Side
+from hub.xtransfer.public import inbound_public
+from hub.xtransfer.repository import TransferExchangeRepository
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 Sender = Annotated[Principal, Depends(require("transfers:write"))]
@@ -99,6 +102,11 @@ def propose(
 @router.get("/{transfer_id}", summary="A transfer with its state history (ITL status numbers)")
 def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> TransferPublic:
     transfer = session.get(Transfer, transfer_id)
+    if transfer is None:  # one received from another hub: its half here, for the destination
+        inbound = TransferExchangeRepository(session).by_id(transfer_id, Side.DESTINATION)
+        if inbound is not None and inbound.request and principal.owns(inbound.destination_registry):
+            found: TransferPublic = inbound_public(inbound)
+            return found
     if transfer is None or not (principal.owns(transfer.origin) or principal.owns(transfer.destination)):
         raise NotFound(f"no transfer {transfer_id}")
     return transfer_public(transfer)

@@ -52,6 +52,12 @@ class TransferPublic(Public):
     )
     attempts: int = Field(description="Failed attempts of the current step.")
     last_error: str | None
+    origin_hub: str | None = Field(
+        default=None, description="Across hubs, at the destination's hub: the hub serving the origin."
+    )
+    destination_hub: str | None = Field(
+        default=None, description="Across hubs, at the origin's hub: the hub serving the destination."
+    )
 
 
 def transfer_public(transfer: Transfer) -> TransferPublic:
@@ -72,4 +78,5 @@ def transfer_public(transfer: Transfer) -> TransferPublic:
         origin_notified=transfer.request.get("origin_notified"),
         attempts=transfer.attempts,
         last_error=transfer.last_error,
+        destination_hub=transfer.request.get("hub"),
     )

@@ -84,6 +84,7 @@ class Job:
     deadline: datetime
     blocks: list[dict[str, Any]]
     to_account: dict[str, Any]
+    hub: str | None = None  # the peer hub serving the destination (a transfer across hubs)
 
 
 def notify_origin(session: Session, transfer: Transfer, job: Job) -> None:

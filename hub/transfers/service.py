@@ -17,6 +17,8 @@ from hub.idempotency.route import KeyReused
 from hub.log.bulk import Change
 from hub.log.changes import record_change
 from hub.log.transitions import apply_transition
+from hub.peering.models import PeerStatus
+from hub.peering.repository import PeerRepository
 from hub.platforms.models import Platform
 from hub.problems import Conflict, HubError
 from hub.recognition.use import Certificates
@@ -54,6 +56,7 @@ class TransferService:
     def __init__(self, session: Session, deadline: timedelta) -> None:
         self.session = session
         self.deadline = deadline
+        self.peers: dict[str, str | None] = {}  # destination -> the peer hub serving it (None: here)
 
     def propose(
         self, body: dict[str, Any], *, key: str, client_id: str, sender: str
@@ -129,13 +132,41 @@ class TransferService:
             is_active = target is not None and str(target.status) == "active"
         else:
             is_active = active[destination]
-        if not is_active:
+        across = None if is_active else self._across(destination, issues)
+        if not is_active and across is None and not issues:
             issues.append(Issue("/destination", "2002", f"{destination} is not an active platform"))
-        certificate = self._certificate(body.get("certificate_id"), destination, issues)
+        if across is not None and body.get("certificate_id") is not None:
+            issues.append(
+                Issue("/certificate_id", "6016", "a recognition certificate is not carried across hubs")
+            )
+        certificate = self._certificate(
+            body.get("certificate_id") if across is None else None, destination, issues
+        )
         resolution = reservations.resolve(
             part_requests(body["blocks"]), sender=sender, kind=ClaimKind.TRANSFER, certificate=certificate
         )
         return issues + resolution.issues, resolution
+
+    def _across(self, destination: str, issues: list[Issue]) -> str | None:
+        """The peer hub serving ``destination`` when this hub does not (a transfer across hubs:
+        docs/federation-transfers.md); a suspended peering is an issue (2020)."""
+        if destination in self.peers:
+            return self.peers[destination]
+        if self.session.get(Platform, destination) is not None:
+            self.peers[destination] = None
+            return None
+        peer = PeerRepository(self.session).serving(destination)
+        if peer is not None and peer.status != PeerStatus.ACTIVE:
+            issues.append(
+                Issue(
+                    "/destination",
+                    "2020",
+                    f"the peering with {peer.origin}, serving {destination}, is suspended",
+                )
+            )
+            return None
+        self.peers[destination] = peer.origin if peer is not None else None
+        return self.peers[destination]
 
     def accepted_row(
         self, body: dict[str, Any], resolution: Resolution, *, key: str, client_id: str, sender: str
@@ -152,6 +183,7 @@ class TransferService:
             for part in resolution.parts
         ]
         now = datetime.now(UTC)
+        hub = self.peers.get(body["destination"])
         return {
             "id": body["transfer_id"],
             "client_id": client_id,
@@ -162,7 +194,7 @@ class TransferService:
             "state": str(State.ACCEPTED),
             "itl_status": ITL_STATUS[State.ACCEPTED],
             "quantity": resolution.quantity,
-            "request": {**body, "blocks": items},
+            "request": {**body, "blocks": items, **({"hub": hub} if hub else {})},
             "history": [step(State.PROPOSED), step(State.CHECKED), step(State.ACCEPTED)],
             "attempts": 0,
             "next_attempt_at": now,

@@ -15,6 +15,12 @@ call or record fails is taken out of the round and recorded on its own: ``last_e
 ``attempts``, exponential backoff until the deadline, then termination with compensation
 (unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
 platform clients live as long as the worker.
+
+A transfer to a registry a peered hub serves (``request.hub``) is locked here as any other; then
+this hub does not call the destination: it offers the serials to that hub, commits or aborts once,
+and waits for its outcome (``_across``; docs/federation-transfers.md). Once committed it is never
+terminated by this worker on its own: only an abort (the deadline passed before the answer) or a
+refusal from the destination unlocks it at the origin.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from hub.dates import aware
 from hub.platforms.models import Platform
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
-from hub.registry.splits import derived_id, derived_row, split_blocks
+from hub.registry.splits import derived_id, derived_row, root_of, split_blocks
 from hub.settings import Settings
 from hub.transfers.models import Transfer
 from hub.transfers.saga import (
@@ -53,10 +59,14 @@ from hub.transfers.saga import (
     serials_key,
 )
 from hub.transfers.service import move
+from hub.xtransfer.models import Side
+from hub.xtransfer.repository import TransferExchangeRepository
+from hub.xtransfer.service import TransferExchange
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.splitting import split_many
 from mutual_recognition.transfer_states import NEXT_STEP, State, transition
+from mutual_recognition.xtransfer_states import Phase
 
 log = logging.getLogger("puhui.transfers")
 
@@ -118,6 +128,7 @@ class TransferWorker:
                         aware(transfer.deadline),
                         blocks,
                         transfer.request["to_account"],
+                        transfer.request.get("hub"),
                     )
                 )
             return jobs
@@ -316,8 +327,56 @@ class TransferWorker:
             if outcome is not None:
                 raise PlatformRefused(job.origin, 422, str(outcome))
 
+    def _across(self, job: Job, now: datetime) -> tuple[str, bool] | bool:
+        """The step of a locked transfer across hubs (docs/federation-transfers.md): offer it to
+        the destination's hub once; abort it when its deadline passes before the answer; once
+        aborted or refused, compensate (returned as a final failure: unlocked at the origin,
+        terminated); once committed, wait for the outcome, never compensating on its own. True
+        when it offered, a final failure to compensate, else False."""
+        with self.database.unit_of_work() as session:
+            transfer = session.get(Transfer, job.id, with_for_update=True)
+            if transfer is None or transfer.state != State.ORIGIN_LOCKED or job.hub is None:
+                return False
+            exchange = TransferExchange(session)
+            row = exchange.repository.get(job.hub, job.id, Side.ORIGIN, for_update=True)
+            deadline = aware(transfer.deadline)
+            if row is None:
+                pieces = RegistryRepository(session).by_ids(transfer.request.get("pieces", []))
+                exchange.offer(
+                    transfer,
+                    [
+                        {"record": piece.record | {"status": piece.status}, "root_block_id": root_of(piece)}
+                        for piece in (pieces[piece_id] for piece_id in transfer.request.get("pieces", []))
+                    ],
+                )
+                row = exchange.repository.get(job.hub, job.id, Side.ORIGIN)
+                assert row is not None
+                if now < deadline:
+                    transfer.next_attempt_at = deadline
+                    session.add(transfer)
+                    return True
+            if row.phase == Phase.OFFERED and now >= deadline:
+                exchange.abort(transfer, row, "the deadline passed before the destination hub answered")
+            if row.phase in (Phase.ABORTED, Phase.REFUSED):
+                return transfer.last_error or f"the cross-hub transfer was {row.phase}", True
+            # offered (looked at again at the deadline) or committed (woken by the outcome)
+            transfer.next_attempt_at = (
+                deadline if row.phase == Phase.OFFERED else now + timedelta(seconds=MAX_BACKOFF)
+            )
+            session.add(transfer)
+            return False
+
+    def _may_compensate(self, job: Job) -> bool:
+        """Whether the worker may unlock a locked transfer across hubs: only once the exchange
+        was aborted or refused (a committed transfer waits for the destination's outcome)."""
+        if job.hub is None or job.state is not State.ORIGIN_LOCKED:
+            return True
+        with self.database.unit_of_work() as session:
+            row = TransferExchangeRepository(session).get(job.hub, job.id, Side.ORIGIN)
+            return row is not None and row.phase in (Phase.ABORTED, Phase.REFUSED)
+
     def _fail(self, job: Job, error: str, now: datetime, permanent: bool) -> None:
-        terminate = permanent or now >= job.deadline
+        terminate = (permanent or now >= job.deadline) and self._may_compensate(job)
         if terminate and job.state in (State.ACCEPTED, State.ORIGIN_LOCKED) and job.blocks:
             # compensate first: unlock at the origin (idempotent; after a lock the hub could not
             # record, the origin holds the serials locked)
@@ -487,13 +546,29 @@ class TransferWorker:
             for job in jobs
             if job.id in self.faults
         }
-        calling = [job for job in jobs if job.id not in failed]
+        # a transfer across hubs waits for the destination's hub once locked: offered, decided,
+        # told its outcome through the peer outbox (hub.xtransfer), never a call from here
+        crossing = [j for j in jobs if j.hub and j.state is State.ORIGIN_LOCKED and j.id not in failed]
+        offered = 0
+        for job in crossing:
+            try:
+                outcome = self._across(job, moment)
+            except Exception as exc:  # a fault of this hub's side: recorded, tried again later
+                log.exception("transfer %s: its cross-hub step failed inside the hub", job.id)
+                outcome = (f"internal error in the cross-hub step: {exc!r}", False)
+            if isinstance(outcome, tuple):
+                failed[job.id] = outcome
+            offered += outcome is True
+        calling = [job for job in jobs if job.id not in failed and job not in crossing]
         if calling:
-            clients = self._clients({code for job in calling for code in (job.origin, job.destination)})
-            failed |= self._calls(calling, clients)
-        advanced = self._record_round([job for job in jobs if job.id not in failed], failed)
+            # no client for a destination another hub serves (it drives its own platforms)
+            codes = {code for job in calling for code in (job.origin, None if job.hub else job.destination)}
+            failed |= self._calls(calling, self._clients({code for code in codes if code is not None}))
+        advanced = self._record_round(
+            [job for job in jobs if job.id not in failed and job not in crossing], failed
+        )
         for job in jobs:
             if job.id in failed:
                 error, permanent = failed[job.id]
                 self._fail(job, error, moment, permanent=permanent)
-        return advanced
+        return advanced + offered

@@ -15,7 +15,10 @@ ruleset recognizes Jiangsu PV credits in Guangdong). Reusable by every federatio
 ``Hub`` gives a hub's ``settings``, ``database``, ``client`` (a Starlette TestClient),
 ``keystore``, ``origin``, ``as_client(name)`` and ``identity()``. ``Network`` is an
 ``httpx.BaseTransport`` routing by host to each hub's app; pass ``hubs.network`` as the transport
-of any worker or client that calls a hub.
+of any worker or client that calls a hub. Each hub serves its platforms' sandboxes under
+``/sandbox/<code>`` (the YRD hub SH, JS, ZJ, AH, CCER; the GD hub GD, Shanghai's JSON format under
+the code GD: ``GuangdongSandboxAdapter``); ``hubs.settle()`` runs the peer outboxes and both hubs'
+transfer workers (the saga's rounds, the inbound credits, the notices to origins).
 """
 
 from __future__ import annotations
@@ -26,20 +29,27 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from fastapi.testclient import TestClient
 
+from adapters.contract import RegionAdapter
+from adapters.registry import available
+from adapters.sandbox import create_sandbox
+from adapters.shanghai import ShanghaiAdapter
 from hub.app import create_app
 from hub.client import PlatformClient
 from hub.crosshub.worker import PeerWorker
 from hub.database import Database
 from hub.demo.guangdong import GD_COMMITTEE, gd_ruleset_payload, recognition_for_guangdong, seed_gd  # noqa: F401 (re-exported)
 from hub.keystore import KeyStore
+from hub.notices.worker import NoticeWorker
 from hub.registry.ingest import IngestService, Records
 from hub.seed import seed_demo
 from hub.settings import Settings
+from hub.transfers.worker import TransferWorker
+from hub.xtransfer.worker import InboundTransferWorker
 from tests.hub.conftest import example
 
 # loopback addresses (the OAuth client insists on https elsewhere), origins named for reading
@@ -152,6 +162,7 @@ class TwoHubs:
     gd: Hub
     network: Network
     workers: list[Callable[[datetime], int]] = field(default_factory=list)
+    transfer_workers: list[Callable[[datetime], int]] = field(default_factory=list)
 
     def hubs(self) -> tuple[Hub, Hub]:
         return self.yrd, self.gd
@@ -183,6 +194,39 @@ class TwoHubs:
     def add_worker(self, work: Callable[[datetime], int]) -> None:
         self.workers.append(work)
 
+    def settle(
+        self, rounds: int = 12, *, start: datetime | None = None, step: timedelta = timedelta(seconds=30)
+    ) -> datetime:
+        """Run both hubs' peer outboxes and transfer workers (``transfer_workers``: the saga's and
+        the inbound credits') ``rounds`` times, ``step`` apart (within a transfer's deadline by
+        default), until a round does nothing; the moment after the last round."""
+        moment = start or datetime.now(UTC)
+        for _ in range(rounds):
+            done = sum(work(moment) for work in [*self.workers, *self.transfer_workers])
+            moment += step
+            if not done:
+                break
+        return moment
+
+
+class GuangdongSandboxAdapter(ShanghaiAdapter):
+    """The GD platform's stand-in for the harness: a sandbox that speaks Shanghai's JSON format
+    under the code GD (no GD adapter is registered; the GD hub's worker and sandbox find this
+    one while the hubs are open)."""
+
+    code = "GD"
+    name = "Guangdong Carbon Inclusion Platform (test sandbox)"
+    name_zh = "广东碳普惠平台（测试沙箱）"
+
+
+def _sandboxes(app: Any, codes: list[str]) -> None:
+    """Mount each platform's sandbox at /sandbox/<code> (as the demo hub does)."""
+    for code in codes:
+        pages: list[bytes] | None = (
+            [] if code == "GD" else None
+        )  # the GD sandbox starts empty (no fixtures of its own)
+        app.mount(f"/sandbox/{code.lower()}", create_sandbox(code, pages=pages))
+
 
 def _settings(root: Path, name: str, url: str, origin: str) -> Settings:
     return Settings(data_dir=root / name, public_url=url, origin=origin, webhook_worker=False)
@@ -202,13 +246,18 @@ def open_two_hubs(yrd_database: Database, gd_database: Database, root: Path) -> 
             IngestService(session).ingest("JS", kunshan, actor="test-seed", source="test")
         gd_settings = _settings(root, "gd", GD_URL, GD_ORIGIN)
         gd_credentials = seed_gd(gd_database, gd_settings)
+        registered = available()
+        if "GD" not in registered:  # the GD platform's sandbox adapter, while the hubs are open
+            registered["GD"] = cast(RegionAdapter, GuangdongSandboxAdapter())
+            stack.callback(registered.pop, "GD", None)
         hubs = []
-        for name, settings, database, folder in (
-            ("yrd", yrd_settings, yrd_database, credentials),
-            ("gd", gd_settings, gd_database, gd_credentials),
+        for name, settings, database, folder, codes in (
+            ("yrd", yrd_settings, yrd_database, credentials, ["SH", "JS", "ZJ", "AH", "CCER"]),
+            ("gd", gd_settings, gd_database, gd_credentials, ["GD"]),
         ):
             app = create_app(settings, database)
             app.state.peer_transport = network
+            _sandboxes(app, codes)
             client = stack.enter_context(TestClient(app, base_url=settings.resolved_public_url))
             hub = Hub(name, settings, database, client, folder)
             stack.callback(hub.close)
@@ -218,6 +267,11 @@ def open_two_hubs(yrd_database: Database, gd_database: Database, root: Path) -> 
         for hub in hubs:
             worker = PeerWorker(hub.database, hub.keystore, hub.settings, transport=network)
             pair.add_worker(worker.run_once)
+            saga = TransferWorker(hub.database, hub.settings, transport=network)
+            stack.callback(saga.close)
+            inbound = InboundTransferWorker(hub.database, hub.settings, transport=network)
+            notices = NoticeWorker(hub.database, hub.settings, transport=network)
+            pair.transfer_workers += [saga.run_once, inbound.run_once, notices.run_once]
         yield pair
 
 

@@ -1,0 +1,1 @@
+"""Transfers between platforms of two peered hubs (docs/federation-transfers.md)."""
