@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from hub.records import Public
+from hub.text import Integer
 
 REGISTRY = r"^[A-Z][A-Z0-9]{1,15}$"
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -23,7 +24,7 @@ HEX64 = r"^[0-9a-f]{64}$"
 Registry = Annotated[str, Field(pattern=REGISTRY)]
 Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=128)]
 Hex64 = Annotated[str, Field(pattern=HEX64)]
-Index = Annotated[int, Field(ge=0, le=2**62)]
+Index = Annotated[Integer, Field(ge=0, le=2**62)]
 LIMIT = 1000
 
 
@@ -44,7 +45,7 @@ class FeedCursor(Strict):
 
 class FeedRequest(Strict):
     after: FeedCursor | None = Field(default=None, description="The last claim seen; none: from the start.")
-    limit: int = Field(default=500, ge=1, le=LIMIT)
+    limit: Integer = Field(default=500, ge=1, le=LIMIT)
 
 
 class Period(Strict):
