@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import operator
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -138,14 +139,15 @@ class BaseAdapter(ABC):
             self._validate(draft, errors)
         if errors:
             return ParseResult.refused(errors.errors)
+        record, label = operator.itemgetter(1), operator.itemgetter(0)
         return ParseResult(
-            projects=tuple(record for _, record in draft.projects),
-            blocks=tuple(record for _, record in draft.blocks),
-            batches=tuple(record for _, record in draft.batches),
+            projects=tuple(map(record, draft.projects)),
+            blocks=tuple(map(record, draft.blocks)),
+            batches=tuple(map(record, draft.batches)),
             labels={
-                "projects": tuple(label for label, _ in draft.projects),
-                "blocks": tuple(label for label, _ in draft.blocks),
-                "batches": tuple(label for label, _ in draft.batches),
+                "projects": tuple(map(label, draft.projects)),
+                "blocks": tuple(map(label, draft.blocks)),
+                "batches": tuple(map(label, draft.batches)),
             },
         )
 

@@ -68,6 +68,28 @@ class PlainDictReader:
         while row == []:
             row = self._row()
         self.line_num = self._next  # DictReader reads its fieldnames property again here
+        return self.as_dict(row)
+
+    def cells(self) -> Iterator[list[str]]:
+        """The cells of each row ``next`` would read (blank lines skipped), ``line_num`` kept as
+        ``next`` keeps it: ``as_dict`` of each is the row ``next`` answers."""
+        if self.line_num == 0:
+            self.fieldnames  # noqa: B018
+        lines, count = self._lines, len(self._lines)
+        seeking = True  # the first line each ``next`` reads sets line_num, a row sets it again
+        while self._next < count:
+            line = lines[self._next]
+            self._next += 1
+            if seeking:
+                self.line_num, seeking = self._next, False
+            if line:
+                self.line_num = self._next
+                yield line.split(",")
+                seeking = True
+
+    def as_dict(self, row: list[str]) -> dict[Any, Any]:
+        """A row's cells as ``csv.DictReader`` keys them (short rows filled with None, the surplus
+        of a long row under None)."""
         fieldnames = self._fieldnames or []
         found: dict[Any, Any] = dict(zip(fieldnames, row, strict=False))
         if len(fieldnames) < len(row):

@@ -116,12 +116,45 @@ class BlockTemplates:
         template = self.templates.get(key)
         if template is None:
             return self._first(Row(values, label, errors), key)
-        block_id = get(self.id_field)
+        block = self._from_template(
+            template, get(self.id_field), get(self.start_field), get(self.end_field), get(self.quantity_field)
+        )
+        return self.exact(Row(values, label, errors)) if block is None else block
+
+    def cells_reader(self, header: Sequence[str]) -> Callable[[list[str], str, Collector], Any] | None:
+        """A reader of rows given as the cells of a plain CSV line under ``header`` (as many cells
+        as the header has columns): what :meth:`read` answers for ``dict(zip(header, cells))``,
+        the template key and the four values taken by position. None when the header lacks a field
+        of the layout or names one twice (such rows go through :meth:`read`)."""
+        if not self.enabled or len(set(header)) != len(header):
+            return None
+        position = {name: i for i, name in enumerate(header)}
+        wanted = (*self.template_fields, self.id_field, self.start_field, self.end_field, self.quantity_field)
+        if any(name not in position for name in wanted):
+            return None
+        key_of = operator.itemgetter(*(position[name] for name in self.template_fields))
+        unique = operator.itemgetter(*(position[name] for name in wanted[-4:]))
+        names = tuple(header)
+        templates, from_template = self.templates, self._from_template
+
+        def read_cells(cells: list[str], label: str, errors: Collector) -> dict[str, Any] | None:
+            # every cell is a str: the key is a plain one, equal to the key read() makes
+            template = templates.get(key_of(cells))
+            block = None if template is None else from_template(template, *unique(cells))
+            return self.read(dict(zip(names, cells, strict=True)), label, errors) if block is None else block
+
+        return read_cells
+
+    def _from_template(
+        self, template: Template, block_id: Any, first: Any, last: Any, amount: Any
+    ) -> dict[str, Any] | None:
+        """The template's block with the row's own four values, or None when one of them is not
+        in the plain form (the row then goes to the exact reader)."""
         if type(block_id) is not str:
-            return self.exact(Row(values, label, errors))
+            return None
         block_id = block_id.strip()
-        start, end = self._serial(get(self.start_field)), self._serial(get(self.end_field))
-        quantity = self._quantity(get(self.quantity_field))
+        start, end = self._serial(first), self._serial(last)
+        quantity = self._quantity(amount)
         if (
             start is None
             or end is None
@@ -130,7 +163,7 @@ class BlockTemplates:
             or quantity != end - start + 1
             or not IDENTIFIER.match(block_id)
         ):
-            return self.exact(Row(values, label, errors))
+            return None
         block = template.block.copy()
         for name in template.nested:
             block[name] = block[name].copy()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from adapters.base import BaseAdapter, Draft
@@ -130,6 +130,10 @@ class JiangsuAdapter(BaseAdapter):
             errors.add("row 1", column, "is not a column of this layout", "1043")
         templates = BlockTemplates(self._block, UNIQUE_COLUMNS, TEMPLATE_COLUMNS, enabled=self.fast_reader)
         draft.certified = templates.certified
+        by_cells = templates.cells_reader(header) if plain is not None and layout is BLOCK_COLUMNS else None
+        if plain is not None and by_cells is not None:
+            self._read_cells(plain, by_cells, templates, draft, errors)
+            return draft
         try:
             for values in reader:
                 label = f"row {reader.line_num}"
@@ -147,6 +151,31 @@ class JiangsuAdapter(BaseAdapter):
         except csv.Error as exc:
             errors.add(f"row {reader.line_num}", "(row)", f"not well-formed CSV: {exc}", "1043")
         return draft
+
+    @staticmethod
+    def _read_cells(
+        reader: PlainDictReader,
+        by_cells: Callable[[list[str], str, Collector], dict[str, Any] | None],
+        templates: BlockTemplates,
+        draft: Draft,
+        errors: Collector,
+    ) -> None:
+        """The block rows of plain text, as the loop of ``read`` reads them: a row with as many
+        cells as the header through the positional template reader, any other as a dict."""
+        width = len(reader.fieldnames or [])
+        append = draft.blocks.append
+        for cells in reader.cells():
+            label = f"row {reader.line_num}"
+            if len(cells) == width:
+                block = by_cells(cells, label, errors)
+            else:
+                values = reader.as_dict(cells)
+                if None in values:
+                    errors.add(label, "(row)", "has more cells than the header", "1043")
+                    continue
+                block = templates.read(values, label, errors)
+            if block is not None:
+                append((label, block))
 
     def _block(self, row: Row) -> dict[str, Any] | None:
         origin = row.text("原始登记簿", required=False, pattern=REGISTRY) or self.code

@@ -53,6 +53,9 @@ def _named(ref: str, parts: int = 1) -> str:
     return own if origin is None else f"{own} at hub {origin}"
 
 
+# a published issuance claim: registry, block id, project fingerprint, period start and end (ISO)
+FeedIssuance = tuple[str, str, str, str, str]
+
 # a block's claim: its position in the batch, project fingerprint, period start and end, block id
 # (an Issuance is made only when there is something to compare it with)
 Claim = tuple[int, str, date, date, str]
@@ -70,6 +73,7 @@ class DedupService:
         self.session = session
         self.repository = RegistryRepository(session)
         self._memo: tuple[str, Records, list[Claim]] | None = None
+        self._iso: dict[date, str] = {}  # each distinct date's ISO text, written once
 
     def _claims(self, platform: str, records: Records) -> list[Claim]:
         if self._memo is not None and self._memo[0] == platform and self._memo[1] is records:
@@ -184,10 +188,18 @@ class DedupService:
                 )
         return issues
 
-    def published(self, platform: str, records: Records) -> tuple[list[Issuance], list[Activity]]:
-        """The claims of stored records, as this hub publishes them to its peers (hub.xdedup)."""
+    def _text(self, day: date) -> str:
+        iso = self._iso.get(day)
+        if iso is None:
+            iso = self._iso[day] = day.isoformat()
+        return iso
+
+    def published(self, platform: str, records: Records) -> tuple[list[FeedIssuance], list[Activity]]:
+        """The claims of stored records, as this hub publishes them to its peers (hub.xdedup):
+        issuances as (registry, block id, fingerprint, start, end) with ISO dates."""
+        text = self._text
         issuances = [
-            Issuance(platform, fingerprint, start, end, ref)
+            (platform, ref, fingerprint, text(start), text(end))
             for _, fingerprint, start, end, ref in self._claims(platform, records)
         ]
         return issuances, [activity for _, activity in self._activities(platform, records)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,22 +89,64 @@ def _schema_issues(records: Records) -> list[Issue]:
     return issues
 
 
-def _issuer_issues(platform: str, records: Records) -> list[Issue]:
+def _block_issuer_issues(platform: str, position: int, block: dict[str, Any]) -> list[Issue]:
+    issues = [
+        Issue(f"/blocks/{position}/{member}", "2004", f"{platform} issues only as {platform}")
+        for member in ("origin_registry", "current_registry", "serial_namespace")
+        if block[member] != platform
+    ]
+    if block["status"] not in ISSUABLE:
+        issues.append(
+            Issue(
+                f"/blocks/{position}/status",
+                "3013",
+                f"a new block is held or encumbered, not {block['status']}",
+            )
+        )
+    return issues
+
+
+Span = tuple[int, int, int]  # serial start, serial end, position in the batch
+
+
+@dataclass
+class _Scan:
+    """What one pass over a batch's blocks finds: their ids (in order), their serial ranges by
+    namespace (in batch order, each with its position) and each namespace's lowest and highest
+    serial, and the issuer issues (2004, 3013) of the blocks, then the projects and batches."""
+
+    ids: list[str]
+    by_namespace: dict[str, list[Span]]
+    bounds: dict[str, list[int]]
+    issuer: list[Issue]
+
+
+def _scan(platform: str, records: Records) -> _Scan:
+    ids: list[str] = []
+    by_namespace: dict[str, list[Span]] = {}
+    bounds: dict[str, list[int]] = {}
     issues: list[Issue] = []
     for position, block in enumerate(records.blocks):
-        for member in ("origin_registry", "current_registry", "serial_namespace"):
-            if block[member] != platform:
-                issues.append(
-                    Issue(f"/blocks/{position}/{member}", "2004", f"{platform} issues only as {platform}")
-                )
-        if block["status"] not in ISSUABLE:
-            issues.append(
-                Issue(
-                    f"/blocks/{position}/status",
-                    "3013",
-                    f"a new block is held or encumbered, not {block['status']}",
-                )
-            )
+        ids.append(block["block_id"])
+        namespace, start, end = block["serial_namespace"], block["serial_start"], block["serial_end"]
+        spans = by_namespace.get(namespace)
+        if spans is None:
+            by_namespace[namespace] = [(start, end, position)]
+            bounds[namespace] = [start, end]
+        else:
+            spans.append((start, end, position))
+            span = bounds[namespace]
+            if start < span[0]:
+                span[0] = start
+            if end > span[1]:
+                span[1] = end
+        if (
+            block["origin_registry"] != platform
+            or block["current_registry"] != platform
+            or namespace != platform
+            or block["status"] not in ISSUABLE
+        ):
+            issues += _block_issuer_issues(platform, position, block)
     for position, project in enumerate(records.projects):
         if project["registry"] != platform:
             issues.append(
@@ -115,18 +157,7 @@ def _issuer_issues(platform: str, records: Records) -> list[Issue]:
             issues.append(
                 Issue(f"/batches/{position}/platform", "2004", f"{platform} sends only its own batches")
             )
-    return issues
-
-
-Span = tuple[int, int, int]  # serial start, serial end, position in the batch
-
-
-def _ranges(records: Records) -> dict[str, list[Span]]:
-    """The blocks' serial ranges by namespace (in batch order), each with its position."""
-    by_namespace: dict[str, list[Span]] = defaultdict(list)
-    for position, block in enumerate(records.blocks):
-        by_namespace[block["serial_namespace"]].append((block["serial_start"], block["serial_end"], position))
-    return by_namespace
+    return _Scan(ids, by_namespace, bounds, issues)
 
 
 def _serial_ranges(spans: list[Span]) -> list[SerialRange]:
@@ -144,17 +175,17 @@ def _disjoint(spans: list[Span]) -> bool:
     return True
 
 
-def _duplicate_issues(records: Records, by_namespace: dict[str, list[Span]]) -> list[Issue]:
+def _duplicate_issues(records: Records, scan: _Scan) -> list[Issue]:
     issues: list[Issue] = []
-    seen = Counter(block["block_id"] for block in records.blocks)
-    if len(seen) < len(records.blocks):
+    if len(set(scan.ids)) < len(scan.ids):
+        seen = Counter(scan.ids)
         positions = {block["block_id"]: i for i, block in enumerate(records.blocks)}
         issues += [
             Issue(f"/blocks/{positions[b]}/block_id", "3007", f"block {b} appears {n} times")
             for b, n in seen.items()
             if n > 1
         ]
-    for spans in by_namespace.values():
+    for spans in scan.by_namespace.values():
         if _disjoint(spans):
             continue
         for first, second in overlaps_within(_serial_ranges(spans)):
@@ -210,9 +241,9 @@ class IngestService:
         self.registry = RegistryRepository(session)
         self.dedup = DedupService(session)
 
-    def _registered_issues(self, records: Records, by_namespace: dict[str, list[Span]]) -> list[Issue]:
+    def _registered_issues(self, records: Records, scan: _Scan) -> list[Issue]:
         issues: list[Issue] = []
-        ids = [block["block_id"] for block in records.blocks]
+        ids = scan.ids
         found = self.registry.existing_block_ids(ids)
         if found:
             positions = {block_id: i for i, block_id in enumerate(ids)}
@@ -224,9 +255,9 @@ class IngestService:
                         f"block {block_id} is already registered",
                     )
                 )
-        self.registry.lock_namespaces(by_namespace)
-        for namespace, spans in by_namespace.items():
-            low, high = min(start for start, _, _ in spans), max(end for _, end, _ in spans)
+        self.registry.lock_namespaces(scan.by_namespace)
+        for namespace, spans in scan.by_namespace.items():
+            low, high = scan.bounds[namespace]
             neighbours = self.registry.neighbours(namespace, low, high)
             if not neighbours or (len(neighbours) == 1 and neighbours[0].end < low):
                 continue  # nothing registered reaches into the batch's span
@@ -252,10 +283,10 @@ class IngestService:
         across registries (4001) and personal activity counted twice (4002)."""
         issues = [] if schema_checked else _schema_issues(records)
         if not issues:
-            by_namespace = _ranges(records)
-            issues = _issuer_issues(platform, records) + _duplicate_issues(records, by_namespace)
+            scan = _scan(platform, records)
+            issues = scan.issuer + _duplicate_issues(records, scan)
         if not issues:
-            issues = self._registered_issues(records, by_namespace) + self.dedup.issues(platform, records)
+            issues = self._registered_issues(records, scan) + self.dedup.issues(platform, records)
         return issues
 
     def _claim_pledged(self, records: Records) -> None:

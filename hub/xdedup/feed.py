@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from hub.registry.dedup import FeedIssuance
 from hub.registry.federation_key import federation_key
 from hub.settings import Settings
 from hub.xdedup.models import ACTIVITY, ISSUANCE, ClaimFeedEntry
 from hub.xdedup.public import ActivityFeedClaim, FeedAnswer, FeedClaim, FeedCursor, IssuanceFeedClaim
 from hub.xdedup.repository import FeedRepository
-from mutual_recognition.dedup import Activity, Issuance
+from mutual_recognition.dedup import Activity
 
 KEY_CHECK_LABEL = b"puhui-hub federation pseudonymization key check v1"
 
@@ -40,13 +41,13 @@ def _iso(moment: date | datetime) -> str:
 
 
 def publish_claims(
-    session: Session, log_index: int, issuances: Sequence[Issuance], activities: Sequence[Activity]
+    session: Session, log_index: int, issuances: Sequence[FeedIssuance], activities: Sequence[Activity]
 ) -> None:
-    """Append an ingest's claims to the feed, under its log index (in the ingest's transaction)."""
+    """Append an ingest's claims to the feed, under its log index (in the ingest's transaction).
+    ``issuances``: (registry, block id, fingerprint, period start, period end) with ISO dates."""
     rows: list[tuple[Any, ...]] = [
-        (log_index, position, ISSUANCE, claim.registry, claim.ref, claim.fingerprint, None,
-         _iso(claim.start), _iso(claim.end), None)
-        for position, claim in enumerate(issuances)
+        (log_index, position, ISSUANCE, registry, ref, fingerprint, None, start, end, None)
+        for position, (registry, ref, fingerprint, start, end) in enumerate(issuances)
     ]  # fmt: skip
     first = len(issuances)
     rows += [

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from adapters.ccer import UNIQUE_FIELDS as CCER_UNIQUE
 from adapters.contract import ParseResult
+from adapters.fields import Collector
 from adapters.jiangsu import TEMPLATE_COLUMNS, UNIQUE_COLUMNS, JiangsuAdapter
 from adapters.jiangsu.layout import BLOCK_COLUMNS
 from adapters.privacy import Pseudonymizer
@@ -290,3 +291,41 @@ def test_the_fast_json_readers_read_what_the_exact_readers_read(code: str) -> No
         )
 
     check()
+
+
+# -- the positional reader of plain CSV rows (adapters.templates.BlockTemplates.cells_reader) -------
+
+CELL = st.sampled_from(["", "JS", "10", "0010", "19", " 9 ", "٣", "x", "JS-B-1", "bad id!"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_the_positional_reader_reads_what_the_dict_reader_reads(data: st.DataObject) -> None:
+    """Rows as cells under a header (any order, columns missing or named twice: then no positional
+    reader) give the blocks and errors the dict path gives, template by template."""
+    names = ["id", "a", "b", "first", "last", "amount", "c"]
+    header = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=9))
+
+    def exact(row: Any) -> dict[str, Any] | None:
+        values = {name: row.get(name, required=False) for name in ("a", "b", "first", "last", "amount")}
+        if values["a"] == "x":
+            row.error("a", "x is refused", "1042")
+            return None
+        return {"block_id": row.identifier("id"), "serial_start": 1, "serial_end": 1, "quantity": 1,
+                "nested": {"a": values["a"], "b": values["b"]}}  # fmt: skip
+
+    fields = ("id", "first", "last", "amount")
+    by_dict, by_position = (BlockTemplates(exact, fields, ("a", "b", "c")) for _ in range(2))
+    reader = by_position.cells_reader(header)
+    if len(set(header)) < len(header) or not set(names) <= set(header):
+        assert reader is None
+        return
+    assert reader is not None
+    for n in range(data.draw(st.integers(1, 8))):
+        cells = data.draw(st.lists(CELL, min_size=len(header), max_size=len(header)))
+        one, two = Collector(), Collector()
+        expected = by_dict.read(dict(zip(header, cells, strict=True)), f"row {n}", one)
+        found = reader(cells, f"row {n}", two)
+        assert json.dumps(found) == json.dumps(expected)
+        assert one.errors == two.errors
+        assert (id(found) in by_position.certified) == (id(expected) in by_dict.certified)

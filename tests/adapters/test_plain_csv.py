@@ -50,3 +50,21 @@ def test_blank_lines_are_labelled_as_dictreader_labels_them() -> None:
 def test_text_the_csv_module_reads_otherwise_is_not_plain() -> None:
     for text in ('a,"b,c"\n', "a\rb\n", "a\0b\n", "a," + "x" * (csv.field_size_limit() + 1) + "\n"):
         assert PlainDictReader.of(text) is None, repr(text[:20])
+
+
+def _read_cells(reader: PlainDictReader) -> tuple[Any, list[tuple[int, Any]], int]:
+    header = reader.fieldnames
+    rows = []
+    if header:
+        for cells in reader.cells():
+            rows.append((reader.line_num, reader.as_dict(cells)))
+    return header, rows, reader.line_num
+
+
+@settings(max_examples=1000, deadline=None)
+@given(TEXTS)
+def test_cells_are_the_rows_dictreader_reads(text: str) -> None:
+    """``cells`` (the JS block reader's path) and ``as_dict`` give DictReader's rows and labels."""
+    plain = PlainDictReader.of(text)
+    if plain is not None:
+        assert _read_cells(plain) == _read(csv.DictReader(io.StringIO(text, newline="")))
