@@ -179,9 +179,10 @@ class AuthRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # signed requests
-    def add_signed_request(self, record: SignedRequest) -> None:
-        """Store a received request (one Core insert: the record is not tracked by the session)."""
-        self.session.connection().execute(_statements()["signed_request"], record.model_dump())
+    def add_signed_request(self, values: dict[str, Any]) -> None:
+        """Store a received request, its columns as ``values`` (one Core insert: nothing is
+        tracked by the session)."""
+        self.session.connection().execute(_statements()["signed_request"], values)
 
     def signed_request(self, request_id: str) -> SignedRequest | None:
         return self.session.get(SignedRequest, request_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from hub.claims.models import SerialClaim
 from mutual_recognition.claims import ClaimKind
@@ -100,11 +100,13 @@ class ClaimRepository:
         self.add_each(kind, [(owner, claim) for claim in claims])
 
     def add_each(self, kind: ClaimKind, owned: Sequence[tuple[str, NewClaim]]) -> None:
-        """Claims of several owners in one statement."""
+        """Claims of several owners in one statement (Core: no ORM bulk machinery; what the
+        session holds is flushed first, as the ORM statement would autoflush it)."""
         if owned:
             now = datetime.now(UTC)
-            self.session.execute(
-                insert(SerialClaim),
+            self.session.flush()
+            self.session.connection().execute(
+                insert(SQLModel.metadata.tables[SerialClaim.__tablename__]),
                 [
                     {
                         "namespace": c.namespace,

@@ -9,8 +9,10 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Executable, and_, bindparam, insert, or_, text
 from sqlalchemy import select as core_select
-from sqlmodel import Session, SQLModel
+from sqlalchemy.orm import load_only
+from sqlmodel import Session, SQLModel, col, select
 
+from hub.registry.models import CreditBlock
 from hub.transfers.models import Transfer
 
 # Advisory locks on several names in ONE statement, in the order given (not sorted): the
@@ -46,6 +48,24 @@ def _statements() -> dict[str, Executable]:
                 transfer.c.id == bindparam("id"),
             )
         ),
+        # what a transfer's checks read of its blocks (their records are not read)
+        "blocks": select(CreditBlock)
+        .options(
+            load_only(
+                *(
+                    getattr(CreditBlock, name)
+                    for name in (
+                        "block_id",
+                        "serial_namespace",
+                        "serial_start",
+                        "serial_end",
+                        "status",
+                        "current_registry",
+                    )
+                )
+            )
+        )
+        .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
         "platform_status": core_select(platform.c.status).where(platform.c.code == bindparam("code")),
         "insert": insert(transfer),
         "lock": text(LOCK_IN_ORDER_SQL),
@@ -72,6 +92,12 @@ class ProposalRepository:
 
     def transfer(self, transfer_id: str) -> Transfer | None:
         return self.session.get(Transfer, transfer_id)
+
+    def blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
+        """The named blocks that exist, by id, with what a transfer's checks read of them (any
+        other column is read when first used)."""
+        found = self.session.exec(_statements()["blocks"], params={"ids": sorted(ids)})  # type: ignore[call-overload]
+        return {block.block_id: block for block in found}
 
     def platform_status(self, code: str) -> str | None:
         """The platform's status, None when there is no such platform."""

@@ -85,6 +85,8 @@ class TransferService:
             return stored, False
         if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
+        named = {str(part.get("block_id", "")) for part in body["blocks"]}
+        reservations.known.update(proposals.blocks(named))
         issues, resolution = self.check(body, sender=sender, reservations=reservations)
         if issues:
             raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
@@ -100,7 +102,8 @@ class TransferService:
             platforms=change.platforms,
             data=change.data,
         )
-        return Transfer(**row), True
+        # the stored row's values (not attached to the session: one Core insert wrote the row)
+        return Transfer.model_construct(**row), True
 
     def check(
         self,
