@@ -67,6 +67,10 @@ def _statements() -> dict[str, Executable]:
         )
         .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
         "platform_status": core_select(platform.c.status).where(platform.c.code == bindparam("code")),
+        "platform_statuses": core_select(platform.c.code, platform.c.status).where(
+            platform.c.code.in_(bindparam("codes", expanding=True))
+        ),
+        "existing": core_select(transfer.c.id).where(transfer.c.id.in_(bindparam("ids", expanding=True))),
         "insert": insert(transfer),
         "lock": text(LOCK_IN_ORDER_SQL),
     }
@@ -103,6 +107,21 @@ class ProposalRepository:
         """The platform's status, None when there is no such platform."""
         found = self.session.connection().execute(_statements()["platform_status"], {"code": code}).first()
         return None if found is None else str(found[0])
+
+    def platform_statuses(self, codes: Sequence[str]) -> dict[str, str]:
+        """The status of each of these platforms that exists, by code."""
+        rows = self.session.connection().execute(_statements()["platform_statuses"], {"codes": list(codes)})
+        return {code: str(status) for code, status in rows}
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of these transfer ids are taken."""
+        rows = self.session.connection().execute(_statements()["existing"], {"ids": list(ids)})
+        return {row[0] for row in rows}
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert accepted transfers (one statement, executed for every row)."""
+        if rows:
+            self.session.connection().execute(_statements()["insert"], list(rows))
 
     def add(self, row: dict[str, Any]) -> None:
         """Insert one accepted transfer (its columns as ``TransferService.accepted_row`` makes them)."""
