@@ -59,6 +59,26 @@ def _statements() -> dict[str, Executable]:
             .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
             .returning(nonce.c.jti)
         )
+    # PostgreSQL: the request's jti and the request itself in one statement — the request row is
+    # inserted only when the jti's is (a replay inserts nothing and returns no row)
+    fresh = (
+        postgresql.insert(nonce)
+        .values(
+            purpose="request",
+            issuer=bindparam("client_id"),
+            jti=bindparam("jti"),
+            expires_at=bindparam("nonce_expires_at", type_=nonce.c.expires_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
+        .returning(nonce.c.jti)
+        .cte("fresh")
+    )
+    signed = _table("signed_request")
+    columns = list(signed.columns)
+    row = core_select(*(bindparam(column.name, type_=column.type) for column in columns)).select_from(fresh)
+    statements["request_postgresql"] = (
+        insert(signed).from_select([column.name for column in columns], row).returning(signed.c.id)
+    )
     return statements
 
 
@@ -171,6 +191,20 @@ class AuthRepository:
         values = {"purpose": purpose, "issuer": issuer, "jti": jti, "expires_at": expires_at}
         inserted = connection.execute(statement, values).first()
         return inserted is not None
+
+    def record_request(self, values: dict[str, Any], expires_at: datetime) -> bool:
+        """Record a signed request's ``jti`` as used (until ``expires_at``) and store the request
+        (its columns as ``values``); False, with nothing written, when the jti was used before.
+        One statement on PostgreSQL; on SQLite the two of ``consume_nonce`` and
+        ``add_signed_request`` (its transactions hold the write lock: nothing comes between)."""
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            params = {**values, "nonce_expires_at": expires_at}
+            return connection.execute(_statements()["request_postgresql"], params).first() is not None
+        if not self.consume_nonce("request", values["client_id"], values["jti"], expires_at):
+            return False
+        self.add_signed_request(values)
+        return True
 
     def purge_nonces(self, now: datetime) -> int:
         """Forget single-use identifiers that have expired (they can no longer be replayed: the
