@@ -176,7 +176,7 @@ def _rate_limit(request: Request, client_id: str, per_minute: int) -> None:
 
 def check_token(session: Session, jti: str) -> Principal:
     """The principal of a verified access token, from the token's row, its client and platform
-    as they are now (read on every request: nothing about a token is cached)."""
+    as they are now (read on every request: only the signature's verdict is kept, not the state)."""
     state = AuthRepository(session).token_state(jti)
     if state is None:
         raise Unauthorized("the access token is unknown", code="1031")
