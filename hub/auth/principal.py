@@ -1,7 +1,8 @@
 """Who is calling: bearer-token authentication (RFC 6750, RFC 9068), scopes, rate limits.
 
-``CurrentPrincipal`` verifies the access token's signature and claims against the hub's key set
-(cached until the key store changes, in any process) and counts the request against the client's
+``CurrentPrincipal`` verifies the access token's signature against the hub's key set (the
+verified token kept per token string, with the key set: forgotten when the key store changes, in
+any process) and its claims (expiry and all, on every request) and counts the request against the client's
 rate limit (in this process: see ``hub.auth.ratelimit``) on the event loop; then, in ONE
 thread-pool call, it reads the token, its client and the client's platform in one query — a
 revoked token, a suspended client or platform is refused at once, whichever process revoked or
@@ -15,6 +16,7 @@ dependency, which runs after the scope check, so the order of refusals is unchan
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
@@ -32,6 +34,7 @@ from hub.auth.repository import AuthRepository, TokenState
 from hub.auth.scopes import ClientKind
 from hub.auth.signatures import verify_received
 from hub.deps import Deferred, KeyStoreDep, SessionDep, SettingsDep, blocking, runs_in_one_hop
+from hub.keystore import KeyStore
 from hub.problems import HubError
 
 REALM = "puhui-hub"
@@ -94,9 +97,42 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def _claims(token: str, keys: KeySet, issuer: str) -> dict[str, Any]:
+class VerifiedTokens:
+    """Access tokens whose signature verified against one key set of the hub, by token string
+    (the most recent ``size``). Only the signature's verdict and the decoded token are kept: the
+    claims (expiry, issuer, audience) are validated on every request, and the token's row
+    (revocation, the client's and platform's status) is read on every request. Built with the
+    key set (``hub_keyset``): a rotation or retirement, in any process, starts an empty one."""
+
+    def __init__(self, keys: KeySet, size: int = 4096) -> None:
+        self.keys = keys
+        self.size = size
+        self._lock = threading.Lock()
+        self._tokens: OrderedDict[str, jwt.Token] = OrderedDict()
+
+    def decode(self, token: str) -> jwt.Token:
+        """The token, its signature verified (now or before); raises as ``jwt.decode``."""
+        with self._lock:
+            found = self._tokens.get(token)
+            if found is not None:
+                self._tokens.move_to_end(token)
+                return found
+        decoded = jwt.decode(token, self.keys, algorithms=ACCEPTED_ALGORITHMS)
+        with self._lock:
+            self._tokens[token] = decoded
+            while len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
+        return decoded
+
+
+def verified_tokens(keystore: KeyStore) -> VerifiedTokens:
+    """The verified tokens of the hub's current key set (a new, empty cache when it changes)."""
+    return keystore.derived("verified-access-tokens", lambda store: VerifiedTokens(hub_keyset(store)))
+
+
+def _claims(token: str, tokens: VerifiedTokens, issuer: str) -> dict[str, Any]:
     try:
-        decoded = jwt.decode(token, keys, algorithms=ACCEPTED_ALGORITHMS)
+        decoded = tokens.decode(token)
         registry = jwt.JWTClaimsRegistry(
             leeway=30,
             iss={"essential": True, "value": issuer},
@@ -140,7 +176,7 @@ def _rate_limit(request: Request, client_id: str, per_minute: int) -> None:
 
 def check_token(session: Session, jti: str) -> Principal:
     """The principal of a verified access token, from the token's row, its client and platform
-    as they are now (read on every request: nothing about a token is cached)."""
+    as they are now (read on every request: only the signature's verdict is kept, not the state)."""
     state = AuthRepository(session).token_state(jti)
     if state is None:
         raise Unauthorized("the access token is unknown", code="1031")
@@ -170,7 +206,7 @@ async def authenticate(
     keystore: KeyStoreDep,
 ) -> Principal:
     token = _bearer(request)
-    claims = _claims(token, hub_keyset(keystore), settings.issuer)
+    claims = _claims(token, verified_tokens(keystore), settings.issuer)
     _rate_limit(request, str(claims["client_id"]), settings.rate_limit_per_minute)
     if runs_in_one_hop(request):  # the route's own thread-pool call finishes the checks
         return cast(Principal, DeferredPrincipal(lambda: check_token(session, str(claims["jti"]))))

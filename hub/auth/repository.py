@@ -59,6 +59,26 @@ def _statements() -> dict[str, Executable]:
             .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
             .returning(nonce.c.jti)
         )
+    # PostgreSQL: the request's jti and the request itself in one statement — the request row is
+    # inserted only when the jti's is (a replay inserts nothing and returns no row)
+    fresh = (
+        postgresql.insert(nonce)
+        .values(
+            purpose="request",
+            issuer=bindparam("client_id"),
+            jti=bindparam("jti"),
+            expires_at=bindparam("nonce_expires_at", type_=nonce.c.expires_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["purpose", "issuer", "jti"])
+        .returning(nonce.c.jti)
+        .cte("fresh")
+    )
+    signed = _table("signed_request")
+    columns = list(signed.columns)
+    row = core_select(*(bindparam(column.name, type_=column.type) for column in columns)).select_from(fresh)
+    statements["request_postgresql"] = (
+        insert(signed).from_select([column.name for column in columns], row).returning(signed.c.id)
+    )
     return statements
 
 
@@ -172,6 +192,20 @@ class AuthRepository:
         inserted = connection.execute(statement, values).first()
         return inserted is not None
 
+    def record_request(self, values: dict[str, Any], expires_at: datetime) -> bool:
+        """Record a signed request's ``jti`` as used (until ``expires_at``) and store the request
+        (its columns as ``values``); False, with nothing written, when the jti was used before.
+        One statement on PostgreSQL; on SQLite the two of ``consume_nonce`` and
+        ``add_signed_request`` (its transactions hold the write lock: nothing comes between)."""
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            params = {**values, "nonce_expires_at": expires_at}
+            return connection.execute(_statements()["request_postgresql"], params).first() is not None
+        if not self.consume_nonce("request", values["client_id"], values["jti"], expires_at):
+            return False
+        self.add_signed_request(values)
+        return True
+
     def purge_nonces(self, now: datetime) -> int:
         """Forget single-use identifiers that have expired (they can no longer be replayed: the
         signature or assertion they came with is refused by its age); how many."""
@@ -179,9 +213,10 @@ class AuthRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # signed requests
-    def add_signed_request(self, record: SignedRequest) -> None:
-        """Store a received request (one Core insert: the record is not tracked by the session)."""
-        self.session.connection().execute(_statements()["signed_request"], record.model_dump())
+    def add_signed_request(self, values: dict[str, Any]) -> None:
+        """Store a received request, its columns as ``values`` (one Core insert: nothing is
+        tracked by the session)."""
+        self.session.connection().execute(_statements()["signed_request"], values)
 
     def signed_request(self, request_id: str) -> SignedRequest | None:
         return self.session.get(SignedRequest, request_id)

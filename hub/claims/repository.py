@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from hub.claims.models import SerialClaim
 from mutual_recognition.claims import ClaimKind
@@ -22,6 +22,8 @@ OVERLAPPING_SQL = (
     " UNION ALL SELECT id, serial_start, serial_end, kind, owner_id FROM serial_claim"
     " WHERE namespace = :ns AND active AND serial_start >= :low AND serial_start <= :high"
 )
+
+OVERLAPPING = text(OVERLAPPING_SQL)  # built once: building the clause costs more than running it
 
 
 # Advisory locks on many names in one statement, in code point order (as ``sorted`` orders them):
@@ -74,7 +76,7 @@ class ClaimRepository:
     def overlapping(self, namespace: str, low: int, high: int) -> list[ActiveClaim]:
         """Active claims of ``namespace`` sharing a serial with [low, high], in serial order."""
         self.session.flush()
-        rows = self.session.execute(text(OVERLAPPING_SQL), {"ns": namespace, "low": low, "high": high})
+        rows = self.session.connection().execute(OVERLAPPING, {"ns": namespace, "low": low, "high": high})
         found = [ActiveClaim(r.id, r.serial_start, r.serial_end, ClaimKind(r.kind), r.owner_id) for r in rows]
         return sorted(found, key=lambda claim: claim.start)
 
@@ -100,11 +102,13 @@ class ClaimRepository:
         self.add_each(kind, [(owner, claim) for claim in claims])
 
     def add_each(self, kind: ClaimKind, owned: Sequence[tuple[str, NewClaim]]) -> None:
-        """Claims of several owners in one statement."""
+        """Claims of several owners in one statement (Core: no ORM bulk machinery; what the
+        session holds is flushed first, as the ORM statement would autoflush it)."""
         if owned:
             now = datetime.now(UTC)
-            self.session.execute(
-                insert(SerialClaim),
+            self.session.flush()
+            self.session.connection().execute(
+                insert(SQLModel.metadata.tables[SerialClaim.__tablename__]),
                 [
                     {
                         "namespace": c.namespace,

@@ -20,15 +20,14 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
 from hub.idempotency.route import KeyReused
 from hub.log.bulk import queue_changes
-from hub.platforms.models import Platform
-from hub.transfers.models import Transfer, TransferBatch
+from hub.transfers.models import TransferBatch
+from hub.transfers.repository import ProposalRepository
 from hub.transfers.service import TransferRefused, TransferService, accepted_change, body_hash
 from mutual_recognition.claims import ClaimKind, Holder, may_follow
 from schemas.validation import Issue
@@ -46,6 +45,7 @@ class TransferBatches:
     def __init__(self, session: Session, deadline: timedelta) -> None:
         self.session = session
         self.service = TransferService(session, deadline)
+        self.rows = ProposalRepository(session)
 
     def propose(
         self, body: dict[str, Any], *, key: str, client_id: str, sender: str
@@ -53,6 +53,7 @@ class TransferBatches:
         """The batch's answer for this key (and whether it was made now); 6004 when the key was
         used with another body, 422 with every issue when any transfer is refused."""
         digest = body_hash(body)
+        self.session.flush()  # what the caller's session holds is written before the Core reads
         claims = ClaimRepository(self.session)
         claims.lock([f"transfer-batch {client_id} {key}"])
         stored = self.session.get(TransferBatch, (client_id, key))
@@ -62,15 +63,20 @@ class TransferBatches:
             return stored.answer, False
         proposals: list[dict[str, Any]] = body["transfers"]
         ids = [proposal["transfer_id"] for proposal in proposals]
-        claims.lock(f"transfer {transfer_id}" for transfer_id in ids)
+        reservations = Reservations(self.session)
+        namespaces = sorted({part["namespace"] for proposal in proposals for part in proposal["blocks"]})
+        # the transfers' ids (sorted), then the namespaces (sorted): one statement
+        self.rows.lock_in_order([*sorted({f"transfer {i}" for i in ids}), *namespaces])
+        reservations.locked |= set(namespaces)
         issues = self._known(ids)
         destinations = sorted({proposal["destination"] for proposal in proposals})
-        active = dict.fromkeys(destinations, False)
-        found = self.session.exec(select(Platform).where(col(Platform.code).in_(destinations)))
-        active |= {platform.code: str(platform.status) == "active" for platform in found}
-        reservations = Reservations(self.session)
-        reservations.lock(part["namespace"] for proposal in proposals for part in proposal["blocks"])
-        reservations.read_ahead(part["block_id"] for proposal in proposals for part in proposal["blocks"])
+        statuses = self.rows.platform_statuses(destinations)
+        active = {code: statuses.get(code) == "active" for code in destinations}
+        for code in statuses:  # served here: not across hubs
+            self.service.peers.setdefault(code, None)
+        reservations.known.update(
+            self.rows.blocks({part["block_id"] for proposal in proposals for part in proposal["blocks"]})
+        )
         reservations.read_claims_ahead(
             part_requests([p for proposal in proposals for p in proposal["blocks"]])
         )
@@ -100,7 +106,7 @@ class TransferBatches:
                 code=issues[0].code,
                 errors=issues,
             )
-        self.session.execute(insert(Transfer), rows)
+        self.rows.add_many(rows)
         reservations.claim_each(claiming, ClaimKind.TRANSFER)
         answer = {
             "count": len(rows),
@@ -139,7 +145,7 @@ class TransferBatches:
                         f"/transfers/{position}/transfer_id", "3012", f"transfer {transfer_id} is named twice"
                     )
                 )
-        existing = set(self.session.exec(select(Transfer.id).where(col(Transfer.id).in_(sorted(set(ids))))))
+        existing = self.rows.existing(sorted(set(ids)))
         issues += [
             Issue(f"/transfers/{position}/transfer_id", "3012", f"transfer {transfer_id} exists")
             for position, transfer_id in enumerate(ids)

@@ -8,10 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
 from hub.idempotency.route import KeyReused
 from hub.log.bulk import Change
@@ -23,6 +21,7 @@ from hub.platforms.models import Platform
 from hub.problems import Conflict, HubError
 from hub.recognition.use import Certificates
 from hub.transfers.models import Transfer
+from hub.transfers.repository import ProposalRepository
 from mutual_recognition.checks import registries_differ
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.transfer_states import FINAL, ITL_STATUS, TRANSFER, State
@@ -64,37 +63,37 @@ class TransferService:
         """The transfer for this key (and whether it was created now); 6004 when the key was used
         with another body."""
         digest = body_hash(body)
+        proposals = ProposalRepository(self.session)
+        self.session.flush()  # what the caller's session holds is written before the Core reads
         # One proposal per key at a time (PostgreSQL; SQLite serializes writers): a retry racing
-        # its original waits for it and then finds it, instead of colliding with its claims.
-        ClaimRepository(self.session).lock(
-            [f"idempotency {client_id} {key}", f"transfer {body['transfer_id']}"]
+        # its original waits for it and then finds it, instead of colliding with its claims. The
+        # namespaces its serials are in are locked next, in the same statement (as a batch does).
+        reservations = Reservations(self.session)
+        namespaces = sorted({str(part.get("namespace", "")) for part in body["blocks"]})
+        proposals.lock_in_order(
+            [f"idempotency {client_id} {key}", f"transfer {body['transfer_id']}", *namespaces]
         )
+        reservations.locked |= set(namespaces)
         # the transfer of this key, and the transfer of this id, in one statement
-        found = self.session.exec(
-            select(Transfer).where(
-                or_(
-                    and_(col(Transfer.client_id) == client_id, col(Transfer.idempotency_key) == key),
-                    col(Transfer.id) == body["transfer_id"],
-                )
-            )
-        ).all()
+        found = proposals.known(client_id, key, body["transfer_id"])
         existing = next((t for t in found if (t.client_id, t.idempotency_key) == (client_id, key)), None)
         if existing is not None:
             if existing.body_hash != digest:
                 raise KeyReused("this Idempotency-Key was used with another body", code="6004")
-            return existing, False
+            stored = proposals.transfer(existing.id)
+            assert stored is not None, "the transfer read a moment ago under its lock"
+            return stored, False
         if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
-        reservations = Reservations(self.session)
+        named = {str(part.get("block_id", "")) for part in body["blocks"]}
+        reservations.known.update(proposals.blocks(named))
         issues, resolution = self.check(body, sender=sender, reservations=reservations)
         if issues:
             raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
-        transfer = Transfer(
-            **self.accepted_row(body, resolution, key=key, client_id=client_id, sender=sender)
-        )
-        self.session.add(transfer)
-        reservations.claim(resolution, ClaimKind.TRANSFER, transfer.id)
-        change = accepted_change(transfer.id, actor=client_id, origin=sender, request=transfer.request)
+        row = self.accepted_row(body, resolution, key=key, client_id=client_id, sender=sender)
+        proposals.add(row)
+        reservations.claim(resolution, ClaimKind.TRANSFER, row["id"])
+        change = accepted_change(row["id"], actor=client_id, origin=sender, request=row["request"])
         record_change(
             self.session,
             change.type,
@@ -103,8 +102,8 @@ class TransferService:
             platforms=change.platforms,
             data=change.data,
         )
-        self.session.flush()
-        return transfer, True
+        # the stored row's values (not attached to the session: one Core insert wrote the row)
+        return Transfer.model_construct(**row), True
 
     def check(
         self,
@@ -128,8 +127,10 @@ class TransferService:
                 Issue("/to_account/registry", "2005", f"the account is in {where}, not in {destination}")
             )
         if active is None or destination not in active:
-            target = self.session.get(Platform, destination)
-            is_active = target is not None and str(target.status) == "active"
+            status = ProposalRepository(self.session).platform_status(destination)
+            is_active = status == "active"
+            if status is not None:
+                self.peers.setdefault(destination, None)  # served here: not across hubs
         else:
             is_active = active[destination]
         across = None if is_active else self._across(destination, issues)

@@ -12,6 +12,7 @@ from joserfc.jwk import OKPKey
 from hub.app import create_app
 from hub.client import AuthenticationFailed, PermissionDenied, RateLimited
 from hub.keystore import KeyStore
+from schemas.jws import SIGNING_ALGORITHM
 
 PROBLEM = "application/problem+json"
 
@@ -86,6 +87,38 @@ def test_a_revoked_token_is_a_401_at_once(client: TestClient, as_client) -> None
     _refusal(response, 401, "1032")
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert as_client("js").introspect(token) == {"active": False}
+
+
+def test_a_token_accepted_before_is_refused_once_another_process_retires_its_hub_key(
+    client: TestClient, settings, as_client
+) -> None:
+    """The verified token is kept with the hub's key set: a rotation and retirement by another
+    process (another KeyStore on the same directory) forgets it, and the token is refused."""
+    token = as_client("js").access_token()
+    assert client.get("/v1/platforms", headers=_bearer(token)).status_code == 200  # verified, kept
+    operator = KeyStore(settings.resolved_keys_dir)
+    old = operator.active()
+    operator.generate()
+    operator.retire(old.kid)
+    _refusal(client.get("/v1/platforms", headers=_bearer(token)), 401, "1031")
+
+
+def test_a_kept_token_is_checked_for_expiry_every_time(settings, federation) -> None:
+    """Only the signature's verdict is kept: the claims (expiry first) are validated on every
+    request, so an expired token stays refused although its signature verified."""
+    from hub.auth.principal import Unauthorized, _claims, verified_tokens
+
+    store = KeyStore(settings.resolved_keys_dir)
+    tokens = verified_tokens(store)
+    key, now = store.active(), int(time.time())
+    claims = {"iss": settings.issuer, "aud": settings.issuer, "sub": "js", "client_id": "js",
+              "iat": now - 1200, "exp": now - 600, "jti": "x", "scope": "blocks:read"}  # fmt: skip
+    header = {"alg": SIGNING_ALGORITHM, "typ": "at+jwt", "kid": key.kid}
+    expired = jwt.encode(header, claims, OKPKey.import_key(key.private_jwk()), algorithms=[SIGNING_ALGORITHM])
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            _claims(expired, tokens, settings.issuer)
+        assert tokens.decode(expired).claims["jti"] == "x"  # the signature verified (and is kept)
 
 
 def test_a_client_cannot_introspect_or_revoke_anothers_token(client: TestClient, as_client) -> None:

@@ -1,0 +1,128 @@
+"""Every query of a single transfer proposal: Core statements built once (building and hashing an
+expression tree costs more than running it), plain rows read, no ORM object tracked."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Executable, and_, bindparam, insert, or_, text
+from sqlalchemy import select as core_select
+from sqlalchemy.orm import load_only
+from sqlmodel import Session, SQLModel, col, select
+
+from hub.registry.models import CreditBlock
+from hub.transfers.models import Transfer
+
+# Advisory locks on several names in ONE statement, in the order given (not sorted): the
+# aggregate takes them one by one as the ordered subquery yields them.
+LOCK_IN_ORDER_SQL = (
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(n, 0))) FROM"
+    " (SELECT n FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS given(n, i) ORDER BY i) AS ordered"
+)
+
+
+class Known(NamedTuple):
+    """A stored transfer that a proposal's key or id names."""
+
+    id: str
+    client_id: str
+    idempotency_key: str
+    body_hash: str
+
+
+@functools.cache
+def _statements() -> dict[str, Executable]:
+    transfer = SQLModel.metadata.tables[Transfer.__tablename__]
+    platform = SQLModel.metadata.tables["platform"]
+    return {
+        "known": core_select(
+            transfer.c.id, transfer.c.client_id, transfer.c.idempotency_key, transfer.c.body_hash
+        ).where(
+            or_(
+                and_(
+                    transfer.c.client_id == bindparam("client_id"),
+                    transfer.c.idempotency_key == bindparam("key"),
+                ),
+                transfer.c.id == bindparam("id"),
+            )
+        ),
+        # what a transfer's checks read of its blocks (their records are not read)
+        "blocks": select(CreditBlock)
+        .options(
+            load_only(
+                *(
+                    getattr(CreditBlock, name)
+                    for name in (
+                        "block_id",
+                        "serial_namespace",
+                        "serial_start",
+                        "serial_end",
+                        "status",
+                        "current_registry",
+                    )
+                )
+            )
+        )
+        .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
+        "platform_status": core_select(platform.c.status).where(platform.c.code == bindparam("code")),
+        "platform_statuses": core_select(platform.c.code, platform.c.status).where(
+            platform.c.code.in_(bindparam("codes", expanding=True))
+        ),
+        "existing": core_select(transfer.c.id).where(transfer.c.id.in_(bindparam("ids", expanding=True))),
+        "insert": insert(transfer),
+        "lock": text(LOCK_IN_ORDER_SQL),
+    }
+
+
+class ProposalRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_in_order(self, names: Sequence[str]) -> None:
+        """Take the advisory locks on ``names`` in the order given, in one round trip
+        (PostgreSQL; SQLite serializes writers already). The same locks, in the same order, as
+        ``ClaimRepository.lock`` taking them a group at a time."""
+        if names and self.session.get_bind().dialect.name == "postgresql":
+            self.session.connection().execute(_statements()["lock"], {"names": list(names)})
+
+    def known(self, client_id: str, key: str, transfer_id: str) -> list[Known]:
+        """The transfer of this client's key and the transfer of this id (one statement)."""
+        rows = self.session.connection().execute(
+            _statements()["known"], {"client_id": client_id, "key": key, "id": transfer_id}
+        )
+        return [Known(*row) for row in rows]
+
+    def transfer(self, transfer_id: str) -> Transfer | None:
+        return self.session.get(Transfer, transfer_id)
+
+    def blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
+        """The named blocks that exist, by id, with what a transfer's checks read of them (any
+        other column is read when first used)."""
+        found = self.session.exec(_statements()["blocks"], params={"ids": sorted(ids)})  # type: ignore[call-overload]
+        return {block.block_id: block for block in found}
+
+    def platform_status(self, code: str) -> str | None:
+        """The platform's status, None when there is no such platform."""
+        found = self.session.connection().execute(_statements()["platform_status"], {"code": code}).first()
+        return None if found is None else str(found[0])
+
+    def platform_statuses(self, codes: Sequence[str]) -> dict[str, str]:
+        """The status of each of these platforms that exists, by code."""
+        rows = self.session.connection().execute(_statements()["platform_statuses"], {"codes": list(codes)})
+        return {code: str(status) for code, status in rows}
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of these transfer ids are taken."""
+        rows = self.session.connection().execute(_statements()["existing"], {"ids": list(ids)})
+        return {row[0] for row in rows}
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert accepted transfers (one statement, executed for every row)."""
+        if rows:
+            self.session.connection().execute(_statements()["insert"], list(rows))
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Insert one accepted transfer (its columns as ``TransferService.accepted_row`` makes them)."""
+        self.session.connection().execute(_statements()["insert"], row)
