@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from adapters.client import idempotency_key_for
+from hub.models import utcnow
+from hub.multirow import insert_rows
 from hub.notices.models import ACKNOWLEDGED, PENDING, OriginNotice
 from hub.platforms.models import Platform
 from hub.retirement.models import RetirementRecord
@@ -30,6 +32,17 @@ class NoticeRepository:
         )
         self.session.add(notice)
         return notice
+
+    def enqueue_many(self, notices: list[dict[str, Any]]) -> None:
+        """:meth:`enqueue` for many notices (each its ``kind``, ``subject``, ``platform_code``,
+        ``idempotency_key`` and ``body``) in one statement."""
+        if not notices:
+            return
+        now = utcnow()
+        defaults = {"status": PENDING, "attempts": 0, "next_attempt_at": now, "last_error": None}
+        defaults |= {"answered_at": None, "created_at": now}
+        table = SQLModel.metadata.tables[str(OriginNotice.__tablename__)]
+        insert_rows(self.session.connection(), table, [notice | defaults for notice in notices])
 
     def due(self, now: datetime, limit: int) -> Sequence[OriginNotice]:
         """Pending notices that are due, locked for this worker (others skip them)."""
