@@ -50,6 +50,25 @@ class NoticeWorker:
         self.database = database
         self.settings = settings
         self.transport = transport
+        self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
+
+    def _client(self, platform: str, base_url: str) -> Any:
+        """The platform's client, kept for the worker's life (an ``httpx.Client`` costs tens of
+        milliseconds to build: one per notice was most of a notice's cost); replaced when the
+        platform's address changed."""
+        kept = self.clients.get(platform)
+        if kept is None or kept[0] != base_url:
+            if kept is not None:
+                kept[1].close()
+            client = get(platform).client(base_url, self.transport, timeout=self.settings.webhook_timeout)
+            self.clients[platform] = kept = (base_url, client)
+        return kept[1]
+
+    def close(self) -> None:
+        """Close the platform clients (the next round opens them again)."""
+        for _, client in self.clients.values():
+            client.close()
+        self.clients.clear()
 
     def _lease(self, now: datetime) -> tuple[list[Job], dict[str, str]]:
         lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
@@ -76,7 +95,7 @@ class NoticeWorker:
         """The notice's new status and the error, if any."""
         if not base_url:
             return PENDING, f"{job.platform} has no API address"
-        client = get(job.platform).client(base_url, self.transport, timeout=self.settings.webhook_timeout)
+        client = self._client(job.platform, base_url)
         try:
             if job.kind == RETIREMENT:
                 client.notify_retirement(job.body, idempotency_key=job.key)
@@ -84,8 +103,6 @@ class NoticeWorker:
                 client.notify_transfer_completed(job.body, idempotency_key=job.key)
         except PlatformAPIError as exc:  # refused (or answered malformed): final; else tried again
             return (PENDING if exc.retryable else REFUSED), str(exc)
-        finally:
-            client.close()
         return ACKNOWLEDGED, None
 
     def _record(self, job: Job, status: str, error: str | None, now: datetime) -> None:

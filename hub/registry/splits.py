@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert, tuple_
 from sqlmodel import Session, col
 
+from hub.multirow import insert_rows
 from hub.problems import Conflict
 from hub.registry.models import CreditBlock
 from mutual_recognition.splitting import block_base, piece_id, split_many
@@ -121,5 +122,5 @@ def split_blocks(
         raise Conflict(
             f"{changed} of {len(taken)} blocks changed meanwhile; nothing was stored, retry", code="6001"
         )
-    session.execute(insert(CreditBlock), rows)
+    insert_rows(session.connection(), CreditBlock.__table__, rows)  # type: ignore[attr-defined]
     return [row["block_id"] for row in rows]
