@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
 from adapters.contract import PlatformAPIError
 from adapters.registry import get
@@ -105,45 +106,64 @@ class NoticeWorker:
             return (PENDING if exc.retryable else REFUSED), str(exc)
         return ACKNOWLEDGED, None
 
+    def _apply(self, session: Session, job: Job, status: str, error: str | None, now: datetime) -> None:
+        notices = NoticeRepository(session)
+        if status == ACKNOWLEDGED:
+            notices.lock_subject(job.kind, job.subject)
+        notice = notices.get(job.kind, job.subject, job.platform)
+        if notice is None or notice.status != PENDING:
+            return
+        notice.attempts = job.attempts + 1
+        notice.last_error = error[:1000] if error else None
+        if status == PENDING:
+            if notice.attempts >= self.settings.webhook_max_attempts:
+                notice.status = DEAD
+            else:
+                backoff = self.settings.webhook_backoff * 2 ** (notice.attempts - 1)
+                notice.next_attempt_at = now + timedelta(seconds=backoff)
+        else:
+            notice.status, notice.answered_at = status, now
+        session.add(notice)
+        session.flush()
+        if status == ACKNOWLEDGED and notices.all_acknowledged(job.kind, job.subject):
+            mark_notified(notices, job.kind, job.subject)
+
     def _record(self, job: Job, status: str, error: str | None, now: datetime) -> None:
         with self.database.unit_of_work() as session:
-            notices = NoticeRepository(session)
-            if status == ACKNOWLEDGED:
-                notices.lock_subject(job.kind, job.subject)
-            notice = notices.get(job.kind, job.subject, job.platform)
-            if notice is None or notice.status != PENDING:
-                return
-            notice.attempts = job.attempts + 1
-            notice.last_error = error[:1000] if error else None
-            if status == PENDING:
-                if notice.attempts >= self.settings.webhook_max_attempts:
-                    notice.status = DEAD
-                else:
-                    backoff = self.settings.webhook_backoff * 2 ** (notice.attempts - 1)
-                    notice.next_attempt_at = now + timedelta(seconds=backoff)
-            else:
-                notice.status, notice.answered_at = status, now
-            session.add(notice)
-            session.flush()
-            if status == ACKNOWLEDGED and notices.all_acknowledged(job.kind, job.subject):
-                mark_notified(notices, job.kind, job.subject)
+            self._apply(session, job, status, error, now)
+
+    def _record_all(self, answers: list[tuple[Job, str, str | None]], now: datetime) -> None:
+        """Record a round's answers in one transaction (the subjects' rows locked in order, as
+        the transfer worker locks them); should it fail, each on its own."""
+        ordered = sorted(answers, key=lambda answer: (answer[0].kind, answer[0].subject, answer[0].platform))
+        try:
+            with self.database.unit_of_work() as session:
+                for job, status, error in ordered:
+                    self._apply(session, job, status, error, now)
+            return
+        except Exception:
+            log.exception("notices: a round's %d answers could not be recorded together", len(answers))
+        for job, status, error in ordered:
+            self._record(job, status, error, now)
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Send every due notice once; how many were acknowledged."""
+        """Send every due notice once, then record the answers together; how many were
+        acknowledged."""
         moment = now or datetime.now(UTC)
         jobs, urls = self._lease(moment)
-        acknowledged = 0
+        answers: list[tuple[Job, str, str | None]] = []
         for job in jobs:
             try:
                 status, error = self._send(job, urls.get(job.platform, ""))
             except Exception as exc:  # a fault of the hub's side: tried again later
                 log.exception("notice %s %s to %s failed inside the hub", job.kind, job.subject, job.platform)
                 status, error = PENDING, f"internal error: {exc!r}"
-            self._record(job, status, error, now or datetime.now(UTC))
-            acknowledged += status == ACKNOWLEDGED
+            answers.append((job, status, error))
             if error:
                 log.info("notice %s %s to %s: %s", job.kind, job.subject, job.platform, error)
-        return acknowledged
+        if answers:
+            self._record_all(answers, now or datetime.now(UTC))
+        return sum(status == ACKNOWLEDGED for _, status, _ in answers)
 
 
 def mark_notified(notices: NoticeRepository, kind: str, subject: str) -> None:

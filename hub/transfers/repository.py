@@ -10,7 +10,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, select, update
+from sqlalchemy import Executable, String, Table, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, SQLModel
 
 from hub.multirow import insert_rows, update_rows
@@ -74,9 +75,17 @@ def _table(name: str) -> Table:
     return SQLModel.metadata.tables[name]
 
 
+def _ids(column: Any, postgresql: bool) -> Any:
+    """``column IN (:ids…)``; on PostgreSQL ``column = ANY(:ids)``: one array parameter, so the
+    statement's text stays the same whatever the number of ids (the driver parses each new text)."""
+    if postgresql:
+        return column == any_(bindparam("ids", type_=ARRAY(String())))
+    return column.in_(bindparam("ids", expanding=True))
+
+
 @functools.cache
-def _statements() -> dict[str, Executable]:
-    """The worker's statements, built once."""
+def _statements(postgresql: bool) -> dict[str, Executable]:
+    """The worker's statements, built once per dialect."""
     transfer, block = _table("transfer"), _table("credit_block")
     leased = [transfer.c[name] for name in ("id", "state", "origin", "destination", "attempts")]
     leased += [transfer.c.deadline, transfer.c.request]
@@ -90,14 +99,14 @@ def _statements() -> dict[str, Executable]:
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True),
         "push_back": update(transfer)
-        .where(transfer.c.id.in_(bindparam("ids", expanding=True)))
+        .where(_ids(transfer.c.id, postgresql))
         .values(next_attempt_at=bindparam("at")),
         "locked": select(*leased, transfer.c.history)
-        .where(transfer.c.id.in_(bindparam("ids", expanding=True)))
+        .where(_ids(transfer.c.id, postgresql))
         .order_by(transfer.c.id)
         .with_for_update(),
         "blocks": select(*(block.c[name] for name in BLOCK_COLUMNS)).where(
-            block.c.block_id.in_(bindparam("ids", expanding=True))
+            _ids(block.c.block_id, postgresql)
         ),
     }
 
@@ -108,25 +117,27 @@ class TransferRounds:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _run(self, name: str, params: dict[str, Any]) -> Any:
+        connection = self.session.connection()
+        return connection.execute(_statements(connection.dialect.name == "postgresql")[name], params)
+
     def due(self, now: datetime, limit: int, states: Sequence[str]) -> list[TransferRow]:
         """Up to ``limit`` due transfers in ``states``, oldest due first, locked for this worker
         (others skip them; SQLite: the write transaction is serialized already)."""
-        rows = self.session.connection().execute(
-            _statements()["due"], {"states": list(states), "now": now, "limit": limit}
-        )
+        rows = self._run("due", {"states": list(states), "now": now, "limit": limit})
         return [TransferRow(*row) for row in rows]
 
     def push_back(self, ids: Sequence[str], at: datetime) -> None:
         """Look at ``ids`` again no sooner than ``at`` (the lease), in one statement."""
         if ids:
-            self.session.connection().execute(_statements()["push_back"], {"ids": list(ids), "at": at})
+            self._run("push_back", {"ids": list(ids), "at": at})
 
     def locked(self, ids: Iterable[str]) -> dict[str, TransferRow]:
         """The transfers ``ids`` with their history, locked in id order until the transaction ends."""
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        rows = self.session.connection().execute(_statements()["locked"], {"ids": wanted})
+        rows = self._run("locked", {"ids": wanted})
         return {row.id: TransferRow(*row) for row in rows}
 
     def write_steps(self, steps: list[dict[str, Any]]) -> None:
@@ -142,7 +153,7 @@ class TransferRounds:
         wanted = sorted(set(block_ids))
         if not wanted:
             return {}
-        rows = self.session.connection().execute(_statements()["blocks"], {"ids": wanted})
+        rows = self._run("blocks", {"ids": wanted})
         return {row.block_id: BlockRow(*row) for row in rows}
 
     def set_statuses(self, changes: list[dict[str, Any]]) -> None:
