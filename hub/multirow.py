@@ -1,4 +1,5 @@
-"""Many rows in one statement: ``insert_rows`` and ``update_rows`` write a list of rows to a table.
+"""Many rows in one statement: ``insert_rows``, ``update_rows`` and ``delete_rows`` write a list
+of rows to a table.
 
 On PostgreSQL each is one statement over the rows sent as one JSON document
 (``INSERT … SELECT … FROM jsonb_to_recordset(:rows)``, ``UPDATE … FROM jsonb_to_recordset(…)``):
@@ -20,7 +21,19 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Executable, LargeBinary, Table, bindparam, insert, text, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Executable,
+    LargeBinary,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -49,6 +62,20 @@ def update_rows(connection: Connection, table: Table, key: str, rows: Sequence[d
         )
         return
     connection.execute(_pg_update(table, key, columns), {"rows": _document(table, columns, rows)})
+
+
+def delete_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """Delete the rows of ``table`` matching one of ``rows`` on every column each names (all
+    naming the same columns); how many were deleted."""
+    if not rows:
+        return 0
+    columns = tuple(rows[0])
+    if connection.dialect.name != "postgresql":
+        matching = tuple_(*(table.c[name] for name in columns)).in_([tuple(row.values()) for row in rows])
+        result = connection.execute(delete(table).where(matching))
+    else:
+        result = connection.execute(_pg_delete(table, columns), {"rows": _document(table, columns, rows)})
+    return int(result.rowcount)
 
 
 @functools.cache
@@ -121,6 +148,13 @@ def _pg_insert(table: Table, columns: tuple[str, ...]) -> Executable:
     names = ", ".join(f'"{name}"' for name in columns)
     values = ", ".join(f'v."{name}"' for name in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {_source(table, columns)}'  # noqa: S608 (names from the schema)
+    return text(sql)
+
+
+@functools.cache
+def _pg_delete(table: Table, columns: tuple[str, ...]) -> Executable:
+    where = " AND ".join(f'"{table.name}"."{name}" = v."{name}"' for name in columns)
+    sql = f'DELETE FROM "{table.name}" USING {_source(table, columns)} WHERE {where}'  # noqa: S608
     return text(sql)
 
 
