@@ -50,12 +50,15 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     connection.execute(_pg_insert(table, columns), {"rows": _document(table, columns, rows)})
 
 
-def update_rows(connection: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
-    """Set the other columns of each of ``rows`` on the row of ``table`` whose ``key`` column
-    matches (each row naming the same columns, ``key`` among them)."""
+def update_rows(
+    connection: Connection, table: Table, key: str | tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Set the other columns of each of ``rows`` on the row of ``table`` whose ``key`` column (or
+    columns) matches (each row naming the same columns, ``key`` among them)."""
     if not rows:
         return
     columns = tuple(rows[0])
+    key = (key,) if isinstance(key, str) else key
     if connection.dialect.name != "postgresql":
         connection.execute(
             _update(table, key, columns), [{f"v_{k}": v for k, v in row.items()} for row in rows]
@@ -84,11 +87,11 @@ def _insert(table: Table) -> Executable:
 
 
 @functools.cache
-def _update(table: Table, key: str, columns: tuple[str, ...]) -> Executable:
+def _update(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Executable:
     return (
         update(table)
-        .where(table.c[key] == bindparam(f"v_{key}"))
-        .values({name: bindparam(f"v_{name}") for name in columns if name != key})
+        .where(*(table.c[name] == bindparam(f"v_{name}") for name in key))
+        .values({name: bindparam(f"v_{name}") for name in columns if name not in key})
     )
 
 
@@ -159,8 +162,8 @@ def _pg_delete(table: Table, columns: tuple[str, ...]) -> Executable:
 
 
 @functools.cache
-def _pg_update(table: Table, key: str, columns: tuple[str, ...]) -> Executable:
-    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns if name != key)
-    where = f'"{table.name}"."{key}" = v."{key}"'
+def _pg_update(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Executable:
+    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns if name not in key)
+    where = " AND ".join(f'"{table.name}"."{name}" = v."{name}"' for name in key)
     sql = f'UPDATE "{table.name}" SET {assignments} FROM {_source(table, columns)} WHERE {where}'  # noqa: S608
     return text(sql)

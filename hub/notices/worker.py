@@ -128,6 +128,50 @@ class NoticeWorker:
         if status == ACKNOWLEDGED and notices.all_acknowledged(job.kind, job.subject):
             mark_notified(notices, job.kind, job.subject)
 
+    def _apply_transfers(
+        self, session: Session, answers: list[tuple[Job, str, str | None]], now: datetime
+    ) -> None:
+        """:meth:`_apply` for the answers to transfer-completed notices, on rows: the
+        acknowledged transfers locked in id order, the notices' answers written in one statement,
+        and ``origin_notified`` set in one more on every transfer whose notices are all
+        acknowledged now."""
+        if not answers:
+            return
+        notices = NoticeRepository(session)
+        requests = notices.lock_transfers(
+            [job.subject for job, status, _ in answers if status == ACKNOWLEDGED]
+        )
+        found = notices.states(TRANSFER_COMPLETED, [job.subject for job, _, _ in answers])
+        rows, acknowledged = [], set()
+        for job, status, error in answers:
+            state = found.get((job.subject, job.platform))
+            if state is None or state["status"] != PENDING:
+                continue
+            row = {"kind": job.kind, "subject": job.subject, "platform_code": job.platform, **state}
+            row |= {"attempts": job.attempts + 1, "last_error": error[:1000] if error else None}
+            if status == PENDING:
+                if row["attempts"] >= self.settings.webhook_max_attempts:
+                    row["status"] = DEAD
+                else:
+                    backoff = self.settings.webhook_backoff * 2 ** (row["attempts"] - 1)
+                    row["next_attempt_at"] = now + timedelta(seconds=backoff)
+            else:
+                row["status"], row["answered_at"] = status, now
+                acknowledged.add(job.subject)
+            state["status"] = row["status"]
+            rows.append(row)
+        notices.write_answers(rows)
+        done = {subject for subject, _ in found} - {
+            s for (s, _), v in found.items() if v["status"] != ACKNOWLEDGED
+        }
+        notices.set_requests(
+            [
+                {"id": subject, "request": {**requests[subject], "origin_notified": True}}
+                for subject in sorted(acknowledged & done)
+                if subject in requests and not requests[subject].get("origin_notified")
+            ]
+        )
+
     def _record(self, job: Job, status: str, error: str | None, now: datetime) -> None:
         with self.database.unit_of_work() as session:
             self._apply(session, job, status, error, now)
@@ -139,7 +183,11 @@ class NoticeWorker:
         try:
             with self.database.unit_of_work() as session:
                 for job, status, error in ordered:
-                    self._apply(session, job, status, error, now)
+                    if job.kind != TRANSFER_COMPLETED:
+                        self._apply(session, job, status, error, now)
+                self._apply_transfers(
+                    session, [answer for answer in ordered if answer[0].kind == TRANSFER_COMPLETED], now
+                )
             return
         except Exception:
             log.exception("notices: a round's %d answers could not be recorded together", len(answers))
