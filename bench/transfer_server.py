@@ -121,6 +121,9 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
             "PUHUI_DEMO": "1",
             "PUHUI_RATE_LIMIT_PER_MINUTE": "10000000",
             "PUHUI_LOG_LEVEL": "warning",
+            # the hub's workers are what completes the transfers: on whatever the caller's
+            # environment says for in-process benches (PUHUI_WEBHOOK_WORKER=0 turns them all off)
+            "PUHUI_WEBHOOK_WORKER": "1",
         }
         running.enter_context(
             process([sys.executable, "-m", "hub.cli.main", "serve"], f"{base}/healthz", env)

@@ -15,9 +15,10 @@ appends every change queued before it, then its own, and returns the index — t
 order in which the changes were recorded either way.
 
 ``append_queued(session)`` appends everything queued in one pass under one head lock: one
-``UPDATE … RETURNING`` reserves the indexes, one read fetches the frontier, and one Core
-``INSERT`` per table writes entries, nodes, recipients and deliveries (a bulk path can queue
-many changes and call it, or simply commit).
+``UPDATE … RETURNING`` reserves the indexes, one read fetches the frontier, and one ``INSERT``
+per table writes entries, nodes, recipients and deliveries — on PostgreSQL one statement for all
+the rows (``hub.multirow``), on SQLite an ``executemany`` — (a bulk path can queue many changes
+and call it, or simply commit).
 """
 
 from __future__ import annotations

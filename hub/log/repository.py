@@ -7,10 +7,11 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, insert, update
+from sqlalchemy import Executable, Table, bindparam, update
 from sqlmodel import Session, SQLModel, col, select
 
 from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
+from hub.multirow import insert_rows
 from hub.platforms.models import Platform
 from transparency import Node
 
@@ -34,10 +35,6 @@ def _statements() -> dict[str, Executable]:
         "webhooks": select(platform.c.code, platform.c.webhook_url).where(
             platform.c.code.in_(bindparam("codes", expanding=True))
         ),
-        **{
-            name: insert(_table(name))
-            for name in ("log_entry", "log_node", "event_recipient", "webhook_delivery")
-        },
     }
 
 
@@ -73,17 +70,16 @@ class LogRepository:
         recipients: list[dict[str, Any]],
         deliveries: list[dict[str, Any]],
     ) -> None:
-        """Write appended entries with their nodes, recipients and deliveries (Core, one
-        statement per table)."""
-        connection, statements = self.session.connection(), _statements()
+        """Write appended entries with their nodes, recipients and deliveries: one multi-row
+        statement per table (``hub.multirow``; SQLite: an ``executemany``)."""
+        connection = self.session.connection()
         for table, rows in (
             ("log_entry", entries),
             ("log_node", nodes),
             ("event_recipient", recipients),
             ("webhook_delivery", deliveries),
         ):
-            if rows:
-                connection.execute(statements[table], rows)
+            insert_rows(connection, _table(table), rows)
 
     def size(self) -> int:
         return int(self.session.exec(select(LogHead.size).where(LogHead.id == 1)).one())

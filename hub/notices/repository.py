@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from adapters.client import idempotency_key_for
+from hub.models import utcnow
+from hub.multirow import insert_rows, update_rows
 from hub.notices.models import ACKNOWLEDGED, PENDING, OriginNotice
 from hub.platforms.models import Platform
 from hub.retirement.models import RetirementRecord
@@ -30,6 +33,64 @@ class NoticeRepository:
         )
         self.session.add(notice)
         return notice
+
+    def enqueue_many(self, notices: list[dict[str, Any]]) -> None:
+        """:meth:`enqueue` for many notices (each its ``kind``, ``subject``, ``platform_code``,
+        ``idempotency_key`` and ``body``) in one statement."""
+        if not notices:
+            return
+        now = utcnow()
+        defaults = {"status": PENDING, "attempts": 0, "next_attempt_at": now, "last_error": None}
+        defaults |= {"answered_at": None, "created_at": now}
+        table = SQLModel.metadata.tables[str(OriginNotice.__tablename__)]
+        insert_rows(self.session.connection(), table, [notice | defaults for notice in notices])
+
+    def lock_transfers(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The requests of transfers ``ids``, their rows locked in id order (as the transfer
+        worker locks them) until the transaction ends."""
+        if not ids:
+            return {}
+        transfer = SQLModel.metadata.tables[str(Transfer.__tablename__)]
+        query = (
+            sa_select(transfer.c.id, transfer.c.request)
+            .where(transfer.c.id.in_(sorted(set(ids))))
+            .order_by(transfer.c.id)
+            .with_for_update()
+        )
+        return {row.id: row.request for row in self.session.connection().execute(query)}
+
+    def states(self, kind: str, subjects: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every notice of ``kind`` about ``subjects``, by subject and platform: its status, next
+        attempt and answer time."""
+        if not subjects:
+            return {}
+        notice = SQLModel.metadata.tables[str(OriginNotice.__tablename__)]
+        query = sa_select(
+            notice.c.subject,
+            notice.c.platform_code,
+            notice.c.status,
+            notice.c.next_attempt_at,
+            notice.c.answered_at,
+        ).where(notice.c.kind == kind, notice.c.subject.in_(sorted(set(subjects))))
+        return {
+            (row.subject, row.platform_code): {
+                "status": row.status,
+                "next_attempt_at": row.next_attempt_at,
+                "answered_at": row.answered_at,
+            }
+            for row in self.session.connection().execute(query)
+        }
+
+    def write_answers(self, rows: list[dict[str, Any]]) -> None:
+        """Notices' ``status``, ``attempts``, ``last_error``, ``next_attempt_at`` and
+        ``answered_at`` (by kind, subject and platform) written together."""
+        table = SQLModel.metadata.tables[str(OriginNotice.__tablename__)]
+        update_rows(self.session.connection(), table, ("kind", "subject", "platform_code"), rows)
+
+    def set_requests(self, rows: list[dict[str, Any]]) -> None:
+        """Transfers' ``request`` (by ``id``) written together."""
+        table = SQLModel.metadata.tables[str(Transfer.__tablename__)]
+        update_rows(self.session.connection(), table, "id", rows)
 
     def due(self, now: datetime, limit: int) -> Sequence[OriginNotice]:
         """Pending notices that are due, locked for this worker (others skip them)."""

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
 from adapters.contract import PlatformAPIError
 from adapters.registry import get
@@ -50,6 +51,25 @@ class NoticeWorker:
         self.database = database
         self.settings = settings
         self.transport = transport
+        self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
+
+    def _client(self, platform: str, base_url: str) -> Any:
+        """The platform's client, kept for the worker's life (an ``httpx.Client`` costs tens of
+        milliseconds to build: one per notice was most of a notice's cost); replaced when the
+        platform's address changed."""
+        kept = self.clients.get(platform)
+        if kept is None or kept[0] != base_url:
+            if kept is not None:
+                kept[1].close()
+            client = get(platform).client(base_url, self.transport, timeout=self.settings.webhook_timeout)
+            self.clients[platform] = kept = (base_url, client)
+        return kept[1]
+
+    def close(self) -> None:
+        """Close the platform clients (the next round opens them again)."""
+        for _, client in self.clients.values():
+            client.close()
+        self.clients.clear()
 
     def _lease(self, now: datetime) -> tuple[list[Job], dict[str, str]]:
         lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
@@ -76,7 +96,7 @@ class NoticeWorker:
         """The notice's new status and the error, if any."""
         if not base_url:
             return PENDING, f"{job.platform} has no API address"
-        client = get(job.platform).client(base_url, self.transport, timeout=self.settings.webhook_timeout)
+        client = self._client(job.platform, base_url)
         try:
             if job.kind == RETIREMENT:
                 client.notify_retirement(job.body, idempotency_key=job.key)
@@ -84,49 +104,114 @@ class NoticeWorker:
                 client.notify_transfer_completed(job.body, idempotency_key=job.key)
         except PlatformAPIError as exc:  # refused (or answered malformed): final; else tried again
             return (PENDING if exc.retryable else REFUSED), str(exc)
-        finally:
-            client.close()
         return ACKNOWLEDGED, None
+
+    def _apply(self, session: Session, job: Job, status: str, error: str | None, now: datetime) -> None:
+        notices = NoticeRepository(session)
+        if status == ACKNOWLEDGED:
+            notices.lock_subject(job.kind, job.subject)
+        notice = notices.get(job.kind, job.subject, job.platform)
+        if notice is None or notice.status != PENDING:
+            return
+        notice.attempts = job.attempts + 1
+        notice.last_error = error[:1000] if error else None
+        if status == PENDING:
+            if notice.attempts >= self.settings.webhook_max_attempts:
+                notice.status = DEAD
+            else:
+                backoff = self.settings.webhook_backoff * 2 ** (notice.attempts - 1)
+                notice.next_attempt_at = now + timedelta(seconds=backoff)
+        else:
+            notice.status, notice.answered_at = status, now
+        session.add(notice)
+        session.flush()
+        if status == ACKNOWLEDGED and notices.all_acknowledged(job.kind, job.subject):
+            mark_notified(notices, job.kind, job.subject)
+
+    def _apply_transfers(
+        self, session: Session, answers: list[tuple[Job, str, str | None]], now: datetime
+    ) -> None:
+        """:meth:`_apply` for the answers to transfer-completed notices, on rows: the
+        acknowledged transfers locked in id order, the notices' answers written in one statement,
+        and ``origin_notified`` set in one more on every transfer whose notices are all
+        acknowledged now."""
+        if not answers:
+            return
+        notices = NoticeRepository(session)
+        requests = notices.lock_transfers(
+            [job.subject for job, status, _ in answers if status == ACKNOWLEDGED]
+        )
+        found = notices.states(TRANSFER_COMPLETED, [job.subject for job, _, _ in answers])
+        rows, acknowledged = [], set()
+        for job, status, error in answers:
+            state = found.get((job.subject, job.platform))
+            if state is None or state["status"] != PENDING:
+                continue
+            row = {"kind": job.kind, "subject": job.subject, "platform_code": job.platform, **state}
+            row |= {"attempts": job.attempts + 1, "last_error": error[:1000] if error else None}
+            if status == PENDING:
+                if row["attempts"] >= self.settings.webhook_max_attempts:
+                    row["status"] = DEAD
+                else:
+                    backoff = self.settings.webhook_backoff * 2 ** (row["attempts"] - 1)
+                    row["next_attempt_at"] = now + timedelta(seconds=backoff)
+            else:
+                row["status"], row["answered_at"] = status, now
+                acknowledged.add(job.subject)
+            state["status"] = row["status"]
+            rows.append(row)
+        notices.write_answers(rows)
+        done = {subject for subject, _ in found} - {
+            s for (s, _), v in found.items() if v["status"] != ACKNOWLEDGED
+        }
+        notices.set_requests(
+            [
+                {"id": subject, "request": {**requests[subject], "origin_notified": True}}
+                for subject in sorted(acknowledged & done)
+                if subject in requests and not requests[subject].get("origin_notified")
+            ]
+        )
 
     def _record(self, job: Job, status: str, error: str | None, now: datetime) -> None:
         with self.database.unit_of_work() as session:
-            notices = NoticeRepository(session)
-            if status == ACKNOWLEDGED:
-                notices.lock_subject(job.kind, job.subject)
-            notice = notices.get(job.kind, job.subject, job.platform)
-            if notice is None or notice.status != PENDING:
-                return
-            notice.attempts = job.attempts + 1
-            notice.last_error = error[:1000] if error else None
-            if status == PENDING:
-                if notice.attempts >= self.settings.webhook_max_attempts:
-                    notice.status = DEAD
-                else:
-                    backoff = self.settings.webhook_backoff * 2 ** (notice.attempts - 1)
-                    notice.next_attempt_at = now + timedelta(seconds=backoff)
-            else:
-                notice.status, notice.answered_at = status, now
-            session.add(notice)
-            session.flush()
-            if status == ACKNOWLEDGED and notices.all_acknowledged(job.kind, job.subject):
-                mark_notified(notices, job.kind, job.subject)
+            self._apply(session, job, status, error, now)
+
+    def _record_all(self, answers: list[tuple[Job, str, str | None]], now: datetime) -> None:
+        """Record a round's answers in one transaction (the subjects' rows locked in order, as
+        the transfer worker locks them); should it fail, each on its own."""
+        ordered = sorted(answers, key=lambda answer: (answer[0].kind, answer[0].subject, answer[0].platform))
+        try:
+            with self.database.unit_of_work() as session:
+                for job, status, error in ordered:
+                    if job.kind != TRANSFER_COMPLETED:
+                        self._apply(session, job, status, error, now)
+                self._apply_transfers(
+                    session, [answer for answer in ordered if answer[0].kind == TRANSFER_COMPLETED], now
+                )
+            return
+        except Exception:
+            log.exception("notices: a round's %d answers could not be recorded together", len(answers))
+        for job, status, error in ordered:
+            self._record(job, status, error, now)
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Send every due notice once; how many were acknowledged."""
+        """Send every due notice once, then record the answers together; how many were
+        acknowledged."""
         moment = now or datetime.now(UTC)
         jobs, urls = self._lease(moment)
-        acknowledged = 0
+        answers: list[tuple[Job, str, str | None]] = []
         for job in jobs:
             try:
                 status, error = self._send(job, urls.get(job.platform, ""))
             except Exception as exc:  # a fault of the hub's side: tried again later
                 log.exception("notice %s %s to %s failed inside the hub", job.kind, job.subject, job.platform)
                 status, error = PENDING, f"internal error: {exc!r}"
-            self._record(job, status, error, now or datetime.now(UTC))
-            acknowledged += status == ACKNOWLEDGED
+            answers.append((job, status, error))
             if error:
                 log.info("notice %s %s to %s: %s", job.kind, job.subject, job.platform, error)
-        return acknowledged
+        if answers:
+            self._record_all(answers, now or datetime.now(UTC))
+        return sum(status == ACKNOWLEDGED for _, status, _ in answers)
 
 
 def mark_notified(notices: NoticeRepository, kind: str, subject: str) -> None:

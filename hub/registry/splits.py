@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, tuple_
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col
 
+from hub.multirow import delete_rows, insert_rows
 from hub.problems import Conflict
 from hub.registry.models import CreditBlock
 from mutual_recognition.splitting import block_base, piece_id, split_many
@@ -106,20 +107,19 @@ def split_blocks(
         for block, ranges in taken
         for p in split_many(block.serial_start, block.serial_end, ranges)
     ]
-    removed = session.execute(
-        delete(CreditBlock).where(
-            tuple_(
-                col(CreditBlock.block_id),
-                col(CreditBlock.serial_start),
-                col(CreditBlock.serial_end),
-                col(CreditBlock.status),
-            ).in_([(b.block_id, b.serial_start, b.serial_end, b.status) for b, _ in taken])
-        )
+    table = CreditBlock.__table__  # type: ignore[attr-defined]
+    names = ("block_id", "serial_start", "serial_end", "status")
+    removed = delete_rows(
+        session.connection(), table, [{name: getattr(block, name) for name in names} for block, _ in taken]
     )
-    if removed.rowcount != len(taken):  # type: ignore[attr-defined]
-        changed = len(taken) - removed.rowcount  # type: ignore[attr-defined]
+    if removed != len(taken):
+        changed = len(taken) - removed
         raise Conflict(
             f"{changed} of {len(taken)} blocks changed meanwhile; nothing was stored, retry", code="6001"
         )
-    session.execute(insert(CreditBlock), rows)
+    for block, _ in taken:  # as an ORM delete would: the deleted rows' objects leave the session
+        known = session.identity_map.get(session.identity_key(CreditBlock, block.block_id))
+        if known is not None:
+            session.expunge(known)
+    insert_rows(session.connection(), table, rows)
     return [row["block_id"] for row in rows]

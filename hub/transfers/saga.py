@@ -1,24 +1,28 @@
 """The saga's parts the worker is made of: what a job is, where its serials are held now, how a
 round's writes are gathered and written together, the faults that take one step out of a round,
-and the notice a completed transfer owes its origin."""
+a transfer's step on its row (``advance``, what ``hub.transfers.service.move`` does on the ORM
+object) and the notice a completed transfer owes its origin."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session
 
-from adapters.client import call_each
+from adapters.client import call_each, idempotency_key_for
 from adapters.contract import BatchPlatformAPI, CallOutcome
-from hub.notices.repository import NoticeRepository
+from hub.log.transitions import apply_transition
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_id
 from hub.transfers.models import Transfer
-from mutual_recognition.transfer_states import State
+from hub.transfers.round_repository import BlockRow, TransferRounds, TransferRow
+from hub.transfers.service import end_claims
+from mutual_recognition.transfer_states import FINAL, ITL_STATUS, TRANSFER, State
 
 log = logging.getLogger("puhui.transfers")
 
@@ -26,6 +30,11 @@ log = logging.getLogger("puhui.transfers")
 class SagaFault(RuntimeError):
     """The hub cannot take a transfer's next step (its own state forbids it): recorded and counted
     like a platform's refusal, and terminated at the deadline."""
+
+
+# a block: a CreditBlock, or a BlockRow (its columns as a plain row, as a round reads it);
+# hub.registry.splits derives pieces from either
+Block = Any
 
 
 def _holder(session: Session, registry: str, item: dict[str, Any]) -> CreditBlock:
@@ -39,7 +48,7 @@ def _holder(session: Session, registry: str, item: dict[str, Any]) -> CreditBloc
     return block
 
 
-def _holds(block: CreditBlock | None, registry: str, item: dict[str, Any]) -> bool:
+def _holds(block: Block | None, registry: str, item: dict[str, Any]) -> bool:
     """Whether ``block`` is the live block of ``registry`` holding a part's serials."""
     return (
         block is not None
@@ -51,15 +60,15 @@ def _holds(block: CreditBlock | None, registry: str, item: dict[str, Any]) -> bo
 
 
 def holders_of(
-    session: Session, registry: str, items: list[dict[str, Any]], known: dict[str, CreditBlock] | None = None
-) -> list[CreditBlock]:
+    session: Session, registry: str, items: list[dict[str, Any]], known: Mapping[str, Block] | None = None
+) -> list[Block]:
     """The blocks of ``registry`` holding each part's serials now: the block the part names (read
     for all parts at once, or taken from ``known``) while it still holds them, else the block that
     does since a split (looked up by serial)."""
-    named = (
+    named: Mapping[str, Block] = (
         known if known is not None else RegistryRepository(session).by_ids(item["block_id"] for item in items)
     )
-    found = []
+    found: list[Block] = []
     for item in items:
         block = named.get(item["block_id"])
         found.append(
@@ -87,37 +96,74 @@ class Job:
     hub: str | None = None  # the peer hub serving the destination (a transfer across hubs)
 
 
-def notify_origin(session: Session, transfer: Transfer, job: Job) -> None:
-    """The transfer completed: a notice to the origin (it finalizes the export), sent by the
-    notice worker after this transaction commits; ``origin_notified`` false until acknowledged."""
+def notify_origin(transfer: TransferRow, job: Job) -> dict[str, Any]:
+    """The transfer completed: the notice to the origin (it finalizes the export), to be sent by
+    the notice worker after the transaction commits; ``origin_notified`` false until acknowledged.
+    The notice's columns (``hub.notices.repository.NoticeRepository.enqueue_many`` writes them)."""
     transfer.request = {**transfer.request, "origin_notified": False}
     fields = ("block_id", "serial_start", "serial_end", "quantity")
-    NoticeRepository(session).enqueue(
-        "transfer-completed",
-        transfer.id,
-        job.origin,
-        {
+    kind = "transfer-completed"
+    return {
+        "kind": kind,
+        "subject": transfer.id,
+        "platform_code": job.origin,
+        "idempotency_key": idempotency_key_for(kind, transfer.id, job.origin),
+        "body": {
             "transfer_id": transfer.id,
             "destination": job.destination,
             "completed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "blocks": [{name: block[name] for name in fields} for block in job.blocks],
         },
+    }
+
+
+def advance(
+    session: Session,
+    transfer: TransferRow,
+    target: State,
+    *,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    ended: list[str] | None = None,
+) -> None:
+    """:func:`hub.transfers.service.move` on a transfer's row: the step checked against the
+    saga's table, its history entry and its log entry (queued), a final state ending its claims
+    (or naming the transfer in ``ended``). The caller writes the row."""
+    assert transfer.history is not None, "a transfer's history is read with its lock"
+    applied = apply_transition(
+        session,
+        TRANSFER,
+        State(transfer.state),
+        target,
+        event=f"transfer.{target}",
+        subject=("transfer", transfer.id),
+        actor=actor,
+        platforms=[transfer.origin, transfer.destination],
+        data=data,
+        history={"itl_status": ITL_STATUS[target]},
     )
+    state = applied.state
+    transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
+    transfer.history = [*transfer.history, applied.history]
+    if state in FINAL:  # reads only the transfer's id, state and request
+        end_claims(session, cast(Transfer, transfer), ended)
 
 
 @dataclass
 class RoundWrites:
     """A round's writes made together once its steps are applied: the blocks its locks split (by
     block id: the block and every range taken of it, by any transfer of the round), the blocks
-    its credits register, and the transfers whose claims end. ``named``: the blocks the locks
-    name, read at once."""
+    its credits register, the transfers whose claims end, the blocks whose status changes and
+    the notices owed to origins. ``named``: the blocks the locks name, read at once."""
 
-    named: dict[str, CreditBlock] = field(default_factory=dict)
-    splits: dict[str, tuple[CreditBlock, list[tuple[int, int]]]] = field(default_factory=dict)
+    named: dict[str, BlockRow] = field(default_factory=dict)
+    splits: dict[str, tuple[Block, list[tuple[int, int]]]] = field(default_factory=dict)
     credited: list[dict[str, Any]] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)  # blocks' new status and record
+    notices: list[dict[str, Any]] = field(default_factory=list)  # to the origins of completions
 
-    def split(self, block: CreditBlock, ranges: list[tuple[int, int]]) -> None:
+    def split(self, block: Block, ranges: list[tuple[int, int]]) -> None:
         self.splits.setdefault(block.block_id, (block, []))[1].extend(ranges)
 
 
@@ -149,11 +195,11 @@ def many(client: Any, operation: str, calls: list[tuple[dict[str, Any], str]]) -
     return call_each(single[operation], calls)
 
 
-def round_blocks(session: Session, jobs: list[Job]) -> dict[str, CreditBlock]:
+def round_blocks(session: Session, jobs: list[Job]) -> dict[str, Block]:
     """Every block the round's credits and completions read, in two statements: the locked
     pieces, and the blocks the pieces to credit would become."""
-    repository = RegistryRepository(session)
-    known = repository.by_ids(block["block_id"] for job in jobs for block in job.blocks)
+    repository = TransferRounds(session)
+    known: dict[str, Block] = repository.blocks(block["block_id"] for job in jobs for block in job.blocks)
     arriving = [
         derived_id(piece, job.destination, piece.serial_start, piece.serial_end)
         for job in jobs
@@ -161,4 +207,4 @@ def round_blocks(session: Session, jobs: list[Job]) -> dict[str, CreditBlock]:
         for block in job.blocks
         if (piece := known.get(block["block_id"])) is not None
     ]
-    return known | repository.by_ids(arriving)
+    return known | repository.blocks(arriving)

@@ -8,19 +8,20 @@ without batch routes), each part with its own idempotency key per transfer, step
 repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
 one transaction that first re-reads their states under lock — the transfers' rows in id order,
 then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
-applied at most once, whatever crashes where. The round's writes are set-based: its splits, its
-credited blocks and its claim releases are each a statement or two for the whole round; should
-one fail, the round is recorded again step by step to find the step at fault. A step whose
-call or record fails is taken out of the round and recorded on its own: ``last_error`` and
+applied at most once, whatever crashes where (``hub.transfers.rounds``). The round works on plain
+rows (``hub.transfers.round_repository``), its writes set-based: its splits, credited blocks, block
+statuses, notices, claim releases and transfer rows are each a statement or two for the whole
+round; should one fail, the round is recorded again step by step to find the step at fault. A
+step whose call or record fails is taken out of the round and recorded on its own: ``last_error`` and
 ``attempts``, exponential backoff until the deadline, then termination with compensation
 (unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
 platform clients live as long as the worker.
 
 A transfer to a registry a peered hub serves (``request.hub``) is locked here as any other; then
 this hub does not call the destination: it offers the serials to that hub, commits or aborts once,
-and waits for its outcome (``_across``; docs/federation-transfers.md). Once committed it is never
-terminated by this worker on its own: only an abort (the deadline passed before the answer) or a
-refusal from the destination unlocks it at the origin.
+and waits for its outcome (``hub.transfers.crosshub``; docs/federation-transfers.md). Once
+committed it is never terminated by this worker on its own: only an abort (the deadline passed
+before the answer) or a refusal from the destination unlocks it at the origin.
 """
 
 from __future__ import annotations
@@ -31,51 +32,37 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from adapters.client import idempotency_key_for
 from adapters.contract import AdapterError, PlatformAPIError, PlatformRefused
 from adapters.registry import get
-from hub.claims.repository import ClaimRepository
 from hub.database import Database
 from hub.dates import aware
 from hub.platforms.models import Platform
-from hub.registry.models import CreditBlock
-from hub.registry.repository import RegistryRepository
-from hub.registry.splits import derived_id, derived_row, root_of, split_blocks
 from hub.settings import Settings
+from hub.transfers.crosshub import MAX_BACKOFF, CrossHubStep
 from hub.transfers.models import Transfer
-from hub.transfers.saga import (
-    Job,
-    RoundFault,
-    RoundWrites,
-    SagaFault,
-    StepFault,
-    holders_of,
-    many,
-    notify_origin,
-    round_blocks,
-    serials_key,
-)
+from hub.transfers.round_repository import TransferRounds, TransferRow
+from hub.transfers.rounds import LocalRounds
+from hub.transfers.saga import Block, Job, RoundWrites, SagaFault, holders_of, many, serials_key
 from hub.transfers.service import move
-from hub.xtransfer.models import Side
-from hub.xtransfer.repository import TransferExchangeRepository
-from hub.xtransfer.service import TransferExchange
-from mutual_recognition.block_states import BLOCK, BlockStatus
-from mutual_recognition.claims import ClaimKind
-from mutual_recognition.splitting import split_many
-from mutual_recognition.transfer_states import NEXT_STEP, State, transition
-from mutual_recognition.xtransfer_states import Phase
+from mutual_recognition.block_states import BlockStatus
+from mutual_recognition.transfer_states import NEXT_STEP, State
 
 log = logging.getLogger("puhui.transfers")
 
 LEASE = timedelta(seconds=60)
 ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
-MAX_BACKOFF = 3600.0  # seconds: a waiting transfer is looked at again at least hourly
+DUE = [str(state) for state in NEXT_STEP]  # the states the worker moves on
+__all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker"]
 
 
-class TransferWorker:
+class TransferWorker(LocalRounds, CrossHubStep):
+    """Leases rounds, calls the platforms, and has the round recorded (``hub.transfers.rounds``)
+    or, for a transfer across hubs, takes its step (``hub.transfers.crosshub``); a failed step is
+    recorded here, on its own."""
+
     def __init__(
         self, database: Database, settings: Settings, transport: httpx.BaseTransport | None = None
     ) -> None:
@@ -84,22 +71,17 @@ class TransferWorker:
         self.transport = transport
         self.faults: dict[str, str] = {}  # jobs of this round that could not be built, and why
         self.clients: dict[str, tuple[str, Any]] = {}  # platform -> (its address, its client)
-        self.known: dict[str, CreditBlock] = {}  # the blocks of the round being recorded, read at once
+        self.known: dict[str, Block] = {}  # the blocks of the round being recorded, read at once
         self.locked: set[str] = set()  # the namespaces the round's transaction has locked
         self.writes: RoundWrites | None = None  # the round's set-based writes, made together
 
     def _lease(self, now: datetime) -> list[Job]:
-        """Lease the due transfers; one whose job cannot even be built fails like any step."""
+        """Lease the due transfers (rows, not ORM objects; pushed back past the lease in one
+        statement); one whose job cannot even be built fails like any step."""
         with self.database.unit_of_work() as session:
-            due = session.exec(
-                select(Transfer)
-                .where(
-                    col(Transfer.state).in_([str(s) for s in NEXT_STEP]), col(Transfer.next_attempt_at) <= now
-                )
-                .order_by(col(Transfer.next_attempt_at))
-                .limit(ROUND)
-                .with_for_update(skip_locked=True)
-            ).all()
+            repository = TransferRounds(session)
+            due = repository.due(now, ROUND, DUE)
+            repository.push_back([transfer.id for transfer in due], now + LEASE)
             wanted = [
                 item["block_id"] if transfer.state == State.ACCEPTED else item
                 for transfer in due
@@ -109,11 +91,9 @@ class TransferWorker:
                     else transfer.request.get("pieces", [])
                 )
             ]
-            known = RegistryRepository(session).by_ids(wanted)
+            known = repository.blocks(wanted)
             jobs = []
             for transfer in due:
-                transfer.next_attempt_at = now + LEASE
-                session.add(transfer)
                 try:
                     blocks = self._records(session, transfer, known)
                 except SagaFault as exc:
@@ -134,7 +114,7 @@ class TransferWorker:
             return jobs
 
     def _records(
-        self, session: Session, transfer: Transfer, known: dict[str, CreditBlock]
+        self, session: Session, transfer: TransferRow, known: dict[str, Block]
     ) -> list[dict[str, Any]]:
         """What the next call names: before the lock, each requested part of a block; after it,
         the locked pieces (``known``: the round's blocks, read at once)."""
@@ -206,118 +186,6 @@ class TransferWorker:
                     failed[job.id] = (str(outcome), not outcome.retryable)
         return failed
 
-    def _apply(self, session: Session, transfer: Transfer, target: State, job: Job) -> None:
-        if target is State.ORIGIN_LOCKED:
-            transfer.request = {**transfer.request, "pieces": self._lock_pieces(session, transfer)}
-            ids = transfer.request["pieces"]
-        elif target is State.DESTINATION_CREDITED:
-            credited = self._credit(session, job)
-            transfer.request = {**transfer.request, "credited": credited}
-            ids = credited
-        else:
-            ids = [block["block_id"] for block in job.blocks]
-            self._set_status(session, ids, BlockStatus.LOCKED, BlockStatus.EXPORTED, self.known)
-            notify_origin(session, transfer, job)
-        ended = self.writes.ended if self.writes is not None else None
-        move(session, transfer, target, actor="hub-transfers", data={"blocks": ids}, ended=ended)
-        transfer.attempts, transfer.last_error = 0, None
-        transfer.next_attempt_at = datetime.now(UTC)
-
-    def _lock_pieces(self, session: Session, transfer: Transfer) -> list[str]:
-        """Split each block at the transfer's parts, the parts locked; the locked pieces' ids."""
-        # the namespaces' lock first, as every writer of serials takes it (a retirement splitting
-        # the same block waits, then reads the pieces; never a stale block split twice)
-        wanted = {item["namespace"] for item in transfer.request["blocks"]} - self.locked
-        ClaimRepository(session).lock(wanted)  # those the round's transaction did not lock yet
-        parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        holders: dict[str, CreditBlock] = {}
-        items = transfer.request["blocks"]
-        named = self.writes.named if self.writes is not None else None
-        for item, holder in zip(items, holders_of(session, transfer.origin, items, named), strict=True):
-            holders[holder.block_id] = holder
-            parts[holder.block_id].append((item["start"], item["end"]))
-        pieces: list[str] = []
-        for block_id, ranges in parts.items():
-            held = holders[block_id]
-            if not BLOCK.allows(BlockStatus(held.status), BlockStatus.LOCKED):
-                raise SagaFault(f"block {block_id} is {held.status}; its serials cannot be locked")
-            split_many(held.serial_start, held.serial_end, ranges)  # refuses ranges it cannot take
-            pieces += [derived_id(held, held.current_registry, start, end) for start, end in sorted(ranges)]
-        if self.writes is not None:  # split with the round's other locks, in two statements
-            for block_id, ranges in parts.items():
-                self.writes.split(holders[block_id], ranges)
-        else:
-            split_blocks(
-                session,
-                [(holders[block_id], ranges) for block_id, ranges in parts.items()],
-                str(BlockStatus.LOCKED),
-            )
-        return pieces
-
-    def _credit(self, session: Session, job: Job) -> list[str]:
-        """The destination's block for each locked piece: new, or the exported block of the same
-        serials coming back to where it was exported from. Their ids."""
-        repository = RegistryRepository(session)
-        pieces = {b["block_id"]: self.known[b["block_id"]] for b in job.blocks if b["block_id"] in self.known}
-        pieces |= repository.by_ids(b["block_id"] for b in job.blocks if b["block_id"] not in pieces)
-        rows = []
-        for block in job.blocks:
-            piece = pieces.get(block["block_id"])
-            if piece is None:
-                raise SagaFault(f"locked piece {block['block_id']} is no longer registered")
-            rows.append(
-                derived_row(
-                    piece,
-                    piece.serial_start,
-                    piece.serial_end,
-                    status=str(BlockStatus.IMPORTED),
-                    registry=job.destination,
-                    holder_account=job.to_account["account_id"],
-                    record_changes={"current_registry": job.destination, "holder": job.to_account},
-                )
-            )
-        # the blocks the pieces become, when registered already (a block coming back)
-        existing = self.known if self.known else repository.by_ids(row["block_id"] for row in rows)
-        new = []
-        for row in rows:
-            known = existing.get(row["block_id"])
-            if known is None:
-                new.append(row)
-            elif BLOCK.allows(BlockStatus(known.status), BlockStatus.IMPORTED) and (
-                known.serial_start,
-                known.serial_end,
-            ) == (row["serial_start"], row["serial_end"]):
-                session.execute(
-                    update(CreditBlock)
-                    .where(col(CreditBlock.block_id) == known.block_id)
-                    .values(status=row["status"], holder_account=row["holder_account"], record=row["record"])
-                )
-            else:
-                raise SagaFault(f"{row['block_id']} is registered already as {known.status}")
-        if self.writes is not None:
-            self.writes.credited += new  # inserted with the round's other credits
-        elif new:
-            session.execute(insert(CreditBlock), new)
-        return [str(row["block_id"]) for row in rows]
-
-    @staticmethod
-    def _set_status(
-        session: Session,
-        ids: list[str],
-        before: BlockStatus,
-        after: BlockStatus,
-        known: dict[str, CreditBlock] | None = None,
-    ) -> None:
-        BLOCK.transition(before, after)
-        found = {block_id: known[block_id] for block_id in ids if known and block_id in known}
-        found |= RegistryRepository(session).by_ids(block_id for block_id in ids if block_id not in found)
-        for block in found.values():
-            if block.status != before:
-                raise SagaFault(f"block {block.block_id} is {block.status}, not {before}")
-            block.status = str(after)
-            block.record = block.record | {"status": str(after)}
-            session.add(block)
-
     def _unlock(self, job: Job) -> None:
         """Unlock every part of the job at the origin (each call tried; the first failure raised)."""
         calls = [(block, idempotency_key_for("unlock", job.id, *serials_key(block))) for block in job.blocks]
@@ -326,54 +194,6 @@ class TransferWorker:
                 raise outcome
             if outcome is not None:
                 raise PlatformRefused(job.origin, 422, str(outcome))
-
-    def _across(self, job: Job, now: datetime) -> tuple[str, bool] | bool:
-        """The step of a locked transfer across hubs (docs/federation-transfers.md): offer it to
-        the destination's hub once; abort it when its deadline passes before the answer; once
-        aborted or refused, compensate (returned as a final failure: unlocked at the origin,
-        terminated); once committed, wait for the outcome, never compensating on its own. True
-        when it offered, a final failure to compensate, else False."""
-        with self.database.unit_of_work() as session:
-            transfer = session.get(Transfer, job.id, with_for_update=True)
-            if transfer is None or transfer.state != State.ORIGIN_LOCKED or job.hub is None:
-                return False
-            exchange = TransferExchange(session)
-            row = exchange.repository.get(job.hub, job.id, Side.ORIGIN, for_update=True)
-            deadline = aware(transfer.deadline)
-            if row is None:
-                pieces = RegistryRepository(session).by_ids(transfer.request.get("pieces", []))
-                exchange.offer(
-                    transfer,
-                    [
-                        {"record": piece.record | {"status": piece.status}, "root_block_id": root_of(piece)}
-                        for piece in (pieces[piece_id] for piece_id in transfer.request.get("pieces", []))
-                    ],
-                )
-                row = exchange.repository.get(job.hub, job.id, Side.ORIGIN)
-                assert row is not None
-                if now < deadline:
-                    transfer.next_attempt_at = deadline
-                    session.add(transfer)
-                    return True
-            if row.phase == Phase.OFFERED and now >= deadline:
-                exchange.abort(transfer, row, "the deadline passed before the destination hub answered")
-            if row.phase in (Phase.ABORTED, Phase.REFUSED):
-                return transfer.last_error or f"the cross-hub transfer was {row.phase}", True
-            # offered (looked at again at the deadline) or committed (woken by the outcome)
-            transfer.next_attempt_at = (
-                deadline if row.phase == Phase.OFFERED else now + timedelta(seconds=MAX_BACKOFF)
-            )
-            session.add(transfer)
-            return False
-
-    def _may_compensate(self, job: Job) -> bool:
-        """Whether the worker may unlock a locked transfer across hubs: only once the exchange
-        was aborted or refused (a committed transfer waits for the destination's outcome)."""
-        if job.hub is None or job.state is not State.ORIGIN_LOCKED:
-            return True
-        with self.database.unit_of_work() as session:
-            row = TransferExchangeRepository(session).get(job.hub, job.id, Side.ORIGIN)
-            return row is not None and row.phase in (Phase.ABORTED, Phase.REFUSED)
 
     def _fail(self, job: Job, error: str, now: datetime, permanent: bool) -> None:
         terminate = (permanent or now >= job.deadline) and self._may_compensate(job)
@@ -420,117 +240,6 @@ class TransferWorker:
             reason=reason,
             data={"reason": reason[:300]},
         )
-
-    def _record(self, session: Session, jobs: list[Job]) -> int:
-        """Apply the steps whose calls succeeded, in one transaction: the transfers' rows locked
-        in id order, then the serials' namespaces (sorted), the log entries appended in bulk last.
-        A step that cannot be applied raises :class:`StepFault` naming its job."""
-        ids = sorted(job.id for job in jobs)
-        rows = session.exec(
-            select(Transfer).where(col(Transfer.id).in_(ids)).order_by(col(Transfer.id)).with_for_update()
-        ).all()
-        transfers = {transfer.id: transfer for transfer in rows}
-        # the namespaces of the serials to lock, and of those under a certificate (using it, or
-        # giving it back, takes the certificate's row, as its withdrawal does after these locks)
-        locking = [
-            transfer
-            for job in jobs
-            if (transfer := transfers.get(job.id)) is not None
-            and (job.state is State.ACCEPTED or transfer.request.get("certificate_id"))
-        ]
-        self.locked = {item["namespace"] for t in locking for item in t.request["blocks"]}
-        ClaimRepository(session).lock(self.locked)
-        if self.writes is not None:  # the blocks the locks name, at once
-            self.writes.named = RegistryRepository(session).by_ids(
-                item["block_id"]
-                for job in jobs
-                if job.state is State.ACCEPTED and (transfer := transfers.get(job.id)) is not None
-                for item in transfer.request["blocks"]
-            )
-        applied = 0
-        # the locks first: their splits are gathered and written together (one delete, one insert)
-        # before the blocks every other step reads are read, at once
-        jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
-        later = [job for job in jobs if job.state is not State.ACCEPTED]
-        # the steps write through statements; the transfers' own rows are flushed together at the end
-        session.autoflush = False
-        for job in jobs:
-            if later and job is later[0]:
-                self._write_splits(session)
-                self.known = round_blocks(session, later)
-            transfer = transfers.get(job.id)
-            if transfer is None or transfer.state != str(job.state):
-                continue  # another worker applied this step meanwhile
-            try:
-                self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
-                session.add(transfer)
-            except Exception as exc:
-                raise StepFault(job, exc) from exc
-            applied += 1
-        self._write_splits(session)
-        self._write_rest(session)
-        session.autoflush = True
-        return applied
-
-    def _write_splits(self, session: Session) -> None:
-        """Split every block the round's locks take, at once (a fault here is the round's)."""
-        if self.writes is None or not self.writes.splits:
-            return
-        try:
-            split_blocks(session, list(self.writes.splits.values()), str(BlockStatus.LOCKED))
-        except Exception as exc:
-            raise RoundFault(exc) from exc
-        self.writes.splits.clear()
-
-    def _write_rest(self, session: Session) -> None:
-        """The round's credited blocks inserted, and its completed transfers' claims ended, at once."""
-        if self.writes is None:
-            return
-        try:
-            if self.writes.credited:
-                session.execute(insert(CreditBlock), self.writes.credited)
-            ClaimRepository(session).release_each(ClaimKind.TRANSFER, self.writes.ended)
-        except Exception as exc:
-            raise RoundFault(exc) from exc
-
-    def _record_round(self, jobs: list[Job], failed: dict[str, tuple[str, bool]]) -> int:
-        """Record the steps of ``jobs`` (their calls succeeded) in one transaction; how many were
-        applied. A step that cannot be applied is taken out, counted as failed, and the others
-        recorded again without it: one failing step holds back no other. Should the transaction
-        itself fail, nothing of it stays and every job is counted as failed: the lease's expiry
-        brings them back and the calls are repeated (idempotent), never terminated for it, as the
-        platforms may have acted already."""
-        pending = list(jobs)
-        batched = True
-        while pending:
-            try:
-                try:
-                    self.writes = RoundWrites() if batched else None
-                    with self.database.unit_of_work() as session:
-                        return self._record(session, pending)
-                finally:
-                    self.known, self.locked, self.writes = {}, set(), None
-            except RoundFault as fault:  # a set-based write failed: each step on its own finds which
-                log.warning(
-                    "transfers: a round's set-based writes failed (%r); recorded step by step", fault.cause
-                )
-                batched = False
-            except StepFault as fault:
-                log.error(
-                    "transfer %s: its %s step could not be recorded",
-                    fault.job.id,
-                    fault.job.state,
-                    exc_info=fault.cause,
-                )
-                error = f"internal error recording the {fault.job.state} step: {fault.cause!r}"
-                failed[fault.job.id] = (error, False)
-                pending = [job for job in pending if job is not fault.job]
-            except Exception as exc:
-                log.exception("transfers: a round of %d steps could not be recorded", len(pending))
-                for job in pending:
-                    failed[job.id] = (f"internal error recording the {job.state} step: {exc!r}", False)
-                return 0
-        return 0
 
     def run_once(self, now: datetime | None = None) -> int:
         """Advance every due transfer of a round by one step; how many advanced. One batch call
