@@ -14,6 +14,7 @@ import pytest
 from hub.database import Database
 from tests.conftest import POSTGRES_UNAVAILABLE, copied
 from tests.federation.two_hubs import TwoHubs, open_two_hubs, seed_gd_hub, seed_yrd_hub
+from tests.federation.xdedup import add_pullers, share_federation_key
 from tests.hub.conftest import cli_hub  # noqa: F401  (the `puhui` command tests' hub)
 
 
@@ -44,6 +45,14 @@ def peered(two_hubs: TwoHubs) -> TwoHubs:
     """Two hubs whose administrators registered each other."""
     two_hubs.peer()
     return two_hubs
+
+
+@pytest.fixture
+def federated(peered: TwoHubs) -> TwoHubs:
+    """Peered hubs sharing the federation key, each pulling the other's claim feed."""
+    share_federation_key(peered)
+    add_pullers(peered)
+    return peered
 
 
 @pytest.fixture
