@@ -7,14 +7,15 @@ them (the repository's query locks them, other workers skip them), pushes each o
 that crashes mid-round leaves its rows due again once the lease runs out. After the call, the
 attempt is counted (:func:`attempted`) and a row that is to be tried again gets its next attempt
 after an exponential backoff (:func:`retry_later`). The queries stay in the outboxes' repositories:
-the worker passes its ``due`` query in.
+the worker's :class:`Outbox` names its ``due`` query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlmodel import Session
 
@@ -32,24 +33,27 @@ Row = TypeVar("Row", bound=OutboxRow)
 Job = TypeVar("Job")
 
 
-def lease(
-    database: Database,
-    settings: Settings,
-    now: datetime,
-    due: Callable[[Session], Sequence[Row]],
-    jobs: Callable[[Session, Sequence[Row]], list[Job]],
-) -> list[Job]:
-    """Lease the rows ``due`` finds (committed before any is sent); the jobs ``jobs`` makes of
-    them in the same transaction (none when nothing is due)."""
-    until = now + timedelta(seconds=settings.webhook_timeout * 2)
-    with database.unit_of_work() as session:
-        rows = due(session)
-        if not rows:
-            return []
-        for row in rows:
-            row.next_attempt_at = until
-            session.add(row)
-        return jobs(session, rows)
+@dataclass(frozen=True)
+class Outbox(Generic[Row, Job]):
+    """An outbox as its worker reads it: ``due`` (the repository's query of at most ``limit`` due
+    rows, locked) and ``jobs`` (what the worker sends, made of the leased rows)."""
+
+    due: Callable[[Session, datetime, int], Sequence[Row]]
+    jobs: Callable[[Session, Sequence[Row]], list[Job]]
+    limit: int
+
+    def lease(self, database: Database, settings: Settings, now: datetime) -> list[Job]:
+        """Lease the due rows (committed before any is sent); their jobs, made in the same
+        transaction (none when nothing is due)."""
+        until = now + timedelta(seconds=settings.webhook_timeout * 2)
+        with database.unit_of_work() as session:
+            rows = self.due(session, now, self.limit)
+            if not rows:
+                return []
+            for row in rows:
+                row.next_attempt_at = until
+                session.add(row)
+            return self.jobs(session, rows)
 
 
 def attempted(row: OutboxRow, attempts_before: int, error: str | None) -> None:

@@ -4,7 +4,7 @@ Storage tests take the ``database`` (or ``client``) fixture, which runs each of 
 embedded SQLite file and on PostgreSQL. PostgreSQL is found through ``PUHUI_TEST_DATABASE_URL`` or
 on 127.0.0.1:5432; without a server those runs are skipped (and the run says so), unless
 ``PUHUI_REQUIRE_POSTGRES=1`` makes that a failure (CI). Every test gets its own database, copied
-from a template that the migrations built once per worker (``copied``: or from one a seed filled
+from a template that the migrations built once per worker (``copied_database``: or from one a seed filled
 once per worker, as the two-hub tests' hubs); nothing is shared between tests.
 
 Browser tests (marker ``browser``) drive the system Chromium through Playwright; without Chromium
@@ -18,7 +18,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -257,15 +257,9 @@ def copied_database(
 
 
 @contextmanager
-def copied(
-    request: pytest.FixtureRequest,
-    backend: str,
-    path: Path,
-    seed: Seed | None = None,
-    data_dir: Path | None = None,
-) -> Iterator[Database]:
-    """:func:`copied_database`, opened (and disposed of after)."""
-    with copied_database(request, backend, path, seed, data_dir) as url:
+def opened(urls: AbstractContextManager[str]) -> Iterator[Database]:
+    """The database of the URL ``urls`` gives (:func:`copied_database`), disposed of after."""
+    with urls as url:
         database = Database.from_url(url)
         try:
             yield database

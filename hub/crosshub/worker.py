@@ -27,7 +27,7 @@ from hub.crosshub.repository import CrossHubRepository
 from hub.crosshub.service import CrossHubService
 from hub.database import Database
 from hub.keystore import KeyStore
-from hub.outbox import attempted, lease, retry_later
+from hub.outbox import Outbox, attempted, retry_later
 from hub.peering.client import PeerCallFailed, PeerClient
 from hub.peering.models import PeerStatus
 from hub.peering.repository import PeerRepository
@@ -68,6 +68,9 @@ def _jobs(session: Session, due: Sequence[PeerMessage]) -> list[Job]:
     return jobs
 
 
+OUTBOX = Outbox(lambda session, now, limit: CrossHubRepository(session).due(now, limit), _jobs, BATCH)
+
+
 class PeerWorker:
     def __init__(
         self,
@@ -82,13 +85,7 @@ class PeerWorker:
         self.transport = transport
 
     def _lease(self, now: datetime) -> list[Job]:
-        return lease(
-            self.database,
-            self.settings,
-            now,
-            lambda session: CrossHubRepository(session).due(now, BATCH),
-            _jobs,
-        )
+        return OUTBOX.lease(self.database, self.settings, now)
 
     def _send(self, job: Job) -> tuple[str, dict[str, Any] | None, str | None, Any]:
         """(status, answer, error, problem) of one attempt."""

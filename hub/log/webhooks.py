@@ -28,7 +28,7 @@ from hub.keystore import KeyStore
 from hub.log.changes import event_id
 from hub.log.models import WebhookDelivery
 from hub.log.repository import LogRepository
-from hub.outbox import attempted, lease, retry_later
+from hub.outbox import Outbox, attempted, retry_later
 from hub.settings import Settings
 
 log = logging.getLogger("puhui.webhooks")
@@ -64,6 +64,9 @@ def _jobs(session: Session, due: Sequence[WebhookDelivery]) -> list[Job]:
     ]
 
 
+OUTBOX = Outbox(lambda session, now, limit: LogRepository(session).due_deliveries(now, limit), _jobs, BATCH)
+
+
 class WebhookWorker:
     def __init__(
         self,
@@ -78,13 +81,7 @@ class WebhookWorker:
         self.transport = transport
 
     def _lease(self, now: datetime) -> list[Job]:
-        return lease(
-            self.database,
-            self.settings,
-            now,
-            lambda session: LogRepository(session).due_deliveries(now, BATCH),
-            _jobs,
-        )
+        return OUTBOX.lease(self.database, self.settings, now)
 
     def _send(self, client: httpx.Client, job: Job) -> str | None:
         """None when delivered, else why not."""

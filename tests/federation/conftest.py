@@ -1,7 +1,7 @@
 """The two-hub fixture: the YRD hub on the parametrized ``backend`` (SQLite, PostgreSQL) and the
 GD hub on the other backend (PostgreSQL when the YRD hub is on SQLite and a server is available,
 SQLite otherwise), so both roles run on both backends; each hub's database a copy of a template
-its seed filled once per session (``tests.conftest.copied``). ``other_database``: a second fresh
+its seed filled once per session (``tests.conftest.copied_database``). ``other_database``: a second fresh
 database of the same backend as ``database`` (the witness tests' hub B)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.database import Database
-from tests.conftest import POSTGRES_UNAVAILABLE, copied
+from tests.conftest import POSTGRES_UNAVAILABLE, copied_database, opened
 from tests.federation.two_hubs import TwoHubs, open_two_hubs, seed_gd_hub, seed_yrd_hub
 from tests.federation.xdedup import add_pullers, share_federation_key
 from tests.hub.conftest import cli_hub  # noqa: F401  (the `puhui` command tests' hub)
@@ -21,7 +21,8 @@ from tests.hub.conftest import cli_hub  # noqa: F401  (the `puhui` command tests
 @pytest.fixture
 def yrd_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
     """The YRD hub's database (seeded: ``seed_yrd_hub``), its files under ``tmp_path / "yrd"``."""
-    with copied(request, backend, tmp_path / "yrd.sqlite3", seed_yrd_hub, tmp_path / "yrd") as database:
+    copy = copied_database(request, backend, tmp_path / "yrd.sqlite3", seed_yrd_hub, tmp_path / "yrd")
+    with opened(copy) as database:
         yield database
 
 
@@ -29,7 +30,8 @@ def yrd_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
 def gd_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
     """The GD hub's database (seeded: ``seed_gd_hub``), its files under ``tmp_path / "gd"``."""
     other = "postgresql" if backend == "sqlite" and not POSTGRES_UNAVAILABLE else "sqlite"
-    with copied(request, other, tmp_path / "gd.sqlite3", seed_gd_hub, tmp_path / "gd") as database:
+    copy = copied_database(request, other, tmp_path / "gd.sqlite3", seed_gd_hub, tmp_path / "gd")
+    with opened(copy) as database:
         yield database
 
 
@@ -57,5 +59,5 @@ def federated(peered: TwoHubs) -> TwoHubs:
 
 @pytest.fixture
 def other_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
-    with copied(request, backend, tmp_path / "other.sqlite3") as database:
+    with opened(copied_database(request, backend, tmp_path / "other.sqlite3")) as database:
         yield database

@@ -14,43 +14,32 @@ from sqlmodel import select
 
 from hub.peering.client import PeerCallFailed
 from hub.xtransfer.models import FederatedTransfer
+from tests.federation import xtransfers as xt
 from tests.federation.two_hubs import Hub, TwoHubs
-from tests.federation.xtransfers import (
-    halves,
-    held_block,
-    logged_types,
-    messages,
-    piece,
-    propose,
-    rounds,
-    sandbox,
-    transfer,
-    where,
-)
 
 
 def test_the_deadline_passing_before_the_destination_answers_aborts_and_compensates(
     peered: TwoHubs,
 ) -> None:
-    propose(peered)
+    xt.propose(peered)
     peered.network.cut(peered.gd)
     now = datetime.now(UTC)
-    rounds(peered, 4, now)
-    assert where(peered) == "locked"
+    xt.rounds(peered, 4, now)
+    assert xt.where(peered) == "locked"
     late = now + timedelta(seconds=peered.yrd.settings.transfer_deadline + 60)
-    rounds(peered, 3, late)  # the deadline passed with the offer unanswered: aborted, unlocked
-    terminated = transfer(peered)
+    xt.rounds(peered, 3, late)  # the deadline passed with the offer unanswered: aborted, unlocked
+    terminated = xt.transfer(peered)
     assert terminated["state"] == "terminated"
-    assert where(peered) == "held"
-    assert sandbox(peered.yrd, "JS")["blocks"][piece(peered)] == "held"
-    assert [h.phase for h in halves(peered.yrd)] == ["aborted"]
+    assert xt.where(peered) == "held"
+    assert xt.sandbox(peered.yrd, "JS")["blocks"][xt.piece(peered)] == "held"
+    assert [h.phase for h in xt.halves(peered.yrd)] == ["aborted"]
     # the destination comes back: the offer (sent first) and the abort arrive; nothing is credited
     peered.network.restore(peered.gd)
-    rounds(peered, 8, late + timedelta(minutes=10))
-    assert [h.phase for h in halves(peered.gd)] == ["aborted"]
-    assert sandbox(peered.gd, "GD")["imports"] == []
-    assert where(peered) == "held" and transfer(peered)["state"] == "terminated"
-    assert "transfer.committed" not in logged_types(peered.yrd) + logged_types(peered.gd)
+    xt.rounds(peered, 8, late + timedelta(minutes=10))
+    assert [h.phase for h in xt.halves(peered.gd)] == ["aborted"]
+    assert xt.sandbox(peered.gd, "GD")["imports"] == []
+    assert xt.where(peered) == "held" and xt.transfer(peered)["state"] == "terminated"
+    assert "transfer.committed" not in xt.logged_types(peered.yrd) + xt.logged_types(peered.gd)
 
 
 def test_an_abort_overtaking_its_offer_keeps_the_late_offer_aborted(peered: TwoHubs) -> None:
@@ -64,36 +53,36 @@ def test_an_abort_overtaking_its_offer_keeps_the_late_offer_aborted(peered: TwoH
         "destination_registry": "GD",
     }
     assert _post(yrd, gd, "/federation/v1/transfers/XT-9/decision", abort, network)["phase"] == "aborted"
-    propose(peered, "XT-9")
+    xt.propose(peered, "XT-9")
     peered.network.cut(gd)
-    rounds(peered, 3, datetime.now(UTC))
-    (offer,) = messages(yrd, "transfer.offer")
+    xt.rounds(peered, 3, datetime.now(UTC))
+    (offer,) = xt.messages(yrd, "transfer.offer")
     peered.network.restore(gd)
     assert _post(yrd, gd, "/federation/v1/transfers", offer.body, network)["phase"] == "aborted"
     commit = {**abort, "decision": "commit"}
     with pytest.raises(PeerCallFailed) as refused:
         _post(yrd, gd, "/federation/v1/transfers/XT-9/decision", commit, network)
     assert (refused.value.status, (refused.value.problem or {}).get("code")) == (409, "6013")
-    assert sandbox(gd, "GD")["imports"] == []
+    assert xt.sandbox(gd, "GD")["imports"] == []
 
 
 def test_a_ready_answer_arriving_after_the_deadline_aborts_and_nothing_is_credited(peered: TwoHubs) -> None:
     yrd_saga, yrd_peer = peered.transfer_workers[0], peered.workers[0]
-    propose(peered)
+    xt.propose(peered)
     now = datetime.now(UTC)
     yrd_saga(now)  # locked at JS
     yrd_saga(now + timedelta(seconds=1))  # offered (in the outbox)
-    assert where(peered) == "locked"
+    assert xt.where(peered) == "locked"
     late = now + timedelta(seconds=peered.yrd.settings.transfer_deadline + 1)
     yrd_peer(late)  # the offer reaches GD, its "ready" comes back after the deadline
-    assert [h.phase for h in halves(peered.gd)] == ["offered"]
-    assert [h.phase for h in halves(peered.yrd)] == ["aborted"]  # decided: abort, not commit
-    rounds(peered, 8, late)
-    assert [h.phase for h in halves(peered.gd)] == ["aborted"]
-    assert transfer(peered)["state"] == "terminated" and where(peered) == "held"
+    assert [h.phase for h in xt.halves(peered.gd)] == ["offered"]
+    assert [h.phase for h in xt.halves(peered.yrd)] == ["aborted"]  # decided: abort, not commit
+    xt.rounds(peered, 8, late)
+    assert [h.phase for h in xt.halves(peered.gd)] == ["aborted"]
+    assert xt.transfer(peered)["state"] == "terminated" and xt.where(peered) == "held"
     assert (
-        sandbox(peered.gd, "GD")["imports"] == []
-        and messages(peered.yrd, "transfer.decision")[0].body["decision"] == "abort"
+        xt.sandbox(peered.gd, "GD")["imports"] == []
+        and xt.messages(peered.yrd, "transfer.decision")[0].body["decision"] == "abort"
     )
 
 
@@ -105,7 +94,7 @@ def test_the_answer_and_the_deadline_racing_decide_once(peered: TwoHubs, repeat:
     import threading
 
     yrd_saga, yrd_peer = peered.transfer_workers[0], peered.workers[0]
-    propose(peered)
+    xt.propose(peered)
     now = datetime.now(UTC)
     yrd_saga(now)
     yrd_saga(now + timedelta(seconds=1))
@@ -129,23 +118,23 @@ def test_the_answer_and_the_deadline_racing_decide_once(peered: TwoHubs, repeat:
     for thread in threads:
         thread.join()
     assert errors == []
-    (decided,) = halves(peered.yrd)
+    (decided,) = xt.halves(peered.yrd)
     assert decided.phase in ("committed", "aborted")
-    assert len(messages(peered.yrd, "transfer.decision")) == 1
-    rounds(peered, 12, late + timedelta(minutes=1))
+    assert len(xt.messages(peered.yrd, "transfer.decision")) == 1
+    xt.rounds(peered, 12, late + timedelta(minutes=1))
     if decided.phase == "committed":
-        assert transfer(peered)["state"] == "completed" and where(peered) == "moved"
+        assert xt.transfer(peered)["state"] == "completed" and xt.where(peered) == "moved"
     else:
-        assert transfer(peered)["state"] == "terminated" and where(peered) == "held"
-        assert sandbox(peered.gd, "GD")["imports"] == []
+        assert xt.transfer(peered)["state"] == "terminated" and xt.where(peered) == "held"
+        assert xt.sandbox(peered.gd, "GD")["imports"] == []
 
 
 def test_interleaved_rounds_cuts_and_deadlines_keep_the_serials_in_one_place(peered: TwoHubs) -> None:
-    """A state machine over both hubs' worker rounds, network cuts, lost answers, restores and the
-    clock passing the deadline, one transfer of fresh serials per example, compared with a
+    """A state machine over both hubs' worker xt.rounds, network cuts, lost answers, restores and the
+    clock passing the deadline, one xt.transfer of fresh serials per example, compared with a
     reference model: the serials are held, locked, arriving or moved (never two places); GD
     credits only what the YRD hub committed; once everything is restored and settled, a committed
-    transfer completed (credited once at GD) and any other is terminated with its serials held."""
+    xt.transfer completed (credited once at GD) and any other is terminated with its serials held."""
     from hypothesis import settings as hypothesis_settings
     from hypothesis import strategies as st
     from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -165,12 +154,12 @@ def test_interleaved_rounds_cuts_and_deadlines_keep_the_serials_in_one_place(pee
             for hub in hubs.hubs():
                 hubs.network.restore(hub)
             self.now = datetime.now(UTC) + timedelta(days=number)  # past earlier examples' backoffs
-            propose(
+            xt.propose(
                 hubs,
                 self.id,
                 start=self.start,
                 end=self.end,
-                block_id=held_block(hubs, self.start, self.end),
+                block_id=xt.held_block(hubs, self.start, self.end),
             )
             self.born = datetime.now(UTC)
             self.seen: set[str] = set()
@@ -204,7 +193,7 @@ def test_interleaved_rounds_cuts_and_deadlines_keep_the_serials_in_one_place(pee
 
         @invariant()
         def in_one_place(self) -> None:
-            place = where(hubs, self.start, self.end)
+            place = xt.where(hubs, self.start, self.end)
             self.seen.add(place)
             origin, destination = self._phase(hubs.yrd), self._phase(hubs.gd)
             if destination in ("committed", "completed"):
@@ -222,12 +211,14 @@ def test_interleaved_rounds_cuts_and_deadlines_keep_the_serials_in_one_place(pee
                 for work in yrd_work + gd_work:
                     work(moment)
                 moment += timedelta(minutes=5)
-            state = transfer(hubs, self.id)["state"]
-            imports = sandbox(hubs.gd, "GD")["imports"].count(f"JS-B-2025-000001:{self.start}-{self.end}")
+            state = xt.transfer(hubs, self.id)["state"]
+            imports = xt.sandbox(hubs.gd, "GD")["imports"].count(f"JS-B-2025-000001:{self.start}-{self.end}")
             if self._phase(hubs.yrd) == "completed":
-                assert (state, where(hubs, self.start, self.end), imports) == ("completed", "moved", 1)
+                assert (state, xt.where(hubs, self.start, self.end), imports) == ("completed", "moved", 1)
             else:
-                assert state == "terminated" and where(hubs, self.start, self.end) == "held" and imports == 0
+                assert (
+                    state == "terminated" and xt.where(hubs, self.start, self.end) == "held" and imports == 0
+                )
 
     run_state_machine_as_test(
         Exchange, settings=hypothesis_settings(max_examples=12, stateful_step_count=15, deadline=None)
