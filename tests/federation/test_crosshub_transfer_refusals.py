@@ -4,6 +4,7 @@ refused with their codes and change nothing (docs/federation-transfers.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,11 +15,19 @@ from tests.federation import xtransfers as xt
 from tests.federation.two_hubs import TwoHubs
 
 
+@dataclass(frozen=True)
+class Refusal:
+    name: str
+    body: dict[str, Any]
+    status: int
+    code: str
+
+
 def test_a_transfer_to_a_registry_no_hub_serves_is_refused_as_today(peered: TwoHubs) -> None:
     rows = [
-        xt.Refusal("no peer serves CD", {"destination": "CD", "account": "CD-A-1"}, 422, "2002"),
-        xt.Refusal("a certificate across hubs", {"certificate_id": "CERT-1"}, 422, "6016"),
-        xt.Refusal("an account elsewhere", {"account": "GD-A-1", "to_account_registry": "SH"}, 422, "2005"),
+        Refusal("no peer serves CD", {"destination": "CD", "account": "CD-A-1"}, 422, "2002"),
+        Refusal("a certificate across hubs", {"certificate_id": "CERT-1"}, 422, "6016"),
+        Refusal("an account elsewhere", {"account": "GD-A-1", "to_account_registry": "SH"}, 422, "2005"),
     ]
     for row in rows:
         body = dict(row.body)
@@ -126,22 +135,22 @@ def test_forged_or_misdirected_offers_are_refused_and_store_nothing(peered: TwoH
         return lambda body: body["blocks"][0]["record"].update(fields)
 
     rows = [
-        xt.Refusal(
+        Refusal(
             "a registry GD does not serve",
             changed(lambda b: b.update(destination_registry="SH")),
             422,
             "2024",
         ),
-        xt.Refusal(
+        Refusal(
             "an account elsewhere", changed(lambda b: b["to_account"].update(registry="SH")), 422, "2005"
         ),
-        xt.Refusal(
+        Refusal(
             "an origin YRD does not serve", changed(lambda b: b.update(origin_registry="CD")), 422, "2004"
         ),
-        xt.Refusal("a block that is not locked", changed(record(status="held")), 422, "6015"),
-        xt.Refusal("a block held elsewhere", changed(record(current_registry="SH")), 422, "6015"),
-        xt.Refusal("another quantity", changed(lambda b: b.update(quantity=121)), 422, "6015"),
-        xt.Refusal("not a credit block", changed(record(serial_start="one")), 422, "1002"),
+        Refusal("a block that is not locked", changed(record(status="held")), 422, "6015"),
+        Refusal("a block held elsewhere", changed(record(current_registry="SH")), 422, "6015"),
+        Refusal("another quantity", changed(lambda b: b.update(quantity=121)), 422, "6015"),
+        Refusal("not a credit block", changed(record(serial_start="one")), 422, "1002"),
     ]
     for row in rows:
         status, code = _refusal(

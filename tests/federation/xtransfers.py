@@ -5,7 +5,6 @@ checked after each, and what each hub and platform recorded."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -131,11 +130,3 @@ def held_block(hubs: TwoHubs, start: int, end: int) -> str:
     """The YRD hub's block holding JS serials [start, end] now (splits rename it)."""
     (block,) = [b for registry, status, b in blocks_of(hubs.yrd, start, end) if status == "held"]
     return block
-
-
-@dataclass(frozen=True)
-class Refusal:
-    name: str
-    body: dict[str, Any]
-    status: int
-    code: str
