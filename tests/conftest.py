@@ -276,8 +276,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, migrated database of each backend."""
-    with copied_database(request, backend, tmp_path / "hub.sqlite3") as url:
+    """URL of a fresh, migrated database of each backend; for a test that takes the ``federation``
+    fixture with the suite's settings, a copy of one that ``seed_federation`` seeded (so that
+    fixture finds it seeded, its credentials in the test's data directory)."""
+    seed = data_dir = None
+    if "federation" in request.fixturenames:
+        settings: Settings = request.getfixturevalue("settings")
+        if settings == hub_settings(settings.data_dir):
+            seed, data_dir = seed_federation, settings.data_dir
+    with copied_database(request, backend, tmp_path / "hub.sqlite3", seed, data_dir) as url:
         yield url
 
 
@@ -288,11 +295,20 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def hub_settings(data_dir: Path) -> Settings:
     """Test settings: the hub at a loopback URL; client_secret_basic off (as outside the demo);
     webhooks are delivered by the tests calling the worker, not by a background thread."""
-    return Settings(data_dir=tmp_path / "data", public_url="http://127.0.0.1:8000", webhook_worker=False)
+    return Settings(data_dir=data_dir, public_url="http://127.0.0.1:8000", webhook_worker=False)
+
+
+def seed_federation(database: Database, data_dir: Path) -> None:
+    """The ``federation`` fixture's seed with the suite's settings (``hub_settings``)."""
+    seed_demo(database, hub_settings(data_dir), with_issuances=False)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return hub_settings(tmp_path / "data")
 
 
 @pytest.fixture
@@ -304,7 +320,8 @@ def client(settings: Settings, database: Database) -> Iterator[TestClient]:
 @pytest.fixture
 def federation(database: Database, settings: Settings) -> Path:
     """The demo federation seeded (without the demo's issuances, so each test starts with empty
-    registries); the directory of its clients' credentials files."""
+    registries); the directory of its clients' credentials files. With the suite's settings the
+    database is already seeded (``database_url``) and this finds it so."""
     return seed_demo(database, settings, with_issuances=False).credentials_dir
 
 
