@@ -4,7 +4,8 @@ Storage tests take the ``database`` (or ``client``) fixture, which runs each of 
 embedded SQLite file and on PostgreSQL. PostgreSQL is found through ``PUHUI_TEST_DATABASE_URL`` or
 on 127.0.0.1:5432; without a server those runs are skipped (and the run says so), unless
 ``PUHUI_REQUIRE_POSTGRES=1`` makes that a failure (CI). Every test gets its own database, copied
-from a template that the migrations built once per worker; nothing is shared between tests.
+from a template that the migrations built once per worker (``copied_database``: or from one a seed filled
+once per worker, as the two-hub tests' hubs); nothing is shared between tests.
 
 Browser tests (marker ``browser``) drive the system Chromium through Playwright; without Chromium
 they are skipped (and the run says so), unless ``PUHUI_REQUIRE_BROWSER=1`` makes that a failure (CI).
@@ -17,7 +18,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -174,15 +175,116 @@ def postgres_template() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, migrated database of each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "hub.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+Seed = Callable[[Database, Path], object]
+"""Fills a migrated database (its first argument); the files it writes for its hub (credentials)
+go below the data directory it is given (its second)."""
+
+
+class SeededTemplates:
+    """Seeded template databases, built once per session (per worker) and backend: a copy of the
+    migrated template that a :data:`Seed` filled, with the data directory the seed wrote to."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.built: dict[tuple[str, Seed], tuple[str, Path]] = {}
+        self.postgres: list[str] = []
+
+    def source(self, request: pytest.FixtureRequest, backend: str, seed: Seed) -> tuple[str, Path]:
+        """The template (a SQLite file, or a PostgreSQL database's name) and its data directory."""
+        if (backend, seed) not in self.built:
+            folder = self.root / f"{backend}-{len(self.built)}"
+            folder.mkdir()
+            if backend == "sqlite":
+                source = str(folder / "template.sqlite3")
+                shutil.copyfile(request.getfixturevalue("sqlite_template"), source)
+                url = f"sqlite:///{source}"
+            else:
+                migrated = request.getfixturevalue("postgres_template")
+                source = f"puhui_seeded_{len(self.built)}_{_worker()}"
+                with _admin(POSTGRES_URL) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{source}" WITH (FORCE)')
+                    admin.execute(f'CREATE DATABASE "{source}" TEMPLATE "{migrated}"')
+                self.postgres.append(source)
+                url = make_url(POSTGRES_URL).set(database=source).render_as_string(hide_password=False)
+            database = Database.from_url(url)
+            try:
+                seed(database, folder / "data")
+            finally:
+                database.dispose()  # a template takes no connections
+            self.built[backend, seed] = (source, folder / "data")
+        return self.built[backend, seed]
+
+    def drop(self) -> None:
+        with _admin(POSTGRES_URL) as admin:
+            for name in self.postgres:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def seeded_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededTemplates]:
+    templates = SeededTemplates(tmp_path_factory.mktemp("seeded"))
+    yield templates
+    if templates.postgres:
+        templates.drop()
+
+
+@contextmanager
+def copied_database(
+    request: pytest.FixtureRequest,
+    backend: str,
+    path: Path,
+    seed: Seed | None = None,
+    data_dir: Path | None = None,
+) -> Iterator[str]:
+    """The URL of a new database of ``backend`` (``"sqlite"``: the file ``path``), dropped after: a
+    copy of the migrated template, or, given ``seed``, of the template it seeded once per session
+    (the files it wrote copied into ``data_dir``)."""
+    if seed is None:
+        source = str(
+            request.getfixturevalue("sqlite_template" if backend == "sqlite" else "postgres_template")
+        )
+    else:
+        templates: SeededTemplates = request.getfixturevalue("seeded_templates")
+        source, files = templates.source(request, backend, seed)
+        if data_dir is not None:
+            shutil.copytree(files, data_dir, dirs_exist_ok=True)
+    if backend == "sqlite":
+        shutil.copyfile(source, path)
         yield f"sqlite:///{path}"
         return
-    with scratch_postgres(request.getfixturevalue("postgres_template")) as url:
+    with scratch_postgres(source) as url:
+        yield url
+
+
+@contextmanager
+def opened(urls: AbstractContextManager[str]) -> Iterator[Database]:
+    """The database of the URL ``urls`` gives (:func:`copied_database`), disposed of after."""
+    with urls as url:
+        database = Database.from_url(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of the test: each storage test runs on both."""
+    param: str = request.param
+    return param
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database of each backend; for a test that takes the ``federation``
+    fixture with the suite's settings, a copy of one that ``seed_federation`` seeded (so that
+    fixture finds it seeded, its credentials in the test's data directory)."""
+    seed = data_dir = None
+    if "federation" in request.fixturenames:
+        settings: Settings = request.getfixturevalue("settings")
+        if settings == hub_settings(settings.data_dir):
+            seed, data_dir = seed_federation, settings.data_dir
+    with copied_database(request, backend, tmp_path / "hub.sqlite3", seed, data_dir) as url:
         yield url
 
 
@@ -193,11 +295,20 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def hub_settings(data_dir: Path) -> Settings:
     """Test settings: the hub at a loopback URL; client_secret_basic off (as outside the demo);
     webhooks are delivered by the tests calling the worker, not by a background thread."""
-    return Settings(data_dir=tmp_path / "data", public_url="http://127.0.0.1:8000", webhook_worker=False)
+    return Settings(data_dir=data_dir, public_url="http://127.0.0.1:8000", webhook_worker=False)
+
+
+def seed_federation(database: Database, data_dir: Path) -> None:
+    """The ``federation`` fixture's seed with the suite's settings (``hub_settings``)."""
+    seed_demo(database, hub_settings(data_dir), with_issuances=False)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return hub_settings(tmp_path / "data")
 
 
 @pytest.fixture
@@ -209,7 +320,8 @@ def client(settings: Settings, database: Database) -> Iterator[TestClient]:
 @pytest.fixture
 def federation(database: Database, settings: Settings) -> Path:
     """The demo federation seeded (without the demo's issuances, so each test starts with empty
-    registries); the directory of its clients' credentials files."""
+    registries); the directory of its clients' credentials files. With the suite's settings the
+    database is already seeded (``database_url``) and this finds it so."""
     return seed_demo(database, settings, with_issuances=False).credentials_dir
 
 

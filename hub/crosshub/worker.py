@@ -13,18 +13,21 @@ dropped: the peer acts once on a jti, so a message sent twice is answered as the
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
-from hub.crosshub.models import DELIVERED, PENDING, REFUSED
+from hub.crosshub.models import DELIVERED, PENDING, REFUSED, PeerMessage
 from hub.crosshub.outbound import DECISION, FORWARD
 from hub.crosshub.repository import CrossHubRepository
 from hub.crosshub.service import CrossHubService
 from hub.database import Database
 from hub.keystore import KeyStore
+from hub.outbox import Outbox, attempted, retry_later
 from hub.peering.client import PeerCallFailed, PeerClient
 from hub.peering.models import PeerStatus
 from hub.peering.repository import PeerRepository
@@ -49,6 +52,25 @@ class Job:
     base_url: str | None
 
 
+def _jobs(session: Session, due: Sequence[PeerMessage]) -> list[Job]:
+    """Each message's job, with its peer's address while the peering is active."""
+    peers = PeerRepository(session)
+    jobs = []
+    for message in due:
+        peer = peers.by_origin(message.peer_origin)
+        usable = peer is not None and peer.status == PeerStatus.ACTIVE
+        jobs.append(
+            Job(
+                message.id, message.peer_origin, message.kind, message.subject, message.path,
+                message.body, message.attempts, peer.base_url if usable and peer else None,
+            )
+        )  # fmt: skip
+    return jobs
+
+
+OUTBOX = Outbox(lambda session, now, limit: CrossHubRepository(session).due(now, limit), _jobs, BATCH)
+
+
 class PeerWorker:
     def __init__(
         self,
@@ -63,22 +85,7 @@ class PeerWorker:
         self.transport = transport
 
     def _lease(self, now: datetime) -> list[Job]:
-        lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
-        with self.database.unit_of_work() as session:
-            peers = PeerRepository(session)
-            jobs = []
-            for message in CrossHubRepository(session).due(now, BATCH):
-                message.next_attempt_at = lease
-                session.add(message)
-                peer = peers.by_origin(message.peer_origin)
-                usable = peer is not None and peer.status == PeerStatus.ACTIVE
-                jobs.append(
-                    Job(
-                        message.id, message.peer_origin, message.kind, message.subject, message.path,
-                        message.body, message.attempts, peer.base_url if usable and peer else None,
-                    )
-                )  # fmt: skip
-            return jobs
+        return OUTBOX.lease(self.database, self.settings, now)
 
     def _send(self, job: Job) -> tuple[str, dict[str, Any] | None, str | None, Any]:
         """(status, answer, error, problem) of one attempt."""
@@ -110,11 +117,9 @@ class PeerWorker:
             message = CrossHubRepository(session).message(job.id, for_update=True)
             if message is None or message.status != PENDING:
                 return
-            message.attempts = job.attempts + 1
-            message.last_error = error[:1000] if error else None
+            attempted(message, job.attempts, error)
             if status == PENDING:
-                backoff = min(self.settings.webhook_backoff * 2 ** (message.attempts - 1), MAX_BACKOFF)
-                message.next_attempt_at = now + timedelta(seconds=backoff)
+                retry_later(message, self.settings, now, cap=MAX_BACKOFF)
                 session.add(message)
                 return
             message.status, message.answered_at, message.answer = status, now, answer

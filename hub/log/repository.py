@@ -153,6 +153,14 @@ class LogRepository:
     def delivery(self, index: int, platform: str) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, (index, platform))
 
+    def bodies(self, indexes: Collection[int]) -> dict[int, bytes]:
+        """The entries at ``indexes`` (what their webhooks deliver), by index."""
+        return dict(
+            self.session.exec(
+                select(LogEntry.index, LogEntry.entry).where(col(LogEntry.index).in_(list(indexes)))
+            ).all()
+        )
+
     def deliveries(
         self, platforms: Collection[str] | None, status: str | None, limit: int
     ) -> Sequence[WebhookDelivery]:

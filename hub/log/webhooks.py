@@ -15,18 +15,20 @@ import base64
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
-from sqlmodel import col, select
+from sqlmodel import Session
 
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.log.changes import event_id
-from hub.log.models import LogEntry, WebhookDelivery
+from hub.log.models import WebhookDelivery
 from hub.log.repository import LogRepository
+from hub.outbox import Outbox, attempted, retry_later
 from hub.settings import Settings
 
 log = logging.getLogger("puhui.webhooks")
@@ -54,6 +56,17 @@ class Job:
     body: bytes
 
 
+def _jobs(session: Session, due: Sequence[WebhookDelivery]) -> list[Job]:
+    bodies = LogRepository(session).bodies([delivery.index for delivery in due])
+    return [
+        Job(delivery.index, delivery.platform_code, delivery.url, delivery.attempts, bodies[delivery.index])
+        for delivery in due
+    ]
+
+
+OUTBOX = Outbox(lambda session, now, limit: LogRepository(session).due_deliveries(now, limit), _jobs, BATCH)
+
+
 class WebhookWorker:
     def __init__(
         self,
@@ -68,32 +81,7 @@ class WebhookWorker:
         self.transport = transport
 
     def _lease(self, now: datetime) -> list[Job]:
-        lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
-        with self.database.unit_of_work() as session:
-            due = LogRepository(session).due_deliveries(now, BATCH)
-            if not due:
-                return []
-            bodies = dict(
-                session.exec(
-                    select(LogEntry.index, LogEntry.entry).where(
-                        col(LogEntry.index).in_([d.index for d in due])
-                    )
-                ).all()
-            )
-            jobs = []
-            for delivery in due:
-                delivery.next_attempt_at = lease
-                session.add(delivery)
-                jobs.append(
-                    Job(
-                        delivery.index,
-                        delivery.platform_code,
-                        delivery.url,
-                        delivery.attempts,
-                        bodies[delivery.index],
-                    )
-                )
-            return jobs
+        return OUTBOX.lease(self.database, self.settings, now)
 
     def _send(self, client: httpx.Client, job: Job) -> str | None:
         """None when delivered, else why not."""
@@ -106,19 +94,16 @@ class WebhookWorker:
 
     def _record(self, job: Job, error: str | None, now: datetime) -> None:
         with self.database.unit_of_work() as session:
-            delivery = session.get(WebhookDelivery, (job.index, job.platform))
+            delivery = LogRepository(session).delivery(job.index, job.platform)
             if delivery is None or delivery.status != "pending":
                 return
-            delivery.attempts = job.attempts + 1
+            attempted(delivery, job.attempts, error)
             if error is None:
-                delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
+                delivery.status, delivery.delivered_at = "delivered", now
+            elif delivery.attempts >= self.settings.webhook_max_attempts:
+                delivery.status = "dead"
             else:
-                delivery.last_error = error[:1000]
-                if delivery.attempts >= self.settings.webhook_max_attempts:
-                    delivery.status = "dead"
-                else:
-                    backoff = self.settings.webhook_backoff * 2 ** (delivery.attempts - 1)
-                    delivery.next_attempt_at = now + timedelta(seconds=backoff)
+                retry_later(delivery, self.settings, now)
             session.add(delivery)
 
     def run_once(self, now: datetime | None = None) -> int:

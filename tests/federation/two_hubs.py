@@ -5,7 +5,7 @@ JS-B-2025-000001, serials 100001-100350) and a
 Guangdong hub (``gd``: the GD platform, its operator and administrator, a committee whose
 ruleset recognizes Jiangsu PV credits in Guangdong). Reusable by every federation test:
 
-    with open_two_hubs(yrd_database, gd_database, tmp_path) as hubs:
+    with open_two_hubs(yrd_database, gd_database, tmp_path) as hubs:  # seeded: seed_yrd_hub, seed_gd_hub
         hubs.peer()                       # each side's administrator registers the other
         js = hubs.yrd.as_client("js")     # a PlatformClient of the YRD hub
         hubs.drain()                      # run both hubs' peer outboxes until nothing is due
@@ -228,38 +228,49 @@ def _sandboxes(app: Any, codes: list[str]) -> None:
         app.mount(f"/sandbox/{code.lower()}", create_sandbox(code, pages=pages))
 
 
-def _settings(root: Path, name: str, url: str, origin: str) -> Settings:
-    return Settings(data_dir=root / name, public_url=url, origin=origin, webhook_worker=False)
+def _settings(data_dir: Path, url: str, origin: str) -> Settings:
+    return Settings(data_dir=data_dir, public_url=url, origin=origin, webhook_worker=False)
+
+
+def seed_yrd_hub(database: Database, data_dir: Path) -> None:
+    """The YRD hub's seed: the demo federation without issuances, Jiangsu holding the Kunshan PV
+    block (350 t); the clients' credentials under ``data_dir``."""
+    seed_demo(database, _settings(data_dir, YRD_URL, YRD_ORIGIN), with_issuances=False)
+    with database.unit_of_work() as session:
+        kunshan = Records(
+            [example("project", "kunshan-pv-399kw")], [example("credit-block", "kunshan-pv-399kw")]
+        )
+        IngestService(session).ingest("JS", kunshan, actor="test-seed", source="test")
+
+
+def seed_gd_hub(database: Database, data_dir: Path) -> None:
+    """The GD hub's seed (``seed_gd``); the clients' credentials under ``data_dir``."""
+    seed_gd(database, _settings(data_dir, GD_URL, GD_ORIGIN))
 
 
 @contextmanager
 def open_two_hubs(yrd_database: Database, gd_database: Database, root: Path) -> Iterator[TwoHubs]:
-    """The two hubs (not yet peered), their apps running, on the given (migrated, empty) databases."""
+    """The two hubs (not yet peered), their apps running, on the given databases: seeded by
+    ``seed_yrd_hub`` and ``seed_gd_hub`` with the data directories ``root / "yrd"`` and
+    ``root / "gd"`` (the tests' fixtures copy both from templates seeded once)."""
     network = Network()
     with ExitStack() as stack:
-        yrd_settings = _settings(root, "yrd", YRD_URL, YRD_ORIGIN)
-        credentials = seed_demo(yrd_database, yrd_settings, with_issuances=False).credentials_dir
-        with yrd_database.unit_of_work() as session:  # Jiangsu holds the Kunshan PV block (350 t)
-            kunshan = Records(
-                [example("project", "kunshan-pv-399kw")], [example("credit-block", "kunshan-pv-399kw")]
-            )
-            IngestService(session).ingest("JS", kunshan, actor="test-seed", source="test")
-        gd_settings = _settings(root, "gd", GD_URL, GD_ORIGIN)
-        gd_credentials = seed_gd(gd_database, gd_settings)
+        yrd_settings = _settings(root / "yrd", YRD_URL, YRD_ORIGIN)
+        gd_settings = _settings(root / "gd", GD_URL, GD_ORIGIN)
         registered = available()
         if "GD" not in registered:  # the GD platform's sandbox adapter, while the hubs are open
             registered["GD"] = cast(RegionAdapter, GuangdongSandboxAdapter())
             stack.callback(registered.pop, "GD", None)
         hubs = []
-        for name, settings, database, folder, codes in (
-            ("yrd", yrd_settings, yrd_database, credentials, ["SH", "JS", "ZJ", "AH", "CCER"]),
-            ("gd", gd_settings, gd_database, gd_credentials, ["GD"]),
+        for name, settings, database, codes in (
+            ("yrd", yrd_settings, yrd_database, ["SH", "JS", "ZJ", "AH", "CCER"]),
+            ("gd", gd_settings, gd_database, ["GD"]),
         ):
             app = create_app(settings, database)
             app.state.peer_transport = network
             _sandboxes(app, codes)
             client = stack.enter_context(TestClient(app, base_url=settings.resolved_public_url))
-            hub = Hub(name, settings, database, client, folder)
+            hub = Hub(name, settings, database, client, settings.data_dir / "demo" / "credentials")
             stack.callback(hub.close)
             network.join(hub)
             hubs.append(hub)
