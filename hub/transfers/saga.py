@@ -9,20 +9,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlmodel import Session
 
 from adapters.client import call_each, idempotency_key_for
 from adapters.contract import BatchPlatformAPI, CallOutcome
-from hub.log.transitions import apply_transition
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_id
-from hub.transfers.models import Transfer
 from hub.transfers.round_repository import BlockRow, TransferRounds, TransferRow
-from hub.transfers.service import end_claims
-from mutual_recognition.transfer_states import FINAL, ITL_STATUS, TRANSFER, State
+from hub.transfers.service import take_step
+from mutual_recognition.transfer_states import State
 
 log = logging.getLogger("puhui.transfers")
 
@@ -126,27 +124,10 @@ def advance(
     data: dict[str, Any] | None = None,
     ended: list[str] | None = None,
 ) -> None:
-    """:func:`hub.transfers.service.move` on a transfer's row: the step checked against the
-    saga's table, its history entry and its log entry (queued), a final state ending its claims
-    (or naming the transfer in ``ended``). The caller writes the row."""
+    """:func:`hub.transfers.service.take_step` on a transfer's row (read with its lock and history);
+    the caller writes the row."""
     assert transfer.history is not None, "a transfer's history is read with its lock"
-    applied = apply_transition(
-        session,
-        TRANSFER,
-        State(transfer.state),
-        target,
-        event=f"transfer.{target}",
-        subject=("transfer", transfer.id),
-        actor=actor,
-        platforms=[transfer.origin, transfer.destination],
-        data=data,
-        history={"itl_status": ITL_STATUS[target]},
-    )
-    state = applied.state
-    transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
-    transfer.history = [*transfer.history, applied.history]
-    if state in FINAL:  # reads only the transfer's id, state and request
-        end_claims(session, cast(Transfer, transfer), ended)
+    take_step(session, transfer, target, actor=actor, data=data, ended=ended)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 from sqlmodel import Session
 
@@ -263,9 +263,21 @@ def end_claims(session: Session, transfer: Transfer, ended: list[str] | None = N
         reservations.give_back(transfer.id, carried)
 
 
-def move(
+class Steppable(Protocol):
+    """What a saga step reads and writes of a transfer: its ORM object or its plain row."""
+
+    id: str
+    origin: str
+    destination: str
+    state: str
+    itl_status: Any  # int on the ORM object, int | None on a row
+    history: Any
+    request: Any
+
+
+def take_step(
     session: Session,
-    transfer: Transfer,
+    transfer: Steppable,
     target: State,
     *,
     actor: str,
@@ -275,7 +287,8 @@ def move(
 ) -> None:
     """Move a transfer through the saga's table, with its history entry and log entry (queued:
     appended with the unit of work's other changes when it commits); a final state ends its
-    claims (or names the transfer in ``ended``: see :func:`end_claims`)."""
+    claims (or names the transfer in ``ended``: see :func:`end_claims`). The caller writes the
+    transfer: :func:`move` for the ORM object, the round's writes for a row."""
     applied = apply_transition(
         session,
         TRANSFER,
@@ -289,9 +302,23 @@ def move(
         reason=reason[:300] if reason else None,
         history={"itl_status": ITL_STATUS[target]},
     )
-    state, history = applied.state, applied.history
+    state = applied.state
     transfer.state, transfer.itl_status = str(state), ITL_STATUS[state]
-    transfer.history = [*transfer.history, history]
-    if state in FINAL:
-        end_claims(session, transfer, ended)
+    transfer.history = [*transfer.history, applied.history]
+    if state in FINAL:  # reads only the transfer's id, state and request
+        end_claims(session, cast(Transfer, transfer), ended)
+
+
+def move(
+    session: Session,
+    transfer: Transfer,
+    target: State,
+    *,
+    actor: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    ended: list[str] | None = None,
+) -> None:
+    """:func:`take_step` on the transfer's ORM object, added to the session."""
+    take_step(session, transfer, target, actor=actor, reason=reason, data=data, ended=ended)
     session.add(transfer)
