@@ -26,7 +26,7 @@ from hub.problems import HubError
 from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import RegistryRepository
-from hub.xdedup.feed import publish_claims
+from hub.xdedup.feed import publish_activities
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within
 from schemas.canonical import CanonicalizationError, canonicalize
@@ -318,7 +318,6 @@ class IngestService:
         self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks, plain=True)
         self.registry.insert_personal(list(records.batches), ingest_id)
         self._claim_pledged(records)
-        self.dedup.record(platform, records)
         tonnes = sum(block["quantity"] for block in records.blocks)
         grams = sum(batch["quantity"] for batch in records.batches)
         counts = {
@@ -334,7 +333,9 @@ class IngestService:
             platforms=[platform],
             data={**counts, "tonnes": tonnes, "grams": grams, "digest": digest, "source": source},
         )
-        publish_claims(self.session, index, *self.dedup.published(platform, records))
+        # the claims carry the log index: they are the ingest's entries in the feed to peers
+        published, activities = self.dedup.record(platform, records, index)
+        publish_activities(self.session, index, published, activities)
         report = IngestReport(
             ingest_id,
             index,

@@ -198,11 +198,18 @@ class RegistryRepository:
             for registry_code, print_, start, end, block_id in found
         ]
 
-    def insert_issuance_claims(self, rows: Sequence[tuple[str, str, str, date, date]]) -> None:
-        """(block id, registry, fingerprint, start, end) rows: one COPY or executemany."""
+    def insert_issuance_claims(
+        self, rows: Sequence[tuple[str, str, str, date, date]], *, log_index: int | None = None
+    ) -> None:
+        """(block id, registry, fingerprint, start, end) rows: one COPY or executemany.
+        ``log_index``: the rows are the claims of the local ingest logged there, published to
+        peers in this order (positions 0, 1, …: ``ux_issuance_claim_feed``); without it (a peer's
+        claims) they are not published."""
         if not rows:
             return
         columns = "block_id, registry_code, fingerprint, period_start, period_end"
+        if log_index is not None:
+            columns += ", log_index, position"
         if self.backend == "postgresql":
             driver: Any = self.session.connection().connection.driver_connection
             with (
@@ -210,20 +217,35 @@ class RegistryRepository:
                 cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy,
             ):
                 write = copy.write_row
-                for row in rows:
-                    write(row)
-        else:  # SQLite keeps dates as ISO text, as SQLAlchemy's Date type writes them
-            iso: dict[date, str] = {}
-            for _, _, _, start, end in rows:
-                if start not in iso:
-                    iso[start] = start.isoformat()
-                if end not in iso:
-                    iso[end] = end.isoformat()
-            self.session.connection().exec_driver_sql(
+                if log_index is None:
+                    for row in rows:
+                        write(row)
+                else:
+                    for position, row in enumerate(rows):
+                        write((*row, log_index, position))
+            return
+        # SQLite keeps dates as ISO text, as SQLAlchemy's Date type writes them
+        iso: dict[date, str] = {}
+        for _, _, _, start, end in rows:
+            if start not in iso:
+                iso[start] = start.isoformat()
+            if end not in iso:
+                iso[end] = end.isoformat()
+        connection = self.session.connection()
+        if log_index is None:
+            connection.exec_driver_sql(
                 f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
                 [
                     (block, registry, print_, iso[start], iso[end])
                     for block, registry, print_, start, end in rows
+                ],
+            )
+        else:
+            connection.exec_driver_sql(
+                f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                [
+                    (block, registry, print_, iso[start], iso[end], log_index, position)
+                    for position, (block, registry, print_, start, end) in enumerate(rows)
                 ],
             )
 
