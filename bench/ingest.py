@@ -11,7 +11,9 @@ to end rate. The raw primitive is the same number of rows, prebuilt (record text
 before the clock starts), inserted in the same chunks into the real ``credit_block`` table with
 its indexes, by executemany through the driver (SQLite and PostgreSQL) and by COPY (PostgreSQL).
 Targets (issue 14): end to end ≥ 0.5 of the raw insert on SQLite, ≥ 0.6 of the raw COPY on
-PostgreSQL.
+PostgreSQL. Beside each rate: the CPU per item of this process in the clocked sections and, for a
+PostgreSQL on this machine, of the database's backends (from /proc) — steadier than wall rates on
+a loaded machine — and the load average.
 """
 
 from __future__ import annotations
