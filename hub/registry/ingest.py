@@ -349,10 +349,10 @@ class IngestService:
         try:
             with self.session.begin_nested():  # the blocks hashed as they are sent
                 self.registry.insert_blocks(list(records.blocks), ingest_id, digest.blocks(), plain=True)
-        except BlockIdTaken:
+        except BlockIdTaken as taken:
             refusal = self._refuse(platform, records, schema_checked=schema_checked)
-            if refusal is None:  # not a registered id after all (a writer that rolled back)
-                raise
+            if refusal is None:  # the id is not registered after all: the driver's error, as before
+                raise (taken.__cause__ or taken) from None
             raise refusal from None
         batch_hash = digest.hexdigest()
         self.registry.insert_personal(list(records.batches), ingest_id)

@@ -12,11 +12,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from hub.database import Database
 from hub.registry.ingest import BatchRefused, IngestService, Records, batch_digest
+from hub.registry.repository import RegistryRepository
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 TABLES = ("credit_block", "issuance_claim", "claim_feed", "ingest_batch", "log_entry", "project")
@@ -160,3 +163,18 @@ def test_concurrent_writers_of_one_id_in_two_namespaces_one_wins_the_other_gets_
         outcome != "stored" and outcome.startswith("3012") for outcome in outcomes if outcome != "stored"
     )
     assert _counts(database)["credit_block"] == 200
+
+
+def test_a_key_refusal_the_checks_cannot_explain_is_the_drivers_error_and_stores_nothing(
+    database: Database, federation: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the id look-up blind (it is not), the key's refusal would surface as the write conflict
+    it is — the driver's integrity error (409 6001 over HTTP on SQLite) — never as a stored batch."""
+    _stored(database)
+    before = _counts(database)
+    monkeypatch.setattr(RegistryRepository, "existing_block_ids", lambda self, ids: set())
+    blocks = _blocks(100, 5_000_000)
+    blocks[60]["block_id"] = "JS-B-OLD-1"
+    with pytest.raises((IntegrityError, psycopg.errors.UniqueViolation)):
+        _ingest(database, "JS", Records(blocks=blocks))
+    assert _counts(database) == before
