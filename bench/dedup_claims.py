@@ -35,16 +35,28 @@ def fingerprint_of_project(database: Database) -> str:
 
 
 def load_claims(database: Database, count: int, fingerprint: str) -> None:
-    """``count`` claims on ``fingerprint``: JS's for past years, every thousandth CCER's."""
+    """``count`` claims on ``fingerprint``: JS's for past years, every thousandth CCER's; each
+    published in the claim feed as ingests of a thousand claims would be (``ux_issuance_claim_feed``
+    holds them all; their log indexes from 10^9 on, clear of the bench's own ingests)."""
     first = dt.date(1990, 1, 1)
     rows = []
     for n in range(count):
         registry = "CCER" if n % 1000 == 0 else "JS"
         start = first + dt.timedelta(days=n % 9000)  # all before 2025: none overlaps the bench's
-        rows.append((f"OLD-{n}", registry, fingerprint, start, start + dt.timedelta(days=30)))
+        rows.append(
+            (
+                f"OLD-{n}",
+                registry,
+                fingerprint,
+                start,
+                start + dt.timedelta(days=30),
+                10**9 + n // 1000,
+                n % 1000,
+            )
+        )
     with database.engine.begin() as connection:
         driver: Any = connection.connection.driver_connection
-        columns = "block_id, registry_code, fingerprint, period_start, period_end"
+        columns = "block_id, registry_code, fingerprint, period_start, period_end, log_index, position"
         if database.engine.dialect.name == "postgresql":
             with (
                 driver.cursor() as cursor,
@@ -54,8 +66,8 @@ def load_claims(database: Database, count: int, fingerprint: str) -> None:
                     copy.write_row(row)
         else:
             driver.executemany(
-                f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?)",
-                [(b, r, f, s.isoformat(), e.isoformat()) for b, r, f, s, e in rows],
+                f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(b, r, f, s.isoformat(), e.isoformat(), i, p) for b, r, f, s, e, i, p in rows],
             )
     with database.engine.begin() as connection:
         connection.execute(text("ANALYZE"))

@@ -11,12 +11,15 @@ to end rate. The raw primitive is the same number of rows, prebuilt (record text
 before the clock starts), inserted in the same chunks into the real ``credit_block`` table with
 its indexes, by executemany through the driver (SQLite and PostgreSQL) and by COPY (PostgreSQL).
 Targets (issue 14): end to end ≥ 0.5 of the raw insert on SQLite, ≥ 0.6 of the raw COPY on
-PostgreSQL.
+PostgreSQL. Beside each rate: the CPU per item of this process in the clocked sections and, for a
+PostgreSQL on this machine, of the database's backends (from /proc) — steadier than wall rates on
+a loaded machine — and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -65,13 +68,41 @@ def register_project(database: Database) -> None:
         )
 
 
+CPU = [0.0, 0.0]  # CPU seconds inside the clocked sections of the last measurement: ours, the server's
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(database: Database) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend of the bench's database, when the server runs
+    on this machine (read from /proc); nothing on SQLite or a remote server."""
+    if database.engine.dialect.name != "postgresql":
+        return {}
+    with database.engine.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        found = {}
+        for pid in pids:
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+            except OSError:
+                continue
+            found[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return found
+
+
+def _server_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def ingest_rate(database: Database, first: int, blocks: int, chunk: int, prefix: str = "JS-B-BENCH") -> float:
     """Blocks per second through the JS adapter and the registry, payloads built off the clock."""
     adapter = get("JS")
-    elapsed = 0.0
+    elapsed = CPU[0] = CPU[1] = 0.0
     for start in range(first, first + blocks, chunk):
         payload = csv_chunk(start, min(chunk, first + blocks - start), prefix)
-        began = time.perf_counter()
+        server = server_cpu(database)
+        began, cpu = time.perf_counter(), time.process_time()
         parsed = adapter.parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
         assert parsed.ok, parsed.errors[:3]
         with database.unit_of_work() as session:
@@ -79,6 +110,8 @@ def ingest_rate(database: Database, first: int, blocks: int, chunk: int, prefix:
                 "JS", Records(blocks=parsed.blocks), actor="bench", source="bench", schema_checked=True
             )
         elapsed += time.perf_counter() - began
+        CPU[0] += time.process_time() - cpu
+        CPU[1] += _server_delta(server, server_cpu(database))
     return blocks / elapsed
 
 
@@ -98,10 +131,11 @@ def prebuilt_rows(count: int, tag: str) -> list[tuple[object, ...]]:
 def raw_insert_rate(database: Database, rows: list[tuple[object, ...]], chunk: int, *, copy: bool) -> float:
     """Prebuilt rows into the real credit_block, in chunks of one transaction each."""
     columns = ", ".join(BLOCK_COLUMNS)
-    elapsed = 0.0
+    elapsed = CPU[0] = CPU[1] = 0.0
     for first in range(0, len(rows), chunk):
         part = rows[first : first + chunk]
-        began = time.perf_counter()
+        server = server_cpu(database)
+        began, cpu = time.perf_counter(), time.process_time()
         with database.engine.begin() as connection:
             driver: Any = connection.connection.driver_connection
             if copy:
@@ -119,7 +153,15 @@ def raw_insert_rate(database: Database, rows: list[tuple[object, ...]], chunk: i
                 marks = ", ".join("?" * len(BLOCK_COLUMNS))
                 driver.executemany(f"INSERT INTO credit_block ({columns}) VALUES ({marks})", part)
         elapsed += time.perf_counter() - began
+        CPU[0] += time.process_time() - cpu
+        CPU[1] += _server_delta(server, server_cpu(database))
     return len(rows) / elapsed
+
+
+def _cpu(items: int) -> str:
+    """CPU per item of the last measurement: ours, and the server's backends' when known."""
+    ours = f"CPU {CPU[0] / items * 1e6:5.1f} µs"
+    return f"{ours} + server {CPU[1] / items * 1e6:5.1f} µs" if CPU[1] else ours
 
 
 def main() -> None:
@@ -135,17 +177,21 @@ def main() -> None:
         register_project(database)
         ingest_rate(database, 10**8, args.chunk, args.chunk, "JS-B-WARM")  # warm caches and plans
         ours = ingest_rate(database, 0, args.blocks, args.chunk)
+        ours_cpu = _cpu(args.blocks)
         raw = raw_insert_rate(database, prebuilt_rows(args.blocks, "many"), args.chunk, copy=False)
+        raw_cpu = _cpu(args.blocks)
         print(f"backend {backend}, {args.blocks:,} blocks in chunks of {args.chunk:,} (one transaction each)")
-        print(f"  ingest through the JS adapter, dedup-checked  {ours:>10,.0f} blocks/s")
+        print(f"  ingest through the JS adapter, dedup-checked  {ours:>10,.0f} blocks/s   {ours_cpu}")
         print(
-            f"  raw executemany into credit_block             {raw:>10,.0f} rows/s   ratio {ours / raw:5.2f}"
+            f"  raw executemany into credit_block             {raw:>10,.0f} rows/s   ratio {ours / raw:5.2f}   {raw_cpu}"
         )
         if backend == "postgresql":
             copied = raw_insert_rate(database, prebuilt_rows(args.blocks, "copy"), args.chunk, copy=True)
             print(
                 f"  raw COPY into credit_block                    {copied:>10,.0f} rows/s   ratio {ours / copied:5.2f}"
+                f"   {_cpu(args.blocks)}"
             )
+        print(f"  (load average {os.getloadavg()[0]:.2f} at the end)")
         with database.engine.begin() as connection:
             stored = connection.execute(text("SELECT count(*) FROM issuance_claim")).scalar_one()
         print(f"  ({stored:,} issuance claims stored: every block was dedup-checked)")

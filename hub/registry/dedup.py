@@ -53,9 +53,6 @@ def _named(ref: str, parts: int = 1) -> str:
     return own if origin is None else f"{own} at hub {origin}"
 
 
-# a published issuance claim: registry, block id, project fingerprint, period start and end (ISO)
-FeedIssuance = tuple[str, str, str, str, str]
-
 # a block's claim: its position in the batch, project fingerprint, period start and end, block id
 # (an Issuance is made only when there is something to compare it with)
 Claim = tuple[int, str, date, date, str]
@@ -73,7 +70,6 @@ class DedupService:
         self.session = session
         self.repository = RegistryRepository(session)
         self._memo: tuple[str, Records, list[Claim]] | None = None
-        self._iso: dict[date, str] = {}  # each distinct date's ISO text, written once
 
     def _claims(self, platform: str, records: Records) -> list[Claim]:
         if self._memo is not None and self._memo[0] == platform and self._memo[1] is records:
@@ -188,34 +184,21 @@ class DedupService:
                 )
         return issues
 
-    def _text(self, day: date) -> str:
-        iso = self._iso.get(day)
-        if iso is None:
-            iso = self._iso[day] = day.isoformat()
-        return iso
-
-    def published(self, platform: str, records: Records) -> tuple[list[FeedIssuance], list[Activity]]:
-        """The claims of stored records, as this hub publishes them to its peers (hub.xdedup):
-        issuances as (registry, block id, fingerprint, start, end) with ISO dates."""
-        text = self._text
-        issuances = [
-            (platform, ref, fingerprint, text(start), text(end))
-            for _, fingerprint, start, end, ref in self._claims(platform, records)
-        ]
-        return issuances, [activity for _, activity in self._activities(platform, records)]
-
-    def record(self, platform: str, records: Records) -> None:
-        """Keep the claims of stored records for later comparisons (one COPY or executemany)."""
+    def record(self, platform: str, records: Records, log_index: int) -> tuple[int, list[Activity]]:
+        """Keep the claims of stored records for later comparisons (one COPY or executemany).
+        The issuance claims are also the ingest's first entries in the claim feed (hub.xdedup):
+        stored with ``log_index`` and their positions 0 .. n-1; n and the activities (the feed's
+        next entries, published by the caller) are returned."""
+        claims = self._claims(platform, records)
         self.repository.insert_issuance_claims(
-            [
-                (ref, platform, fingerprint, start, end)
-                for _, fingerprint, start, end, ref in self._claims(platform, records)
-            ]
+            [(ref, platform, fingerprint, start, end) for _, fingerprint, start, end, ref in claims],
+            log_index=log_index,
         )
-        activities = []
-        for _, done in self._activities(platform, records):
+        activities = [activity for _, activity in self._activities(platform, records)]
+        rows = []
+        for done in activities:
             batch_id, record_id = done.ref.split("/", 1)
-            activities.append(
+            rows.append(
                 {
                     "platform": platform,
                     "batch_id": batch_id,
@@ -227,4 +210,5 @@ class DedupService:
                     "trip_id": done.trip_id,
                 }
             )
-        self.repository.insert_activities(activities)
+        self.repository.insert_activities(rows)
+        return len(claims), activities

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ from hub.log.changes import append_change
 from hub.problems import HubError
 from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
-from hub.registry.repository import RegistryRepository
-from hub.xdedup.feed import publish_claims
+from hub.registry.repository import BlockIdTaken, RegistryRepository
+from hub.xdedup.feed import publish_activities
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within
 from schemas.canonical import CanonicalizationError, canonicalize
@@ -199,40 +199,59 @@ def _duplicate_issues(records: Records, scan: _Scan) -> list[Issue]:
     return issues
 
 
-def batch_digest(records: Records, *, valid_blocks: bool = False) -> tuple[str, list[bytes]]:
+class BatchDigest:
     """SHA-256 of the canonical form of ``{"projects": [...], "blocks": [...], "batches": [...]}``,
-    and the canonical bytes of each block. RFC 8785 composes (an array is its members' canonical
-    forms joined by commas, an object its sorted members), so each record is canonicalized once,
-    on its own, and the document is hashed piece by piece.
+    taken as the blocks' canonical bytes are read. RFC 8785 composes (an array is its members'
+    canonical forms joined by commas, an object its sorted members), so each record is
+    canonicalized once, on its own, and the document is hashed piece by piece: ``blocks()`` yields
+    each block's canonical bytes as it hashes them (a COPY can send each block while the next is
+    made), ``hexdigest()`` reads whatever is left and gives the digest.
 
     ``valid_blocks``: the blocks passed their exchange schema, so they are made of ASCII-keyed
     objects, strings, booleans and integers within ±2^53 only, whose canonical form is orjson's
     with sorted keys (``schemas.canonical``'s fast path), without asking per block."""
-    digest = hashlib.sha256()
-    canonical_blocks: list[bytes] = []
-    for opening, name, items in (
-        (b'{"batches":[', "batches", records.batches),
-        (b'],"blocks":[', "blocks", records.blocks),
-        (b'],"projects":[', "projects", records.projects),
-    ):
-        if name == "blocks" and valid_blocks:
-            pieces = _sorted_json(items)
-        else:
-            pieces = [canonicalize(item) for item in items]
-        digest.update(opening)
-        digest.update(b",".join(pieces))
-        if name == "blocks":
-            canonical_blocks = pieces
-    digest.update(b"]}")
-    return digest.hexdigest(), canonical_blocks
+
+    def __init__(self, records: Records, *, valid_blocks: bool = False) -> None:
+        self._hash = hashlib.sha256()
+        self._pieces = self._generate(records, valid_blocks)
+
+    def _generate(self, records: Records, valid_blocks: bool) -> Iterator[bytes]:
+        update = self._hash.update
+        update(b'{"batches":[')
+        update(b",".join(canonicalize(item) for item in records.batches))
+        update(b'],"blocks":[')
+        dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
+        for position, item in enumerate(records.blocks):
+            if valid_blocks:
+                try:
+                    piece = dumps(item, option=sort)
+                except orjson.JSONEncodeError as exc:  # as canonicalize answers (a lone surrogate)
+                    raise CanonicalizationError(str(exc)) from exc
+            else:
+                piece = canonicalize(item)
+            if position:
+                update(b",")
+            update(piece)
+            yield piece
+        update(b'],"projects":[')
+        update(b",".join(canonicalize(item) for item in records.projects))
+        update(b"]}")
+
+    def blocks(self) -> Iterator[bytes]:
+        """Each block's canonical bytes, in order, hashed as they are read (once)."""
+        return self._pieces
+
+    def hexdigest(self) -> str:
+        for _ in self._pieces:  # blocks nobody read (none, or a caller that stopped) are hashed now
+            pass
+        return self._hash.hexdigest()
 
 
-def _sorted_json(items: Sequence[dict[str, Any]]) -> list[bytes]:
-    dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
-    try:
-        return [dumps(item, option=sort) for item in items]
-    except orjson.JSONEncodeError as exc:  # as canonicalize answers (a lone surrogate)
-        raise CanonicalizationError(str(exc)) from exc
+def batch_digest(records: Records, *, valid_blocks: bool = False) -> tuple[str, list[bytes]]:
+    """The batch's digest (:class:`BatchDigest`) and the canonical bytes of each block."""
+    digest = BatchDigest(records, valid_blocks=valid_blocks)
+    pieces = list(digest.blocks())
+    return digest.hexdigest(), pieces
 
 
 class IngestService:
@@ -241,20 +260,16 @@ class IngestService:
         self.registry = RegistryRepository(session)
         self.dedup = DedupService(session)
 
-    def _registered_issues(self, records: Records, scan: _Scan) -> list[Issue]:
+    def _registered_issues(self, records: Records, scan: _Scan, *, probe_ids: bool = True) -> list[Issue]:
         issues: list[Issue] = []
         ids = scan.ids
-        found = self.registry.existing_block_ids(ids)
-        if found:
-            positions = {block_id: i for i, block_id in enumerate(ids)}
-            for block_id in found:
-                issues.append(
-                    Issue(
-                        f"/blocks/{positions[block_id]}/block_id",
-                        "3012",
-                        f"block {block_id} is already registered",
-                    )
-                )
+        found = self.registry.existing_block_ids(ids) if probe_ids else set()
+        if found:  # in batch order
+            issues += [
+                Issue(f"/blocks/{position}/block_id", "3012", f"block {block_id} is already registered")
+                for position, block_id in enumerate(ids)
+                if block_id in found
+            ]
         self.registry.lock_namespaces(scan.by_namespace)
         for namespace, spans in scan.by_namespace.items():
             low, high = scan.bounds[namespace]
@@ -277,17 +292,30 @@ class IngestService:
         ]
         return issues
 
-    def check(self, platform: str, records: Records, *, schema_checked: bool = False) -> list[Issue]:
+    def check(
+        self, platform: str, records: Records, *, schema_checked: bool = False, probe_ids: bool = True
+    ) -> list[Issue]:
         """Every reason the records would be refused (nothing is stored): schema, issuer and
         in-batch duplicates first, then what the registry holds — serials, ids, double issuance
-        across registries (4001) and personal activity counted twice (4002)."""
+        across registries (4001) and personal activity counted twice (4002).
+
+        ``probe_ids=False`` leaves out the look-up of registered block ids (3012): for a caller
+        whose insert the primary key refuses instead (``ingest``), who then asks again."""
         issues = [] if schema_checked else _schema_issues(records)
         if not issues:
             scan = _scan(platform, records)
             issues = scan.issuer + _duplicate_issues(records, scan)
         if not issues:
-            issues = self._registered_issues(records, scan) + self.dedup.issues(platform, records)
+            issues = self._registered_issues(records, scan, probe_ids=probe_ids)
+            issues += self.dedup.issues(platform, records)
         return issues
+
+    def _refuse(self, platform: str, records: Records, *, schema_checked: bool) -> BatchRefused | None:
+        """The refusal of the records, every reason in the order ``check`` gives them."""
+        issues = self.check(platform, records, schema_checked=schema_checked)
+        if not issues:
+            return None
+        return BatchRefused(f"{len(issues)} problem(s) in the batch", code=issues[0].code, errors=issues)
 
     def _claim_pledged(self, records: Records) -> None:
         """A block issued encumbered (pledged at its origin) is held by a pledge claim, as if it
@@ -306,19 +334,29 @@ class IngestService:
         ``schema_checked``: the records come from one of the hub's own adapters, whose ``parse``
         validated each against its exchange schema already (the conformance suite holds them to
         it); every other check still runs."""
-        issues = self.check(platform, records, schema_checked=schema_checked)
-        if issues:
-            raise BatchRefused(f"{len(issues)} problem(s) in the batch", code=issues[0].code, errors=issues)
+        # Registered block ids are not looked up first: the primary key refuses them in the insert
+        # below (rolled back to its savepoint), and any refusal is then worked out in full.
+        if self.check(platform, records, schema_checked=schema_checked, probe_ids=False):
+            refusal = self._refuse(platform, records, schema_checked=schema_checked)
+            assert refusal is not None  # the full check finds at least what the partial one did
+            raise refusal
         ingest_id = str(uuid.uuid4())
         keys = [(p["registry"], p["project_id"]) for p in records.projects]
         known = self.registry.existing_projects(keys)
         fresh = [p for p in records.projects if (p["registry"], p["project_id"]) not in known]
         self.registry.insert_projects(fresh, ingest_id)
-        digest, canonical_blocks = batch_digest(records, valid_blocks=True)  # checked above
-        self.registry.insert_blocks(list(records.blocks), ingest_id, canonical_blocks, plain=True)
+        digest = BatchDigest(records, valid_blocks=True)  # checked above
+        try:
+            with self.session.begin_nested():  # the blocks hashed as they are sent
+                self.registry.insert_blocks(list(records.blocks), ingest_id, digest.blocks(), plain=True)
+        except BlockIdTaken as taken:
+            refusal = self._refuse(platform, records, schema_checked=schema_checked)
+            if refusal is None:  # the id is not registered after all: the driver's error, as before
+                raise (taken.__cause__ or taken) from None
+            raise refusal from None
+        batch_hash = digest.hexdigest()
         self.registry.insert_personal(list(records.batches), ingest_id)
         self._claim_pledged(records)
-        self.dedup.record(platform, records)
         tonnes = sum(block["quantity"] for block in records.blocks)
         grams = sum(batch["quantity"] for batch in records.batches)
         counts = {
@@ -332,9 +370,11 @@ class IngestService:
             subject=("credit-block" if records.blocks else "personal-reduction-batch", ingest_id),
             actor=actor,
             platforms=[platform],
-            data={**counts, "tonnes": tonnes, "grams": grams, "digest": digest, "source": source},
+            data={**counts, "tonnes": tonnes, "grams": grams, "digest": batch_hash, "source": source},
         )
-        publish_claims(self.session, index, *self.dedup.published(platform, records))
+        # the claims carry the log index: they are the ingest's entries in the feed to peers
+        published, activities = self.dedup.record(platform, records, index)
+        publish_activities(self.session, index, published, activities)
         report = IngestReport(
             ingest_id,
             index,
@@ -343,7 +383,7 @@ class IngestService:
             tonnes,
             counts["personal_batches"],
             grams,
-            digest,
+            batch_hash,
         )
         self.registry.add_ingest(
             IngestBatch(
@@ -355,7 +395,7 @@ class IngestService:
                 tonnes=tonnes,
                 personal_batches=report.personal_batches,
                 grams=grams,
-                digest=digest,
+                digest=batch_hash,
                 log_index=index,
             )
         )

@@ -78,12 +78,28 @@ class IngestBatch(SQLModel, table=True):
 
 
 class IssuanceClaim(SQLModel, table=True):
-    """A stored block's claim on its project for its monitoring period (hub.registry.dedup)."""
+    """A stored block's claim on its project for its monitoring period (hub.registry.dedup).
+
+    A local claim of an ingest is also the ingest's entry in the claim feed this hub serves its
+    peers (hub.xdedup): ``log_index`` is the ingest's log index and ``position`` its place among the
+    ingest's claims (activities follow in ``claim_feed``). A peer's claim, and a claim stored
+    before the feed existed, has neither (not published)."""
 
     __tablename__ = "issuance_claim"
-    # other registries' claims on a project overlapping a period: a range of this index each side
-    # of the asking registry (RegistryRepository.issuance_candidates)
-    __table_args__ = (Index("ix_issuance_claim_project", "fingerprint", "registry_code", "period_end"),)
+    __table_args__ = (
+        # other registries' claims on a project overlapping a period: a range of this index each
+        # side of the asking registry (RegistryRepository.issuance_candidates)
+        Index("ix_issuance_claim_project", "fingerprint", "registry_code", "period_end"),
+        # the feed's order and cursor (hub.xdedup.repository.FeedRepository.page)
+        Index(
+            "ux_issuance_claim_feed",
+            "log_index",
+            "position",
+            unique=True,
+            postgresql_where=text("log_index IS NOT NULL"),
+            sqlite_where=text("log_index IS NOT NULL"),
+        ),
+    )
 
     block_id: str = Field(
         primary_key=True, max_length=400, description="A peer hub's claim: @<its origin>/<block id>."
@@ -92,6 +108,8 @@ class IssuanceClaim(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     period_start: date = Field(sa_column=Column(Date, nullable=False))
     period_end: date = Field(sa_column=Column(Date, nullable=False))
+    log_index: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    position: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
 class PersonalActivity(SQLModel, table=True):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import insert, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hub.registry.models import (
@@ -84,6 +87,13 @@ def _block_columns(record: dict[str, Any], data: str, batch_id: str) -> tuple[An
     )
 
 
+BLOCK_KEY = "credit_block_pkey"  # PostgreSQL's name of credit_block's primary key
+
+
+class BlockIdTaken(Exception):
+    """An inserted block's id is registered already: the primary key refused it."""
+
+
 HOLDING_DEPTH = 64  # copies of one serial the look-up by serial reads at most
 
 
@@ -144,37 +154,57 @@ class RegistryRepository:
         self,
         records: Sequence[dict[str, Any]],
         batch_id: str,
-        canonical: Sequence[bytes] | None = None,
+        canonical: Iterable[bytes] | None = None,
         *,
         plain: bool = False,
     ) -> None:
         """One COPY (PostgreSQL) or executemany (SQLite). ``canonical``: the records' RFC 8785 bytes,
-        when the caller has them (the ingest digest): PostgreSQL parses them into ``jsonb``.
+        when the caller has them (the ingest digest), read once, in step with the records (each is
+        sent as it is read) and in full on either backend: PostgreSQL parses them into ``jsonb``.
         ``plain``: every record is known to be made of the exchange types only (schema-valid
-        credit blocks), so SQLite's text is orjson's without asking :func:`is_plain` per record."""
+        credit blocks), so SQLite's text is orjson's without asking :func:`is_plain` per record.
+        :class:`BlockIdTaken` when the primary key refuses a block id (the caller's savepoint
+        undoes the rows sent before it)."""
         if not records:
+            if canonical is not None:
+                deque(canonical, maxlen=0)
             return
         if self.backend == "postgresql":
-            texts = (
-                [data.decode() for data in canonical]
+            texts: Iterable[str] = (
+                (data.decode() for data in canonical)
                 if canonical is not None
-                else [json.dumps(record) for record in records]
+                else (json.dumps(record) for record in records)
             )
             driver = self.session.connection().connection.driver_connection
             columns = ", ".join(BLOCK_COLUMNS)
-            with driver.cursor() as cursor, cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
-                write = copy.write_row
-                for record, data in zip(records, texts, strict=True):
-                    write(_block_columns(record, data, batch_id))
+            try:
+                with (
+                    driver.cursor() as cursor,  # type: ignore[union-attr]
+                    cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as copy,
+                ):
+                    write = copy.write_row
+                    for record, data in zip(records, texts, strict=True):
+                        write(_block_columns(record, data, batch_id))
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == BLOCK_KEY:
+                    raise BlockIdTaken(str(exc)) from exc
+                raise
+            return
+        if canonical is not None:
+            deque(canonical, maxlen=0)
+        marks = ", ".join("?" * len(BLOCK_COLUMNS))
+        statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({marks})"  # noqa: S608
+        if plain:
+            dumps = orjson.dumps
+            converted = [_block_columns(record, dumps(record).decode(), batch_id) for record in records]
         else:
-            marks = ", ".join("?" * len(BLOCK_COLUMNS))
-            statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({marks})"  # noqa: S608
-            if plain:
-                dumps = orjson.dumps
-                converted = [_block_columns(record, dumps(record).decode(), batch_id) for record in records]
-            else:
-                converted = [_block_columns(record, record_text(record), batch_id) for record in records]
+            converted = [_block_columns(record, record_text(record), batch_id) for record in records]
+        try:
             self.session.connection().exec_driver_sql(statement, converted)
+        except IntegrityError as exc:
+            if "credit_block.block_id" in str(exc.orig):  # UNIQUE constraint failed: credit_block.block_id
+                raise BlockIdTaken(str(exc.orig)) from exc
+            raise
 
     # -- issuance claims (hub.registry.dedup) ------------------------------------------------
 
@@ -198,11 +228,18 @@ class RegistryRepository:
             for registry_code, print_, start, end, block_id in found
         ]
 
-    def insert_issuance_claims(self, rows: Sequence[tuple[str, str, str, date, date]]) -> None:
-        """(block id, registry, fingerprint, start, end) rows: one COPY or executemany."""
+    def insert_issuance_claims(
+        self, rows: Sequence[tuple[str, str, str, date, date]], *, log_index: int | None = None
+    ) -> None:
+        """(block id, registry, fingerprint, start, end) rows: one COPY or executemany.
+        ``log_index``: the rows are the claims of the local ingest logged there, published to
+        peers in this order (positions 0, 1, …: ``ux_issuance_claim_feed``); without it (a peer's
+        claims) they are not published."""
         if not rows:
             return
         columns = "block_id, registry_code, fingerprint, period_start, period_end"
+        if log_index is not None:
+            columns += ", log_index, position"
         if self.backend == "postgresql":
             driver: Any = self.session.connection().connection.driver_connection
             with (
@@ -210,20 +247,35 @@ class RegistryRepository:
                 cursor.copy(f"COPY issuance_claim ({columns}) FROM STDIN") as copy,
             ):
                 write = copy.write_row
-                for row in rows:
-                    write(row)
-        else:  # SQLite keeps dates as ISO text, as SQLAlchemy's Date type writes them
-            iso: dict[date, str] = {}
-            for _, _, _, start, end in rows:
-                if start not in iso:
-                    iso[start] = start.isoformat()
-                if end not in iso:
-                    iso[end] = end.isoformat()
-            self.session.connection().exec_driver_sql(
+                if log_index is None:
+                    for row in rows:
+                        write(row)
+                else:
+                    for position, row in enumerate(rows):
+                        write((*row, log_index, position))
+            return
+        # SQLite keeps dates as ISO text, as SQLAlchemy's Date type writes them
+        iso: dict[date, str] = {}
+        for _, _, _, start, end in rows:
+            if start not in iso:
+                iso[start] = start.isoformat()
+            if end not in iso:
+                iso[end] = end.isoformat()
+        connection = self.session.connection()
+        if log_index is None:
+            connection.exec_driver_sql(
                 f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
                 [
                     (block, registry, print_, iso[start], iso[end])
                     for block, registry, print_, start, end in rows
+                ],
+            )
+        else:
+            connection.exec_driver_sql(
+                f"INSERT INTO issuance_claim ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                [
+                    (block, registry, print_, iso[start], iso[end], log_index, position)
+                    for position, (block, registry, print_, start, end) in enumerate(rows)
                 ],
             )
 

@@ -1,7 +1,9 @@
 """The claim feed this hub serves its peers: written with each ingest, read by cursor.
 
-Pull, not push: the feed is one append-only table written in the ingest's own transaction (no
-message per peer and per ingest, nothing to retry when a peer is down); each peer pulls it at its
+Pull, not push: the feed is append-only rows written in the ingest's own transaction — its
+issuance claims themselves (``issuance_claim`` rows carrying the ingest's log index and their
+positions) and its activity entries (``claim_feed``), read merged in (log index, position) order —
+(no message per peer and per ingest, nothing to retry when a peer is down); each peer pulls it at its
 pace with a cursor it keeps in its own database and advances in the transaction that stores what
 it pulled, so a pull repeated after a crash, or the same page pulled twice, stores nothing twice,
 and a peer that was down for a week catches up by paging. Only local claims are published (never
@@ -18,12 +20,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.registry.dedup import FeedIssuance
 from hub.registry.federation_key import federation_key
 from hub.settings import Settings
-from hub.xdedup.models import ACTIVITY, ISSUANCE, ClaimFeedEntry
+from hub.xdedup.models import ACTIVITY, ISSUANCE
 from hub.xdedup.public import ActivityFeedClaim, FeedAnswer, FeedClaim, FeedCursor, IssuanceFeedClaim
-from hub.xdedup.repository import FeedRepository
+from hub.xdedup.repository import FeedEntry, FeedRepository
 from mutual_recognition.dedup import Activity
 
 KEY_CHECK_LABEL = b"puhui-hub federation pseudonymization key check v1"
@@ -40,17 +41,12 @@ def _iso(moment: date | datetime) -> str:
     return moment.isoformat()
 
 
-def publish_claims(
-    session: Session, log_index: int, issuances: Sequence[FeedIssuance], activities: Sequence[Activity]
-) -> None:
-    """Append an ingest's claims to the feed, under its log index (in the ingest's transaction).
-    ``issuances``: (registry, block id, fingerprint, period start, period end) with ISO dates."""
+def publish_activities(session: Session, log_index: int, first: int, activities: Sequence[Activity]) -> None:
+    """Append an ingest's activity claims to the feed under its log index, from position ``first``
+    (in the ingest's transaction). Its issuance claims, positions 0 .. ``first`` - 1, are in the
+    feed already: the ingest stored them with their log index and positions
+    (``DedupService.record``)."""
     rows: list[tuple[Any, ...]] = [
-        (log_index, position, ISSUANCE, registry, ref, fingerprint, None, start, end, None)
-        for position, (registry, ref, fingerprint, start, end) in enumerate(issuances)
-    ]  # fmt: skip
-    first = len(issuances)
-    rows += [
         (log_index, first + position, ACTIVITY, activity.platform, activity.ref, activity.subject,
          activity.scenario, _iso(activity.start), _iso(activity.end), activity.trip_id)
         for position, activity in enumerate(activities)
@@ -58,7 +54,7 @@ def publish_claims(
     FeedRepository(session).append(rows)
 
 
-def feed_claim(entry: ClaimFeedEntry) -> FeedClaim:
+def feed_claim(entry: FeedEntry) -> FeedClaim:
     if entry.kind == ISSUANCE:
         return IssuanceFeedClaim(
             kind="issuance", log_index=entry.log_index, position=entry.position,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Integer, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from hub.models import timestamp_column, utcnow
@@ -13,12 +13,15 @@ ISSUANCE, ACTIVITY = "issuance", "activity"
 
 
 class ClaimFeedEntry(SQLModel, table=True):
-    """One claim of a local ingest, as published to peers. Append-only: written in the ingest's
-    transaction under the ingest's log index (indexes are gap-free and commit in order: the log
-    head stays locked from the index's reservation to the commit), so a reader that has seen
-    (index, position) has seen everything before it — the feed's cursor."""
+    """One personal-activity claim of a local ingest, as published to peers. The feed is these
+    and the local issuance claims (``issuance_claim`` rows with a log index: positions 0 .. n-1 of
+    an ingest, its activities n ..), read together in (log index, position) order. Append-only:
+    written in the ingest's transaction under the ingest's log index (indexes are gap-free and
+    commit in order: the log head stays locked from the index's reservation to the commit), so a
+    reader that has seen (index, position) has seen everything before it — the feed's cursor."""
 
     __tablename__ = "claim_feed"
+    __table_args__ = (CheckConstraint("kind = 'activity'", name="ck_claim_feed_activity"),)
 
     log_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))

@@ -3,18 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import tuple_
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from hub.registry.dedup import PEER_PREFIX
 from hub.registry.models import IssuanceClaim, PersonalActivity
-from hub.xdedup.models import ClaimFeedEntry, PeerClaimCursor
+from hub.xdedup.models import PeerClaimCursor
 
 FEED_COLUMNS = (
     "log_index", "position", "kind", "registry_code", "ref", "key", "scenario", "starts", "ends", "trip_id",
 )  # fmt: skip
+
+
+class FeedEntry(NamedTuple):
+    """One claim of the feed, in ``FEED_COLUMNS`` order (``starts``, ``ends``: ISO text)."""
+
+    log_index: int
+    position: int
+    kind: str
+    registry_code: str
+    ref: str
+    key: str
+    scenario: str | None
+    starts: str
+    ends: str
+    trip_id: str | None
+
+
+# The feed after a cursor: the published issuance claims (issuance_claim rows with a log index,
+# ux_issuance_claim_feed) and the activity entries (claim_feed's primary key), each a range scan
+# of at most :n rows from the cursor, merged in (log index, position) order.
+FEED_PAGE_SQL = (
+    "SELECT * FROM (SELECT * FROM (SELECT log_index, position, 'issuance' AS kind, registry_code,"
+    " block_id AS ref, fingerprint AS key, NULL AS scenario, {start} AS starts, {end} AS ends,"
+    " NULL AS trip_id FROM issuance_claim WHERE log_index IS NOT NULL"
+    " AND (log_index, position) > (:log_index, :position) ORDER BY log_index, position LIMIT :n) AS issuances"
+    " UNION ALL SELECT * FROM (SELECT log_index, position, kind, registry_code, ref, key, scenario, starts,"
+    " ends, trip_id FROM claim_feed WHERE (log_index, position) > (:log_index, :position)"
+    " ORDER BY log_index, position LIMIT :n) AS activities) AS feed ORDER BY log_index, position LIMIT :n"
+)
 
 
 class FeedRepository:
@@ -24,8 +53,8 @@ class FeedRepository:
     # -- the feed this hub serves ------------------------------------------------------------
 
     def append(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows in ``FEED_COLUMNS`` order: one COPY (PostgreSQL) or executemany (SQLite), on the
-        ingest's path."""
+        """Activity entries, in ``FEED_COLUMNS`` order: one COPY (PostgreSQL) or executemany
+        (SQLite), on the ingest's path. (An ingest's issuance entries are its issuance claims.)"""
         if not rows:
             return
         columns = ", ".join(FEED_COLUMNS)
@@ -43,15 +72,19 @@ class FeedRepository:
                 list(rows),
             )
 
-    def page(self, after: tuple[int, int], limit: int) -> Sequence[ClaimFeedEntry]:
-        """The entries after ``after`` (log index, position), in order: one primary-key range."""
-        query = (
-            select(ClaimFeedEntry)
-            .where(tuple_(col(ClaimFeedEntry.log_index), col(ClaimFeedEntry.position)) > tuple_(*after))
-            .order_by(col(ClaimFeedEntry.log_index), col(ClaimFeedEntry.position))
-            .limit(limit)
+    def page(self, after: tuple[int, int], limit: int) -> list[FeedEntry]:
+        """The entries after ``after`` (log index, position), in order: two index ranges merged."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            dates = {
+                "start": "to_char(period_start, 'YYYY-MM-DD')",
+                "end": "to_char(period_end, 'YYYY-MM-DD')",
+            }
+        else:  # SQLite keeps dates as ISO text
+            dates = {"start": "period_start", "end": "period_end"}
+        found = self.session.execute(
+            text(FEED_PAGE_SQL.format(**dates)), {"log_index": after[0], "position": after[1], "n": limit}
         )
-        return self.session.exec(query).all()
+        return [FeedEntry(*row) for row in found]
 
     # -- the feeds this hub pulls ------------------------------------------------------------
 
