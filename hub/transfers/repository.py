@@ -32,10 +32,14 @@ class Known(NamedTuple):
     body_hash: str
 
 
+BLOCK_COLUMNS = ("block_id", "serial_namespace", "serial_start", "serial_end", "status", "current_registry")
+
+
 @functools.cache
 def _statements() -> dict[str, Executable]:
     transfer = SQLModel.metadata.tables[Transfer.__tablename__]
     platform = SQLModel.metadata.tables["platform"]
+    destination = core_select(platform.c.status).where(platform.c.code == bindparam("destination"))
     return {
         "known": core_select(
             transfer.c.id, transfer.c.client_id, transfer.c.idempotency_key, transfer.c.body_hash
@@ -50,21 +54,11 @@ def _statements() -> dict[str, Executable]:
         ),
         # what a transfer's checks read of its blocks (their records are not read)
         "blocks": select(CreditBlock)
-        .options(
-            load_only(
-                *(
-                    getattr(CreditBlock, name)
-                    for name in (
-                        "block_id",
-                        "serial_namespace",
-                        "serial_start",
-                        "serial_end",
-                        "status",
-                        "current_registry",
-                    )
-                )
-            )
-        )
+        .options(load_only(*(getattr(CreditBlock, name) for name in BLOCK_COLUMNS)))
+        .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
+        # the same, each row with the destination's status (one statement for both reads)
+        "blocks_and_destination": select(CreditBlock, destination.scalar_subquery().label("destination"))
+        .options(load_only(*(getattr(CreditBlock, name) for name in BLOCK_COLUMNS)))
         .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
         "platform_status": core_select(platform.c.status).where(platform.c.code == bindparam("code")),
         "platform_statuses": core_select(platform.c.code, platform.c.status).where(
@@ -102,6 +96,18 @@ class ProposalRepository:
         other column is read when first used)."""
         found = self.session.exec(_statements()["blocks"], params={"ids": sorted(ids)})  # type: ignore[call-overload]
         return {block.block_id: block for block in found}
+
+    def blocks_and_destination(
+        self, ids: set[str], destination: str
+    ) -> tuple[dict[str, CreditBlock], str | None]:
+        """``blocks(ids)`` and ``platform_status(destination)``, in one statement when any of the
+        blocks exists (the status rides on every block's row)."""
+        rows = self.session.exec(  # type: ignore[call-overload]
+            _statements()["blocks_and_destination"], params={"ids": sorted(ids), "destination": destination}
+        ).all()
+        if not rows:
+            return {}, self.platform_status(destination)
+        return {block.block_id: block for block, _ in rows}, (None if rows[0][1] is None else str(rows[0][1]))
 
     def platform_status(self, code: str) -> str | None:
         """The platform's status, None when there is no such platform."""

@@ -86,8 +86,13 @@ class TransferService:
         if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
         named = {str(part.get("block_id", "")) for part in body["blocks"]}
-        reservations.known.update(proposals.blocks(named))
-        issues, resolution = self.check(body, sender=sender, reservations=reservations)
+        destination = body["destination"]
+        blocks, status = proposals.blocks_and_destination(named, destination)
+        reservations.known.update(blocks)
+        if status is not None:  # a platform served here (else check() looks it up across hubs)
+            self.peers.setdefault(destination, None)
+        active = None if status is None else {destination: status == "active"}
+        issues, resolution = self.check(body, sender=sender, reservations=reservations, active=active)
         if issues:
             raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
         row = self.accepted_row(body, resolution, key=key, client_id=client_id, sender=sender)
