@@ -7,11 +7,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, and_, bindparam, insert, or_, text
+from sqlalchemy import Executable, Table, and_, bindparam, insert, or_, text
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, SQLModel, col, select
 
+from hub.claims.models import SerialClaim
+from hub.multirow import insert_many
 from hub.registry.models import CreditBlock
 from hub.transfers.models import Transfer
 
@@ -33,6 +35,10 @@ class Known(NamedTuple):
 
 
 BLOCK_COLUMNS = ("block_id", "serial_namespace", "serial_start", "serial_end", "status", "current_registry")
+
+
+def _claims() -> Table:
+    return SQLModel.metadata.tables[SerialClaim.__tablename__]
 
 
 @functools.cache
@@ -66,6 +72,7 @@ def _statements() -> dict[str, Executable]:
         ),
         "existing": core_select(transfer.c.id).where(transfer.c.id.in_(bindparam("ids", expanding=True))),
         "insert": insert(transfer),
+        "claims": insert(_claims()),
         "lock": text(LOCK_IN_ORDER_SQL),
     }
 
@@ -128,6 +135,21 @@ class ProposalRepository:
         """Insert accepted transfers (one statement, executed for every row)."""
         if rows:
             self.session.connection().execute(_statements()["insert"], list(rows))
+
+    def add_claimed(self, row: dict[str, Any], claims: Sequence[dict[str, Any]]) -> None:
+        """Insert one accepted transfer (as ``add``) and its serials' claims (their columns as
+        ``hub.claims.repository.claim_rows`` makes them): one statement on PostgreSQL
+        (``hub.multirow.insert_many``), the two inserts elsewhere."""
+        self.session.flush()  # what the session holds first, as the ORM would autoflush it
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql":
+            self.add(row)
+            if claims:
+                connection.execute(_statements()["claims"], list(claims))
+            return
+        insert_many(
+            connection, [(SQLModel.metadata.tables[Transfer.__tablename__], [row]), (_claims(), claims)]
+        )
 
     def add(self, row: dict[str, Any]) -> None:
         """Insert one accepted transfer (its columns as ``TransferService.accepted_row`` makes them)."""
