@@ -172,6 +172,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.cosigners = cosigners
     app.state.witness_policy = witness_policy
     install_problem_handlers(app)
+    # the routers are matched in this order, one by one: the transfers' first, the hot path of
+    # every platform (no other router's path can match theirs: /v1/transfers, /v1/transfer-batches)
+    app.include_router(transfers_router)
+    app.include_router(transfer_batches_router)
     app.include_router(meta_router)
     app.include_router(oauth_router)
     app.include_router(platforms_router)
@@ -180,8 +184,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(encumbrance_router)
     app.include_router(reports_router)
     app.include_router(retirement_router)
-    app.include_router(transfers_router)
-    app.include_router(transfer_batches_router)
     app.include_router(console_router)
     app.include_router(signin_router)
     app.include_router(review_router)

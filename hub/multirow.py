@@ -1,5 +1,5 @@
 """Many rows in one statement: ``insert_rows``, ``update_rows`` and ``delete_rows`` write a list
-of rows to a table.
+of rows to a table; ``insert_many`` the rows of several tables (one statement on PostgreSQL).
 
 On PostgreSQL each is one statement over the rows sent as one JSON document
 (``INSERT … SELECT … FROM jsonb_to_recordset(:rows)``, ``UPDATE … FROM jsonb_to_recordset(…)``):
@@ -48,6 +48,23 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         connection.execute(_insert(table), list(rows))
         return
     connection.execute(_pg_insert(table, columns), {"rows": _document(table, columns, rows)})
+
+
+def insert_many(connection: Connection, writes: Sequence[tuple[Table, Sequence[dict[str, Any]]]]) -> None:
+    """``insert_rows`` for each (table, rows) of ``writes``, in that order; on PostgreSQL the lot
+    is ONE statement (each table's insert but the last a data-modifying ``WITH`` of it: one round
+    trip; every row is visible to the foreign-key checks, which run when the statement ends)."""
+    writes = [(table, rows) for table, rows in writes if rows]
+    if connection.dialect.name != "postgresql" or len(writes) < 2:
+        for table, rows in writes:
+            insert_rows(connection, table, rows)
+        return
+    shape = tuple((table, tuple(rows[0])) for table, rows in writes)
+    params = {
+        f"rows{i}": _document(table, columns, rows)
+        for i, ((table, columns), (_, rows)) in enumerate(zip(shape, writes, strict=True))
+    }
+    connection.execute(_pg_insert_many(shape), params)
 
 
 def update_rows(
@@ -140,18 +157,28 @@ def _document(table: Table, columns: tuple[str, ...], rows: Sequence[dict[str, A
     )
 
 
-def _source(table: Table, columns: tuple[str, ...]) -> str:
+def _source(table: Table, columns: tuple[str, ...], rows: str = "rows") -> str:
     """``jsonb_to_recordset(:rows) AS v("c0" type0, …)``: the rows, each column of its type."""
     typed = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=_DIALECT)}' for name in columns)
-    return f"jsonb_to_recordset(CAST(:rows AS JSONB)) AS v({typed})"
+    return f"jsonb_to_recordset(CAST(:{rows} AS JSONB)) AS v({typed})"
+
+
+def _pg_insert_sql(table: Table, columns: tuple[str, ...], rows: str = "rows") -> str:
+    names = ", ".join(f'"{name}"' for name in columns)
+    values = ", ".join(f'v."{name}"' for name in columns)
+    return f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {_source(table, columns, rows)}'  # noqa: S608 (names from the schema)
 
 
 @functools.cache
 def _pg_insert(table: Table, columns: tuple[str, ...]) -> Executable:
-    names = ", ".join(f'"{name}"' for name in columns)
-    values = ", ".join(f'v."{name}"' for name in columns)
-    sql = f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {_source(table, columns)}'  # noqa: S608 (names from the schema)
-    return text(sql)
+    return text(_pg_insert_sql(table, columns))
+
+
+@functools.cache
+def _pg_insert_many(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Executable:
+    inserts = [_pg_insert_sql(table, columns, f"rows{i}") for i, (table, columns) in enumerate(shape)]
+    ahead = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
+    return text(f"WITH {ahead} {inserts[-1]}")
 
 
 @functools.cache

@@ -9,7 +9,8 @@ from its dependencies rather than listed by hand on each route:
   size limit);
 - a route that authenticates its caller: 401 (token), 403 (scope or owner), 404, 409 (state),
   422 (a check of the request), 429 (rate limit);
-- a route that verifies a request signature: 401 (signature refused), 409 (a replayed ``jti``).
+- a route that verifies a request signature: 401 (signature refused), 409 (a replayed ``jti``);
+- a route depending on ``signed_caller`` (the two above as one dependency): both.
 
 The OAuth endpoints answer in the RFC 6749 shape (``application/json``), documented as
 :class:`OAuthError`. A route's own ``responses=`` (e.g. 415 of the batch ingest) are kept; FastAPI's
@@ -27,7 +28,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.principal import authenticate
-from hub.auth.signing import STATE_CHANGING, verify_signed_request
+from hub.auth.signing import STATE_CHANGING, is_signed_caller, verify_signed_request
 from hub.peering.requests import peer_request
 from hub.problems import Problem, problem_responses
 from hub.records import exchange_components, point_at_records
@@ -67,9 +68,10 @@ def route_statuses(route: APIRoute) -> set[int]:
     if set(route.methods or ()) & STATE_CHANGING:
         statuses |= {413, 422}
     calls = set(_calls(route.dependant))
-    if authenticate in calls:
+    signed = any(is_signed_caller(call) for call in calls)  # the three below as one dependency
+    if authenticate in calls or signed:
         statuses |= {401, 403, 404, 409, 422, 429}
-    if verify_signed_request in calls:
+    if verify_signed_request in calls or signed:
         statuses |= {401, 409}
     if peer_request in calls:  # a hub-to-hub request: signature, suspended peer, replay, checks
         statuses |= {401, 403, 409, 422}

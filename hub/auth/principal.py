@@ -36,6 +36,7 @@ from hub.auth.signatures import verify_received
 from hub.deps import Deferred, KeyStoreDep, SessionDep, SettingsDep, blocking, runs_in_one_hop
 from hub.keystore import KeyStore
 from hub.problems import HubError
+from hub.settings import Settings
 
 REALM = "puhui-hub"
 
@@ -195,6 +196,14 @@ def check_token(session: Session, jti: str) -> Principal:
     )
 
 
+def token_claims(request: Request, settings: Settings, keystore: KeyStore) -> dict[str, Any]:
+    """The claims of the request's access token (its signature and claims verified), the
+    request counted against its client's rate limit: 401 without a valid token, then 429."""
+    claims = _claims(_bearer(request), verified_tokens(keystore), settings.issuer)
+    _rate_limit(request, str(claims["client_id"]), settings.rate_limit_per_minute)
+    return claims
+
+
 VERDICT = "puhui_signature_verdict"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -205,9 +214,7 @@ async def authenticate(
     settings: SettingsDep,
     keystore: KeyStoreDep,
 ) -> Principal:
-    token = _bearer(request)
-    claims = _claims(token, verified_tokens(keystore), settings.issuer)
-    _rate_limit(request, str(claims["client_id"]), settings.rate_limit_per_minute)
+    claims = token_claims(request, settings, keystore)
     if runs_in_one_hop(request):  # the route's own thread-pool call finishes the checks
         return cast(Principal, DeferredPrincipal(lambda: check_token(session, str(claims["jti"]))))
     signs = request.method in STATE_CHANGING and route_verifies_signature(request)
@@ -249,7 +256,7 @@ class DeferredPrincipal(Deferred):
         if self._principal is None:
             principal = self._check()
             for scopes in self._required:
-                _require(principal, scopes)
+                check_scopes(principal, scopes)
             for step in self._steps:
                 step(principal)
             self._principal = principal
@@ -296,13 +303,13 @@ def require(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
         if isinstance(principal, DeferredPrincipal):
             principal.require(scopes)
         else:
-            _require(principal, scopes)
+            check_scopes(principal, scopes)
         return principal
 
     return check
 
 
-def _require(principal: Principal, scopes: tuple[str, ...]) -> None:
+def check_scopes(principal: Principal, scopes: tuple[str, ...]) -> None:
     missing = [scope for scope in scopes if scope not in principal.scopes]
     if missing:
         raise Forbidden(f"this requires scope {' '.join(missing)}", scope=" ".join(scopes))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, text, update
 from sqlmodel import Session, SQLModel, col, select
@@ -105,22 +106,9 @@ class ClaimRepository:
         """Claims of several owners in one statement (Core: no ORM bulk machinery; what the
         session holds is flushed first, as the ORM statement would autoflush it)."""
         if owned:
-            now = datetime.now(UTC)
             self.session.flush()
             self.session.connection().execute(
-                insert(SQLModel.metadata.tables[SerialClaim.__tablename__]),
-                [
-                    {
-                        "namespace": c.namespace,
-                        "serial_start": c.start,
-                        "serial_end": c.end,
-                        "kind": str(kind),
-                        "owner_id": owner,
-                        "active": True,
-                        "created_at": now,
-                    }
-                    for owner, c in owned
-                ],
+                insert(SQLModel.metadata.tables[SerialClaim.__tablename__]), claim_rows(kind, owned)
             )
 
     def release(self, kind: ClaimKind, owner: str) -> int:
@@ -175,3 +163,20 @@ class ClaimRepository:
         return list(
             self.session.exec(query.order_by(col(SerialClaim.namespace), col(SerialClaim.serial_start)))
         )
+
+
+def claim_rows(kind: ClaimKind, owned: Sequence[tuple[str, NewClaim]]) -> list[dict[str, Any]]:
+    """The rows of new active claims of ``kind``, each of its owner."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "namespace": c.namespace,
+            "serial_start": c.start,
+            "serial_end": c.end,
+            "kind": str(kind),
+            "owner_id": owner,
+            "active": True,
+            "created_at": now,
+        }
+        for owner, c in owned
+    ]

@@ -203,14 +203,18 @@ class Reservations:
     def claim(self, resolution: Resolution, kind: ClaimKind, owner: str) -> None:
         """Write the claims of a resolution that has no issues (ending the certificate claim it
         consumes first)."""
+        self.claims.add_each(kind, self.to_claim(resolution, owner))
+
+    def to_claim(self, resolution: Resolution, owner: str) -> list[tuple[str, NewClaim]]:
+        """What ``claim`` writes, for the caller to write with its own rows (the certificate
+        claim the resolution consumes is ended now)."""
         assert not resolution.issues, "only a resolution without issues is claimed"
         if resolution.consumes is not None:
             self.claims.release(ClaimKind.CERTIFICATE, resolution.consumes)
-        self.claims.add(
-            kind,
-            owner,
-            [NewClaim(part.namespace, part.serials.start, part.serials.end) for part in resolution.parts],
-        )
+        return [
+            (owner, NewClaim(part.namespace, part.serials.start, part.serials.end))
+            for part in resolution.parts
+        ]
 
     def claim_each(self, resolutions: Sequence[tuple[Resolution, str]], kind: ClaimKind) -> None:
         """:meth:`claim` for many owners (a batch of requests), their claims written at once. The

@@ -138,10 +138,11 @@ def append_queued(session: Session) -> list[LoggedChange]:
     changes = list(queue)
     queue.clear()
     repository = LogRepository(session)
-    # Everything that does not depend on the index is read before the head is locked.
-    hooks = repository.webhook_urls({code for change in changes for code in change.platforms})
+    # What does not depend on the index is read before the head is locked (or with it, in one
+    # statement on PostgreSQL: the lock is taken as the statement ends either way).
+    platforms = {code for change in changes for code in change.platforms}
     now = datetime.now(UTC)
-    start = repository.reserve(len(changes))
+    start, hooks = repository.reserve_with_webhooks(len(changes), platforms)
     stored: dict[Node, bytes] = repository.nodes(frontier(start))
     entries: list[dict[str, Any]] = []
     nodes: list[dict[str, Any]] = []

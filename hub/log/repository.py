@@ -7,11 +7,11 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, update
+from sqlalchemy import Executable, Table, bindparam, text, update
 from sqlmodel import Session, SQLModel, col, select
 
 from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
-from hub.multirow import insert_rows
+from hub.multirow import insert_many
 from hub.platforms.models import Platform
 from transparency import Node
 
@@ -35,6 +35,12 @@ def _statements() -> dict[str, Executable]:
         "webhooks": select(platform.c.code, platform.c.webhook_url).where(
             platform.c.code.in_(bindparam("codes", expanding=True))
         ),
+        # PostgreSQL: the two above in one statement (the head's row: no code; a platform's: no size)
+        "reserve_webhooks": text(
+            "WITH reserved AS (UPDATE log_head SET size = size + :count WHERE id = 1 RETURNING size)"
+            " SELECT NULL AS code, NULL AS url, size FROM reserved"
+            " UNION ALL SELECT code, webhook_url, NULL FROM platform WHERE code = ANY(CAST(:codes AS text[]))"
+        ),
     }
 
 
@@ -56,6 +62,27 @@ class LogRepository:
         size = self.session.connection().execute(_statements()["reserve"], {"count": count}).scalar_one()
         return int(size) - count
 
+    def reserve_with_webhooks(
+        self, count: int, platforms: Collection[str]
+    ) -> tuple[int, dict[str, str | None]]:
+        """``reserve(count)`` and ``webhook_urls(platforms)``: one round trip on PostgreSQL (the
+        head row's update and the platforms' read in one statement)."""
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql" or not platforms:
+            return self.reserve(count), self.webhook_urls(platforms)
+        rows = connection.execute(
+            _statements()["reserve_webhooks"], {"count": count, "codes": sorted(platforms)}
+        )
+        size, hooks = None, {}
+        for code, url, reserved in rows:
+            if code is None:
+                size = reserved
+            else:
+                hooks[str(code)] = url
+        if size is None:
+            raise RuntimeError("the log has no head row")
+        return int(size) - count, hooks
+
     def webhook_urls(self, platforms: Collection[str]) -> dict[str, str | None]:
         """The webhook URL of each of ``platforms`` that exists."""
         if not platforms:
@@ -70,16 +97,17 @@ class LogRepository:
         recipients: list[dict[str, Any]],
         deliveries: list[dict[str, Any]],
     ) -> None:
-        """Write appended entries with their nodes, recipients and deliveries: one multi-row
-        statement per table (``hub.multirow``; SQLite: an ``executemany``)."""
-        connection = self.session.connection()
-        for table, rows in (
-            ("log_entry", entries),
-            ("log_node", nodes),
-            ("event_recipient", recipients),
-            ("webhook_delivery", deliveries),
-        ):
-            insert_rows(connection, _table(table), rows)
+        """Write appended entries with their nodes, recipients and deliveries: one statement on
+        PostgreSQL (``hub.multirow.insert_many``; SQLite: an ``executemany`` per table)."""
+        insert_many(
+            self.session.connection(),
+            [
+                (_table("log_entry"), entries),
+                (_table("log_node"), nodes),
+                (_table("event_recipient"), recipients),
+                (_table("webhook_delivery"), deliveries),
+            ],
+        )
 
     def size(self) -> int:
         return int(self.session.exec(select(LogHead.size).where(LogHead.id == 1)).one())

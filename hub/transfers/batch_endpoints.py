@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
 from hub.text import Integer, Text
 from hub.transfers.batches import MAX_BATCH, TransferBatches
-from hub.transfers.endpoints import Sender, TransferBody, proposer
+from hub.transfers.endpoints import SignedSender, TransferBody, proposer
 
 router = APIRouter(prefix="/v1/transfer-batches", tags=["transfers"])
 
@@ -56,10 +55,10 @@ def propose_batch(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Sender,
-    signed: SignedRequestDep,
+    caller: SignedSender,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> BatchAnswer:
+    principal = caller.principal
     key, sender = proposer(principal, idempotency_key)
     batches = TransferBatches(session, timedelta(seconds=settings.transfer_deadline))
     answer, created = batches.propose(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
-from hub.auth.signing import SignedRequestDep
+from hub.auth.signing import SignedCaller, SignedRequestDep, signed_caller
 from hub.deps import SessionDep, SettingsDep, in_one_hop
 from hub.idempotency.route import idempotent
 from hub.problems import BadRequest, NotFound, coded_error
@@ -23,6 +23,8 @@ from hub.xtransfer.repository import TransferExchangeRepository
 
 router = APIRouter(prefix="/v1/transfers", tags=["transfers"])
 Sender = Annotated[Principal, Depends(require("transfers:write"))]
+# the proposals' one dependency: the token, the scope and the request's signature (in that order)
+SignedSender = Annotated[SignedCaller, Depends(signed_caller("transfers:write"))]
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
 
@@ -85,10 +87,10 @@ def propose(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Sender,
-    signed: SignedRequestDep,
+    caller: SignedSender,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> TransferPublic:
+    principal = caller.principal
     key, sender = proposer(principal, idempotency_key)
     service = TransferService(session, timedelta(seconds=settings.transfer_deadline))
     transfer, created = service.propose(

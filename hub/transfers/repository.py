@@ -7,11 +7,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, and_, bindparam, insert, or_, text
+from sqlalchemy import Executable, Table, and_, bindparam, insert, or_, text
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, SQLModel, col, select
 
+from hub.claims.models import SerialClaim
+from hub.multirow import insert_many
 from hub.registry.models import CreditBlock
 from hub.transfers.models import Transfer
 
@@ -32,10 +34,18 @@ class Known(NamedTuple):
     body_hash: str
 
 
+BLOCK_COLUMNS = ("block_id", "serial_namespace", "serial_start", "serial_end", "status", "current_registry")
+
+
+def _claims() -> Table:
+    return SQLModel.metadata.tables[SerialClaim.__tablename__]
+
+
 @functools.cache
 def _statements() -> dict[str, Executable]:
     transfer = SQLModel.metadata.tables[Transfer.__tablename__]
     platform = SQLModel.metadata.tables["platform"]
+    destination = core_select(platform.c.status).where(platform.c.code == bindparam("destination"))
     return {
         "known": core_select(
             transfer.c.id, transfer.c.client_id, transfer.c.idempotency_key, transfer.c.body_hash
@@ -50,21 +60,11 @@ def _statements() -> dict[str, Executable]:
         ),
         # what a transfer's checks read of its blocks (their records are not read)
         "blocks": select(CreditBlock)
-        .options(
-            load_only(
-                *(
-                    getattr(CreditBlock, name)
-                    for name in (
-                        "block_id",
-                        "serial_namespace",
-                        "serial_start",
-                        "serial_end",
-                        "status",
-                        "current_registry",
-                    )
-                )
-            )
-        )
+        .options(load_only(*(getattr(CreditBlock, name) for name in BLOCK_COLUMNS)))
+        .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
+        # the same, each row with the destination's status (one statement for both reads)
+        "blocks_and_destination": select(CreditBlock, destination.scalar_subquery().label("destination"))
+        .options(load_only(*(getattr(CreditBlock, name) for name in BLOCK_COLUMNS)))
         .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
         "platform_status": core_select(platform.c.status).where(platform.c.code == bindparam("code")),
         "platform_statuses": core_select(platform.c.code, platform.c.status).where(
@@ -72,6 +72,7 @@ def _statements() -> dict[str, Executable]:
         ),
         "existing": core_select(transfer.c.id).where(transfer.c.id.in_(bindparam("ids", expanding=True))),
         "insert": insert(transfer),
+        "claims": insert(_claims()),
         "lock": text(LOCK_IN_ORDER_SQL),
     }
 
@@ -103,6 +104,18 @@ class ProposalRepository:
         found = self.session.exec(_statements()["blocks"], params={"ids": sorted(ids)})  # type: ignore[call-overload]
         return {block.block_id: block for block in found}
 
+    def blocks_and_destination(
+        self, ids: set[str], destination: str
+    ) -> tuple[dict[str, CreditBlock], str | None]:
+        """``blocks(ids)`` and ``platform_status(destination)``, in one statement when any of the
+        blocks exists (the status rides on every block's row)."""
+        rows = self.session.exec(  # type: ignore[call-overload]
+            _statements()["blocks_and_destination"], params={"ids": sorted(ids), "destination": destination}
+        ).all()
+        if not rows:
+            return {}, self.platform_status(destination)
+        return {block.block_id: block for block, _ in rows}, (None if rows[0][1] is None else str(rows[0][1]))
+
     def platform_status(self, code: str) -> str | None:
         """The platform's status, None when there is no such platform."""
         found = self.session.connection().execute(_statements()["platform_status"], {"code": code}).first()
@@ -122,6 +135,21 @@ class ProposalRepository:
         """Insert accepted transfers (one statement, executed for every row)."""
         if rows:
             self.session.connection().execute(_statements()["insert"], list(rows))
+
+    def add_claimed(self, row: dict[str, Any], claims: Sequence[dict[str, Any]]) -> None:
+        """Insert one accepted transfer (as ``add``) and its serials' claims (their columns as
+        ``hub.claims.repository.claim_rows`` makes them): one statement on PostgreSQL
+        (``hub.multirow.insert_many``), the two inserts elsewhere."""
+        self.session.flush()  # what the session holds first, as the ORM would autoflush it
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql":
+            self.add(row)
+            if claims:
+                connection.execute(_statements()["claims"], list(claims))
+            return
+        insert_many(
+            connection, [(SQLModel.metadata.tables[Transfer.__tablename__], [row]), (_claims(), claims)]
+        )
 
     def add(self, row: dict[str, Any]) -> None:
         """Insert one accepted transfer (its columns as ``TransferService.accepted_row`` makes them)."""

@@ -10,6 +10,7 @@ from typing import Any, Protocol, cast
 
 from sqlmodel import Session
 
+from hub.claims.repository import claim_rows
 from hub.claims.service import Reservations, Resolution, part_requests
 from hub.idempotency.route import KeyReused
 from hub.log.bulk import Change
@@ -86,13 +87,20 @@ class TransferService:
         if found:
             raise Conflict(f"transfer {body['transfer_id']} exists", code="3012")
         named = {str(part.get("block_id", "")) for part in body["blocks"]}
-        reservations.known.update(proposals.blocks(named))
-        issues, resolution = self.check(body, sender=sender, reservations=reservations)
+        destination = body["destination"]
+        blocks, status = proposals.blocks_and_destination(named, destination)
+        reservations.known.update(blocks)
+        if status is not None:  # a platform served here (else check() looks it up across hubs)
+            self.peers.setdefault(destination, None)
+        active = None if status is None else {destination: status == "active"}
+        issues, resolution = self.check(body, sender=sender, reservations=reservations, active=active)
         if issues:
             raise TransferRefused(f"{len(issues)} check(s) failed", code=issues[0].code, errors=issues)
-        row = self.accepted_row(body, resolution, key=key, client_id=client_id, sender=sender)
-        proposals.add(row)
-        reservations.claim(resolution, ClaimKind.TRANSFER, row["id"])
+        row = self.accepted_row(body, resolution, key=key, client_id=client_id, sender=sender, digest=digest)
+        # the transfer and its claims: one statement on PostgreSQL
+        proposals.add_claimed(
+            row, claim_rows(ClaimKind.TRANSFER, reservations.to_claim(resolution, row["id"]))
+        )
         change = accepted_change(row["id"], actor=client_id, origin=sender, request=row["request"])
         record_change(
             self.session,
@@ -170,9 +178,17 @@ class TransferService:
         return self.peers[destination]
 
     def accepted_row(
-        self, body: dict[str, Any], resolution: Resolution, *, key: str, client_id: str, sender: str
+        self,
+        body: dict[str, Any],
+        resolution: Resolution,
+        *,
+        key: str,
+        client_id: str,
+        sender: str,
+        digest: str | None = None,
     ) -> dict[str, Any]:
-        """The columns of the accepted transfer a checked proposal becomes."""
+        """The columns of the accepted transfer a checked proposal becomes (``digest``: its body's
+        ``body_hash`` when the caller has it already)."""
         items = [
             {
                 "block_id": part.block_id,
@@ -189,7 +205,7 @@ class TransferService:
             "id": body["transfer_id"],
             "client_id": client_id,
             "idempotency_key": key,
-            "body_hash": body_hash(body),
+            "body_hash": body_hash(body) if digest is None else digest,
             "origin": sender,
             "destination": body["destination"],
             "state": str(State.ACCEPTED),

@@ -327,3 +327,130 @@ def test_a_proposal_takes_one_thread_pool_hop_and_answers_with_its_receipt(hub, 
     receipt = jiangsu.get(f"/v1/receipts/{accepted.headers['puhui-receipt']}")
     assert receipt["path"] == PATH
     jiangsu.close()
+
+
+BATCHES = "/v1/transfer-batches"
+
+
+def _signed_batch(platform: PlatformClient, transfer_id: str, key: str) -> tuple[bytes, dict[str, str]]:
+    """A signed batch of one proposal of the fixture's block."""
+    content, headers = _signed(platform, transfer_id, key)
+    batch = json.dumps({"transfers": [json.loads(content)]}, separators=(",", ":")).encode()
+    return batch, {**headers, "Puhui-Signature": platform.signature("POST", BATCHES, batch)}
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        pytest.param("revoked-token-and-no-signature", 401, "1032", id="token-before-signature"),
+        pytest.param("no-scope-and-no-signature", 403, "1033", id="scope-before-signature"),
+        pytest.param("no-signature", 401, "1016", id="unsigned"),
+        pytest.param("signature-over-other-bytes", 401, "1011", id="bad-signature"),
+        pytest.param("signed-for-the-single-path", 401, "1019", id="other-path"),
+        pytest.param("replayed-jti-other-body", 409, "1017", id="replay"),
+    ],
+)
+def test_a_batch_checks_token_scope_and_signature_in_one_dependency_in_the_usual_order(
+    hub, database, federation, case: str, status: int, code: str
+) -> None:
+    """The batch route's one dependency (``signed_caller``) refuses as the three it replaces did,
+    and a refused batch leaves nothing behind (no transfer, no log entry, no recorded request)."""
+    test_client, _ = hub
+    jiangsu = platform_client(hub, federation, "js")
+    content, headers = _signed_batch(jiangsu, "TR-1", "k-1")
+    if case == "revoked-token-and-no-signature":
+        headers = {**headers, **_bearer(_revoked(platform_client(hub, federation, "js")))}
+        del headers["Puhui-Signature"]
+    elif case == "no-scope-and-no-signature":
+        headers = {**headers, **_bearer(platform_client(hub, federation, "admin-1").access_token())}
+        del headers["Puhui-Signature"]
+    elif case == "no-signature":
+        del headers["Puhui-Signature"]
+    elif case == "signature-over-other-bytes":
+        headers["Puhui-Signature"] = jiangsu.signature("POST", BATCHES, content + b" ")
+    elif case == "signed-for-the-single-path":
+        headers["Puhui-Signature"] = jiangsu.signature("POST", PATH, content)
+    elif case == "replayed-jti-other-body":
+        first = test_client.post(BATCHES, content=content, headers=headers)
+        assert first.status_code == 201, first.text
+        content, _ = _signed_batch(jiangsu, "TR-2", "k-2")
+        headers = {**_same_jti(jiangsu, headers, content), "Idempotency-Key": "k-2"}
+    with database.unit_of_work() as session:
+        before = (LogReader(session).size(), len(AuthRepository(session).signed_requests("JS", 100)))
+    refused = test_client.post(BATCHES, content=content, headers=headers)
+    assert refused.status_code == status, refused.text
+    assert refused.json()["code"] == code
+    assert "puhui-receipt" not in refused.headers
+    with database.unit_of_work() as session:
+        after = (LogReader(session).size(), len(AuthRepository(session).signed_requests("JS", 100)))
+        assert session.get(Transfer, "TR-2") is None
+        assert (session.get(Transfer, "TR-1") is not None) == (case == "replayed-jti-other-body")
+    assert after == before
+    jiangsu.close()
+
+
+def test_a_batch_answers_with_its_receipt(hub, federation) -> None:
+    test_client, _ = hub
+    jiangsu = platform_client(hub, federation, "js")
+    content, headers = _signed_batch(jiangsu, "TR-1", "k-1")
+    accepted = test_client.post(BATCHES, content=content, headers=headers)
+    assert accepted.status_code == 201, accepted.text
+    assert jiangsu.get(f"/v1/receipts/{accepted.headers['puhui-receipt']}")["path"] == BATCHES
+    again = test_client.post(BATCHES, content=content, headers=headers)  # the identical request: a retry
+    assert again.status_code == 200, again.text
+    assert again.json() == accepted.json()
+    jiangsu.close()
+
+
+def test_signed_proposals_beyond_the_rate_limit_are_refused_before_anything_is_recorded(
+    hub, database, federation
+) -> None:
+    """A burst of distinct signed proposals of one block: exactly ``limit`` get past the rate
+    limit (the one dependency counts each request once) — one takes the block, the others are
+    refused by the route's checks — and the rest are 429 and record no signed request."""
+    limit, burst = 4, 12
+    app = create_app(hub[1].model_copy(update={"rate_limit_per_minute": limit}), database)
+    with TestClient(app) as test_client:
+        jiangsu = PlatformClient.from_credentials(federation / "js.json", transport=test_client._transport)
+        token = jiangsu.access_token()
+        requests = [_signed(jiangsu, f"TR-{n}", f"k-{n}") for n in range(burst)]
+        jiangsu.close()
+    with database.unit_of_work() as session:
+        recorded = len(AuthRepository(session).signed_requests("JS", 100))
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as hub:
+            return await asyncio.gather(
+                *[
+                    hub.post(PATH, content=content, headers={**headers, **_bearer(token)})
+                    for content, headers in requests
+                ]
+            )
+
+    _away_from_a_minute_boundary()
+    answers = asyncio.run(send_all())
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert len(refused) == burst - limit
+    assert {answer.json()["code"] for answer in refused} == {"1034"}
+    assert all("puhui-receipt" not in answer.headers for answer in refused)
+    passed = sorted(answer.status_code for answer in answers if answer.status_code != 429)
+    assert passed == [201] + [422] * (limit - 1), [answer.text for answer in answers]
+    with database.unit_of_work() as session:
+        assert len(AuthRepository(session).signed_requests("JS", 100)) == recorded + 1  # refused: rolled back
+
+
+def test_the_proposals_document_every_refusal_of_their_one_dependency(hub) -> None:
+    """``hub.openapi`` derives a route's problems from its dependencies: the proposals' one
+    dependency is documented as the token, scope and signature checks it replaces."""
+    test_client, _ = hub
+    paths = test_client.get("/openapi.json").json()["paths"]
+    problems = {"400", "401", "403", "404", "409", "413", "422", "429"}
+    for path in (PATH, BATCHES):
+        assert (
+            set(paths[path]["post"]["responses"])
+            == {"200", "201"} & set(paths[path]["post"]["responses"]) | problems
+        ), path
+    assert set(paths[PATH]["post"]["responses"]) - {"200", "201"} == set(
+        paths["/v1/transfers/{transfer_id}/cancel"]["post"]["responses"]
+    ) - {"200", "201"}

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from hub.database import Database
-from hub.multirow import delete_rows, insert_rows, update_rows
+from hub.multirow import delete_rows, insert_many, insert_rows, update_rows
 
 NOTICE = {
     "kind": "transfer-completed",
@@ -96,3 +98,68 @@ def test_bytes_and_integers_of_the_log_are_stored_exactly(database: Database) ->
         )
         stored = {(level, idx): bytes(value) for level, idx, value in found}
     assert stored == {(row["level"], row["idx"]): row["hash"] for row in rows}
+
+
+def _log_rows(database: Database) -> dict[str, set[tuple[Any, ...]]]:
+    with database.engine.connect() as connection:
+        return {
+            "log_entry": {
+                (index, bytes(entry), kind, subject)
+                for index, entry, kind, subject in connection.execute(
+                    text('SELECT "index", entry, type, subject_id FROM log_entry WHERE "index" >= 2000000')
+                )
+            },
+            "log_node": {
+                (level, idx, bytes(value))
+                for level, idx, value in connection.execute(
+                    text("SELECT level, idx, hash FROM log_node WHERE idx >= 2000000")
+                )
+            },
+            "event_recipient": set(
+                connection.execute(
+                    text('SELECT platform_code, "index" FROM event_recipient WHERE "index" >= 2000000')
+                )
+            ),
+            "webhook_delivery": set(
+                connection.execute(
+                    text('SELECT platform_code, "index", url FROM webhook_delivery WHERE "index" >= 2000000')
+                )
+            ),
+        }
+
+
+def test_the_rows_of_several_tables_are_written_together_or_not_at_all(database: Database) -> None:
+    """``insert_many`` (the log append's write: one statement on PostgreSQL) stores every table's
+    rows as given; when one row of the last table is refused, no table keeps any of its rows."""
+    at = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
+    tables = SQLModel.metadata.tables
+
+    def writes(index: int, *, recipient: str = "JS") -> list[tuple[Any, list[dict[str, Any]]]]:
+        entry = {"index": index, "entry": b'{"k":"\\u540d\\\\"}\x00', "type": "transfer.accepted"}
+        entry |= {"subject_kind": "transfer", "subject_id": f"TR-{index}", "created_at": at}
+        delivery = {"index": index, "platform_code": "SH", "url": "https://sh.example/hook?a='b'"}
+        delivery |= {"status": "pending", "attempts": 0, "next_attempt_at": at}
+        return [
+            (tables["log_entry"], [entry]),
+            (tables["log_node"], [{"level": 0, "idx": index, "hash": bytes(range(32))}]),
+            (
+                tables["event_recipient"],
+                [{"platform_code": recipient, "index": index}, {"platform_code": "SH", "index": index}],
+            ),
+            (tables["webhook_delivery"], [delivery]),
+        ]
+
+    with database.engine.begin() as connection:
+        insert_many(connection, writes(2_000_000))
+        insert_many(connection, [(tables["log_node"], []), (tables["log_entry"], [])])  # nothing to write
+    stored = _log_rows(database)
+    assert stored["log_entry"] == {(2_000_000, b'{"k":"\\u540d\\\\"}\x00', "transfer.accepted", "TR-2000000")}
+    assert stored["log_node"] == {(0, 2_000_000, bytes(range(32)))}
+    assert stored["event_recipient"] == {("JS", 2_000_000), ("SH", 2_000_000)}
+    assert stored["webhook_delivery"] == {("SH", 2_000_000, "https://sh.example/hook?a='b'")}
+
+    refused = writes(2_000_001)
+    refused[3] = (tables["webhook_delivery"], [*refused[3][1], refused[3][1][0]])  # the same key twice
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        insert_many(connection, refused)
+    assert _log_rows(database) == stored

@@ -133,3 +133,29 @@ def test_the_demo_ingests_every_platforms_issuances_and_awaits_a_recognition(
         ("JS", "SH", "pending_review", 84),
     ]
     assert set(result.console_passwords) == {"operator-sh", "operator-js"}
+
+
+def test_a_sqlite_unit_of_work_holds_the_write_lock_from_its_first_read(tmp_path) -> None:
+    """BEGIN IMMEDIATE: a transaction that has only read yet already excludes another process's
+    writer (which waits, then gives up), and a read-only unit of work still reads and ends."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from hub.database import make_engine
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    first, other = Database.from_url(url), Database(make_engine(url))
+    with first.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE probe (n INTEGER)"))
+    with first.unit_of_work() as session:
+        assert session.execute(text("SELECT count(*) FROM probe")).scalar_one() == 0  # a read only
+        plain = create_engine(url, connect_args={"timeout": 0.05})  # the module's own transactions
+        with pytest.raises(OperationalError, match="locked"), plain.begin() as connection:
+            connection.execute(text("INSERT INTO probe VALUES (1)"))
+        plain.dispose()
+        session.execute(text("INSERT INTO probe VALUES (2)"))
+    with other.unit_of_work() as session:  # the first has ended: the other writes now
+        session.execute(text("INSERT INTO probe VALUES (3)"))
+        assert session.execute(text("SELECT n FROM probe ORDER BY n")).scalars().all() == [2, 3]
+    first.dispose()
+    other.dispose()

@@ -239,3 +239,43 @@ def test_one_step_that_fails_to_apply_holds_back_no_other_transfer(
     assert js.get("/v1/transfers/TR-GOOD")["state"] == "completed"
     stuck = js.get("/v1/transfers/TR-BAD")
     assert stuck["state"] == "accepted"  # never applied, never terminated: its call may have acted
+
+
+@pytest.mark.parametrize(
+    ("block", "destination", "codes"),
+    [
+        pytest.param(BLOCK, "SH", None, id="known-block-active-destination"),
+        pytest.param(BLOCK, "suspended", ["2002"], id="known-block-suspended-destination"),
+        pytest.param(BLOCK, "ZZ", ["2002"], id="known-block-unknown-destination"),
+        pytest.param("JS-B-NOPE", "SH", ["3020"], id="unknown-block-active-destination"),
+        pytest.param("JS-B-NOPE", "suspended", ["2002", "3020"], id="unknown-block-suspended-destination"),
+        pytest.param("JS-B-NOPE", "ZZ", ["2002", "3020"], id="unknown-block-unknown-destination"),
+    ],
+)
+def test_the_destination_is_read_with_the_blocks_or_without_them_alike(
+    hub, database, federation, block: str, destination: str, codes: list[str] | None
+) -> None:
+    """The destination's status rides on the blocks' read (one statement) and is read on its
+    own when no named block exists: either way a proposal is accepted or refused the same."""
+    from sqlalchemy import text
+
+    if destination == "suspended":  # as another process would: only the database knows
+        destination = "SH"
+        with database.unit_of_work() as session:
+            session.execute(text("UPDATE platform SET status = 'suspended' WHERE code = 'SH'"))
+    jiangsu = _client(hub, federation, "js")
+    body = {
+        "transfer_id": "TR-1",
+        "destination": destination,
+        "to_account": {"registry": destination, "account_id": f"{destination}-A-1"},
+        "blocks": [{"block_id": block, "namespace": "JS"}],
+    }
+    if codes is None:
+        accepted = jiangsu.request("POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": "k"})
+        assert accepted.status_code == 201 and accepted.json()["state"] == "accepted"
+    else:
+        with pytest.raises(Refused) as refused:
+            jiangsu.request("POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": "k"})
+        assert refused.value.status == 422
+        assert sorted({error["code"] for error in refused.value.problem["errors"]}) == codes
+    jiangsu.close()
