@@ -37,7 +37,8 @@ MAX_BATCH = 1000
 
 def item_key(transfer_id: str) -> str:
     """The idempotency key of a transfer proposed in a batch: the batch's key answers for it, and
-    no header can carry the separators, so it never meets a key a client chose."""
+    a client's key holds no control character (``hub.idempotency.route.checked_key``), so it
+    never meets the separators, nor a key a client chose."""
     return f"\x1fbatch\x1f{transfer_id}"
 
 

@@ -369,3 +369,32 @@ def test_one_batch_key_raced_with_two_bodies_keeps_one(hub, database, federation
     quantities, spans = _claims(database)
     assert len(quantities) == count
     assert len(spans) == count
+
+
+KEYS = {
+    "nul": "k\x00",  # was a 500 on PostgreSQL (its text cannot hold a NUL), stored on SQLite
+    "batch-item-separator": "\x1fbatch\x1fB-0",  # the key the hub derives for a batch's B-0
+    "delete": "k\x7f",
+    "tab": "k\tk",
+    "201-characters": "k" * 201,
+}
+
+
+def test_an_idempotency_key_with_a_control_character_is_a_400_naming_the_header(
+    hub, database, federation
+) -> None:
+    """On the single proposal, the batch and a route of the generic idempotency (a cancel): 400,
+    1004, the header named, nothing changed. A client's key can no longer take the key the hub
+    derives for a batch's transfer (the batch was then refused 6001 for a conflict of its own)."""
+    jiangsu = platform_client(hub, federation, "js")
+    accepted = answer(jiangsu, "/v1/transfers", dumps(T("C-0", part(100301, 100310))), key="c-0")
+    assert accepted[0] == 201
+    before = snapshot(database)
+    header = [("Idempotency-Key", "1004")]
+    for name, key in KEYS.items():
+        single = dumps(T(f"S-{name}", part(100001, 100010)))
+        batch = dumps({"transfers": [T(f"B-{name}", part(100011, 100020))]})
+        for path, body in [("/v1/transfers", single), (BATCHES, batch), ("/v1/transfers/C-0/cancel", b"{}")]:
+            assert answer(jiangsu, path, body, key=key) == (400, "1004", header), (name, path)
+        assert snapshot(database) == before, name
+    assert answer(jiangsu, BATCHES, dumps({"transfers": [T("B-0", part(100011, 100020))]}), key="b")[0] == 201
