@@ -40,6 +40,9 @@ def transfer(transfer_id: str, *parts: dict, **extra: Any) -> dict:
     }
 
 
+T = transfer
+
+
 def snapshot(database: Database) -> dict[str, int]:
     """How many rows each table holds."""
     with database.engine.connect() as connection:
@@ -65,6 +68,11 @@ def dumps(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode()
 
 
+def _hundreds(count: int) -> list[dict]:
+    """``count`` transfers of 100 one-serial parts each (the same 100 serials)."""
+    return [T(f"P-{n}", *[part(100001 + k, 100001 + k) for k in range(100)]) for n in range(count)]
+
+
 def _huge_end(digits: int) -> bytes:
     return dumps({"transfers": [transfer("H-0", part(100001, 7))]}).replace(
         b'"end": 7', b'"end": ' + b"9" * digits
@@ -77,7 +85,6 @@ def _float_start() -> bytes:
     )
 
 
-T = transfer
 S = "/transfers/0/blocks/0/start"
 E = "/transfers/0/blocks/0/end"
 ID = "/transfers/0/transfer_id"
@@ -199,6 +206,9 @@ REFUSED: list[tuple[str, Any, int, list[tuple[str, str]]]] = [
         [("/transfers/0/blocks", "1002")],
     ),
     ("transfers-as-object", {"transfers": {"A-0": T("A-0")}}, 422, [("/transfers", "1002")]),
+    # 100 transfers of 100 parts and one more part: over the batch's 10,000 (it cost ~4 s of CPU
+    # to refuse 1,000 transfers of 100 parts each, 100,000 issues listed)
+    ("10001-parts", [*_hundreds(100), T("P-x", part(100001, 100001))], 422, [("/transfers", "1002")]),
     (
         "1001-transfers",
         [T(f"A-{n}", part(100001 + n % 350, 100001 + n % 350)) for n in range(1001)],
@@ -206,6 +216,16 @@ REFUSED: list[tuple[str, Any, int, list[tuple[str, str]]]] = [
         [("/transfers", "1002")],
     ),
 ]
+
+
+def test_a_batch_of_ten_thousand_parts_is_checked_part_by_part(hub, database, federation) -> None:
+    """The bound is inclusive: 10,000 parts are read and checked (here each later transfer's parts
+    overlap the first's: 99 transfers refused, 100 issues each)."""
+    jiangsu = platform_client(hub, federation, "js")
+    status, code, issues = answer(jiangsu, BATCHES, dumps({"transfers": _hundreds(100)}), key="ten-thousand")
+    assert (status, code, len(issues)) == (422, "3024", 9900)
+    assert issues[0] == ("/transfers/1/blocks/0", "3024")
+    assert issues[-1] == ("/transfers/99/blocks/99", "3024")
 
 
 def _body(sent: Any) -> bytes:
