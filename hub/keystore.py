@@ -4,8 +4,9 @@
 ``<keys_dir>/active`` names the key that signs. Every key in the directory is published in the JWKS,
 so signatures made before a rotation keep verifying; ``retire`` moves a key out of publication.
 Processes sharing the directory see each other's rotations: every read compares a stamp of the
-directory (its mtime, the ``active`` pointer's mtime and inode — a rotation replaces the pointer,
-so its inode changes even within one tick of the file system's clock) and re-reads it when the
+directory (its mtime, the ``active`` pointer's mtime and inode — every change, a rotation, a key
+added or retired, replaces the pointer, so its inode changes even within one tick of the file
+system's clock) and re-reads it when the
 stamp changed; ``derived`` caches what is built from the keys (the verifying key set) under the
 same stamp, so nothing another process needs lives only in this one's memory. Changes are made
 under an exclusive ``flock`` on ``.lock`` and every file is written under a temporary name and
@@ -130,10 +131,23 @@ class KeyStore:
     def _add(self, key: Ed25519Key, *, activate: bool) -> None:
         """Write a key (and the active pointer); the caller holds the lock."""
         replace_private_file(self.directory / f"{key.kid}{SUFFIX}", json.dumps(key.private_jwk()))
-        if activate:
-            replace_private_file(self.directory / ACTIVE, key.kid)
-        self._stamp = None
+        self._repoint(key.kid if activate else None)
         self._load()
+
+    def _repoint(self, kid: str | None = None) -> None:
+        """Write the ``active`` pointer anew, naming ``kid`` (None: the key it names on disk now);
+        the caller holds the lock. Every change replaces it, so its inode tells other processes
+        that the keys changed even when the directory's mtime reads the same (a change within one
+        tick of the file system's clock)."""
+        pointer = self.directory / ACTIVE
+        if kid is None:
+            try:
+                kid = pointer.read_text("utf-8").strip() or None
+            except FileNotFoundError:
+                kid = None
+        if kid is not None:
+            replace_private_file(pointer, kid)
+        self._stamp = None
 
     def generate(self, *, activate: bool = True) -> Ed25519Key:
         """Add a new key; with ``activate`` it signs from now on (older keys stay published)."""
@@ -160,7 +174,7 @@ class KeyStore:
             retired = self.directory / "retired"
             retired.mkdir(exist_ok=True, mode=0o700)
             os.replace(self.directory / f"{kid}{SUFFIX}", retired / f"{kid}{SUFFIX}")
-            self._stamp = None
+            self._repoint()
 
     def derived(self, name: str, build: Callable[[KeyStore], T]) -> T:
         """``build(self)``, cached until the keys change (here or in another process)."""

@@ -6,11 +6,13 @@ On PostgreSQL each is one statement over the rows sent as one JSON document
 one parse, one plan and one round trip for the lot, where an ``executemany`` runs the statement
 once per row (psycopg pipelines them; the server still executes each), and where arrays of long
 strings cost the driver a regular-expression escape per character class. Each column is read
-back as its own type from the document (JSON columns as the nested JSON itself; bytes as
-``\\x`` hex; timestamps in ISO 8601 with their offset), so what is stored is what a one-row
-statement stores. A JSON column must not be given None here (it would be stored as SQL NULL, not
-JSON null): the tables written so have none. Elsewhere (SQLite, in process: no round trips) an
-``executemany``. The statements are built once per table and set of columns.
+back as its own type from the document (JSON columns as the nested JSON itself, None as JSON
+null; bytes as ``\\x`` hex; timestamps in ISO 8601 with their offset; a column of a
+``TypeDecorator`` type through its ``process_bind_param`` first), so what is stored is what a
+one-row statement stores. Elsewhere (SQLite, in process: no round trips) an ``executemany``. The
+statements are built once per table and set of columns. Every row must name the same columns
+(in any order): a row naming others is refused with ``ValueError`` on both backends, where it
+would have lost a value (or, on PostgreSQL, stored NULL for one it left out).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Executable,
     LargeBinary,
     Table,
+    TypeDecorator,
     bindparam,
     delete,
     insert,
@@ -39,11 +42,22 @@ from sqlalchemy.dialects import postgresql
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
+def _columns(rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The columns the rows name (the first row's order); ValueError when they do not all name
+    the same ones."""
+    named = rows[0].keys()
+    for position, row in enumerate(rows):
+        if row.keys() != named:
+            differ = sorted(set(row) ^ set(named))
+            raise ValueError(f"row {position} names other columns than row 0: {', '.join(differ)}")
+    return tuple(named)
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (each naming the same columns) into ``table``."""
     if not rows:
         return
-    columns = tuple(rows[0])
+    columns = _columns(rows)
     if connection.dialect.name != "postgresql":
         connection.execute(_insert(table), list(rows))
         return
@@ -59,7 +73,7 @@ def insert_many(connection: Connection, writes: Sequence[tuple[Table, Sequence[d
         for table, rows in writes:
             insert_rows(connection, table, rows)
         return
-    shape = tuple((table, tuple(rows[0])) for table, rows in writes)
+    shape = tuple((table, _columns(rows)) for table, rows in writes)
     params = {
         f"rows{i}": _document(table, columns, rows)
         for i, ((table, columns), (_, rows)) in enumerate(zip(shape, writes, strict=True))
@@ -74,7 +88,7 @@ def update_rows(
     columns) matches (each row naming the same columns, ``key`` among them)."""
     if not rows:
         return
-    columns = tuple(rows[0])
+    columns = _columns(rows)
     key = (key,) if isinstance(key, str) else key
     if connection.dialect.name != "postgresql":
         connection.execute(
@@ -89,9 +103,10 @@ def delete_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     naming the same columns); how many were deleted."""
     if not rows:
         return 0
-    columns = tuple(rows[0])
+    columns = _columns(rows)
     if connection.dialect.name != "postgresql":
-        matching = tuple_(*(table.c[name] for name in columns)).in_([tuple(row.values()) for row in rows])
+        values = [tuple(row[name] for name in columns) for row in rows]  # by name: in any order
+        matching = tuple_(*(table.c[name] for name in columns)).in_(values)
         result = connection.execute(delete(table).where(matching))
     else:
         result = connection.execute(_pg_delete(table, columns), {"rows": _document(table, columns, rows)})
@@ -127,18 +142,38 @@ def _python_type(kind: Any) -> type:
         return object
 
 
+def _binds_itself(kind: TypeDecorator[Any]) -> bool:
+    """Whether the decorated type converts what it binds (SQLModel's ``AutoString`` does not)."""
+    return type(kind).process_bind_param is not TypeDecorator.process_bind_param
+
+
+def _decorated(kind: TypeDecorator[Any], then: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """The value as the decorated type binds it (``process_bind_param``), then ``then``."""
+
+    def convert(value: Any) -> Any:
+        bound = kind.process_bind_param(value, _DIALECT)
+        return bound if then is None else then(bound)
+
+    return convert
+
+
 @functools.cache
 def _converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
     """How each column's value is written into the JSON document (None: as it is)."""
     found: list[Callable[[Any], Any] | None] = []
     for name in columns:
         kind = table.c[name].type
-        if isinstance(kind, LargeBinary):
-            found.append(_hex)
-        elif isinstance(kind, JSON):
-            found.append(None)
+        base = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+        convert: Callable[[Any], Any] | None
+        if isinstance(base, LargeBinary):
+            convert = _hex
+        elif isinstance(base, JSON):
+            convert = None
         else:
-            found.append(_iso if issubclass(_python_type(kind), date) else None)
+            convert = _iso if issubclass(_python_type(base), date) else None
+        if isinstance(kind, TypeDecorator) and _binds_itself(kind):
+            convert = _decorated(kind, convert)
+        found.append(convert)
     return tuple(found)
 
 
@@ -157,6 +192,14 @@ def _document(table: Table, columns: tuple[str, ...], rows: Sequence[dict[str, A
     )
 
 
+def _value(table: Table, name: str) -> str:
+    """The column's value in the rows: a JSON column's null (or a Python None) as JSON null, as a
+    one-row statement stores it (``jsonb_to_recordset`` reads it as SQL NULL)."""
+    kind = table.c[name].type
+    base = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    return f"COALESCE(v.\"{name}\", 'null')" if isinstance(base, JSON) else f'v."{name}"'
+
+
 def _source(table: Table, columns: tuple[str, ...], rows: str = "rows") -> str:
     """``jsonb_to_recordset(:rows) AS v("c0" type0, …)``: the rows, each column of its type."""
     typed = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=_DIALECT)}' for name in columns)
@@ -165,7 +208,7 @@ def _source(table: Table, columns: tuple[str, ...], rows: str = "rows") -> str:
 
 def _pg_insert_sql(table: Table, columns: tuple[str, ...], rows: str = "rows") -> str:
     names = ", ".join(f'"{name}"' for name in columns)
-    values = ", ".join(f'v."{name}"' for name in columns)
+    values = ", ".join(_value(table, name) for name in columns)
     return f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {_source(table, columns, rows)}'  # noqa: S608 (names from the schema)
 
 
@@ -190,7 +233,7 @@ def _pg_delete(table: Table, columns: tuple[str, ...]) -> Executable:
 
 @functools.cache
 def _pg_update(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Executable:
-    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns if name not in key)
+    assignments = ", ".join(f'"{name}" = {_value(table, name)}' for name in columns if name not in key)
     where = " AND ".join(f'"{table.name}"."{name}" = v."{name}"' for name in key)
     sql = f'UPDATE "{table.name}" SET {assignments} FROM {_source(table, columns)} WHERE {where}'  # noqa: S608
     return text(sql)

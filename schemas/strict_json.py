@@ -99,6 +99,14 @@ class _Constant(_Fraction):
     """NaN, Infinity or -Infinity: not JSON."""
 
 
+class _Huge(_Fraction):
+    """An integer of more digits than any within ±(2^53 − 1) has (not converted: Python refuses
+    to read one of thousands of digits, and it is refused anyway)."""
+
+
+_MOST_DIGITS = 17  # "-9007199254740991" (a longer integer text lies beyond ±(2^53 - 1))
+
+
 def _duplicated(found: dict[str, Any], pairs: list[tuple[str, Any]]) -> _Duplicated:
     seen: set[str] = set()
     marked = _Duplicated(found)
@@ -158,7 +166,10 @@ def loads(
         flagged.append(True)
         return _duplicated(found, pairs)
 
-    def integer(digits: str) -> int:
+    def integer(digits: str) -> int | _Huge:
+        if len(digits) > _MOST_DIGITS:
+            flagged.append(True)
+            return _Huge(digits)
         value = int(digits)
         if len(digits) > 15 and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             flagged.append(True)
@@ -219,6 +230,8 @@ def _scalar(value: Any, link: Link, integers_only: bool) -> Any:
             raise StrictJSONError("1049", _pointer(link), f"the text {problem}")
     elif kind is _Constant:
         raise StrictJSONError("1001", _pointer(link), f"{value.text} is not a JSON number")
+    elif kind is _Huge:
+        raise StrictJSONError("1002", _pointer(link), "the integer lies beyond ±(2^53 - 1)")
     elif kind is _Fraction:
         raise StrictJSONError(
             "1002", _pointer(link), f"{value.text} is not an integer: numbers are whole (write 10, not 10.0)"

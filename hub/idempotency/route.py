@@ -17,7 +17,8 @@ retrying, not replaying). Under a key, per client:
 Answers are kept 24 hours (expired ones are purged at most once a minute per process), in the
 database, so every hub process sees them. A refused request (4xx, 5xx) stores nothing: nothing
 happened, and sending it again runs it again. Routes keyed by their own records (transfers and
-transfer batches) keep their own idempotency with the same semantics.
+transfer batches) keep their own idempotency with the same semantics. A key is 1 to 200
+characters, none a control character (:func:`checked_key`, for every route): 400, ``1004``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import functools
 import hashlib
 import inspect
 import json
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +49,20 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEPT = timedelta(hours=24)
 IDEMPOTENT = "puhui_idempotent"
 T = TypeVar("T")
+_KEY = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+
+
+def checked_key(key: str | None) -> str | None:
+    """The request's ``Idempotency-Key`` (None: it has none): 1 to 200 characters, no control
+    character — a NUL cannot be stored on PostgreSQL (the request was a 500 there, stored on
+    SQLite), and the unit separator marks the keys the hub derives for a batch's transfers
+    (``hub.transfers.batches.item_key``), which a client's key must never meet. Else 400, 1004,
+    naming the header."""
+    if key is None or _KEY.fullmatch(key):
+        return key
+    detail = f"an {KEY_HEADER} is 1 to 200 characters, none a control character"
+    issue = {"parameter": KEY_HEADER, "in": "header", "code": "1004", "detail": detail}
+    raise BadRequest(detail, code="1004", errors=[issue])
 
 
 class InFlight(HubError):
@@ -85,9 +101,7 @@ def _jti(signature: str | None) -> str | None:
 
 
 async def retry_of(request: Request, principal: CurrentPrincipal) -> Retry:
-    header = request.headers.get(KEY_HEADER)
-    if header is not None and not 1 <= len(header) <= 200:
-        raise BadRequest(f"an {KEY_HEADER} is 1 to 200 characters", code="1004")
+    header = checked_key(request.headers.get(KEY_HEADER))
     body = await request.body()
     fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
     if header:

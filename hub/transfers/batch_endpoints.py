@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.deps import SessionDep, SettingsDep
+from hub.problems import coded_error
 from hub.text import Integer, Text
-from hub.transfers.batches import MAX_BATCH, TransferBatches
+from hub.transfers.batches import MAX_BATCH, MAX_BATCH_PARTS, TransferBatches
 from hub.transfers.endpoints import SignedSender, TransferBody, proposer
 
 router = APIRouter(prefix="/v1/transfer-batches", tags=["transfers"])
@@ -22,8 +23,18 @@ class BatchBody(BaseModel):
     transfers: list[TransferBody] = Field(
         min_length=1,
         max_length=MAX_BATCH,
-        description="The transfers, each with its own transfer_id; all are proposed or none.",
+        description="The transfers, each with its own transfer_id; all are proposed or none"
+        f" (naming at most {MAX_BATCH_PARTS:,} blocks or parts together).",
     )
+
+    @field_validator("transfers")
+    @classmethod
+    def _parts_bounded(cls, transfers: list[TransferBody]) -> list[TransferBody]:
+        named = sum(len(transfer.blocks) for transfer in transfers)
+        if named > MAX_BATCH_PARTS:
+            detail = f"the transfers name {named} blocks or parts (at most {MAX_BATCH_PARTS})"
+            raise coded_error("1002", detail)
+        return transfers
 
 
 SERIAL_MAX = 9007199254740991  # quantities count serials, which stay below 2^53

@@ -33,11 +33,16 @@ from mutual_recognition.claims import ClaimKind, Holder, may_follow
 from schemas.validation import Issue
 
 MAX_BATCH = 1000
+MAX_BATCH_PARTS = 10_000
+"""Blocks or parts named by all the transfers of a batch together (each may name up to 1,000): a
+batch of 1,000 transfers of 100 parts each fits the body limit and cost ~4 s of CPU to refuse,
+its answer listing 100,000 issues."""
 
 
 def item_key(transfer_id: str) -> str:
     """The idempotency key of a transfer proposed in a batch: the batch's key answers for it, and
-    no header can carry the separators, so it never meets a key a client chose."""
+    a client's key holds no control character (``hub.idempotency.route.checked_key``), so it
+    never meets the separators, nor a key a client chose."""
     return f"\x1fbatch\x1f{transfer_id}"
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hub.auth.principal import CurrentPrincipal, Forbidden, Principal, require
 from hub.auth.signing import SignedCaller, SignedRequestDep, signed_caller
 from hub.deps import SessionDep, SettingsDep, in_one_hop
-from hub.idempotency.route import idempotent
+from hub.idempotency.route import checked_key, idempotent
 from hub.problems import BadRequest, NotFound, coded_error
 from hub.text import Integer, Text
 from hub.transfers.models import Transfer
@@ -70,12 +70,14 @@ class TransferBody(BaseModel):
 
 
 def proposer(principal: Principal, idempotency_key: str | None) -> tuple[str, str]:
-    """The key and the platform of a proposal (single or batch): both required."""
-    if not idempotency_key:
+    """The key and the platform of a proposal (single or batch): both required, the key as
+    :func:`~hub.idempotency.route.checked_key` allows."""
+    key = checked_key(idempotency_key)
+    if not key:
         raise BadRequest("an Idempotency-Key header is required", code="1004")
     if principal.platform_code is None:
         raise Forbidden("only a platform transfers what it holds", scope="transfers:write")
-    return idempotency_key, principal.platform_code
+    return key, principal.platform_code
 
 
 @router.post(

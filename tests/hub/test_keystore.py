@@ -86,3 +86,38 @@ def test_a_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 def test_without_keys_the_hub_generates_its_first_at_startup(client) -> None:
     assert len(client.get("/.well-known/jwks.json").json()["keys"]) == 1
+
+
+@pytest.mark.parametrize("change", ["publish", "retire", "activate"])
+def test_a_change_within_one_tick_of_the_file_systems_clock_reaches_another_process(
+    tmp_path: Path, change: str
+) -> None:
+    """Every change replaces the ``active`` pointer, so another process's cached key set notices it
+    even when the directory's mtime reads as before (restored here, as a coarse clock would)."""
+    mine, theirs = KeyStore(tmp_path), KeyStore(tmp_path)
+    first = mine.active()
+    second = theirs.generate(activate=False)
+    assert {k.kid for k in mine.published()} == {first.kid, second.kid}
+    stamp = tmp_path.stat()
+    if change == "publish":
+        third = theirs.generate(activate=False)
+        expected = ({first.kid, second.kid, third.kid}, first.kid)
+    elif change == "retire":
+        theirs.retire(second.kid)
+        expected = ({first.kid}, first.kid)
+    else:
+        theirs.activate(second.kid)
+        expected = ({first.kid, second.kid}, second.kid)
+    os.utime(tmp_path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert ({k.kid for k in mine.published()}, mine.active().kid) == expected
+
+
+def test_publishing_a_key_keeps_the_key_another_process_activated(tmp_path: Path) -> None:
+    """A key added without activating it rewrites the pointer as it is on disk, not as this
+    process last read it: another process's activation in between stands."""
+    mine, theirs = KeyStore(tmp_path), KeyStore(tmp_path)
+    mine.active()
+    activated = theirs.generate()  # ``mine`` has not read the keys since
+    mine.generate(activate=False)
+    assert KeyStore(tmp_path).active().kid == activated.kid
+    assert mine.active().kid == activated.kid

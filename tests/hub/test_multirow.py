@@ -3,7 +3,8 @@ document; SQLite: an ``executemany``), on both backends, column by column as the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -163,3 +164,228 @@ def test_the_rows_of_several_tables_are_written_together_or_not_at_all(database:
     with pytest.raises(IntegrityError), database.engine.begin() as connection:
         insert_many(connection, refused)
     assert _log_rows(database) == stored
+
+
+def _notice(subject: str, **changes: Any) -> dict[str, Any]:
+    return NOTICE | {"subject": subject} | changes
+
+
+def _subjects(database: Database, like: str) -> list[str]:
+    with database.engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT subject FROM origin_notice WHERE subject LIKE :s"), {"s": like}
+        )
+        return sorted(row[0] for row in found)
+
+
+def test_rows_naming_their_columns_in_another_order_delete_and_update_the_same_rows(
+    database: Database,
+) -> None:
+    """Keys in another order than the first row's: the same rows deleted and updated on both
+    backends (SQLite's row-value IN list took each row's values in its own order, and deleted
+    nothing, or another row, for such a row)."""
+    table = SQLModel.metadata.tables["origin_notice"]
+    with database.engine.begin() as connection:
+        insert_rows(connection, table, [_notice(f"order-{n}") for n in range(4)])
+        key = ("kind", "subject", "platform_code")
+        update_rows(
+            connection,
+            table,
+            key,
+            [
+                {"kind": NOTICE["kind"], "subject": "order-0", "platform_code": "JS", "status": "refused"},
+                {
+                    "status": "acknowledged",
+                    "platform_code": "JS",
+                    "subject": "order-1",
+                    "kind": NOTICE["kind"],
+                },
+            ],
+        )
+        gone = delete_rows(
+            connection,
+            table,
+            [
+                {"kind": NOTICE["kind"], "subject": "order-2"},
+                {"subject": "order-3", "kind": NOTICE["kind"]},
+                {"subject": NOTICE["kind"], "kind": "order-0"},  # the values swapped: no such row
+            ],
+        )
+    assert gone == 2
+    assert _subjects(database, "order-%") == ["order-0", "order-1"]
+    with database.engine.connect() as connection:
+        statuses = dict(
+            connection.execute(
+                text("SELECT subject, status FROM origin_notice WHERE subject LIKE 'order-%'")
+            ).all()
+        )  # type: ignore[arg-type]
+    assert statuses == {"order-0": "refused", "order-1": "acknowledged"}
+
+
+@pytest.mark.parametrize("write", ["insert", "update", "delete"])
+def test_rows_naming_other_columns_are_refused_and_write_nothing(database: Database, write: str) -> None:
+    """A row naming a column the first does not (its value was dropped on both backends), or
+    leaving one out (PostgreSQL stored NULL for it), is refused before anything is written."""
+    table = SQLModel.metadata.tables["origin_notice"]
+    with database.engine.begin() as connection:
+        insert_rows(connection, table, [_notice("kept-0"), _notice("kept-1")])
+    key = {"kind": NOTICE["kind"], "platform_code": "JS"}
+    batches = {
+        "insert": [
+            [_notice("new-0"), _notice("new-1") | {"surplus": 1}],
+            [_notice("new-0"), {k: v for k, v in _notice("new-1").items() if k != "last_error"}],
+        ],
+        "update": [
+            [
+                key | {"subject": "kept-0", "status": "refused"},
+                key | {"subject": "kept-1", "status": "refused", "attempts": 9},
+            ],
+            [
+                key | {"subject": "kept-0", "status": "refused", "attempts": 9},
+                key | {"subject": "kept-1", "status": "refused"},
+            ],
+        ],
+        "delete": [
+            [
+                {"subject": "kept-0", "kind": NOTICE["kind"]},
+                {"subject": "kept-1", "kind": NOTICE["kind"], "status": "pending"},
+            ],
+            [{"subject": "kept-0", "kind": NOTICE["kind"], "status": "pending"}, {"subject": "kept-1"}],
+        ],
+    }
+    for rows in batches[write]:
+        refused = pytest.raises(ValueError, match="row 1 names other columns than row 0")
+        with refused, database.engine.begin() as connection:
+            if write == "insert":
+                insert_rows(connection, table, rows)
+            elif write == "update":
+                update_rows(connection, table, ("kind", "subject", "platform_code"), rows)
+            else:
+                delete_rows(connection, table, rows)
+    assert _subjects(database, "%") == ["kept-0", "kept-1"]
+    stored = _stored(database, "origin_notice", "kind = :kind", {"kind": NOTICE["kind"]})
+    assert {(row[5], row[6]) for row in stored} == {("pending", 0)}
+
+
+def test_none_in_a_json_column_is_json_null_as_a_one_row_statement_stores_it(database: Database) -> None:
+    """PostgreSQL read a JSON column's null in the document as SQL NULL (here a NOT NULL
+    violation; elsewhere SQL NULL where a one-row statement stores JSON null)."""
+    table = SQLModel.metadata.tables["origin_notice"]
+    with database.engine.begin() as connection:
+        connection.execute(insert(table), _notice("null-one", body=None))
+        insert_rows(connection, table, [_notice("null-many-0", body=None), _notice("null-many-1", body={})])
+        key = {"kind": NOTICE["kind"], "subject": "null-many-1", "platform_code": "JS"}
+        update_rows(connection, table, ("kind", "subject", "platform_code"), [key | {"body": None}])
+    with database.engine.connect() as connection:
+        cast = "body::text" if connection.dialect.name == "postgresql" else "CAST(body AS TEXT)"
+        found = connection.execute(
+            text(
+                f"SELECT subject, {cast}, body IS NULL FROM origin_notice"
+                " WHERE subject LIKE 'null-%' ORDER BY subject"
+            )
+        ).all()
+    assert [tuple(row) for row in found] == [
+        ("null-many-0", "null", False),
+        ("null-many-1", "null", False),
+        ("null-one", "null", False),
+    ]
+
+
+def test_moments_with_any_offset_or_none_are_stored_as_the_same_utc_instant(database: Database) -> None:
+    """A +08:00 moment was stored on SQLite as its wall-clock time (eight hours from the instant
+    PostgreSQL stored), by one-row statements and many-row ones alike; a naive one was read by
+    PostgreSQL in the session's time zone. Both are now the same UTC instant on both backends,
+    whatever the session's time zone."""
+    table = SQLModel.metadata.tables["origin_notice"]
+    instant = datetime(2026, 11, 30, 4, 0, 0, 250000, tzinfo=UTC)
+    moments = {
+        "utc": instant,
+        "beijing": instant.astimezone(timezone(timedelta(hours=8))),
+        "behind": instant.astimezone(timezone(timedelta(hours=-3, minutes=-30))),
+        "naive": instant.replace(tzinfo=None),
+    }
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+        for name, moment in moments.items():
+            connection.execute(
+                insert(table), _notice(f"tz-one-{name}", next_attempt_at=moment, answered_at=moment)
+            )
+        insert_rows(
+            connection, table, [_notice(f"tz-many-{name}", next_attempt_at=m) for name, m in moments.items()]
+        )
+        key = {"kind": NOTICE["kind"], "platform_code": "JS"}
+        answered = [key | {"subject": f"tz-many-{name}", "answered_at": m} for name, m in moments.items()]
+        update_rows(connection, table, ("kind", "subject", "platform_code"), answered)
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT subject, next_attempt_at, answered_at FROM origin_notice WHERE subject LIKE 'tz-%'")
+        ).all()
+    assert len(rows) == 2 * len(moments)
+    for subject, *stored in rows:
+        for value in stored:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            assert moment.replace(tzinfo=moment.tzinfo or UTC) == instant, subject
+
+
+@pytest.mark.parametrize(
+    ("value", "refused_on_postgresql"),
+    [
+        pytest.param("名字 🎉 \u2028 \U0001f333 ' \" \\ %", False, id="unicode-and-quotes"),
+        pytest.param("x" * 1_000_000, False, id="a-million-characters"),
+        pytest.param("a\x00b", True, id="nul"),
+    ],
+)
+def test_texts_are_stored_as_one_row_statements_store_them_or_refused_alike(
+    database: Database, value: str, refused_on_postgresql: bool
+) -> None:
+    """Unicode, quotes and long texts come back exactly, in a text column and inside JSON; a NUL
+    is what PostgreSQL cannot hold, one row or many (the hub refuses it at the edge, 1049:
+    tests/hub/test_strict_input.py)."""
+    from sqlalchemy.exc import DataError
+
+    table = SQLModel.metadata.tables["origin_notice"]
+    rows = [_notice(f"text-{n}", last_error=value, body={"v": value, value[:50]: [value]}) for n in range(2)]
+    if refused_on_postgresql and database.engine.dialect.name == "postgresql":
+        for write in (lambda c: c.execute(insert(table), rows[0]), lambda c: insert_rows(c, table, rows)):
+            with pytest.raises(DataError), database.engine.begin() as connection:
+                write(connection)
+        assert _subjects(database, "text-%") == []
+        return
+    with database.engine.begin() as connection:
+        connection.execute(insert(table), rows[0])
+        insert_rows(connection, table, rows[1:])
+    with database.engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT last_error, body FROM origin_notice WHERE subject LIKE 'text-%'")
+        ).all()
+    for last_error, body in found:
+        assert last_error == value
+        assert (json.loads(body) if isinstance(body, str) else body) == rows[0]["body"]
+
+
+def test_integers_beyond_int64_are_refused_alike_in_a_bigint_column_and_exact_in_json(
+    database: Database,
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    table = SQLModel.metadata.tables["log_node"]
+    for idx in (2**63, -(2**63) - 1):
+        with pytest.raises((DBAPIError, OverflowError)), database.engine.begin() as connection:
+            insert_rows(
+                connection,
+                table,
+                [{"level": 1, "idx": 1, "hash": b"\x01"}, {"level": 1, "idx": idx, "hash": b"\x02"}],
+            )
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM log_node WHERE level = 1")).scalar_one() == 0
+    notices = SQLModel.metadata.tables["origin_notice"]
+    huge = {"n": 2**70, "m": -(2**64), "s": [2**63 - 1, -(2**63)]}
+    with database.engine.begin() as connection:
+        insert_rows(connection, notices, [_notice("big-0", body=huge), _notice("big-1", body=huge)])
+    with database.engine.connect() as connection:
+        bodies = [
+            row[0]
+            for row in connection.execute(text("SELECT body FROM origin_notice WHERE subject LIKE 'big-%'"))
+        ]
+    assert [json.loads(b) if isinstance(b, str) else b for b in bodies] == [huge, huge]

@@ -290,7 +290,11 @@ def test_nul_and_lone_surrogates_in_a_text_field_of_every_request_family_are_a_4
     assert _send(jiangsu, "/v1/retirements", _dumps(emoji)).status_code == 201
 
 
-@pytest.mark.parametrize("literal", ["10.0", "1e1", "1E+1", "10.5", "-0.0", "9007199254740993"])
+@pytest.mark.parametrize(
+    "literal",
+    ["10.0", "1e1", "1E+1", "10.5", "-0.0", "9007199254740993", "-" + "9" * 20, "9" * 5000],
+    ids=["10.0", "1e1", "1E+1", "10.5", "-0.0", "2^53+1", "20-digits", "5000-digits"],
+)
 def test_a_quantity_that_is_not_a_json_integer_is_a_422_with_code_1002_everywhere(
     client: TestClient, jiangsu: PlatformClient, literal: str
 ) -> None:
