@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.signing import SignedRequestDep
 from hub.deps import SessionDep, SettingsDep
 from hub.text import Integer, Text
 from hub.transfers.batches import MAX_BATCH, TransferBatches
-from hub.transfers.endpoints import Sender, TransferBody, proposer
+from hub.transfers.endpoints import Sender, TransferBody, proposer, wake_the_worker
 
 router = APIRouter(prefix="/v1/transfer-batches", tags=["transfers"])
 
@@ -53,6 +53,7 @@ class BatchAnswer(BaseModel):
 )
 def propose_batch(
     body: BatchBody,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -65,6 +66,8 @@ def propose_batch(
     answer, created = batches.propose(
         body.model_dump(exclude_none=True), key=key, client_id=principal.client_id, sender=sender
     )
-    if not created:
+    if created:
+        wake_the_worker(request, session)
+    else:
         response.status_code = status.HTTP_200_OK
     return BatchAnswer.model_validate(answer)
