@@ -37,7 +37,7 @@ from hub.notices.repository import NoticeRepository
 from hub.settings import Settings
 
 log = logging.getLogger("puhui.notices")
-BATCH = 50
+BATCH = 200  # notices leased per round (a platform's transfer-completed ones: one batch call)
 RETIREMENT, TRANSFER_COMPLETED = "retirement", "transfer-completed"
 
 
@@ -79,25 +79,21 @@ class NoticeWorker:
         self.clients.clear()
 
     def _lease(self, now: datetime) -> tuple[list[Job], dict[str, str]]:
-        lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
+        until = now + timedelta(seconds=self.settings.webhook_timeout * 2)
         with self.database.unit_of_work() as session:
-            due = NoticeRepository(session).due(now, BATCH)
-            jobs = []
-            for notice in due:
-                notice.next_attempt_at = lease
-                session.add(notice)
-                jobs.append(
-                    Job(
-                        notice.kind,
-                        notice.subject,
-                        notice.platform_code,
-                        notice.idempotency_key,
-                        notice.body,
-                        notice.attempts,
-                    )
+            notices = NoticeRepository(session)
+            jobs = [
+                Job(
+                    n["kind"],
+                    n["subject"],
+                    n["platform_code"],
+                    n["idempotency_key"],
+                    n["body"],
+                    n["attempts"],
                 )
-            urls = NoticeRepository(session).api_base_urls({job.platform for job in jobs})
-            return jobs, urls
+                for n in notices.lease(now, BATCH, until)
+            ]
+            return jobs, notices.api_base_urls({job.platform for job in jobs})
 
     def _send(self, job: Job, base_url: str) -> tuple[str, str | None]:
         """The notice's new status and the error, if any."""
