@@ -11,7 +11,7 @@ until the worker completed them; then batch proposals (``--batch`` transfers per
 from ``--clients`` threads) while the worker completes them. Prints single proposals/s, batch
 proposals as transfers/s and requests/s, and completed transfers/s of the batch phase (from its
 first proposal to its last completion: the worker's rounds overlap the proposals; an idle worker
-looks for work once a second), beside the raw single-row insert transaction and the raw Ed25519
+is woken by a proposal committed in its process, else looks for work once a second), beside the raw single-row insert transaction and the raw Ed25519
 verify measured in the same run (bench/transfer.py). Also the CPU time of the hub's process and of
 the two platforms' processes per completed transfer over the batch phase (the machine may be
 loaded: CPU time is what other processes do not change much), and the notices to origins still
