@@ -358,6 +358,8 @@ class HttpPlatformAPI:
         try:
             results = self._acknowledged(response).get("results")
         except PlatformMalformedAnswer as exc:
+            if not unmatched_retryable:  # lock, unlock, credit: raised, as it always was
+                raise
             return [self._unmatched(exc.message, unmatched_retryable)] * len(calls)
         if not isinstance(results, list) or len(results) != len(calls):
             message = f"a batch of {len(calls)} calls is not answered per call"

@@ -130,17 +130,25 @@ def test_a_batch_of_transfer_notices_is_answered_per_notice_and_replayed_by_key(
     assert platform.client.notify_transfer_completed_many([]) == []
 
 
-def test_a_lock_batch_answered_with_no_json_fails_each_call_as_malformed() -> None:
-    spec = ADAPTERS["JS"].spec
+def test_a_lock_batch_answered_with_no_json_is_raised_not_read_as_outcomes() -> None:
+    """Unlike a notice batch (tried again), a lock batch's unreadable answer is raised, as ever:
+    the transfer worker records it as a fault of the round's calls, tried again until the deadline."""
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"<html>ok</html>")
 
     client = ADAPTERS["JS"].client("http://sandbox", httpx.MockTransport(answer))
     block = {"block_id": "B", "serial_start": 1, "serial_end": 2, "quantity": 2}
-    outcomes = client.lock_many([(block, "k1"), (block, "k2")])
-    assert all(isinstance(o, PlatformMalformedAnswer) and not o.retryable for o in outcomes)
-    assert spec.lock_batch_path is not None
+    with pytest.raises(PlatformMalformedAnswer):
+        client.lock_many([(block, "k1"), (block, "k2")])
+    notice = {
+        "transfer_id": "T",
+        "destination": "SH",
+        "completed_at": "2026-12-01T00:00:00Z",
+        "blocks": [block],
+    }
+    outcomes = client.notify_transfer_completed_many([(notice, "k3")])
+    assert isinstance(outcomes[0], PlatformUnreachable) and outcomes[0].retryable
 
 
 def test_a_batch_of_locks_is_answered_per_block_and_replayed_by_key(platform: Platform, routes: bool) -> None:
