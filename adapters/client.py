@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
 
 # Answers the hub tries again (same key, same body): the platform failed or asked for time.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
-# Where a platform takes transfer-completed notices unless its spec says otherwise.
+# Where a platform takes transfer-completed notices (one, many) unless its spec says otherwise.
 TRANSFER_NOTICE_PATH = "/puhui/v1/notices/transfer-completed"
+TRANSFER_NOTICE_BATCH_PATH = "/puhui/v1/batches/notices/transfer-completed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +52,20 @@ class ClientSpec:
     ``retirement_id``, ``purpose``, ``retired_at``, ``blocks`` (and of transfer-completed notices,
     ``transfer_id``, ``destination``, ``completed_at``: their canonical names unless given).
 
-    ``lock_batch_path``, ``unlock_batch_path`` and ``import_batch_path`` are the platform's batch
-    routes (None: it has none; its client then makes one call per block). A batch carries many
-    calls in one request, each with its own idempotency key, and is answered per call::
+    ``lock_batch_path``, ``unlock_batch_path``, ``import_batch_path`` and
+    ``transfer_notice_batch_path`` are the platform's batch routes (None: it has none; its client
+    then makes one call per item). A batch carries many calls in one request, each with its own
+    idempotency key, and is answered per call::
 
         POST <lock_batch_path>    {"items": [{"idempotency_key": K, <block body>}, ...]}
         POST <import_batch_path>  {"items": [{"idempotency_key": K, "content_type": T,
                                               "payload_base64": <the local payload>}, ...]}
+        POST <transfer_notice_batch_path>  {"items": [{"idempotency_key": K, <notice body>}, ...]}
         200 {"results": [{"status": 200, "body": {...}}, ...]}   (one per item, in order)
 
-    Each item is answered as its single call would have been, and its key replays its answer.
+    Each item is answered as its single call would have been, and its key replays its answer. A
+    result may name its item's ``idempotency_key``; one naming another item's key (or a key twice)
+    answers nothing for its item (:meth:`HttpPlatformAPI._outcomes`).
     """
 
     issuances_path: str
@@ -74,6 +80,7 @@ class ClientSpec:
     unlock_batch_path: str | None = None
     import_batch_path: str | None = None
     transfer_notice_path: str = TRANSFER_NOTICE_PATH
+    transfer_notice_batch_path: str | None = TRANSFER_NOTICE_BATCH_PATH
 
     def name(self, canonical: str) -> str:
         """The platform's name of a canonical field (the canonical name where it keeps it)."""
@@ -277,6 +284,21 @@ class HttpPlatformAPI:
 
     # -- batches: many calls in one request, answered per call ---------------------------------
 
+    def notify_transfer_completed_many(self, calls: Sequence[Call]) -> list[Outcome]:
+        """Many transfer-completed notices in one request, each with its own key; one outcome per
+        notice. An answer that cannot be matched to the notices (not JSON, not one result per
+        notice) acknowledges none of them, and a result naming another notice's key (or without a
+        status) acknowledges none of its notice: each such notice fails retryably (sent again
+        later, same key)."""
+        items = [{"idempotency_key": key, **self.spec.transfer_notice_body(notice)} for notice, key in calls]
+        return self._batch(
+            self.spec.transfer_notice_batch_path,
+            items,
+            calls,
+            self.notify_transfer_completed,
+            unmatched_retryable=True,
+        )
+
     def lock_many(self, calls: Sequence[Call]) -> list[Outcome]:
         """Lock many blocks; one outcome per call (see :class:`ClientSpec`)."""
         items = [{"idempotency_key": key, **self.spec.block_body(block)} for block, key in calls]
@@ -315,12 +337,13 @@ class HttpPlatformAPI:
         items: list[dict[str, Any]],
         calls: Sequence[Call],
         single: Callable[..., None],
+        *,
+        unmatched_retryable: bool = False,
     ) -> list[Outcome]:
         if not calls:
             return []
         if path is None or path in self.lacking:
             return call_each(single, calls)
-        code = self.adapter.code
         try:
             response = self._send("POST", path, json={"items": items})
         except PlatformRefused as exc:
@@ -332,19 +355,50 @@ class HttpPlatformAPI:
             return [exc] * len(calls)
         except PlatformAPIError as exc:  # the whole batch failed: every call did
             return [exc] * len(calls)
-        results = self._acknowledged(response).get("results")
+        try:
+            results = self._acknowledged(response).get("results")
+        except PlatformMalformedAnswer as exc:
+            if not unmatched_retryable:  # lock, unlock, credit: raised, as it always was
+                raise
+            return [self._unmatched(exc.message, unmatched_retryable)] * len(calls)
         if not isinstance(results, list) or len(results) != len(calls):
-            malformed = PlatformMalformedAnswer(
-                code, f"a batch of {len(calls)} calls is not answered per call"
-            )
-            return [malformed] * len(calls)
-        return [self._outcome(result) for result in results]
+            message = f"a batch of {len(calls)} calls is not answered per call"
+            return [self._unmatched(message, unmatched_retryable)] * len(calls)
+        return self._outcomes(results, [key for _, key in calls], unmatched_retryable)
 
-    def _outcome(self, result: Any) -> Outcome:
+    def _unmatched(self, message: str, retryable: bool) -> PlatformAPIError:
+        """The failure of a call whose answer cannot be told (a batch not answered per call, a
+        result naming another call's key or without a status): malformed (final), or, where
+        ``retryable``, failed for now (the call is made again, same key)."""
+        if retryable:
+            return PlatformUnreachable(self.adapter.code, f"malformed batch answer: {message}")
+        return PlatformMalformedAnswer(self.adapter.code, message)
+
+    def _outcomes(self, results: list[Any], keys: list[str], unmatched_retryable: bool) -> list[Outcome]:
+        """Each call's outcome from its result (same position). A result that names an
+        ``idempotency_key`` must name its own call's: one naming another (a result moved), every
+        result naming a key that two results name, and one without an integer status answer
+        nothing for their calls (:meth:`_unmatched`), never done."""
+        named = [result.get("idempotency_key") if isinstance(result, dict) else None for result in results]
+        counted = Counter(name for name in named if isinstance(name, str))
+        outcomes: list[Outcome] = []
+        for result, key, name in zip(results, keys, named, strict=True):
+            if name is not None and (name != key or counted[name] > 1):
+                outcomes.append(self._unmatched("a result names another call's key", unmatched_retryable))
+            elif (
+                not isinstance(result, dict)
+                or not isinstance(result.get("status"), int)
+                or isinstance(result["status"], bool)
+            ):
+                outcomes.append(self._unmatched("a result has no status", unmatched_retryable))
+            else:
+                outcomes.append(self._outcome(result["status"], result.get("body")))
+        return outcomes
+
+    def _outcome(self, status: int, body: Any) -> Outcome:
+        """The outcome of one call of a batch answered ``status`` and ``body``, as its single
+        call's answer would have been."""
         code = self.adapter.code
-        if not isinstance(result, dict) or not isinstance(result.get("status"), int):
-            return PlatformMalformedAnswer(code, "a batch result has no status")
-        status, body = result["status"], result.get("body")
         if status >= 500 or status in RETRYABLE_STATUSES:
             return PlatformUnreachable(code, f"failed with {status}", status)
         if status >= 400:

@@ -226,6 +226,19 @@ class BatchPlatformAPI(PlatformAPI, Protocol):
 
 
 @runtime_checkable
+class BatchNoticeAPI(PlatformAPI, Protocol):
+    """A platform client that also sends many transfer-completed notices in one request (the
+    notice worker's rounds). Each call is ``(notice, idempotency_key)``, the key its single call
+    would carry; the answer is one outcome per notice, in order, so one refused notice fails alone.
+    A client without it is called notice by notice; a platform without the batch route (404, 405,
+    501) is served notice by notice by its client."""
+
+    def notify_transfer_completed_many(
+        self, calls: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[CallOutcome]: ...
+
+
+@runtime_checkable
 class RegionAdapter(Protocol):
     """One region's adapter, registered in the ``puhui.adapters`` entry-point group."""
 

@@ -18,9 +18,10 @@ Semantics every platform implements (docs/platform-api.md):
   payload); the hub does not repeat it (final), except 408, 425 and 429;
 - 5xx, 408, 425, 429, a timeout or a broken connection are retried by the hub with the same key
   and the same body, with exponential backoff, until the step's deadline;
-- a batch answers ``200 {"results": [...]}``, one result per item in order, each as its single
-  call would have been; a platform without batch routes answers 404 (or 405, 501) and gets single
-  calls.
+- a batch (locks, unlocks, credits, transfer-completed notices) answers ``200 {"results": [...]}``,
+  one result per item in order, each as its single call would have been (a result may name its
+  item's ``idempotency_key``); a platform without batch routes answers 404 (or 405, 501) and gets
+  single calls.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.client import (
     RETRYABLE_STATUSES,
+    TRANSFER_NOTICE_BATCH_PATH,
     TRANSFER_NOTICE_PATH,
     ClientSpec,
 )
@@ -56,6 +58,7 @@ CANONICAL = ClientSpec(
     lock_batch_path="/puhui/v1/batches/lock",
     unlock_batch_path="/puhui/v1/batches/unlock",
     import_batch_path="/puhui/v1/batches/imports",
+    transfer_notice_batch_path=TRANSFER_NOTICE_BATCH_PATH,
     fields={
         name: name
         for name in (
@@ -153,8 +156,16 @@ class ImportBatchItem(Strict):
     payload_base64: str = Field(description="The local payload (as the single call's body), base64.")
 
 
+class TransferNoticeBatchItem(TransferCompletedNotice):
+    idempotency_key: str = Field(description="This notice's own key (as its single call's header).")
+
+
 class BlockBatch(Strict):
     items: list[BlockBatchItem]
+
+
+class TransferNoticeBatch(Strict):
+    items: list[TransferNoticeBatchItem]
 
 
 class ImportBatch(Strict):
@@ -164,6 +175,11 @@ class ImportBatch(Strict):
 class BatchResult(Strict):
     status: int = Field(description="The status the item's single call would have had.")
     body: dict[str, Any] = Field(description="The body the item's single call would have had.")
+    idempotency_key: str | None = Field(
+        default=None,
+        description="The item's key, if named: a result naming another item's key (or a key two "
+        "results name) answers nothing for its item (the hub calls it again later, same key).",
+    )
 
 
 class BatchAnswer(Strict):
@@ -237,6 +253,13 @@ OPERATIONS = (
         ImportBatch,
         BatchAnswer,
     ),
+    Operation(
+        "notifyTransferCompletedBatch",
+        "transfer_notice_batch_path",
+        "Many transfer-completed notices in one request, answered per item",
+        TransferNoticeBatch,
+        BatchAnswer,
+    ),
 )
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -250,8 +273,10 @@ MODELS: tuple[type[BaseModel], ...] = (
     Refusal,
     BlockBatchItem,
     ImportBatchItem,
+    TransferNoticeBatchItem,
     BlockBatch,
     ImportBatch,
+    TransferNoticeBatch,
     BatchResult,
     BatchAnswer,
 )

@@ -11,8 +11,11 @@ until the worker completed them; then batch proposals (``--batch`` transfers per
 from ``--clients`` threads) while the worker completes them. Prints single proposals/s, batch
 proposals as transfers/s and requests/s, and completed transfers/s of the batch phase (from its
 first proposal to its last completion: the worker's rounds overlap the proposals; an idle worker
-looks for work once a second), beside the raw single-row insert transaction and the raw Ed25519
-verify measured in the same run (bench/transfer.py). Targets (DESIGN.md §8): batch proposals
+is woken by a proposal committed in its process, else looks for work once a second), beside the raw single-row insert transaction and the raw Ed25519
+verify measured in the same run (bench/transfer.py). Also the CPU time of the hub's process and of
+the two platforms' processes per completed transfer over the batch phase (the machine may be
+loaded: CPU time is what other processes do not change much), and the notices to origins still
+unacknowledged at the last completion, then the hub's CPU per transfer once they all are. Targets (DESIGN.md §8): batch proposals
 ≥ 3,000/s SQLite, ≥ 2,000/s PostgreSQL; completed ≥ 700/s SQLite (≥ 0.25 of the raw insert
 transaction), ≥ 500/s PostgreSQL (≥ 0.45).
 """
@@ -47,8 +50,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time a process has used so far (Linux: /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def process(args: list[str], ready: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], ready: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``args`` until the block ends, once ``ready`` (a URL) answers 200."""
     child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
@@ -62,7 +73,7 @@ def process(args: list[str], ready: str, env: dict[str, str] | None = None) -> I
             if child.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{' '.join(args)} did not start")
             time.sleep(0.2)
-        yield
+        yield child
     finally:
         child.terminate()
         child.wait(timeout=20)
@@ -73,6 +84,21 @@ def wait_for(database: Database, count: int, limit: float = 600) -> None:
     while completed(database) < count:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {completed(database)} of {count} transfers completed in {limit:.0f} s")
+        time.sleep(0.05)
+
+
+def pending_notices(database: Database) -> int:
+    """Notices to origins not yet answered."""
+    with database.engine.connect() as connection:
+        query = text("SELECT count(*) FROM origin_notice WHERE status = 'pending'")
+        return int(connection.execute(query).scalar_one())
+
+
+def wait_for_notices(database: Database, limit: float = 600) -> None:
+    deadline = time.monotonic() + limit
+    while pending_notices(database):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{pending_notices(database)} notices still unanswered after {limit:.0f} s")
         time.sleep(0.05)
 
 
@@ -95,12 +121,12 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         database, _, credentials, page, blocks = prepare(url, scratch, total, base)
-        sandboxes = {}
+        sandboxes, platforms = {}, []
         for code in ("JS", "SH"):
             sandbox_port = _free_port()
             sandboxes[code] = f"http://127.0.0.1:{sandbox_port}"
             command = [sys.executable, "-m", "adapters.sandbox", code, "--port", str(sandbox_port)]
-            running.enter_context(process(command, f"{sandboxes[code]}/_sandbox/state"))
+            platforms.append(running.enter_context(process(command, f"{sandboxes[code]}/_sandbox/state")))
         with database.engine.begin() as connection:  # the platforms' APIs are their own processes
             for code, address in sandboxes.items():
                 connection.execute(
@@ -125,7 +151,7 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
             # environment says for in-process benches (PUHUI_WEBHOOK_WORKER=0 turns them all off)
             "PUHUI_WEBHOOK_WORKER": "1",
         }
-        running.enter_context(
+        hub = running.enter_context(
             process([sys.executable, "-m", "hub.cli.main", "serve"], f"{base}/healthz", env)
         )
         run = Run(
@@ -155,6 +181,7 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
         batches = chunks(blocks[args.single :], args.batch)
         slices = [batches[n :: args.clients] for n in range(args.clients)]
         threads = [threading.Thread(target=send, args=(mine, f"c{n}")) for n, mine in enumerate(slices)]
+        hub_before, platforms_before = cpu_seconds(hub.pid), sum(cpu_seconds(p.pid) for p in platforms)
         start = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -166,6 +193,17 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
         run.batch_transfers, run.batch_requests = args.transfers / proposing, sum(sent) / proposing
         wait_for(database, total)
         run.completed = args.transfers / (time.perf_counter() - start)
+        hub_cpu = cpu_seconds(hub.pid) - hub_before
+        platforms_cpu = sum(cpu_seconds(p.pid) for p in platforms) - platforms_before
+        unacknowledged = pending_notices(database)
+        wait_for_notices(database)
+        drained = cpu_seconds(hub.pid) - hub_before
+        run.notes += [
+            f"batch phase CPU per completed transfer: hub {hub_cpu / args.transfers * 1000:.2f} ms,"
+            f" the two platforms {platforms_cpu / args.transfers * 1000:.2f} ms",
+            f"{unacknowledged} notices to origins unacknowledged at the last completion; hub CPU per"
+            f" transfer once all were acknowledged {drained / args.transfers * 1000:.2f} ms",
+        ]
     return run, database
 
 

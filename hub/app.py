@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -118,6 +119,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # lines of the hub's tlog-policy (GET /log/policy): its policy file plus its peers
     cosigners: list[Cosigner] = []
     witness_policy: WitnessPolicy = witness_lines
+    # set once a proposal commits in this process: the transfer worker, idle, takes it at once
+    # instead of at its next look (hub.transfers.endpoints); other processes' workers look each second
+    transfers_due = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,7 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             cosigners.append(collector)
             workers = [
                 WorkerThread(WebhookWorker(database, keystore, settings)),
-                WorkerThread(TransferWorker(database, settings)),
+                WorkerThread(TransferWorker(database, settings), wakeup=transfers_due),
                 WorkerThread(InboundTransferWorker(database, settings)),
                 WorkerThread(NoticeWorker(database, settings)),
                 WorkerThread(
@@ -171,6 +175,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keystore = keystore
     app.state.cosigners = cosigners
     app.state.witness_policy = witness_policy
+    app.state.transfers_due = transfers_due
     install_problem_handlers(app)
     # the routers are matched in this order, one by one: the transfers' first, the hot path of
     # every platform (no other router's path can match theirs: /v1/transfers, /v1/transfer-batches)

@@ -7,7 +7,8 @@ row locks and constraints. Nothing another hub process needs is kept in this pro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 LOG_QUEUE = "puhui.log.queue"  # changes queued for the log (hub.log.changes), appended by the commit
+AFTER_COMMIT = "puhui.after_commit"  # callbacks of a unit of work, called once it committed
+log = logging.getLogger("puhui.database")
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once ``session``'s unit of work has committed (``Database.finish``), in
+    the thread that committed; never when it rolls back. For in-process signals only (waking a
+    worker): what must happen with the commit is written in its transaction."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 class Database:
@@ -85,14 +95,22 @@ class Database:
     @staticmethod
     def finish(session: Session) -> None:
         """End a unit of work: commit it (the log's queued changes are appended last, see
-        ``hub.log.changes``) and close the session; on failure roll back and raise."""
+        ``hub.log.changes``) and close the session, then call its :func:`after_commit`
+        callbacks; on failure roll back and raise (the callbacks are dropped)."""
         try:
             session.commit()
         except BaseException:
+            session.info.pop(AFTER_COMMIT, None)
             session.rollback()
             session.close()
             raise
+        callbacks = session.info.pop(AFTER_COMMIT, [])
         session.close()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # committed already: a callback's failure is its own
+                log.exception("a callback after a commit failed")
 
     @staticmethod
     def abandon(session: Session) -> None:
@@ -101,6 +119,7 @@ class Database:
             session.rollback()
         finally:
             session.info.pop(LOG_QUEUE, None)  # changes queued before any statement ran
+            session.info.pop(AFTER_COMMIT, None)
             session.close()
 
     @staticmethod

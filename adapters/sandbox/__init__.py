@@ -14,8 +14,10 @@
   request, each item answered as its single call would be (``adapters.client.ClientSpec``);
 - ``POST <retirement>`` — take a retirement notice; ``POST <transfer_notice>`` — take a
   transfer-completed notice: the named locked blocks become ``exported`` (final; 404 unknown
-  block, 409 a block that is not locked); ``POST /_sandbox/notice-failures {"count": N,
-  "status": S}`` makes the next N notices answer S (503 by default: the origin is down);
+  block, 409 a block that is not locked); ``POST <transfer_notice_batch>`` — many of those, each
+  item answered as its single call would be (its result names its key); ``POST
+  /_sandbox/notice-failures {"count": N, "status": S}`` makes the next N notices (items of a batch
+  included) answer S (503 by default: the origin is down);
 - ``POST /webhooks`` — the platform's webhook receiver (each event kept once by ``webhook-id``);
   ``POST /_sandbox/webhook-failures {"count": N}`` makes the next N deliveries fail (503) and
   ``GET /_sandbox/webhooks`` lists what was received;
@@ -340,6 +342,29 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
     async def transfer_completed(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
         return answered(notice_step(key, await request.json(), spec.name("transfer_id"), take_transfer))
+
+    if spec.transfer_notice_batch_path is not None:
+
+        @app.post(spec.transfer_notice_batch_path)
+        async def transfer_completed_batch(request: Request) -> JSONResponse:
+            """Many transfer-completed notices in one request: each item (its key and its
+            notice) answered as its single call would be, the result naming the item's key."""
+            items = await items_of(request)
+            if isinstance(items, JSONResponse):
+                return items
+            results = []
+            for item in items:
+                if not isinstance(item, dict):
+                    status, body = 400, {"error": "an item is not a JSON object"}
+                    results.append({"status": status, "body": body})
+                    continue
+                key = item.get("idempotency_key")
+                notice = {name: value for name, value in item.items() if name != "idempotency_key"}
+                status, body = notice_step(
+                    key if isinstance(key, str) else None, notice, spec.name("transfer_id"), take_transfer
+                )
+                results.append({"idempotency_key": key, "status": status, "body": body})
+            return JSONResponse({"results": results})
 
     @app.post("/_sandbox/notice-failures")
     async def fail_notices(request: Request) -> JSONResponse:

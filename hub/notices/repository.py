@@ -92,15 +92,30 @@ class NoticeRepository:
         table = SQLModel.metadata.tables[str(Transfer.__tablename__)]
         update_rows(self.session.connection(), table, "id", rows)
 
-    def due(self, now: datetime, limit: int) -> Sequence[OriginNotice]:
-        """Pending notices that are due, locked for this worker (others skip them)."""
-        return self.session.exec(
-            select(OriginNotice)
-            .where(OriginNotice.status == PENDING, col(OriginNotice.next_attempt_at) <= now)
-            .order_by(col(OriginNotice.next_attempt_at))
+    def lease(self, now: datetime, limit: int, until: datetime) -> list[dict[str, Any]]:
+        """Up to ``limit`` pending notices due at ``now``, oldest due first, locked for this worker
+        (others skip them), their ``next_attempt_at`` pushed to ``until`` in one statement; each
+        as its ``kind``, ``subject``, ``platform_code``, ``idempotency_key``, ``body`` and
+        ``attempts``."""
+        notice = SQLModel.metadata.tables[str(OriginNotice.__tablename__)]
+        names = ("kind", "subject", "platform_code", "idempotency_key", "body", "attempts")
+        query = (
+            sa_select(*(notice.c[name] for name in names))
+            .where(notice.c.status == PENDING, notice.c.next_attempt_at <= now)
+            .order_by(notice.c.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
-        ).all()
+        )
+        connection = self.session.connection()
+        rows = [dict(row._mapping) for row in connection.execute(query)]
+        keys = ("kind", "subject", "platform_code")
+        update_rows(
+            connection,
+            notice,
+            keys,
+            [{**{k: row[k] for k in keys}, "next_attempt_at": until} for row in rows],
+        )
+        return rows
 
     def get(self, kind: str, subject: str, platform: str) -> OriginNotice | None:
         return self.session.get(OriginNotice, (kind, subject, platform))

@@ -3,18 +3,24 @@
 A notice is written in the transaction that retires or completes (the outbox); this worker sends
 it afterwards, never inside a request's transaction. Each due notice is leased (its
 ``next_attempt_at`` pushed past the call's timeout, committed), sent through the platform's
-client (:meth:`~adapters.contract.PlatformAPI.notify_retirement`,
-:meth:`~adapters.contract.PlatformAPI.notify_transfer_completed`) with the notice's own
-``Idempotency-Key``, and its answer recorded: 2xx acknowledged, a refusal (4xx but 408, 425, 429)
-refused for good with the platform's reason (so is a 2xx that is not a JSON object), anything else
-tried again with exponential backoff,
-dead after ``webhook_max_attempts``. Once every notice of a retirement (of a transfer) is
-acknowledged, its ``origin_notified`` becomes true.
+client with the notice's own ``Idempotency-Key`` — a retirement notice alone
+(:meth:`~adapters.contract.PlatformAPI.notify_retirement`), the round's transfer-completed
+notices to one platform in one batch call
+(:meth:`~adapters.contract.BatchNoticeAPI.notify_transfer_completed_many`: each notice its own
+key and its own outcome; one call per notice to a client without it, and by the client to a
+platform without the batch route) — and its answer recorded: 2xx acknowledged, a refusal (4xx
+but 408, 425, 429) refused for good with the platform's reason (so is a 2xx that is not a JSON
+object), anything else tried again with exponential backoff, dead after ``webhook_max_attempts``
+— so is a notice whose answer cannot be told from a batch's (the answer not one result per
+notice, a result naming another notice's key or without a status): never acknowledged by it.
+Once every notice of a retirement (of a transfer) is acknowledged, its ``origin_notified``
+becomes true.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +28,8 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from adapters.contract import PlatformAPIError
+from adapters.client import call_each
+from adapters.contract import BatchNoticeAPI, CallOutcome, PlatformAPIError
 from adapters.registry import get
 from hub.database import Database
 from hub.notices.models import ACKNOWLEDGED, DEAD, PENDING, REFUSED
@@ -30,7 +37,7 @@ from hub.notices.repository import NoticeRepository
 from hub.settings import Settings
 
 log = logging.getLogger("puhui.notices")
-BATCH = 50
+BATCH = 200  # notices leased per round (a platform's transfer-completed ones: one batch call)
 RETIREMENT, TRANSFER_COMPLETED = "retirement", "transfer-completed"
 
 
@@ -72,25 +79,21 @@ class NoticeWorker:
         self.clients.clear()
 
     def _lease(self, now: datetime) -> tuple[list[Job], dict[str, str]]:
-        lease = now + timedelta(seconds=self.settings.webhook_timeout * 2)
+        until = now + timedelta(seconds=self.settings.webhook_timeout * 2)
         with self.database.unit_of_work() as session:
-            due = NoticeRepository(session).due(now, BATCH)
-            jobs = []
-            for notice in due:
-                notice.next_attempt_at = lease
-                session.add(notice)
-                jobs.append(
-                    Job(
-                        notice.kind,
-                        notice.subject,
-                        notice.platform_code,
-                        notice.idempotency_key,
-                        notice.body,
-                        notice.attempts,
-                    )
+            notices = NoticeRepository(session)
+            jobs = [
+                Job(
+                    n["kind"],
+                    n["subject"],
+                    n["platform_code"],
+                    n["idempotency_key"],
+                    n["body"],
+                    n["attempts"],
                 )
-            urls = NoticeRepository(session).api_base_urls({job.platform for job in jobs})
-            return jobs, urls
+                for n in notices.lease(now, BATCH, until)
+            ]
+            return jobs, notices.api_base_urls({job.platform for job in jobs})
 
     def _send(self, job: Job, base_url: str) -> tuple[str, str | None]:
         """The notice's new status and the error, if any."""
@@ -105,6 +108,33 @@ class NoticeWorker:
         except PlatformAPIError as exc:  # refused (or answered malformed): final; else tried again
             return (PENDING if exc.retryable else REFUSED), str(exc)
         return ACKNOWLEDGED, None
+
+    def _attempt(self, job: Job, base_url: str) -> tuple[str, str | None]:
+        """:meth:`_send`, a fault of the hub's own side recorded as a failure for now."""
+        try:
+            return self._send(job, base_url)
+        except Exception as exc:  # a fault of the hub's side: tried again later
+            log.exception("notice %s %s to %s failed inside the hub", job.kind, job.subject, job.platform)
+            return PENDING, f"internal error: {exc!r}"
+
+    def _send_many(self, platform: str, base_url: str, jobs: list[Job]) -> list[tuple[str, str | None]]:
+        """The transfer-completed notices ``jobs`` to one platform in one batch call; each
+        notice's new status and error. Should the hub's side of the batch fail, each is sent on
+        its own (one bad notice holds back no other)."""
+        calls = [(job.body, job.key) for job in jobs]
+        try:
+            client = self._client(platform, base_url)
+            outcomes: list[CallOutcome]
+            if isinstance(client, BatchNoticeAPI):
+                outcomes = client.notify_transfer_completed_many(calls)
+            else:
+                outcomes = call_each(client.notify_transfer_completed, calls)
+            if len(outcomes) != len(jobs):
+                raise ValueError(f"{len(outcomes)} outcomes for {len(jobs)} notices")
+        except Exception:
+            log.exception("notices: a batch of %d to %s failed inside the hub", len(jobs), platform)
+            return [self._attempt(job, base_url) for job in jobs]
+        return [answer_of(outcome) for outcome in outcomes]
 
     def _apply(self, session: Session, job: Job, status: str, error: str | None, now: datetime) -> None:
         notices = NoticeRepository(session)
@@ -195,23 +225,36 @@ class NoticeWorker:
             self._record(job, status, error, now)
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Send every due notice once, then record the answers together; how many were
-        acknowledged."""
+        """Send every due notice once — a platform's transfer-completed notices in one batch call
+        — then record the answers together; how many were acknowledged."""
         moment = now or datetime.now(UTC)
         jobs, urls = self._lease(moment)
         answers: list[tuple[Job, str, str | None]] = []
+        batches: dict[str, list[Job]] = defaultdict(list)
         for job in jobs:
-            try:
-                status, error = self._send(job, urls.get(job.platform, ""))
-            except Exception as exc:  # a fault of the hub's side: tried again later
-                log.exception("notice %s %s to %s failed inside the hub", job.kind, job.subject, job.platform)
-                status, error = PENDING, f"internal error: {exc!r}"
-            answers.append((job, status, error))
+            if job.kind == TRANSFER_COMPLETED and urls.get(job.platform):
+                batches[job.platform].append(job)
+            else:
+                answers.append((job, *self._attempt(job, urls.get(job.platform, ""))))
+        for platform, batch in batches.items():
+            sent = self._send_many(platform, urls[platform], batch)
+            answers += [(job, status, error) for job, (status, error) in zip(batch, sent, strict=True)]
+        for job, _, error in answers:
             if error:
                 log.info("notice %s %s to %s: %s", job.kind, job.subject, job.platform, error)
         if answers:
             self._record_all(answers, now or datetime.now(UTC))
         return sum(status == ACKNOWLEDGED for _, status, _ in answers)
+
+
+def answer_of(outcome: CallOutcome) -> tuple[str, str | None]:
+    """A notice's new status and error from its call's outcome: acknowledged; failed for now
+    (pending, tried again); or refused for good (a refusal, a malformed answer)."""
+    if outcome is None:
+        return ACKNOWLEDGED, None
+    if isinstance(outcome, PlatformAPIError) and outcome.retryable:
+        return PENDING, str(outcome)
+    return REFUSED, str(outcome)
 
 
 def mark_notified(notices: NoticeRepository, kind: str, subject: str) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.deps import SessionDep, SettingsDep
 from hub.problems import coded_error
 from hub.text import Integer, Text
 from hub.transfers.batches import MAX_BATCH, MAX_BATCH_PARTS, TransferBatches
-from hub.transfers.endpoints import SignedSender, TransferBody, proposer
+from hub.transfers.endpoints import SignedSender, TransferBody, proposer, wake_the_worker
 
 router = APIRouter(prefix="/v1/transfer-batches", tags=["transfers"])
 
@@ -63,6 +63,7 @@ class BatchAnswer(BaseModel):
 )
 def propose_batch(
     body: BatchBody,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -75,6 +76,8 @@ def propose_batch(
     answer, created = batches.propose(
         body.model_dump(exclude_none=True), key=key, client_id=principal.client_id, sender=sender
     )
-    if not created:
+    if created:
+        wake_the_worker(request, session)
+    else:
         response.status_code = status.HTTP_200_OK
     return BatchAnswer.model_validate(answer)

@@ -1,6 +1,7 @@
-"""Batch calls of the platform clients against every sandbox: many locks, unlocks and credits in one
-request, each answered as its single call would be; and the same through a transport that answers
-404 to the batch routes (a platform without them), where the client falls back to single calls."""
+"""Batch calls of the platform clients against every sandbox: many locks, unlocks, credits and
+transfer-completed notices in one request, each answered as its single call would be; and the same
+through a transport that answers 404 to the batch routes (a platform without them), where the
+client falls back to single calls."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from fastapi.testclient import TestClient
 
 from adapters.contract import (
     CREDIT_BLOCK,
+    BatchNoticeAPI,
     BatchPlatformAPI,
+    PlatformMalformedAnswer,
     PlatformRefused,
     PlatformUnreachable,
     RenderError,
@@ -47,7 +50,12 @@ class Platform:
         self.adapter = ADAPTERS[code]
         spec = self.adapter.spec
         self.http = TestClient(create_sandbox(code))
-        batch = {spec.lock_batch_path, spec.unlock_batch_path, spec.import_batch_path} - {None}
+        batch = {
+            spec.lock_batch_path,
+            spec.unlock_batch_path,
+            spec.import_batch_path,
+            spec.transfer_notice_batch_path,
+        } - {None}
         self.transport = Counting(self.http._transport, set() if batch_routes else batch, failing)
         self.client = self.adapter.client("http://sandbox", self.transport, pseudonymizer=PSEUDONYMIZER)
 
@@ -72,9 +80,75 @@ def platform(request, routes) -> Iterator[Platform]:
 
 
 def test_every_client_offers_batch_calls(platform: Platform) -> None:
-    assert isinstance(platform.client, BatchPlatformAPI)
+    assert isinstance(platform.client, BatchPlatformAPI) and isinstance(platform.client, BatchNoticeAPI)
     spec = platform.adapter.spec
-    assert None not in (spec.lock_batch_path, spec.unlock_batch_path, spec.import_batch_path)
+    paths = (spec.lock_batch_path, spec.unlock_batch_path, spec.import_batch_path)
+    assert None not in (*paths, spec.transfer_notice_batch_path)
+
+
+def _notice(block: dict, transfer_id: str) -> dict:
+    return {
+        "transfer_id": transfer_id,
+        "destination": "SH",
+        "completed_at": "2026-12-01T00:00:00Z",
+        "blocks": [block],
+    }
+
+
+def test_a_batch_of_transfer_notices_is_answered_per_notice_and_replayed_by_key(
+    platform: Platform, routes: bool
+) -> None:
+    block = next(b for b in platform.held() if b["serial_end"] > b["serial_start"])
+    first = block["serial_start"]
+    locked = {**block, "serial_end": first, "quantity": 1}  # its first serial, locked alone
+    left = {**block, "serial_start": first + 1, "quantity": block["serial_end"] - first}
+    assert platform.client.lock_many([(locked, "lock-it")]) == [None]
+    unknown = {**locked, "block_id": "NO-SUCH-BLOCK"}
+    calls = [
+        (_notice(locked, "TR-1"), "notice-1"),
+        (_notice(left, "TR-2"), "notice-2"),  # held, never locked: not to be finalized
+        (_notice(unknown, "TR-3"), "notice-3"),
+    ]
+    outcomes = platform.client.notify_transfer_completed_many(calls)
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], PlatformRefused) and outcomes[1].status == 409
+    assert isinstance(outcomes[2], PlatformRefused) and outcomes[2].status == 404
+    pieces = platform.state()["blocks"]
+    root = block["block_id"]
+    assert pieces[f"{root}:{first}-{first}"] == "exported"
+    assert pieces[f"{root}:{first + 1}-{block['serial_end']}"] == "held"
+    again = platform.client.notify_transfer_completed_many(calls)  # the same keys: the same answers
+    assert again[0] is None
+    assert [(o.status, o.body) for o in again[1:] if isinstance(o, PlatformRefused)] == [
+        (o.status, o.body) for o in outcomes[1:] if isinstance(o, PlatformRefused)
+    ]
+    assert platform.state()["transfer_notices"] == ["TR-1"]  # taken once
+    path = platform.adapter.spec.transfer_notice_batch_path
+    sent = [p for p in platform.transport.paths if p == path]
+    assert sent == ([path] * 2 if routes else [path])  # without the route: asked once, then singly
+    assert (path in platform.client.lacking) is not routes
+    assert platform.client.notify_transfer_completed_many([]) == []
+
+
+def test_a_lock_batch_answered_with_no_json_is_raised_not_read_as_outcomes() -> None:
+    """Unlike a notice batch (tried again), a lock batch's unreadable answer is raised, as ever:
+    the transfer worker records it as a fault of the round's calls, tried again until the deadline."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"<html>ok</html>")
+
+    client = ADAPTERS["JS"].client("http://sandbox", httpx.MockTransport(answer))
+    block = {"block_id": "B", "serial_start": 1, "serial_end": 2, "quantity": 2}
+    with pytest.raises(PlatformMalformedAnswer):
+        client.lock_many([(block, "k1"), (block, "k2")])
+    notice = {
+        "transfer_id": "T",
+        "destination": "SH",
+        "completed_at": "2026-12-01T00:00:00Z",
+        "blocks": [block],
+    }
+    outcomes = client.notify_transfer_completed_many([(notice, "k3")])
+    assert isinstance(outcomes[0], PlatformUnreachable) and outcomes[0].retryable
 
 
 def test_a_batch_of_locks_is_answered_per_block_and_replayed_by_key(platform: Platform, routes: bool) -> None:

@@ -138,3 +138,14 @@ def test_end_to_end_delivery_to_the_sandbox_platform(database, settings, federat
         _verify(request, jwks)
         assert jiangsu.get("/v1/webhooks/deliveries")[0]["attempts"] == 3
         jiangsu.close()
+        kept = worker.client  # one client for the worker's rounds, not one per round
+        assert kept is not None and not kept.is_closed
+        worker.run_once(now + timedelta(minutes=10))
+        assert worker.client is kept
+        worker.close()
+        assert kept.is_closed and worker.client is None
+
+
+def test_an_idle_round_builds_no_client(worker) -> None:
+    assert worker.run_once(datetime.now(UTC) + timedelta(days=1)) == 0
+    assert worker.client is None

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 
+import pytest
+from sqlalchemy import text
+
+from hub.client.errors import Refused
+from hub.database import after_commit
 from hub.log.webhooks import WorkerThread
+from tests.hub.conftest import platform_client
 
 
 class Rounds:
@@ -52,3 +59,101 @@ def test_a_failing_round_waits_the_interval_and_the_thread_survives() -> None:
     finally:
         thread.stop()
     assert thread._thread.name == "failing-thread"
+
+
+def test_a_wakeup_ends_an_idle_wait_at_once_and_stop_ends_it_too() -> None:
+    worker = Rounds(busy_rounds=0)
+    wakeup = threading.Event()
+    thread = WorkerThread(worker, interval=3600, wakeup=wakeup)
+    thread.start()
+    try:
+        assert worker.idle.wait(10) and worker.rounds == 1  # idle now, for an hour
+        worker.idle.clear()
+        wakeup.set()  # work arrived
+        assert worker.idle.wait(10), "the woken worker waited for its interval"
+        assert worker.rounds == 2
+    finally:
+        thread.stop()
+    assert not thread._thread.is_alive()  # stopping ends the idle wait
+
+
+def test_a_wakeup_during_a_round_is_not_lost() -> None:
+    """Work committed while a round runs (after it looked) is taken by the next round at once."""
+    wakeup = threading.Event()
+    looked = threading.Event()
+    go_on = threading.Event()
+
+    class Slow(Rounds):
+        def run_once(self) -> int:
+            found = super().run_once()
+            looked.set()
+            go_on.wait(10)
+            return found
+
+    worker = Slow(busy_rounds=0)
+    thread = WorkerThread(worker, interval=3600, wakeup=wakeup)
+    thread.start()
+    try:
+        assert looked.wait(10)
+        worker.idle.clear()
+        wakeup.set()  # set while the round (which found nothing) is still running
+        go_on.set()
+        deadline = time.monotonic() + 10
+        while worker.rounds < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.rounds >= 2, "the wakeup set during the round was lost"
+    finally:
+        go_on.set()
+        thread.stop()
+
+
+def test_callbacks_after_a_commit_run_once_it_committed_and_never_after_a_rollback(database) -> None:
+    called: list[str] = []
+    with database.unit_of_work() as session:
+        session.execute(text("SELECT 1"))
+        after_commit(session, lambda: called.append("committed"))
+        assert called == []  # not before the commit
+    assert called == ["committed"]
+    with pytest.raises(RuntimeError), database.unit_of_work() as session:
+        session.execute(text("SELECT 1"))
+        after_commit(session, lambda: called.append("rolled back"))
+        raise RuntimeError("the unit of work fails")
+    assert called == ["committed"]
+
+    def failing() -> None:
+        raise ValueError("a callback's bug")
+
+    with database.unit_of_work() as session:  # a failing callback fails neither the commit nor the next
+        session.execute(text("SELECT 1"))
+        after_commit(session, failing)
+        after_commit(session, lambda: called.append("after the failing one"))
+    assert called == ["committed", "after the failing one"]
+
+
+def test_a_committed_proposal_wakes_the_transfer_worker_and_a_refused_one_does_not(hub, federation) -> None:
+    due = hub[0].app.state.transfers_due
+    jiangsu = platform_client(hub, federation, "js")
+    body = {
+        "transfer_id": "TR-WAKE",
+        "destination": "SH",
+        "to_account": {"registry": "SH", "account_id": "SH-A-1"},
+        "blocks": [{"block_id": "JS-B-2025-000001", "namespace": "JS", "start": 100001, "end": 100010}],
+    }
+    due.clear()
+    answer = jiangsu.request("POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": "w-1"})
+    assert answer.status_code == 201 and due.is_set()
+    due.clear()
+    again = jiangsu.request("POST", "/v1/transfers", json_body=body, headers={"Idempotency-Key": "w-1"})
+    assert again.status_code == 200 and not due.is_set()  # a replay proposes nothing new
+    taken = {**body, "transfer_id": "TR-WAKE-2"}  # the same serials: refused, nothing committed
+    with pytest.raises(Refused):
+        jiangsu.request("POST", "/v1/transfers", json_body=taken, headers={"Idempotency-Key": "w-2"})
+    assert not due.is_set()
+    batch = [
+        {**body, "transfer_id": f"TR-WAKE-B{n}", "blocks": [{**body["blocks"][0], "start": s, "end": s + 9}]}
+        for n, s in enumerate((100011, 100021))
+    ]
+    answer = jiangsu.request(
+        "POST", "/v1/transfer-batches", json_body={"transfers": batch}, headers={"Idempotency-Key": "w-3"}
+    )
+    assert answer.status_code == 201 and due.is_set()
