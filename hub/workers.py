@@ -17,6 +17,7 @@ from hub.log.webhooks import WebhookWorker, WorkerThread
 from hub.notices.worker import NoticeWorker
 from hub.settings import Settings
 from hub.tlog.checkpointer import Checkpointer, Cosigner
+from hub.transfers.listener import DueListener
 from hub.transfers.worker import TransferWorker
 from hub.witness.collector import CosignatureCollector
 from hub.witness.monitor import PeerMonitor
@@ -26,8 +27,10 @@ from hub.xtransfer.worker import InboundTransferWorker
 
 class Workers:
     """The workers' threads, started and stopped together. ``transfers_due`` wakes the idle
-    transfer worker (a proposal committed in this process); otherwise the work-finding workers
-    look every ``settings.worker_poll_interval`` seconds once a round found nothing."""
+    transfer worker: set by a proposal committed in this process and, on PostgreSQL, by a
+    listener of the proposals' NOTIFY (a proposal committed in any process); otherwise the
+    work-finding workers look every ``settings.worker_poll_interval`` seconds once a round found
+    nothing."""
 
     def __init__(
         self,
@@ -51,12 +54,18 @@ class Workers:
             WorkerThread(PeerWorker(database, keystore, settings, peer_transport)),
             WorkerThread(ClaimPuller(database, keystore, settings, peer_transport)),
         ]
+        self.listener: DueListener | None = None
+        if database.engine.dialect.name == "postgresql":
+            url = database.engine.url.render_as_string(hide_password=False)
+            self.listener = DueListener(url, transfers_due, retry=poll)
         self.monitor: PeerMonitor | None = None
         if settings.witness_monitor:
             self.monitor = PeerMonitor(database, settings, keystore)
             self.threads.append(WorkerThread(self.monitor, interval=settings.checkpoint_interval))
 
     def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
         for thread in self.threads:
             thread.start()
 
@@ -65,6 +74,8 @@ class Workers:
         left to its lease's expiry, as after a crash), then close the workers' clients."""
         for thread in self.threads:
             thread.stop()
+        if self.listener is not None:
+            self.listener.stop()
         if self.monitor is not None:
             self.monitor.close()
         self.cosigners.remove(self.collector)

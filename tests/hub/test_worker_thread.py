@@ -226,3 +226,44 @@ def test_puhui_work_runs_the_workers_at_the_poll_interval_until_stopped(
     intervals = {type(thread.worker).__name__: thread.interval for thread in workers.threads}
     for name in ("TransferWorker", "NoticeWorker", "WebhookWorker", "InboundTransferWorker"):
         assert intervals[name] == 0.2
+
+
+def test_a_proposal_s_notify_wakes_a_listener_only_once_it_commits(database) -> None:
+    from hub.transfers.listener import DueListener
+    from hub.transfers.repository import ProposalRepository
+
+    if database.engine.dialect.name != "postgresql":
+        with database.unit_of_work() as session:  # SQLite: no channel, nothing sent, nothing fails
+            ProposalRepository(session).announce_due()
+        return
+    due = threading.Event()
+    listener = DueListener(database.engine.url.render_as_string(hide_password=False), due)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        time.sleep(0.1)
+        due.clear()
+        with database.unit_of_work() as session:
+            ProposalRepository(session).announce_due()
+            assert not due.wait(0.5)  # not before the commit
+        assert due.wait(5)
+        due.clear()
+        with pytest.raises(RuntimeError), database.unit_of_work() as session:
+            ProposalRepository(session).announce_due()
+            raise RuntimeError("rolled back")
+        assert not due.wait(0.5)  # never for a rollback
+    finally:
+        listener.stop()
+    assert not any(thread.name == "transfers-listener-thread" for thread in threading.enumerate())
+
+
+def test_a_listener_whose_database_is_gone_retries_and_stops(tmp_path) -> None:
+    from hub.transfers.listener import DueListener
+
+    due = threading.Event()
+    listener = DueListener("postgresql+psycopg://nobody@127.0.0.1:1/none", due, retry=0.05)
+    listener.start()
+    time.sleep(0.3)  # a few failed attempts, logged
+    assert not listener.listening.is_set() and not due.is_set()
+    listener.stop()
+    assert not any(thread.name == "transfers-listener-thread" for thread in threading.enumerate())
