@@ -11,13 +11,18 @@ until the worker completed them; then batch proposals (``--batch`` transfers per
 from ``--clients`` threads) while the worker completes them. Prints single proposals/s, batch
 proposals as transfers/s and requests/s, and completed transfers/s of the batch phase (from its
 first proposal to its last completion: the worker's rounds overlap the proposals; an idle worker
-is woken by a proposal committed in its process, else looks for work once a second), beside the raw single-row insert transaction and the raw Ed25519
+is woken by a proposal committed in its process, else looks for work every poll interval, 1 s), beside the raw single-row insert transaction and the raw Ed25519
 verify measured in the same run (bench/transfer.py). Also the CPU time of the hub's process and of
 the two platforms' processes per completed transfer over the batch phase (the machine may be
 loaded: CPU time is what other processes do not change much), and the notices to origins still
 unacknowledged at the last completion, then the hub's CPU per transfer once they all are. Targets (DESIGN.md §8): batch proposals
 ≥ 3,000/s SQLite, ≥ 2,000/s PostgreSQL; completed ≥ 700/s SQLite (≥ 0.25 of the raw insert
 transaction), ≥ 500/s PostgreSQL (≥ 0.45).
+
+``--worker-process``: the hub served without workers (``puhui serve --no-workers``) and its
+workers in a ``puhui work`` process of their own (idle, they look for work every ``--poll``
+seconds, PUHUI_WORKER_POLL_INTERVAL); the hub's CPU is then both processes'. The shape that ran is
+printed, and the load average at the batch phase's start and end.
 """
 
 from __future__ import annotations
@@ -79,6 +84,27 @@ def process(
         child.wait(timeout=20)
 
 
+@contextmanager
+def worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`puhui work` until the block ends (SIGTERM: it stops after its current rounds)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli.main", "work"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield child
+    finally:
+        child.terminate()
+        child.wait(timeout=20)
+
+
+def hub_cpu_seconds(hubs: list[subprocess.Popen[bytes]]) -> float:
+    """The CPU time of the hub's processes: the served one, and its workers' when on their own."""
+    return sum(cpu_seconds(hub.pid) for hub in hubs)
+
+
 def wait_for(database: Database, count: int, limit: float = 600) -> None:
     deadline = time.monotonic() + limit
     while completed(database) < count:
@@ -109,6 +135,17 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=100, help="transfers proposed one per request")
     parser.add_argument("--clients", type=int, default=2, help="client threads sending batches")
     parser.add_argument("--postgres")
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="serve the hub without workers (--no-workers) and run them in a `puhui work` process",
+    )
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=None,
+        help="the workers' idle poll interval (PUHUI_WORKER_POLL_INTERVAL)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch, bench_database(args.postgres) as url:
         run, database = measure(args, Path(scratch), url)
@@ -151,13 +188,26 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
             # environment says for in-process benches (PUHUI_WEBHOOK_WORKER=0 turns them all off)
             "PUHUI_WEBHOOK_WORKER": "1",
         }
-        hub = running.enter_context(
-            process([sys.executable, "-m", "hub.cli.main", "serve"], f"{base}/healthz", env)
-        )
+        if args.poll is not None:
+            env["PUHUI_WORKER_POLL_INTERVAL"] = str(args.poll)
+        serve = [sys.executable, "-m", "hub.cli.main", "serve"]
+        if args.worker_process:
+            serve.append("--no-workers")
+        hub = running.enter_context(process(serve, f"{base}/healthz", env))
+        hubs = [hub]
+        if args.worker_process:
+            hubs.append(running.enter_context(worker_process(env)))
+            shape = (
+                "hub served by uvicorn without workers (--no-workers), its workers in a `puhui work`"
+                f" process (idle poll {env.get('PUHUI_WORKER_POLL_INTERVAL', '1')} s)"
+            )
+        else:
+            shape = "hub served by uvicorn in its own process (its worker threads)"
+        print(f"shape: {shape}", flush=True)
         run = Run(
             f"backend {url.split(':')[0]}, {args.single} single + {args.transfers} batched transfers"
-            f" ({args.batch} per request, {args.clients} client threads); hub served by uvicorn in its own"
-            " process (its worker thread), the JS and SH sandbox platforms each in its own process"
+            f" ({args.batch} per request, {args.clients} client threads); {shape}; the JS and SH sandbox"
+            " platforms each in its own process"
         )
         with PlatformClient.from_credentials(credentials / "js.json", base_url=base) as jiangsu:
             if args.single:
@@ -181,7 +231,9 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
         batches = chunks(blocks[args.single :], args.batch)
         slices = [batches[n :: args.clients] for n in range(args.clients)]
         threads = [threading.Thread(target=send, args=(mine, f"c{n}")) for n, mine in enumerate(slices)]
-        hub_before, platforms_before = cpu_seconds(hub.pid), sum(cpu_seconds(p.pid) for p in platforms)
+        hub_before, platforms_before = hub_cpu_seconds(hubs), sum(cpu_seconds(p.pid) for p in platforms)
+        load_before = os.getloadavg()[0]
+        worker_before = cpu_seconds(hubs[1].pid) if args.worker_process else 0.0
         start = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -193,16 +245,25 @@ def measure(args: argparse.Namespace, scratch: Path, url: str) -> tuple[Run, Dat
         run.batch_transfers, run.batch_requests = args.transfers / proposing, sum(sent) / proposing
         wait_for(database, total)
         run.completed = args.transfers / (time.perf_counter() - start)
-        hub_cpu = cpu_seconds(hub.pid) - hub_before
+        hub_cpu = hub_cpu_seconds(hubs) - hub_before
+        load_after = os.getloadavg()[0]
         platforms_cpu = sum(cpu_seconds(p.pid) for p in platforms) - platforms_before
         unacknowledged = pending_notices(database)
         wait_for_notices(database)
-        drained = cpu_seconds(hub.pid) - hub_before
+        drained = hub_cpu_seconds(hubs) - hub_before
+        worker_cpu = cpu_seconds(hubs[1].pid) - worker_before if args.worker_process else None
         run.notes += [
+            f"load average (1 min) {load_before:.2f} at the batch phase's start, {load_after:.2f} at the"
+            " last completion",
             f"batch phase CPU per completed transfer: hub {hub_cpu / args.transfers * 1000:.2f} ms,"
             f" the two platforms {platforms_cpu / args.transfers * 1000:.2f} ms",
             f"{unacknowledged} notices to origins unacknowledged at the last completion; hub CPU per"
-            f" transfer once all were acknowledged {drained / args.transfers * 1000:.2f} ms",
+            f" transfer once all were acknowledged {drained / args.transfers * 1000:.2f} ms"
+            + (
+                f" (of which the `puhui work` process {worker_cpu / args.transfers * 1000:.2f} ms)"
+                if worker_cpu is not None
+                else ""
+            ),
         ]
     return run, database
 

@@ -21,15 +21,12 @@ from hub.console.pages import router as console_router
 from hub.console.review import router as review_router
 from hub.console.signin import router as signin_router
 from hub.crosshub.endpoints import router as crosshub_router
-from hub.crosshub.worker import PeerWorker
 from hub.database import Database
 from hub.keystore import KeyStore
 from hub.limits import BodySizeLimit, NoNulInUrl
 from hub.log.endpoints import router as log_router
 from hub.log.webhook_endpoints import router as webhooks_router
-from hub.log.webhooks import WebhookWorker, WorkerThread
 from hub.meta.endpoints import router as meta_router
-from hub.notices.worker import NoticeWorker
 from hub.openapi import document_problems
 from hub.operators.endpoints import router as operators_router
 from hub.peering.endpoints import router as peering_router
@@ -47,20 +44,17 @@ from hub.retirement.endpoints import router as retirement_router
 from hub.settings import Settings
 from hub.standards.endpoints import router as standards_router
 from hub.strict import install_strict_json
-from hub.tlog.checkpointer import Checkpointer, Cosigner
+from hub.tlog.checkpointer import Cosigner
 from hub.tlog.endpoints import router as tlog_router
 from hub.tlog.policy import WitnessPolicy
 from hub.transfers.batch_endpoints import router as transfer_batches_router
 from hub.transfers.endpoints import router as transfers_router
-from hub.transfers.worker import TransferWorker
-from hub.witness.collector import CosignatureCollector, witness_lines
+from hub.witness.collector import witness_lines
 from hub.witness.endpoints import router as witness_router
-from hub.witness.monitor import PeerMonitor
+from hub.workers import Workers
 from hub.xdedup.endpoints import router as xdedup_router
 from hub.xdedup.endpoints import status_router as claim_feeds_router
-from hub.xdedup.worker import ClaimPuller
 from hub.xtransfer.endpoints import router as xtransfer_router
-from hub.xtransfer.worker import InboundTransferWorker
 
 
 def operation_id(route: APIRoute) -> str:
@@ -120,45 +114,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     cosigners: list[Cosigner] = []
     witness_policy: WitnessPolicy = witness_lines
     # set once a proposal commits in this process: the transfer worker, idle, takes it at once
-    # instead of at its next look (hub.transfers.endpoints); other processes' workers look each second
+    # instead of at its next look (hub.transfers.endpoints); other processes' workers look every
+    # worker poll interval (PUHUI_WORKER_POLL_INTERVAL)
     transfers_due = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        workers = []
-        monitor = collector = None
-        if settings.webhook_worker:
-            collector = CosignatureCollector(database, settings, keystore)
-            cosigners.append(collector)
-            workers = [
-                WorkerThread(WebhookWorker(database, keystore, settings)),
-                WorkerThread(TransferWorker(database, settings), wakeup=transfers_due),
-                WorkerThread(InboundTransferWorker(database, settings)),
-                WorkerThread(NoticeWorker(database, settings)),
-                WorkerThread(
-                    Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval
-                ),
-                WorkerThread(
-                    PeerWorker(database, keystore, settings, getattr(app.state, "peer_transport", None))
-                ),
-                WorkerThread(
-                    ClaimPuller(database, keystore, settings, getattr(app.state, "peer_transport", None))
-                ),
-            ]
-            if settings.witness_monitor:
-                monitor = PeerMonitor(database, settings, keystore)
-                workers.append(WorkerThread(monitor, interval=settings.checkpoint_interval))
+        workers = None
+        if settings.webhook_worker:  # else another process runs them (puhui work)
+            transport = getattr(app.state, "peer_transport", None)
+            workers = Workers(database, settings, keystore, cosigners, transfers_due, transport)
         freeze_startup_objects()
-        for worker in workers:
-            worker.start()
+        if workers is not None:
+            workers.start()
         yield
-        for worker in workers:
-            worker.stop()
-        if monitor is not None:
-            monitor.close()
-        if collector is not None:
-            cosigners.remove(collector)
-            collector.close()
+        if workers is not None:
+            workers.stop()
 
     # no 307 to the path without its trailing slash: a redirected request's signature names the
     # path it was signed for (1019), so a 404 problem says which path was meant instead

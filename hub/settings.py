@@ -61,7 +61,16 @@ class Settings(BaseSettings):
     )
 
     webhook_worker: bool = Field(
-        default=True, description="Run the webhook and transfer workers in this process."
+        default=True,
+        description="Run the background workers (webhooks, transfers, notices, checkpoints, peers) in the"
+        " served process; off: another process runs them (puhui work).",
+    )
+    worker_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds an idle worker waits before looking for work again (transfers, notices, "
+        "webhooks); a proposal committed in the worker's own process wakes it at once.",
     )
     webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a delivery is dead.")
     webhook_backoff: float = Field(default=5.0, gt=0, description="Seconds before the first retry; doubles.")

@@ -20,6 +20,7 @@ from hub.cli import (
     serve,
     standards_cmd,
     witness,
+    work,
 )
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve_command)
+app.command("work")(work.work_command)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(schemas_cmd.app, name="schemas")

@@ -36,6 +36,8 @@ def _announce(settings: Settings) -> None:
     base = settings.resolved_public_url
     console.print(f"[bold]Puhui Hub[/] serving on {base}", soft_wrap=True)
     console.print(f"  database   {settings.resolved_database_url}", highlight=False, soft_wrap=True)
+    if not settings.webhook_worker:
+        console.print("  workers    none in this process (run them: puhui work)", highlight=False)
     for label, path in [
         ("health", "/healthz"),
         ("ready", "/readyz"),
@@ -81,11 +83,24 @@ ProcessesOption = Annotated[
 ]
 
 
+WorkersOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--workers/--no-workers",
+        help="Run the background workers in the served processes; default PUHUI_WEBHOOK_WORKER (on)."
+        " Off: run them with puhui work.",
+    ),
+]
+
+
 def serve_command(
-    host: HostOption = None, port: PortOption = None, processes: ProcessesOption = None
+    host: HostOption = None,
+    port: PortOption = None,
+    processes: ProcessesOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Serve the hub (the database must be migrated: puhui db upgrade)."""
-    serve(_settings(host, port, processes=processes))
+    serve(_settings(host, port, processes=processes, webhook_worker=workers))
 
 
 @demo_app.command("seed")

@@ -18,6 +18,7 @@ from hub.problems import BadRequest, NotFound, coded_error
 from hub.text import Integer, Text
 from hub.transfers.models import Transfer
 from hub.transfers.public import TransferPublic, transfer_public
+from hub.transfers.repository import ProposalRepository
 from hub.transfers.service import TransferService
 from hub.xtransfer.models import Side
 from hub.xtransfer.public import inbound_public
@@ -110,7 +111,9 @@ def propose(
 
 def wake_the_worker(request: Request, session: Session) -> None:
     """Once the request's proposals commit, this process's transfer worker (idle) takes them at
-    once, not at its next look a second later (``app.state.transfers_due``)."""
+    once, not at its next look (``app.state.transfers_due``); on PostgreSQL so do the workers of
+    every other process (a NOTIFY in the proposals' transaction, hub.transfers.listener)."""
+    ProposalRepository(session).announce_due()
     due = getattr(request.app.state, "transfers_due", None)
     if due is not None:
         after_commit(session, due.set)

@@ -77,9 +77,21 @@ def _statements() -> dict[str, Executable]:
     }
 
 
+# PostgreSQL's channel on which a committed proposal wakes the idle transfer workers of every
+# process (hub.transfers.listener): NOTIFY is delivered only when its transaction commits
+DUE_CHANNEL = "puhui_transfers_due"
+NOTIFY_DUE = text(f"NOTIFY {DUE_CHANNEL}")
+
+
 class ProposalRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def announce_due(self) -> None:
+        """On PostgreSQL, tell every process listening that transfers are due, once (and only if)
+        this transaction commits; SQLite has no such channel (its workers look every poll interval)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.connection().execute(NOTIFY_DUE)
 
     def lock_in_order(self, names: Sequence[str]) -> None:
         """Take the advisory locks on ``names`` in the order given, in one round trip

@@ -157,3 +157,113 @@ def test_a_committed_proposal_wakes_the_transfer_worker_and_a_refused_one_does_n
         "POST", "/v1/transfer-batches", json_body={"transfers": batch}, headers={"Idempotency-Key": "w-3"}
     )
     assert answer.status_code == 201 and due.is_set()
+
+
+WORKER_THREADS = {
+    "transferworker-thread",
+    "noticeworker-thread",
+    "webhookworker-thread",
+    "checkpointer-thread",
+}
+
+
+def _worker_threads() -> set[str]:
+    return {thread.name for thread in threading.enumerate() if thread.is_alive()} & WORKER_THREADS
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_a_served_hub_runs_its_workers_only_when_they_are_on(database, settings, on: bool) -> None:
+    from fastapi.testclient import TestClient
+
+    from hub.app import create_app
+
+    served = settings.model_copy(update={"webhook_worker": on, "witness_monitor": False})
+    assert not _worker_threads()
+    with TestClient(create_app(served, database)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert _worker_threads() == (WORKER_THREADS if on else set())
+    assert not _worker_threads()  # stopped with the app
+
+
+@pytest.mark.parametrize("value", [0, -1, 61, "soon", float("nan")])
+def test_a_poll_interval_out_of_bounds_is_refused(tmp_path, value: object) -> None:
+    from pydantic import ValidationError
+
+    from hub.settings import Settings
+
+    with pytest.raises(ValidationError, match="worker_poll_interval"):
+        Settings(data_dir=tmp_path, worker_poll_interval=value)
+
+
+def test_puhui_work_runs_the_workers_at_the_poll_interval_until_stopped(
+    database_url, settings, monkeypatch
+) -> None:
+    from hub.cli.work import work
+    from hub.workers import Workers
+
+    quick = settings.model_copy(update={"database_url": database_url, "worker_poll_interval": 0.2})
+    built: list[Workers] = []
+    original = Workers.start
+
+    def start(self: Workers) -> None:
+        built.append(self)
+        original(self)
+
+    stop = threading.Event()
+    monkeypatch.setattr(Workers, "start", start)
+    runner = threading.Thread(target=work, args=(quick, stop))
+    runner.start()
+    deadline = time.monotonic() + 10
+    while _worker_threads() != WORKER_THREADS:
+        if time.monotonic() > deadline or not runner.is_alive():
+            stop.set()
+            pytest.fail("the workers did not start")
+        time.sleep(0.02)
+    stop.set()
+    runner.join(timeout=10)
+    assert not runner.is_alive() and not _worker_threads()
+    (workers,) = built
+    intervals = {type(thread.worker).__name__: thread.interval for thread in workers.threads}
+    for name in ("TransferWorker", "NoticeWorker", "WebhookWorker", "InboundTransferWorker"):
+        assert intervals[name] == 0.2
+
+
+def test_a_proposal_s_notify_wakes_a_listener_only_once_it_commits(database) -> None:
+    from hub.transfers.listener import DueListener
+    from hub.transfers.repository import ProposalRepository
+
+    if database.engine.dialect.name != "postgresql":
+        with database.unit_of_work() as session:  # SQLite: no channel, nothing sent, nothing fails
+            ProposalRepository(session).announce_due()
+        return
+    due = threading.Event()
+    listener = DueListener(database.engine.url.render_as_string(hide_password=False), due)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        time.sleep(0.1)
+        due.clear()
+        with database.unit_of_work() as session:
+            ProposalRepository(session).announce_due()
+            assert not due.wait(0.5)  # not before the commit
+        assert due.wait(5)
+        due.clear()
+        with pytest.raises(RuntimeError), database.unit_of_work() as session:
+            ProposalRepository(session).announce_due()
+            raise RuntimeError("rolled back")
+        assert not due.wait(0.5)  # never for a rollback
+    finally:
+        listener.stop()
+    assert not any(thread.name == "transfers-listener-thread" for thread in threading.enumerate())
+
+
+def test_a_listener_whose_database_is_gone_retries_and_stops(tmp_path) -> None:
+    from hub.transfers.listener import DueListener
+
+    due = threading.Event()
+    listener = DueListener("postgresql+psycopg://nobody@127.0.0.1:1/none", due, retry=0.05)
+    listener.start()
+    time.sleep(0.3)  # a few failed attempts, logged
+    assert not listener.listening.is_set() and not due.is_set()
+    listener.stop()
+    assert not any(thread.name == "transfers-listener-thread" for thread in threading.enumerate())
