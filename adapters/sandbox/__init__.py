@@ -37,7 +37,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,6 +213,18 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
             )
         return JSONResponse(answer[1], status_code=answer[0])
 
+    def each_answered(
+        items: list[Any], answer: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A batch's results: each item answered as its single call would be, one that is not a
+        JSON object refused (400) in its place."""
+        return [
+            answer(item)
+            if isinstance(item, dict)
+            else {"status": 400, "body": {"error": "an item is not a JSON object"}}
+            for item in items
+        ]
+
     async def items_of(request: Request) -> list[Any] | JSONResponse:
         body = await request.json()
         items = body.get("items") if isinstance(body, dict) else None
@@ -225,14 +237,13 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
         items = await items_of(request)
         if isinstance(items, JSONResponse):
             return items
-        results = []
-        for item in items:
-            if not isinstance(item, dict):
-                status, body = 400, {"error": "an item is not a JSON object"}
-            else:
-                key = item.get("idempotency_key")
-                status, body = block_step(key, str(item.get(names["block_id"])), item, wanted, then)
-            results.append({"status": status, "body": body})
+
+        def answer(item: dict[str, Any]) -> dict[str, Any]:
+            key = item.get("idempotency_key")
+            status, body = block_step(key, str(item.get(names["block_id"])), item, wanted, then)
+            return {"status": status, "body": body}
+
+        results = each_answered(items, answer)
         if "lock-batch" in faults and wanted == "held":
             results = results[:-1]
         return JSONResponse({"results": results})
@@ -352,19 +363,16 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
             items = await items_of(request)
             if isinstance(items, JSONResponse):
                 return items
-            results = []
-            for item in items:
-                if not isinstance(item, dict):
-                    status, body = 400, {"error": "an item is not a JSON object"}
-                    results.append({"status": status, "body": body})
-                    continue
+
+            def answer(item: dict[str, Any]) -> dict[str, Any]:
                 key = item.get("idempotency_key")
                 notice = {name: value for name, value in item.items() if name != "idempotency_key"}
                 status, body = notice_step(
                     key if isinstance(key, str) else None, notice, spec.name("transfer_id"), take_transfer
                 )
-                results.append({"idempotency_key": key, "status": status, "body": body})
-            return JSONResponse({"results": results})
+                return {"idempotency_key": key, "status": status, "body": body}
+
+            return JSONResponse({"results": each_answered(items, answer)})
 
     @app.post("/_sandbox/notice-failures")
     async def fail_notices(request: Request) -> JSONResponse:
