@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import console_password
 from tests.demo_hub import DemoHub
@@ -77,7 +78,7 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     _shot(page, artifacts, "03-queue-en")
 
     page.get_by_role("link", name="RR-2026-0001").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Recognition RR-2026-0001"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Recognition RR-2026-0001")
     _accessible(page)
     _shot(page, artifacts, "04-decision")
     page.get_by_role("button", name="Approve").click()  # no reason: the browser keeps the form
@@ -86,7 +87,7 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     page.get_by_label("Reason (required)").fill("Meets the YRD rules; within the 5 % offset limit")
     page.get_by_role("button", name="Approve").click()
     page.wait_for_selector("#verify")
-    assert page.get_by_text("Approved", exact=True).is_visible()
+    expect(page.get_by_text("Approved", exact=True)).to_be_visible()
     verification = page.get_by_role("table", name="The certificate's signature and its proof of inclusion")
     assert "✓ verified with the hub's published key" in verification.inner_text()
     assert "✓ names this certificate's digest" in verification.inner_text()
@@ -108,21 +109,22 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     assert offline.returncode == 0 and "valid certificate" in offline.stdout, offline.stdout + offline.stderr
 
     page.get_by_role("link", name="Review queue").click()
-    assert page.locator("table tbody tr").count() == 1
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pending recognitions — SH")
+    expect(page.locator("table tbody tr")).to_have_count(1)
     page.get_by_role("link", name="RR-2026-0003").click()
     page.get_by_label("Reason (required)").fill("The event's neutralization plan was withdrawn")
     page.get_by_role("button", name="Reject").click()
     page.wait_for_url("**/console/recognitions/**")
-    assert page.get_by_text("Rejected", exact=True).is_visible()
+    expect(page.get_by_text("Rejected", exact=True)).to_be_visible()
     assert page.get_by_text("The event's neutralization plan was withdrawn").is_visible()
     _accessible(page)
     _shot(page, artifacts, "06-rejected")
 
     page.get_by_role("link", name="Review queue").click()
-    assert page.get_by_text("Nothing to review.").is_visible()
+    expect(page.get_by_text("Nothing to review.")).to_be_visible()
 
     page.get_by_role("link", name="Dashboard").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Federation dashboard"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Federation dashboard")
     # the dashboard leads with the map of flows between regions (the seeded history's, and the
     # recognition just approved), before any chart or table
     flow_map = page.get_by_role(
@@ -148,15 +150,16 @@ def test_an_operator_reviews_the_demo_queue(browser: Any, hub: DemoHub, artifact
     _shot(page, artifacts, "07-dashboard")
 
     page.get_by_role("link", name="Rulesets").click()
-    assert page.get_by_role("heading", name="yrd-recognition: what changed from v1 to v2").is_visible()
+    expect(page.get_by_role("heading", name="yrd-recognition: what changed from v1 to v2")).to_be_visible()
     _accessible(page)
     _shot(page, artifacts, "08-rulesets")
 
     page.get_by_role("link", name="中文").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "互认规则"
+    expect(page.get_by_role("heading", level=1)).to_have_text("互认规则")
     _accessible(page)
     page.get_by_role("link", name="联盟概览").click()
-    assert page.get_by_role("img", name="区域间流向图（来源 → 目的地，已互认与已转移的吨数）").is_visible()
+    flow_map_zh = page.get_by_role("img", name="区域间流向图（来源 → 目的地，已互认与已转移的吨数）")
+    expect(flow_map_zh).to_be_visible()
     assert "上海碳普惠平台" in (page.locator("#flow-map-desc").text_content() or "")
     _accessible(page)
     _shot(page, artifacts, "09-dashboard-zh")
