@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from hub.auth.keys import platform_keys
 from hub.auth.models import AccessToken, OAuthClient, SeenNonce, SignedRequest
+from hub.driver import run
 from hub.platforms.models import Platform
 
 
@@ -145,7 +146,7 @@ class AuthRepository:
     def token_state(self, jti: str) -> TokenState | None:
         """The token's state with its client and the client's platform (status and keys), in
         one round trip of plain columns (no ORM objects are built or tracked)."""
-        row = self.session.connection().execute(_statements()["token_state"], {"jti": jti}).first()
+        row = run(self.session.connection(), _statements()["token_state"], {"jti": jti}).first()
         if row is None:
             return None
         return TokenState(
@@ -189,7 +190,7 @@ class AuthRepository:
         connection = self.session.connection()
         statement = _statements()[f"nonce_{connection.dialect.name}"]
         values = {"purpose": purpose, "issuer": issuer, "jti": jti, "expires_at": expires_at}
-        inserted = connection.execute(statement, values).first()
+        inserted = run(connection, statement, values).first()
         return inserted is not None
 
     def record_request(self, values: dict[str, Any], expires_at: datetime) -> bool:
@@ -200,7 +201,7 @@ class AuthRepository:
         connection = self.session.connection()
         if connection.dialect.name == "postgresql":
             params = {**values, "nonce_expires_at": expires_at}
-            return connection.execute(_statements()["request_postgresql"], params).first() is not None
+            return run(connection, _statements()["request_postgresql"], params).first() is not None
         if not self.consume_nonce("request", values["client_id"], values["jti"], expires_at):
             return False
         self.add_signed_request(values)
@@ -216,7 +217,7 @@ class AuthRepository:
     def add_signed_request(self, values: dict[str, Any]) -> None:
         """Store a received request, its columns as ``values`` (one Core insert: nothing is
         tracked by the session)."""
-        self.session.connection().execute(_statements()["signed_request"], values)
+        run(self.session.connection(), _statements()["signed_request"], values)
 
     def signed_request(self, request_id: str) -> SignedRequest | None:
         return self.session.get(SignedRequest, request_id)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -25,13 +26,31 @@ from mutual_recognition.parts import BlockExtent, Normalized, Part, PartRequest,
 from schemas.validation import Issue
 
 
+class HeldBlock(Protocol):
+    """What a resolution reads of a block: where its serials lie, who holds it, its status
+    (a :class:`~hub.registry.models.CreditBlock`, or a plain row of these columns)."""
+
+    @property
+    def block_id(self) -> str: ...
+    @property
+    def serial_namespace(self) -> str: ...
+    @property
+    def serial_start(self) -> int: ...
+    @property
+    def serial_end(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def current_registry(self) -> str: ...
+
+
 @dataclass
 class Resolution:
     """What a request's serials resolved to: the parts, their blocks, every check outcome, the
     issues that refuse it, and the certificate it consumes (if it names one that holds them)."""
 
     normalized: Normalized
-    blocks: dict[str, CreditBlock]
+    blocks: Mapping[str, HeldBlock]
     outcomes: list[CheckOutcome] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     consumes: str | None = None
@@ -44,7 +63,7 @@ class Resolution:
     def quantity(self) -> int:
         return self.normalized.quantity
 
-    def pairs(self) -> list[tuple[CreditBlock, Part]]:
+    def pairs(self) -> list[tuple[HeldBlock, Part]]:
         return [(self.blocks[part.block_id], part) for part in self.parts]
 
 
@@ -84,7 +103,7 @@ class Reservations:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.claims = ClaimRepository(session)
-        self.known: dict[str, CreditBlock] = {}  # blocks read ahead for the requests to come
+        self.known: dict[str, HeldBlock] = {}  # blocks read ahead for the requests to come
         self.locked: set[str] = set()  # namespaces locked by this instance's transaction
         self.ahead: dict[str, ClaimsAhead] = {}  # claims read ahead, per namespace
 
@@ -120,12 +139,25 @@ class Reservations:
                 ranges, self.claims.overlapping_any(namespace, sorted(ranges))
             )
 
-    def _blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
+    def stored(self, resolution: Resolution) -> list[tuple[CreditBlock, Part]]:
+        """``resolution.pairs()`` with each block as its stored row (one read for the blocks
+        that were read ahead as plain rows): for what needs more of a block than a resolution."""
+        plain = {block.block_id for block in resolution.blocks.values() if not isinstance(block, CreditBlock)}
+        rows = self._read(plain) if plain else {}
+        return [
+            (block if isinstance(block, CreditBlock) else rows[block.block_id], part)
+            for block, part in resolution.pairs()
+        ]
+
+    def _read(self, ids: set[str]) -> dict[str, CreditBlock]:
+        read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(ids))))
+        return {block.block_id: block for block in read}
+
+    def _blocks(self, ids: set[str]) -> dict[str, HeldBlock]:
         found = {block_id: self.known[block_id] for block_id in ids if block_id in self.known}
         missing = sorted(ids - found.keys())
         if missing:
-            read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(missing)))
-            found |= {block.block_id: block for block in read}
+            found |= self._read(set(missing))
         return found
 
     def resolve(

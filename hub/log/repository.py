@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Executable, Table, bindparam, text, update
 from sqlmodel import Session, SQLModel, col, select
 
+from hub.driver import in_names, in_values, run
 from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
 from hub.multirow import insert_many
 from hub.platforms.models import Platform
@@ -26,15 +27,12 @@ def _table(name: str) -> Table:
 def _statements() -> dict[str, Executable]:
     """The append's statements, built once (building and hashing an expression tree costs more
     than running it)."""
-    head, platform = _table("log_head"), _table(str(Platform.__tablename__))
+    head = _table("log_head")
     return {
         "reserve": update(head)
         .where(head.c.id == 1)
         .values(size=head.c.size + bindparam("count"))
         .returning(head.c.size),
-        "webhooks": select(platform.c.code, platform.c.webhook_url).where(
-            platform.c.code.in_(bindparam("codes", expanding=True))
-        ),
         # PostgreSQL: the two above in one statement (the head's row: no code; a platform's: no size)
         "reserve_webhooks": text(
             "WITH reserved AS (UPDATE log_head SET size = size + :count WHERE id = 1 RETURNING size)"
@@ -42,6 +40,14 @@ def _statements() -> dict[str, Executable]:
             " UNION ALL SELECT code, webhook_url, NULL FROM platform WHERE code = ANY(CAST(:codes AS text[]))"
         ),
     }
+
+
+@functools.cache
+def _webhooks(count: int) -> Executable:
+    """The webhook URLs of ``count`` platforms (one statement per count: a fixed SQL for
+    ``hub.driver.run``; there are as many counts as platforms)."""
+    platform = _table(str(Platform.__tablename__))
+    return select(platform.c.code, platform.c.webhook_url).where(platform.c.code.in_(in_names("code", count)))
 
 
 class LogRepository:
@@ -59,7 +65,7 @@ class LogRepository:
     def reserve(self, count: int) -> int:
         """Grow the log by ``count`` and return the first new index, in one statement that locks
         the head row until the transaction ends (SQLite: the write lock is already held)."""
-        size = self.session.connection().execute(_statements()["reserve"], {"count": count}).scalar_one()
+        size = run(self.session.connection(), _statements()["reserve"], {"count": count}).scalar_one()
         return int(size) - count
 
     def reserve_with_webhooks(
@@ -70,8 +76,8 @@ class LogRepository:
         connection = self.session.connection()
         if connection.dialect.name != "postgresql" or not platforms:
             return self.reserve(count), self.webhook_urls(platforms)
-        rows = connection.execute(
-            _statements()["reserve_webhooks"], {"count": count, "codes": sorted(platforms)}
+        rows = run(
+            connection, _statements()["reserve_webhooks"], {"count": count, "codes": sorted(platforms)}
         )
         size, hooks = None, {}
         for code, url, reserved in rows:
@@ -87,7 +93,7 @@ class LogRepository:
         """The webhook URL of each of ``platforms`` that exists."""
         if not platforms:
             return {}
-        rows = self.session.connection().execute(_statements()["webhooks"], {"codes": sorted(platforms)})
+        rows = run(self.session.connection(), _webhooks(len(platforms)), in_values("code", sorted(platforms)))
         return {str(code): url for code, url in rows}
 
     def insert_appended(

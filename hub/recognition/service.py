@@ -103,14 +103,15 @@ class RecognitionService:
         origin, destination = request["origin_registry"], request["destination_registry"]
         outcomes: list[CheckOutcome] = [registries_differ(origin, destination)]
         issues = [] if outcomes[0].passed else [Issue("/destination_registry", "5011", outcomes[0].detail)]
-        resolution = Reservations(self.session).resolve(
+        reservations = Reservations(self.session)
+        resolution = reservations.resolve(
             part_requests(request["blocks"]), sender=sender, kind=ClaimKind.RECOGNITION
         )
         issues += resolution.issues
         outcomes += resolution.outcomes
         if issues:
             raise _refuse(issues)
-        candidates = self.candidates(resolution.pairs())
+        candidates = self.candidates(reservations.stored(resolution))
         peer = forwarding_peer(self.session, destination)
         if peer is not None:  # the destination is a peer hub's: it evaluates and decides
             stored = self._store(request, sender, actor, {}, 0, outcomes, resolution)

@@ -15,17 +15,18 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.claims.service import Reservations, Resolution, part_requests
+from hub.claims.service import Reservations, part_requests
 from hub.log.changes import append_change
 from hub.notices.repository import NoticeRepository
 from hub.problems import Conflict, HubError, SchemaViolation
 from hub.recognition.models import Recognition
 from hub.recognition.repository import RecognitionRepository
 from hub.recognition.use import Certificates
+from hub.registry.models import CreditBlock
 from hub.registry.splits import split_block
 from hub.retirement.models import RetirementRecord
 from mutual_recognition.claims import ClaimKind
-from mutual_recognition.parts import total_issue
+from mutual_recognition.parts import Part, total_issue
 from mutual_recognition.recognition_states import RecognitionState
 from mutual_recognition.usage import certificate_fits_retirement, compliance_of_retirement
 from mutual_recognition.vocabulary import MISMATCH, current_form
@@ -64,7 +65,9 @@ class RetirementService:
         )
         return (None, [Issue("/certificate_id", "5014", why)]) if why else (found, [])
 
-    def _recognized_for_use(self, record: dict[str, Any], resolution: Resolution) -> list[Issue]:
+    def _recognized_for_use(
+        self, record: dict[str, Any], pairs: list[tuple[CreditBlock, Part]]
+    ) -> list[Issue]:
         """5012: credits used for another region's ETS compliance must be recognized there, for
         that covered entity and year — the recognition is where the ruleset's purpose limits (the
         offset share, the share from outside the region) were enforced."""
@@ -74,7 +77,7 @@ class RetirementService:
             return []
         covering = RecognitionRepository(self.session).for_compliance(where, compliance)
         issues = []
-        for block, part in resolution.pairs():
+        for block, part in pairs:
             if block.origin_registry == where:
                 continue
             if not any(covers(r, part.namespace, part.serials.start, part.serials.end) for r in covering):
@@ -105,7 +108,8 @@ class RetirementService:
         if self.session.get(RetirementRecord, (sender, record["retirement_id"])) is not None:
             raise Conflict(f"retirement {record['retirement_id']} exists", code="3012")
         certificate, issues = self._certificate(record)
-        resolution = Reservations(self.session).resolve(
+        reservations = Reservations(self.session)
+        resolution = reservations.resolve(
             part_requests(record["blocks"]),
             sender=sender,
             kind=ClaimKind.RETIREMENT,
@@ -114,18 +118,19 @@ class RetirementService:
         issues += resolution.issues
         total = total_issue(record["quantity"], resolution.normalized)
         issues += [total] if total else []
+        pairs = [] if issues else reservations.stored(resolution)
         if not issues:
-            issues += self._recognized_for_use(record, resolution)
+            issues += self._recognized_for_use(record, pairs)
         if issues:
             raise _refuse(issues)
         owner = f"{sender}:{record['retirement_id']}"
-        Reservations(self.session).claim(resolution, ClaimKind.RETIREMENT, owner)
+        reservations.claim(resolution, ClaimKind.RETIREMENT, owner)
         if certificate is not None:
             self.certificates.use(certificate, by=f"retirement:{owner}", actor=actor)
         lineage, origins = [], {sender}
         taken: dict[str, list[tuple[int, int]]] = defaultdict(list)
         told: dict[str, list[dict[str, Any]]] = defaultdict(list)  # origin -> its retired serials
-        for block, part in resolution.pairs():
+        for block, part in pairs:
             taken[block.block_id].append((part.serials.start, part.serials.end))
             if block.origin_registry != sender:
                 told[block.origin_registry].append(
@@ -137,7 +142,7 @@ class RetirementService:
                     }
                 )
         for block_id, ranges in taken.items():
-            block = resolution.blocks[block_id]
+            block = next(b for b, _ in pairs if b.block_id == block_id)
             retired, pieces = split_block(self.session, block, ranges, "retired")
             lineage.append({"parent": block_id, "pieces": pieces, "retired": retired})
             origins.add(block.origin_registry)

@@ -9,10 +9,10 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Executable, Table, and_, bindparam, insert, or_, text
 from sqlalchemy import select as core_select
-from sqlalchemy.orm import load_only
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel
 
 from hub.claims.models import SerialClaim
+from hub.driver import in_names, in_values, run
 from hub.multirow import insert_many
 from hub.registry.models import CreditBlock
 from hub.transfers.models import Transfer
@@ -34,7 +34,22 @@ class Known(NamedTuple):
     body_hash: str
 
 
-BLOCK_COLUMNS = ("block_id", "serial_namespace", "serial_start", "serial_end", "status", "current_registry")
+class BlockFacts(NamedTuple):
+    """What a transfer's checks read of a block (its record is not read): a
+    :class:`hub.claims.service.HeldBlock`."""
+
+    block_id: str
+    serial_namespace: str
+    serial_start: int
+    serial_end: int
+    status: str
+    current_registry: str
+
+
+BLOCK_COLUMNS = BlockFacts._fields
+# a proposal naming up to this many blocks reads them with one statement per count, run on the
+# driver (hub.driver); more, with one statement over an expanding list
+FIXED_COUNTS = 16
 
 
 def _claims() -> Table:
@@ -42,10 +57,23 @@ def _claims() -> Table:
 
 
 @functools.cache
+def _blocks_and_destination(count: int | None, *, with_destination: bool = True) -> Executable:
+    """The facts of ``count`` blocks (None: of an expanding list), each row with the
+    destination's status."""
+    block = SQLModel.metadata.tables[CreditBlock.__tablename__]
+    platform = SQLModel.metadata.tables["platform"]
+    columns: list[Any] = [block.c[name] for name in BLOCK_COLUMNS]
+    if with_destination:
+        status = core_select(platform.c.status).where(platform.c.code == bindparam("destination"))
+        columns.append(status.scalar_subquery().label("destination"))
+    named = bindparam("ids", expanding=True) if count is None else in_names("id", count)
+    return core_select(*columns).where(block.c.block_id.in_(named))
+
+
+@functools.cache
 def _statements() -> dict[str, Executable]:
     transfer = SQLModel.metadata.tables[Transfer.__tablename__]
     platform = SQLModel.metadata.tables["platform"]
-    destination = core_select(platform.c.status).where(platform.c.code == bindparam("destination"))
     return {
         "known": core_select(
             transfer.c.id, transfer.c.client_id, transfer.c.idempotency_key, transfer.c.body_hash
@@ -59,13 +87,9 @@ def _statements() -> dict[str, Executable]:
             )
         ),
         # what a transfer's checks read of its blocks (their records are not read)
-        "blocks": select(CreditBlock)
-        .options(load_only(*(getattr(CreditBlock, name) for name in BLOCK_COLUMNS)))
-        .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
+        "blocks": _blocks_and_destination(None, with_destination=False),
         # the same, each row with the destination's status (one statement for both reads)
-        "blocks_and_destination": select(CreditBlock, destination.scalar_subquery().label("destination"))
-        .options(load_only(*(getattr(CreditBlock, name) for name in BLOCK_COLUMNS)))
-        .where(col(CreditBlock.block_id).in_(bindparam("ids", expanding=True))),
+        "blocks_and_destination": _blocks_and_destination(None),
         "platform_status": core_select(platform.c.status).where(platform.c.code == bindparam("code")),
         "platform_statuses": core_select(platform.c.code, platform.c.status).where(
             platform.c.code.in_(bindparam("codes", expanding=True))
@@ -102,35 +126,43 @@ class ProposalRepository:
 
     def known(self, client_id: str, key: str, transfer_id: str) -> list[Known]:
         """The transfer of this client's key and the transfer of this id (one statement)."""
-        rows = self.session.connection().execute(
-            _statements()["known"], {"client_id": client_id, "key": key, "id": transfer_id}
+        rows = run(
+            self.session.connection(),
+            _statements()["known"],
+            {"client_id": client_id, "key": key, "id": transfer_id},
         )
         return [Known(*row) for row in rows]
 
     def transfer(self, transfer_id: str) -> Transfer | None:
         return self.session.get(Transfer, transfer_id)
 
-    def blocks(self, ids: set[str]) -> dict[str, CreditBlock]:
-        """The named blocks that exist, by id, with what a transfer's checks read of them (any
-        other column is read when first used)."""
-        found = self.session.exec(_statements()["blocks"], params={"ids": sorted(ids)})  # type: ignore[call-overload]
-        return {block.block_id: block for block in found}
+    def blocks(self, ids: set[str]) -> dict[str, BlockFacts]:
+        """The named blocks that exist, by id: what a transfer's checks read of them."""
+        self.session.flush()  # what the session holds first, as the ORM would autoflush it
+        found = self.session.connection().execute(_statements()["blocks"], {"ids": sorted(ids)})
+        return {row[0]: BlockFacts(*row) for row in found}
 
     def blocks_and_destination(
         self, ids: set[str], destination: str
-    ) -> tuple[dict[str, CreditBlock], str | None]:
+    ) -> tuple[dict[str, BlockFacts], str | None]:
         """``blocks(ids)`` and ``platform_status(destination)``, in one statement when any of the
         blocks exists (the status rides on every block's row)."""
-        rows = self.session.exec(  # type: ignore[call-overload]
-            _statements()["blocks_and_destination"], params={"ids": sorted(ids), "destination": destination}
-        ).all()
+        self.session.flush()
+        connection, named = self.session.connection(), sorted(ids)
+        if len(named) <= FIXED_COUNTS:
+            params = in_values("id", named) | {"destination": destination}
+            rows: Sequence[Any] = run(connection, _blocks_and_destination(len(named)), params).all()
+        else:
+            statement = _statements()["blocks_and_destination"]
+            rows = connection.execute(statement, {"ids": named, "destination": destination}).all()
         if not rows:
             return {}, self.platform_status(destination)
-        return {block.block_id: block for block, _ in rows}, (None if rows[0][1] is None else str(rows[0][1]))
+        status = rows[0][-1]
+        return {row[0]: BlockFacts(*row[:-1]) for row in rows}, (None if status is None else str(status))
 
     def platform_status(self, code: str) -> str | None:
         """The platform's status, None when there is no such platform."""
-        found = self.session.connection().execute(_statements()["platform_status"], {"code": code}).first()
+        found = run(self.session.connection(), _statements()["platform_status"], {"code": code}).first()
         return None if found is None else str(found[0])
 
     def platform_statuses(self, codes: Sequence[str]) -> dict[str, str]:
@@ -157,7 +189,7 @@ class ProposalRepository:
         if connection.dialect.name != "postgresql":
             self.add(row)
             if claims:
-                connection.execute(_statements()["claims"], list(claims))
+                run(connection, _statements()["claims"], list(claims))
             return
         insert_many(
             connection, [(SQLModel.metadata.tables[Transfer.__tablename__], [row]), (_claims(), claims)]
@@ -165,4 +197,4 @@ class ProposalRepository:
 
     def add(self, row: dict[str, Any]) -> None:
         """Insert one accepted transfer (its columns as ``TransferService.accepted_row`` makes them)."""
-        self.session.connection().execute(_statements()["insert"], row)
+        run(self.session.connection(), _statements()["insert"], row)
