@@ -97,6 +97,9 @@ class Rows:
         return [row[0] for row in self._rows]
 
 
+# statements are compiled once per shape and kept: more shapes than this means statements built per
+# call (each kept for good), a leak refused instead
+MAX_SHAPES = 20_000
 _compiled: dict[tuple[int, str, tuple[str, ...] | None], _Compiled] = {}
 _keep: dict[int, Executable] = {}  # the statements compiled (ids stay theirs while they are kept)
 _lock = threading.Lock()
@@ -136,6 +139,8 @@ def _shape(statement: Executable, connection: Connection, keys: tuple[str, ...] 
     key = (id(statement), connection.dialect.name, keys)
     found = _compiled.get(key)
     if found is None:
+        if len(_compiled) >= MAX_SHAPES:
+            raise RuntimeError(f"over {MAX_SHAPES} statement shapes: run statements built once, not per call")
         found = _compile(statement, connection, keys)
         with _lock:
             _keep[id(statement)] = statement

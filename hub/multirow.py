@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from hub.driver import run
+
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -59,9 +61,9 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         return
     columns = _columns(rows)
     if connection.dialect.name != "postgresql":
-        connection.execute(_insert(table), list(rows))
+        run(connection, _insert(table), list(rows))
         return
-    connection.execute(_pg_insert(table, columns), {"rows": _document(table, columns, rows)})
+    run(connection, _pg_insert(table, columns), {"rows": _document(table, columns, rows)})
 
 
 def insert_many(connection: Connection, writes: Sequence[tuple[Table, Sequence[dict[str, Any]]]]) -> None:
@@ -78,7 +80,7 @@ def insert_many(connection: Connection, writes: Sequence[tuple[Table, Sequence[d
         f"rows{i}": _document(table, columns, rows)
         for i, ((table, columns), (_, rows)) in enumerate(zip(shape, writes, strict=True))
     }
-    connection.execute(_pg_insert_many(shape), params)
+    run(connection, _pg_insert_many(shape), params)
 
 
 def update_rows(

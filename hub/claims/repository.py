@@ -11,6 +11,7 @@ from sqlalchemy import insert, text, update
 from sqlmodel import Session, SQLModel, col, select
 
 from hub.claims.models import SerialClaim
+from hub.driver import run
 from mutual_recognition.claims import ClaimKind
 
 # The active claim starting last before ``start`` and every active claim starting inside
@@ -77,8 +78,10 @@ class ClaimRepository:
     def overlapping(self, namespace: str, low: int, high: int) -> list[ActiveClaim]:
         """Active claims of ``namespace`` sharing a serial with [low, high], in serial order."""
         self.session.flush()
-        rows = self.session.connection().execute(OVERLAPPING, {"ns": namespace, "low": low, "high": high})
-        found = [ActiveClaim(r.id, r.serial_start, r.serial_end, ClaimKind(r.kind), r.owner_id) for r in rows]
+        rows = run(self.session.connection(), OVERLAPPING, {"ns": namespace, "low": low, "high": high})
+        found = [
+            ActiveClaim(id_, start, end, ClaimKind(kind), owner) for id_, start, end, kind, owner in rows
+        ]
         return sorted(found, key=lambda claim: claim.start)
 
     def overlapping_any(self, namespace: str, ranges: Sequence[tuple[int, int]]) -> list[ActiveClaim]:
