@@ -56,8 +56,6 @@ class _Compiled:
         return dict(zip(self.keys, values, strict=True))
 
     def rows(self, fetched: Sequence[Any]) -> list[tuple[Any, ...]]:
-        if not any(self.results):
-            return [tuple(row) for row in fetched]
         return [
             tuple(
                 value if convert is None else convert(value)
@@ -160,22 +158,33 @@ def run(
     first: Mapping[str, Any] = (rows[0] if rows else {}) if rows is not None else (params or {})  # type: ignore[assignment]
     keys = tuple(first) if isinstance(statement, UpdateBase) else None
     shape = _shape(statement, connection, keys)
+    if rows is not None:
+        return _send(connection, shape.sql, [shape.parameters(row) for row in rows], many=True)
+    found = _send(connection, shape.sql, shape.parameters(first), many=False)
+    return Rows(shape.rows(found.all()), found.rowcount) if any(shape.results) else found
+
+
+def run_sql(connection: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> Rows:
+    """Run SQL written for the connection's driver (its parameter style, values as it takes
+    them) on its cursor, in its transaction: for SQL built per call from a fixed set of shapes,
+    which no statement object names."""
+    return _send(connection, sql, params, many=False)
+
+
+def _send(connection: Connection, sql: str, sent: Any, *, many: bool) -> Rows:
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None, "the connection is open"
     cursor = dbapi.cursor()
-    sent: Any = None
     try:
-        if rows is not None:
-            sent = [shape.parameters(row) for row in rows]
-            cursor.executemany(shape.sql, sent)
+        if many:
+            cursor.executemany(sql, sent)
             return Rows([], cursor.rowcount)
-        sent = shape.parameters(first)
-        cursor.execute(shape.sql, sent)
+        cursor.execute(sql, sent)
         fetched = cursor.fetchall() if cursor.description is not None else []
-        return Rows(shape.rows(fetched), cursor.rowcount)
+        return Rows([tuple(row) for row in fetched], cursor.rowcount)
     except connection.dialect.loaded_dbapi.Error as error:
         raise exc.DBAPIError.instance(
-            shape.sql, sent, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
+            sql, sent, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
         ) from error
     finally:
         cursor.close()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Executable, Table, bindparam, text, update
 from sqlmodel import Session, SQLModel, col, select
 
-from hub.driver import in_names, in_values, run
+from hub.driver import in_names, in_values, run, run_sql
 from hub.log.models import EventRecipient, LogEntry, LogHead, LogNode, TreeHead, WebhookDelivery
 from hub.multirow import insert_many
 from hub.platforms.models import Platform
@@ -135,7 +135,7 @@ class LogRepository:
             clauses.append(f"(level = {mark} AND idx IN ({', '.join([mark] * len(idxs))}))")
             params += [level, *idxs]
         sql = "SELECT level, idx, hash FROM log_node WHERE " + " OR ".join(clauses)  # noqa: S608 (bound parameters only)
-        rows = connection.exec_driver_sql(sql, tuple(params))
+        rows = run_sql(connection, sql, tuple(params))
         return {(level, idx): bytes(value) for level, idx, value in rows}
 
     def add_all(self, rows: Iterable[object]) -> None:

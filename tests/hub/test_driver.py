@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import SQLModel
 
 from hub.database import Database
-from hub.driver import in_names, in_values, run
+from hub.driver import in_names, in_values, run, run_sql
 from tests.hub.test_multirow import NOTICE, _stored
 
 TABLE = SQLModel.metadata.tables["origin_notice"]
@@ -120,3 +120,17 @@ def test_a_missing_or_hostile_parameter_fails_as_on_the_core_path(database: Data
             == []
         )
         assert run(connection, BY_SUBJECTS[1], in_values("s", ["late"])).scalars() == ["late"]
+
+
+def test_driver_sql_is_run_in_the_transaction_and_its_errors_raised_as_sqlalchemy_raises_them(
+    database: Database,
+) -> None:
+    with database.engine.begin() as connection:
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        run(connection, INSERT, NOTICE | {"subject": "seen"})  # not committed yet: read in the transaction
+        sql = f"SELECT subject, attempts FROM origin_notice WHERE subject = {mark}"
+        assert run_sql(connection, sql, ("seen",)).all() == [("seen", 0)]
+        assert run_sql(connection, sql, ("' OR 1=1 --",)).all() == []
+    with database.engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+        run_sql(connection, "SELECT nothing FROM no_such_table", ())
+    assert raised.value.orig is not None
