@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import ClauseElement, ColumnElement, Connection, Executable, bindparam, exc
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
@@ -42,6 +43,7 @@ class _Compiled:
     fixed: dict[str, Any]  # the values the statement holds itself (a literal in its ``values``)
     results: tuple[Processor | None, ...]
     positional: bool
+    returns: bool | None  # whether it returns rows (None: SQL text, the cursor tells)
 
     def parameters(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         fixed = self.fixed
@@ -122,6 +124,11 @@ def _compile(statement: Executable, connection: Connection, keys: tuple[str, ...
     if isinstance(statement, SelectBase | UpdateBase):
         columns = list(statement.exported_columns)
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    returns = (
+        None
+        if isinstance(statement, TextClause)
+        else isinstance(statement, SelectBase) or bool(compiled.returning)
+    )
     return _Compiled(
         sql=compiled.string,
         names=names,
@@ -130,6 +137,7 @@ def _compile(statement: Executable, connection: Connection, keys: tuple[str, ...
         fixed={name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required},
         results=results,
         positional=positional,
+        returns=returns,
     )
 
 
@@ -160,7 +168,7 @@ def run(
     shape = _shape(statement, connection, keys)
     if rows is not None:
         return _send(connection, shape.sql, [shape.parameters(row) for row in rows], many=True)
-    found = _send(connection, shape.sql, shape.parameters(first), many=False)
+    found = _send(connection, shape.sql, shape.parameters(first), many=False, returns=shape.returns)
     return Rows(shape.rows(found.all()), found.rowcount) if any(shape.results) else found
 
 
@@ -171,7 +179,7 @@ def run_sql(connection: Connection, sql: str, params: Sequence[Any] | Mapping[st
     return _send(connection, sql, params, many=False)
 
 
-def _send(connection: Connection, sql: str, sent: Any, *, many: bool) -> Rows:
+def _send(connection: Connection, sql: str, sent: Any, *, many: bool, returns: bool | None = None) -> Rows:
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None, "the connection is open"
     cursor = dbapi.cursor()
@@ -180,7 +188,10 @@ def _send(connection: Connection, sql: str, sent: Any, *, many: bool) -> Rows:
             cursor.executemany(sql, sent)
             return Rows([], cursor.rowcount)
         cursor.execute(sql, sent)
-        fetched = cursor.fetchall() if cursor.description is not None else []
+        # (psycopg builds the description's columns each time it is asked: asked only of SQL text)
+        fetched = (
+            cursor.fetchall() if (cursor.description is not None if returns is None else returns) else []
+        )
         return Rows([tuple(row) for row in fetched], cursor.rowcount)
     except connection.dialect.loaded_dbapi.Error as error:
         raise exc.DBAPIError.instance(

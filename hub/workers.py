@@ -30,7 +30,8 @@ class Workers:
     transfer worker: set by a proposal committed in this process and, on PostgreSQL, by a
     listener of the proposals' NOTIFY (a proposal committed in any process); otherwise the
     work-finding workers look every ``settings.worker_poll_interval`` seconds once a round found
-    nothing."""
+    nothing. A transfer round that did work wakes the notice worker of its process (the origins of
+    the transfers it completed are told at once)."""
 
     def __init__(
         self,
@@ -45,11 +46,12 @@ class Workers:
         self.collector = CosignatureCollector(database, settings, keystore)
         cosigners.append(self.collector)
         poll = settings.worker_poll_interval
+        notices_due = threading.Event()  # a transfer round completed transfers: tell their origins now
         self.threads = [
             WorkerThread(WebhookWorker(database, keystore, settings), poll),
-            WorkerThread(TransferWorker(database, settings), poll, wakeup=transfers_due),
+            WorkerThread(TransferWorker(database, settings), poll, wakeup=transfers_due, wakes=notices_due),
             WorkerThread(InboundTransferWorker(database, settings), poll),
-            WorkerThread(NoticeWorker(database, settings), poll),
+            WorkerThread(NoticeWorker(database, settings), poll, wakeup=notices_due),
             WorkerThread(Checkpointer(database, settings, keystore, cosigners), settings.checkpoint_interval),
             WorkerThread(PeerWorker(database, keystore, settings, peer_transport)),
             WorkerThread(ClaimPuller(database, keystore, settings, peer_transport)),

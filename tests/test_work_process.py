@@ -160,14 +160,20 @@ def test_a_hub_served_without_workers_runs_none_and_puhui_work_completes_its_tra
     output = stopped(first)
     assert "SIGTERM, stopping after the current rounds" in output and "puhui work: stopped" in output
     # ... and a worker started again finishes them: each credited once, each debited
+    expected = sorted(block["block_id"] for block in blocks)
+
+    def debited() -> set[str]:
+        held = httpx.get(f"{sandboxes['JS']}/_sandbox/state").json()["blocks"]
+        return {held[block_id] for block_id in expected}
+
     second = worker(env)
     try:
         until(lambda: completed(database) == TRANSFERS, WAIT, "the restarted worker did not finish")
+        # the origin learns of each completion by a notice the worker sends after it
+        until(lambda: debited() == {"exported"}, WAIT, "the origin was not told of every completion")
     finally:
         stopped(second)
     assert states(database) == {"completed": TRANSFERS}
     credited = httpx.get(f"{sandboxes['SH']}/_sandbox/state").json()["imports"]
-    expected = sorted(block["block_id"] for block in blocks)
     assert sorted(credited) == expected  # none lost, none twice
-    debited = httpx.get(f"{sandboxes['JS']}/_sandbox/state").json()["blocks"]
-    assert {debited[block_id] for block_id in expected} == {"exported"}
+    assert debited() == {"exported"}

@@ -140,10 +140,19 @@ class Worker(Protocol):
 class WorkerThread:
     """Runs a worker in a daemon thread until stopped: round after round while rounds do work, and
     ``interval`` seconds apart once a round finds nothing (or fails) — sooner when ``wakeup`` is
-    set (work arrived: a proposal committed in this process), which the next round clears."""
+    set (work arrived: a proposal committed in this process), which the next round clears. A round
+    that did work sets ``wakes``: what it committed may be another worker's work (the transfer
+    rounds' completions are the notice worker's notices to origins)."""
 
-    def __init__(self, worker: Worker, interval: float = 1.0, wakeup: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        worker: Worker,
+        interval: float = 1.0,
+        wakeup: threading.Event | None = None,
+        wakes: threading.Event | None = None,
+    ) -> None:
         self.worker = worker
+        self.wakes = wakes
         self.interval = interval
         self._stop = threading.Event()
         self._wakeup = wakeup if wakeup is not None else threading.Event()
@@ -158,6 +167,8 @@ class WorkerThread:
             except Exception:  # keep going; the failure is logged
                 log.exception("worker round failed")
                 busy = False
+            if busy and self.wakes is not None:
+                self.wakes.set()
             if not busy:
                 self._wakeup.wait(self.interval)
 

@@ -115,14 +115,14 @@ class ProposalRepository:
         """On PostgreSQL, tell every process listening that transfers are due, once (and only if)
         this transaction commits; SQLite has no such channel (its workers look every poll interval)."""
         if self.session.get_bind().dialect.name == "postgresql":
-            self.session.connection().execute(NOTIFY_DUE)
+            run(self.session.connection(), NOTIFY_DUE)
 
     def lock_in_order(self, names: Sequence[str]) -> None:
         """Take the advisory locks on ``names`` in the order given, in one round trip
         (PostgreSQL; SQLite serializes writers already). The same locks, in the same order, as
         ``ClaimRepository.lock`` taking them a group at a time."""
         if names and self.session.get_bind().dialect.name == "postgresql":
-            self.session.connection().execute(_statements()["lock"], {"names": list(names)})
+            run(self.session.connection(), _statements()["lock"], {"names": list(names)})
 
     def known(self, client_id: str, key: str, transfer_id: str) -> list[Known]:
         """The transfer of this client's key and the transfer of this id (one statement)."""

@@ -77,6 +77,30 @@ def test_a_wakeup_ends_an_idle_wait_at_once_and_stop_ends_it_too() -> None:
     assert not thread._thread.is_alive()  # stopping ends the idle wait
 
 
+def test_a_round_that_did_work_wakes_the_next_worker_and_an_idle_one_does_not() -> None:
+    """The transfer rounds wake the notice worker: only rounds that did work (a completion is
+    a notice to send), so two idle workers do not keep each other awake."""
+    between = threading.Event()
+    first, second = Rounds(busy_rounds=2), Rounds(busy_rounds=0)
+    feeding = WorkerThread(first, interval=3600, wakes=between)
+    fed = WorkerThread(second, interval=3600, wakeup=between)
+    fed.start()
+    try:
+        assert second.idle.wait(10) and second.rounds == 1  # idle now, for an hour
+        second.idle.clear()
+        feeding.start()
+        assert first.idle.wait(10) and first.rounds == 3  # two that did work, then idle
+        assert second.idle.wait(10), "the busy rounds did not wake the next worker"
+        time.sleep(0.2)
+        woken = second.rounds
+        assert 2 <= woken <= 3  # each busy round woke it at most once; the idle round did not
+        time.sleep(0.2)
+        assert second.rounds == woken
+    finally:
+        feeding.stop()
+        fed.stop()
+
+
 def test_a_wakeup_during_a_round_is_not_lost() -> None:
     """Work committed while a round runs (after it looked) is taken by the next round at once."""
     wakeup = threading.Event()
