@@ -147,6 +147,9 @@ HOSTILE = {
     "results not a list": _results(lambda items, results: {"0": results[0]}),
     "not JSON": lambda items, honest: httpx.Response(200, content=b"<html>ok</html>"),
     "a JSON list": lambda items, honest: httpx.Response(200, json=[{"status": 200, "body": {}}]),
+    # finding: nested past the parser's depth, it escaped the client as a RecursionError, taken for a
+    # fault of the hub's side: each notice was sent again alone and acknowledged by those calls
+    "nested too deep": lambda items, honest: httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000),
 }
 
 
@@ -280,3 +283,17 @@ def test_a_fault_of_the_hubs_side_of_a_batch_sends_each_notice_alone(
     assert _run(hub, database, completed, worker=worker) == len(IDS)  # not the batch's word: each alone
     assert completed.paths.count(SINGLE_ROUTE) == len(IDS)
     assert set(_notified(hub, federation).values()) == {True}
+
+
+def test_a_batch_refused_as_a_whole_refuses_no_notice_for_good(hub, database, federation, completed) -> None:
+    """Finding: a 4xx to the batch request as a whole (a platform validating every item first) was
+    recorded as every notice's refusal, final: the round's transfers never origin-notified. Each
+    notice is sent alone then, and answered on its own."""
+    completed.honest_first = False
+    completed.answer = lambda items, honest: httpx.Response(422, json={"detail": "items/3: unreadable"})
+    worker = NoticeWorker(database, hub[1], transport=completed)
+    assert _run(hub, database, completed, worker=worker) == len(IDS)
+    assert completed.paths.count(BATCH_ROUTE) == 1 and completed.paths.count(SINGLE_ROUTE) == len(IDS)
+    assert {n.status for n in _notices(database).values()} == {"acknowledged"}
+    assert set(_notified(hub, federation).values()) == {True}
+    assert worker.clients["JS"][1].lacking == set()  # the batch route is asked again next round
