@@ -297,3 +297,26 @@ def test_a_batch_refused_as_a_whole_refuses_no_notice_for_good(hub, database, fe
     assert {n.status for n in _notices(database).values()} == {"acknowledged"}
     assert set(_notified(hub, federation).values()) == {True}
     assert worker.clients["JS"][1].lacking == set()  # the batch route is asked again next round
+
+
+def test_a_notice_tried_many_times_waits_at_most_an_hour_and_holds_back_no_other(
+    hub, database, federation, completed
+) -> None:
+    """Finding: a notice's backoff doubled without bound — with PUHUI_WEBHOOK_MAX_ATTEMPTS above
+    ~45, its next attempt fell beyond the calendar (OverflowError): the round's answers could not
+    be recorded, together or one by one, and every notice leased with it was sent again at each
+    lease's end, never recorded. The wait is capped at an hour (as the other workers' are)."""
+    with database.unit_of_work() as session:
+        for notice in session.exec(select(OriginNotice)):
+            notice.attempts = 2000 if notice.subject == IDS[0] else 60
+            session.add(notice)
+    hub[0].post("/sandbox/js/_sandbox/notice-failures", json={"count": len(IDS), "status": 503})
+    settings = hub[1].model_copy(update={"webhook_max_attempts": 10_000})
+    now = datetime.now(UTC)
+    assert NoticeWorker(database, settings, transport=completed).run_once(now) == 0
+    notices = _notices(database)
+    assert {n.status for n in notices.values()} == {"pending"}
+    assert notices[IDS[0]].attempts == 2001 and {notices[t].attempts for t in IDS[1:]} == {61}
+    for notice in notices.values():
+        assert now < notice.next_attempt_at.replace(tzinfo=UTC) <= now + timedelta(hours=1)
+    assert _run(hub, database, completed, later=3601) == len(IDS)  # the platform is back
