@@ -195,6 +195,30 @@ def test_a_poll_interval_out_of_bounds_is_refused(tmp_path, value: object) -> No
         Settings(data_dir=tmp_path, worker_poll_interval=value)
 
 
+SECONDS = [
+    "webhook_timeout",
+    "webhook_backoff",
+    "witness_timeout",
+    "checkpoint_interval",
+    "claims_pull_interval",
+]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", float("inf"), 10**7])
+@pytest.mark.parametrize("name", SECONDS)
+def test_the_workers_seconds_beyond_the_calendar_are_refused(tmp_path, name: str, value: object) -> None:
+    """Finding: these took any positive number, infinity too — PUHUI_WEBHOOK_TIMEOUT=inf started a
+    hub whose notice worker failed every round (its lease, twice the timeout from now, fell past
+    the calendar: no notice ever sent). Each has a ceiling now."""
+    from pydantic import ValidationError
+
+    from hub.settings import Settings
+
+    with pytest.raises(ValidationError, match=name):
+        Settings(data_dir=tmp_path, **{name: value})
+    assert getattr(Settings(data_dir=tmp_path, **{name: 600}), name) == 600  # ten minutes: fine
+
+
 def test_puhui_work_runs_the_workers_at_the_poll_interval_until_stopped(
     database_url, settings, monkeypatch
 ) -> None:
