@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -142,6 +143,7 @@ def idempotency_key_for(operation: str, *parts: object) -> str:
 Call = tuple[Mapping[str, Any], str]
 Outcome = CallOutcome
 LACKING = frozenset({404, 405, 501})  # a batch route's answer when the platform has no such route
+ASK_AGAIN = 600.0  # seconds a batch route answered so is taken as lacking (the platform may add it)
 
 
 def call_each(single: Callable[..., None], calls: Sequence[Call]) -> list[Outcome]:
@@ -196,7 +198,9 @@ class HttpPlatformAPI:
         self.pseudonymizer = pseudonymizer
         self.timeout = timeout
         self.http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
-        self.lacking: set[str] = set()  # batch routes the platform answered 404 (or 405, 501) to
+        # the batch routes the platform answered 404 (or 405, 501) to, each until it is asked again
+        # (a time.monotonic() moment): the workers keep their clients, and the platform may add it
+        self.lacking: dict[str, float] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -374,18 +378,19 @@ class HttpPlatformAPI:
     ) -> list[Outcome]:
         if not calls:
             return []
-        if path is None or path in self.lacking:
+        if path is None or self.lacking.get(path, -math.inf) > time.monotonic():
             return call_each(single, calls)
         try:
             response = self._send("POST", path, json={"items": items})
         except PlatformRefused as exc:
-            if exc.status in LACKING:  # no batch route there: remembered, single calls from now on
-                self.lacking.add(path)
+            if exc.status in LACKING:  # no batch route there: single calls for ASK_AGAIN seconds
+                self.lacking[path] = time.monotonic() + ASK_AGAIN
             # a refusal of the batch as a whole (too large, an item it could not take…) is no
             # call's answer: this one call by call, each answered on its own
             return call_each(single, calls)
         except PlatformAPIError as exc:  # the whole batch failed: every call did
             return [exc] * len(calls)
+        self.lacking.pop(path, None)
         try:
             results = self._acknowledged(response).get("results")
         except PlatformMalformedAnswer as exc:

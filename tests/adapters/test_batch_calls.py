@@ -185,7 +185,7 @@ def test_a_batch_of_locks_is_answered_per_block_and_replayed_by_key(platform: Pl
         assert len(sent) == 4  # one request per batch
     else:
         assert sent == [platform.adapter.spec.lock_batch_path, platform.adapter.spec.unlock_batch_path]
-        assert platform.client.lacking == batch_paths  # asked once each, then single calls
+        assert set(platform.client.lacking) == batch_paths  # asked once each, then single calls
 
 
 def test_a_batch_of_credits_fails_only_the_block_that_cannot_be_taken(routes: bool) -> None:
@@ -242,8 +242,36 @@ def test_a_batch_refused_as_a_whole_is_asked_call_by_call_each_answered_alone() 
     assert told[:2] == [None, None]
     assert isinstance(told[2], PlatformRefused) and told[2].status == 404
     assert platform.state()["transfer_notices"] == ["TR-0", "TR-1"]
-    assert platform.client.lacking == set()  # not taken for a platform without the routes
+    assert not platform.client.lacking  # not taken for a platform without the routes
     assert platform.transport.paths.count(spec.lock_path.format(block_id="NO-SUCH-BLOCK")) == 1
+
+
+def test_a_platform_that_gains_its_batch_route_is_asked_it_again_after_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding: a batch route answered 404 once was remembered as lacking for the client's life —
+    since the workers keep their clients, for the hub's: a platform deploying its batch route
+    later (or whose proxy answered one 404 during a deploy) was called once per item until the
+    hub restarted. It is asked again after ``ASK_AGAIN`` seconds."""
+    import time
+
+    from adapters.client import ASK_AGAIN
+
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    spec = ADAPTERS["JS"].spec
+    platform = Platform("JS", batch_routes=False)
+    held = platform.held()
+    calls = [(block, f"k-{block['block_id']}") for block in held[:2]]
+    assert platform.client.lock_many(calls[:1]) == [None]  # 404: told by a single call
+    platform.transport.missing.clear()  # the platform deploys its batch route
+    assert platform.client.lock_many(calls[1:]) == [None]  # not asked yet: a single call
+    assert platform.transport.paths.count(spec.lock_batch_path) == 1
+    now[0] += ASK_AGAIN + 1
+    platform.transport.paths.clear()
+    assert platform.client.lock_many(calls) == [None, None]  # replayed by key, in one batch
+    assert platform.transport.paths == [spec.lock_batch_path]
+    assert not platform.client.lacking
 
 
 def test_a_malformed_batch_is_refused_by_the_sandbox() -> None:
