@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     )
     worker_poll_interval: float = Field(
         default=1.0,
-        gt=0,
+        ge=0.01,  # an idle worker looks at most 100 times a second (1e-9 made each spin)
         le=60,
         description="Seconds an idle worker waits before looking for work again (transfers, notices, "
         "webhooks); a proposal committed in the worker's own process wakes it at once.",
