@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import math
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
+from adapters.bounded import read_bounded
 from adapters.contract import (
     AdapterError,
     CallOutcome,
@@ -41,6 +45,8 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429})
 # Where a platform takes transfer-completed notices (one, many) unless its spec says otherwise.
 TRANSFER_NOTICE_PATH = "/puhui/v1/notices/transfer-completed"
 TRANSFER_NOTICE_BATCH_PATH = "/puhui/v1/batches/notices/transfer-completed"
+# The most of a platform's answer the client reads (the largest: a page of issuances in its format).
+MAX_ANSWER = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,7 @@ def idempotency_key_for(operation: str, *parts: object) -> str:
 Call = tuple[Mapping[str, Any], str]
 Outcome = CallOutcome
 LACKING = frozenset({404, 405, 501})  # a batch route's answer when the platform has no such route
+ASK_AGAIN = 600.0  # seconds a batch route answered so is taken as lacking (the platform may add it)
 
 
 def call_each(single: Callable[..., None], calls: Sequence[Call]) -> list[Outcome]:
@@ -151,6 +158,27 @@ def call_each(single: Callable[..., None], calls: Sequence[Call]) -> list[Outcom
         else:
             outcomes.append(None)
     return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A platform's answer, its body read whole (within bounds: :meth:`HttpPlatformAPI._send`)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body's JSON; ``ValueError`` when it is not JSON (nested past the parser's depth
+        included: a ``RecursionError`` is no answer's to raise)."""
+        try:
+            return json.loads(self.content)
+        except RecursionError as exc:
+            raise ValueError("the answer is nested too deeply") from exc
 
 
 class HttpPlatformAPI:
@@ -168,8 +196,11 @@ class HttpPlatformAPI:
         self.adapter = adapter
         self.spec = adapter.spec
         self.pseudonymizer = pseudonymizer
+        self.timeout = timeout
         self.http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
-        self.lacking: set[str] = set()  # batch routes the platform answered 404 (or 405, 501) to
+        # the batch routes the platform answered 404 (or 405, 501) to, each until it is asked again
+        # (a time.monotonic() moment): the workers keep their clients, and the platform may add it
+        self.lacking: dict[str, float] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -180,14 +211,19 @@ class HttpPlatformAPI:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> Answer:
+        """The platform's answer, read within bounds: at most ``MAX_ANSWER`` bytes within twice the
+        timeout in all (:func:`~adapters.bounded.read_bounded`); one beyond them failed (the
+        platform is unreachable for now)."""
         code = self.adapter.code
         try:
-            response = self.http.request(method, path, **kwargs)
+            with self.http.stream(method, path, **kwargs) as streamed:
+                content = read_bounded(streamed, MAX_ANSWER, time.monotonic() + 2 * self.timeout)
         except httpx.TimeoutException as exc:
             raise PlatformUnreachable(code, f"timed out: {exc}") from exc
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             raise PlatformUnreachable(code, f"unreachable: {exc}") from exc
+        response = Answer(streamed.status_code, streamed.headers, content)
         if response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES:
             raise PlatformUnreachable(code, f"failed with {response.status_code}", response.status_code)
         if response.status_code >= 400:
@@ -200,7 +236,7 @@ class HttpPlatformAPI:
             raise PlatformMalformedAnswer(code, f"unexpected status {response.status_code}")
         return response
 
-    def _acknowledged(self, response: httpx.Response) -> dict[str, Any]:
+    def _acknowledged(self, response: Answer) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError as exc:
@@ -342,19 +378,19 @@ class HttpPlatformAPI:
     ) -> list[Outcome]:
         if not calls:
             return []
-        if path is None or path in self.lacking:
+        if path is None or self.lacking.get(path, -math.inf) > time.monotonic():
             return call_each(single, calls)
         try:
             response = self._send("POST", path, json={"items": items})
         except PlatformRefused as exc:
-            if exc.status in LACKING:  # no batch route there: remembered, single calls from now on
-                self.lacking.add(path)
-                return call_each(single, calls)
-            if exc.status == 413:  # too large a batch for the platform: this one call by call
-                return call_each(single, calls)
-            return [exc] * len(calls)
+            if exc.status in LACKING:  # no batch route there: single calls for ASK_AGAIN seconds
+                self.lacking[path] = time.monotonic() + ASK_AGAIN
+            # a refusal of the batch as a whole (too large, an item it could not take…) is no
+            # call's answer: this one call by call, each answered on its own
+            return call_each(single, calls)
         except PlatformAPIError as exc:  # the whole batch failed: every call did
             return [exc] * len(calls)
+        self.lacking.pop(path, None)
         try:
             results = self._acknowledged(response).get("results")
         except PlatformMalformedAnswer as exc:

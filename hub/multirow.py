@@ -12,7 +12,8 @@ null; bytes as ``\\x`` hex; timestamps in ISO 8601 with their offset; a column o
 one-row statement stores. Elsewhere (SQLite, in process: no round trips) an ``executemany``. The
 statements are built once per table and set of columns. Every row must name the same columns
 (in any order): a row naming others is refused with ``ValueError`` on both backends, where it
-would have lost a value (or, on PostgreSQL, stored NULL for one it left out).
+would have lost a value (or, on PostgreSQL, stored NULL for one it left out); so are two rows of
+an update naming the same key (each backend kept another of them).
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def _columns(rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(named)
 
 
+def _each_key_once(rows: Sequence[dict[str, Any]], key: tuple[str, ...]) -> None:
+    """ValueError when two rows name the same ``key``: SQLite's ``executemany`` applies both (the
+    last stays), PostgreSQL's ``UPDATE … FROM`` one of them (whichever its join meets first)."""
+    seen: dict[tuple[Any, ...], int] = {}
+    for position, row in enumerate(rows):
+        first = seen.setdefault(tuple(row[name] for name in key), position)
+        if first != position:
+            raise ValueError(f"rows {first} and {position} name the same {', '.join(key)}")
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (each naming the same columns) into ``table``."""
     if not rows:
@@ -87,11 +98,12 @@ def update_rows(
     connection: Connection, table: Table, key: str | tuple[str, ...], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Set the other columns of each of ``rows`` on the row of ``table`` whose ``key`` column (or
-    columns) matches (each row naming the same columns, ``key`` among them)."""
+    columns) matches (each row naming the same columns, ``key`` among them, and its own key)."""
     if not rows:
         return
     columns = _columns(rows)
     key = (key,) if isinstance(key, str) else key
+    _each_key_once(rows, key)
     if connection.dialect.name != "postgresql":
         connection.execute(
             _update(table, key, columns), [{f"v_{k}": v for k, v in row.items()} for row in rows]

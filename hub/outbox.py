@@ -22,6 +22,8 @@ from sqlmodel import Session
 from hub.database import Database
 from hub.settings import Settings
 
+MAX_BACKOFF = 3600.0  # seconds: a row to try again is tried at least hourly
+
 
 class OutboxRow(Protocol):
     attempts: int
@@ -63,8 +65,15 @@ def attempted(row: OutboxRow, attempts_before: int, error: str | None) -> None:
     row.last_error = error[:1000] if error else None
 
 
-def retry_later(row: OutboxRow, settings: Settings, now: datetime, cap: float | None = None) -> None:
+def backoff(base: float, attempts: int, cap: float = MAX_BACKOFF) -> float:
+    """Seconds to wait after ``attempts`` attempts: ``base`` doubled for each attempt after the
+    first, at most ``cap`` — for any count (``PUHUI_WEBHOOK_MAX_ATTEMPTS`` has no ceiling; doubled
+    without one, the wait fell past the calendar and the answer could not be recorded)."""
+    doublings: int = min(max(attempts - 1, 0), 64)
+    return min(base * float(2**doublings), cap)
+
+
+def retry_later(row: OutboxRow, settings: Settings, now: datetime, cap: float = MAX_BACKOFF) -> None:
     """``row`` due again after ``webhook_backoff`` seconds doubled for each attempt after its first
-    (at most ``cap`` seconds)."""
-    backoff = settings.webhook_backoff * 2 ** (row.attempts - 1)
-    row.next_attempt_at = now + timedelta(seconds=backoff if cap is None else min(backoff, cap))
+    (at most ``cap`` seconds: :func:`backoff`)."""
+    row.next_attempt_at = now + timedelta(seconds=backoff(settings.webhook_backoff, row.attempts, cap))

@@ -67,14 +67,18 @@ class Settings(BaseSettings):
     )
     worker_poll_interval: float = Field(
         default=1.0,
-        gt=0,
+        ge=0.01,  # an idle worker looks at most 100 times a second (1e-9 made each spin)
         le=60,
         description="Seconds an idle worker waits before looking for work again (transfers, notices, "
         "webhooks); a proposal committed in the worker's own process wakes it at once.",
     )
     webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before a delivery is dead.")
-    webhook_backoff: float = Field(default=5.0, gt=0, description="Seconds before the first retry; doubles.")
-    webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a receiver.")
+    # every number of seconds below has a ceiling: one past the calendar (inf, 1e308) was taken, and
+    # the workers failed each round on it (a lease or a next attempt no datetime can hold)
+    webhook_backoff: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds before the first retry; doubles (up to an hour)."
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, le=600, description="Seconds to wait for a receiver.")
 
     origin: str | None = Field(
         default=None,
@@ -84,6 +88,7 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=5.0,
         gt=0,
+        le=86400,
         description="Seconds between checkpoints of the log (signed and sent to witnesses).",
     )
     witness_policy: Path | None = Field(
@@ -92,7 +97,7 @@ class Settings(BaseSettings):
         "URLs, that cosign its checkpoints, and the quorum; none: only the peers' witnesses.",
     )
     witness_timeout: float = Field(
-        default=5.0, gt=0, description="Seconds to wait for a witness or a witnessed log's server."
+        default=5.0, gt=0, le=600, description="Seconds to wait for a witness or a witnessed log's server."
     )
     witness_monitor: bool = Field(
         default=True,
@@ -102,6 +107,7 @@ class Settings(BaseSettings):
     claims_pull_interval: float = Field(
         default=30.0,
         gt=0,
+        le=86400,
         description="Seconds between pulls of each peered hub's claim feed (cross-hub deduplication).",
     )
 

@@ -85,6 +85,16 @@ BREAKABLE = {
 LOCKABLE = ("held", "imported")  # a block it credited is held by an account there, as any other
 
 
+async def json_of(request: Request) -> Any:
+    """The request's JSON body; None when it is not JSON (nested past the parser's depth
+    included), which every route refuses (400) as a body that is not what it takes — never a 500,
+    which the hub reads as the platform failing and tries again."""
+    try:
+        return await request.json()
+    except (ValueError, RecursionError):
+        return None
+
+
 def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: Sequence[str] = ()) -> FastAPI:
     """The sandbox app of platform ``code`` (its good fixtures as issuances unless ``pages``);
     ``broken`` names behaviours of :data:`BREAKABLE` it gets wrong on purpose."""
@@ -226,7 +236,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
         ]
 
     async def items_of(request: Request) -> list[Any] | JSONResponse:
-        body = await request.json()
+        body = await json_of(request)
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
             return JSONResponse({"error": 'a batch is {"items": [...]}'}, status_code=400)
@@ -282,7 +292,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
     async def lock(request: Request, block_id: str) -> Response:
         return answered(
             block_step(
-                request.headers.get("idempotency-key"), block_id, await request.json(), "held", "locked"
+                request.headers.get("idempotency-key"), block_id, await json_of(request), "held", "locked"
             )
         )
 
@@ -290,7 +300,7 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
     async def unlock(request: Request, block_id: str) -> Response:
         return answered(
             block_step(
-                request.headers.get("idempotency-key"), block_id, await request.json(), "locked", "held"
+                request.headers.get("idempotency-key"), block_id, await json_of(request), "locked", "held"
             )
         )
 
@@ -347,12 +357,12 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
     @app.post(spec.retirement_path)
     async def retirement(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
-        return answered(notice_step(key, await request.json(), names["retirement_id"], take_retirement))
+        return answered(notice_step(key, await json_of(request), names["retirement_id"], take_retirement))
 
     @app.post(spec.transfer_notice_path)
     async def transfer_completed(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
-        return answered(notice_step(key, await request.json(), spec.name("transfer_id"), take_transfer))
+        return answered(notice_step(key, await json_of(request), spec.name("transfer_id"), take_transfer))
 
     if spec.transfer_notice_batch_path is not None:
 
@@ -376,10 +386,13 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
 
     @app.post("/_sandbox/notice-failures")
     async def fail_notices(request: Request) -> JSONResponse:
-        body = await request.json()
+        body = await json_of(request)
         body = body if isinstance(body, dict) else {}
-        state.notice_failures = int(body.get("count", 0))
-        state.notice_failure_status = int(body.get("status", 503))
+        try:
+            failures, status = int(body.get("count", 0)), int(body.get("status", 503))
+        except (TypeError, ValueError):
+            return JSONResponse({"error": "count and status are integers"}, status_code=400)
+        state.notice_failures, state.notice_failure_status = failures, status
         return JSONResponse({"failing": state.notice_failures, "status": state.notice_failure_status})
 
     @app.post("/webhooks")
@@ -396,8 +409,11 @@ def create_sandbox(code: str, *, pages: Sequence[bytes] | None = None, broken: S
 
     @app.post("/_sandbox/webhook-failures")
     async def fail_next(request: Request) -> JSONResponse:
-        body = await request.json()
-        state.webhook_failures = int(body.get("count", 0)) if isinstance(body, dict) else 0
+        body = await json_of(request)
+        try:
+            state.webhook_failures = int(body.get("count", 0)) if isinstance(body, dict) else 0
+        except (TypeError, ValueError):
+            return JSONResponse({"error": "count is an integer"}, status_code=400)
         return JSONResponse({"failing": state.webhook_failures})
 
     @app.get("/_sandbox/webhooks")

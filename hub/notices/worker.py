@@ -10,9 +10,10 @@ notices to one platform in one batch call
 key and its own outcome; one call per notice to a client without it, and by the client to a
 platform without the batch route) — and its answer recorded: 2xx acknowledged, a refusal (4xx
 but 408, 425, 429) refused for good with the platform's reason (so is a 2xx that is not a JSON
-object), anything else tried again with exponential backoff, dead after ``webhook_max_attempts``
-— so is a notice whose answer cannot be told from a batch's (the answer not one result per
-notice, a result naming another notice's key or without a status): never acknowledged by it.
+object), anything else tried again with exponential backoff (at most an hour), dead after
+``webhook_max_attempts`` — so is a notice whose answer cannot be told from a batch's (the answer
+not one result per notice, a result naming another notice's key or without a status): never
+acknowledged by it.
 Once every notice of a retirement (of a transfer) is acknowledged, its ``origin_notified``
 becomes true.
 """
@@ -34,6 +35,7 @@ from adapters.registry import get
 from hub.database import Database
 from hub.notices.models import ACKNOWLEDGED, DEAD, PENDING, REFUSED
 from hub.notices.repository import NoticeRepository
+from hub.outbox import backoff
 from hub.settings import Settings
 
 log = logging.getLogger("puhui.notices")
@@ -149,8 +151,8 @@ class NoticeWorker:
             if notice.attempts >= self.settings.webhook_max_attempts:
                 notice.status = DEAD
             else:
-                backoff = self.settings.webhook_backoff * 2 ** (notice.attempts - 1)
-                notice.next_attempt_at = now + timedelta(seconds=backoff)
+                wait = backoff(self.settings.webhook_backoff, notice.attempts)
+                notice.next_attempt_at = now + timedelta(seconds=wait)
         else:
             notice.status, notice.answered_at = status, now
         session.add(notice)
@@ -183,8 +185,8 @@ class NoticeWorker:
                 if row["attempts"] >= self.settings.webhook_max_attempts:
                     row["status"] = DEAD
                 else:
-                    backoff = self.settings.webhook_backoff * 2 ** (row["attempts"] - 1)
-                    row["next_attempt_at"] = now + timedelta(seconds=backoff)
+                    wait = backoff(self.settings.webhook_backoff, row["attempts"])
+                    row["next_attempt_at"] = now + timedelta(seconds=wait)
             else:
                 row["status"], row["answered_at"] = status, now
                 acknowledged.add(job.subject)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from adapters.bounded import read_bounded
 from hub.keystore import KeyStore
 from hub.peering.requests import HUB_SIGNATURE_HEADER, sign_hub_request
 from schemas.canonical import canonicalize
@@ -87,15 +88,7 @@ def read_capped(response: httpx.Response, timeout: float) -> bytes:
     """A peer's answer: at most ``MAX_ANSWER`` bytes within twice the timeout in all (the workers
     run in the hub's process, one message after another: an endless or trickling answer must
     neither fill its memory nor hold the other peers' messages)."""
-    deadline = time.monotonic() + 2 * timeout
-    data = b""
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) > MAX_ANSWER:
-            raise httpx.DecodingError(f"the answer is over {MAX_ANSWER} bytes")
-        if time.monotonic() > deadline:
-            raise httpx.ReadTimeout("the answer comes too slowly")
-    return data
+    return read_bounded(response, MAX_ANSWER, time.monotonic() + 2 * timeout)
 
 
 def answer_of(response: httpx.Response, who: str, data: bytes | None = None) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from adapters.contract import AdapterError, PlatformAPIError, PlatformRefused
 from adapters.registry import get
 from hub.database import Database
 from hub.dates import aware
+from hub.outbox import backoff
 from hub.platforms.models import Platform
 from hub.settings import Settings
 from hub.transfers.crosshub import MAX_BACKOFF, CrossHubStep
@@ -224,8 +225,8 @@ class TransferWorker(LocalRounds, CrossHubStep):
                 return
             transfer.attempts += 1
             transfer.last_error = error[:1000]
-            backoff = min(self.settings.webhook_backoff * 2 ** (transfer.attempts - 1), MAX_BACKOFF)
-            transfer.next_attempt_at = now + timedelta(seconds=backoff)
+            wait = backoff(self.settings.webhook_backoff, transfer.attempts, MAX_BACKOFF)
+            transfer.next_attempt_at = now + timedelta(seconds=wait)
             session.add(transfer)
 
     def _terminate(self, session: Session, transfer: Transfer, job: Job, reason: str) -> None:

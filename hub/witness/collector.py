@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlmodel import Session
 
+from adapters.bounded import read_bounded
 from hub import __version__
 from hub.database import Database
 from hub.identity import log_verifiers
@@ -301,13 +302,7 @@ class CosignatureCollector:
             content=body.encode("utf-8"),
             headers={"Content-Type": "text/plain; charset=utf-8"},
         ) as response:
-            data = b""
-            for chunk in response.iter_bytes():
-                data += chunk
-                if len(data) > MAX_ANSWER:
-                    raise httpx.DecodingError("the witness's answer is too large")
-                if time.monotonic() > deadline:  # a witness trickling its answer is given up on
-                    raise httpx.ReadTimeout("the witness answers too slowly")
+            data = read_bounded(response, MAX_ANSWER, deadline)  # an endless or trickling one: given up on
             media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             return _Answer(response.status_code, media_type, data.decode("utf-8", errors="replace"))
 

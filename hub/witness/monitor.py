@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from adapters.bounded import read_bounded
 from hub import __version__
 from hub.database import Database
 from hub.keystore import KeyStore
@@ -249,11 +250,4 @@ class PeerMonitor:
         deadline = min(now + 2 * self.settings.witness_timeout, self._until)
         with self.client.stream("GET", url) as response:
             response.raise_for_status()
-            data = b""
-            for chunk in response.iter_bytes():
-                data += chunk
-                if len(data) > limit:
-                    raise httpx.DecodingError(f"{url} answers more than {limit} bytes")
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout(f"{url} answers too slowly")
-            return data
+            return read_bounded(response, limit, deadline)

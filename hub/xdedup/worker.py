@@ -21,6 +21,7 @@ import httpx
 from hub.database import Database
 from hub.dates import aware
 from hub.keystore import KeyStore
+from hub.outbox import backoff
 from hub.peering.client import PeerCallFailed, answer_of
 from hub.peering.models import PeerStatus
 from hub.peering.repository import PeerRepository
@@ -121,8 +122,8 @@ class ClaimPuller:
                 return
             cursor.failures += 1
             cursor.last_code, cursor.last_error = code, error[:1000]
-            backoff = min(self.settings.claims_pull_interval * 2 ** (cursor.failures - 1), MAX_BACKOFF)
-            cursor.next_pull_at = now + timedelta(seconds=backoff)
+            wait = backoff(self.settings.claims_pull_interval, cursor.failures, MAX_BACKOFF)
+            cursor.next_pull_at = now + timedelta(seconds=wait)
             session.add(cursor)
         log.warning("claim feed of %s not stored (%s): %s", target.origin, code or "unreachable", error)
 

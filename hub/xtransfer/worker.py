@@ -25,6 +25,7 @@ from adapters.client import idempotency_key_for
 from adapters.contract import AdapterError, PlatformAPIError
 from adapters.registry import get
 from hub.database import Database
+from hub.outbox import backoff
 from hub.platforms.repository import PlatformRepository
 from hub.settings import Settings
 from hub.transfers.saga import many, serials_key
@@ -122,8 +123,8 @@ class InboundTransferWorker:
                 return True
             row.attempts = credit.attempts + 1
             row.last_error = error[:1000]
-            backoff = min(self.settings.webhook_backoff * 2 ** (row.attempts - 1), MAX_BACKOFF)
-            row.next_attempt_at = now + timedelta(seconds=backoff)
+            wait = backoff(self.settings.webhook_backoff, row.attempts, MAX_BACKOFF)
+            row.next_attempt_at = now + timedelta(seconds=wait)
             session.add(row)
             return False
 

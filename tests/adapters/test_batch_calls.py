@@ -28,12 +28,18 @@ BLOCK_PLATFORMS = sorted(code for code, a in ADAPTERS.items() if CREDIT_BLOCK in
 
 class Counting(httpx.BaseTransport):
     """Passes requests to ``inner``, counting them by path; answers 404 to ``missing`` paths (a
-    platform without those routes) and fails ``failing`` paths as unreachable."""
+    platform without those routes), fails ``failing`` paths as unreachable and refuses
+    ``refusing`` ones as a whole (422: a platform whose batch route validates every item first)."""
 
     def __init__(
-        self, inner: httpx.BaseTransport, missing: set[str] = frozenset(), failing: set[str] = frozenset()
+        self,
+        inner: httpx.BaseTransport,
+        missing: set[str] = frozenset(),
+        failing: set[str] = frozenset(),
+        refusing: set[str] = frozenset(),
     ):
         self.inner, self.missing, self.failing = inner, set(missing), set(failing)
+        self.refusing = set(refusing)
         self.paths: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -42,11 +48,20 @@ class Counting(httpx.BaseTransport):
             raise httpx.ConnectError("the platform is down", request=request)
         if request.url.path in self.missing:
             return httpx.Response(404, json={"detail": "Not Found"})
+        if request.url.path in self.refusing:
+            return httpx.Response(422, json={"detail": [{"loc": ["body", "items", 2], "msg": "unknown"}]})
         return self.inner.handle_request(request)
 
 
 class Platform:
-    def __init__(self, code: str, *, batch_routes: bool = True, failing: set[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        code: str,
+        *,
+        batch_routes: bool = True,
+        failing: set[str] = frozenset(),
+        refusing: set[str] = frozenset(),
+    ) -> None:
         self.adapter = ADAPTERS[code]
         spec = self.adapter.spec
         self.http = TestClient(create_sandbox(code))
@@ -56,7 +71,7 @@ class Platform:
             spec.import_batch_path,
             spec.transfer_notice_batch_path,
         } - {None}
-        self.transport = Counting(self.http._transport, set() if batch_routes else batch, failing)
+        self.transport = Counting(self.http._transport, set() if batch_routes else batch, failing, refusing)
         self.client = self.adapter.client("http://sandbox", self.transport, pseudonymizer=PSEUDONYMIZER)
 
     def state(self) -> dict:
@@ -170,7 +185,7 @@ def test_a_batch_of_locks_is_answered_per_block_and_replayed_by_key(platform: Pl
         assert len(sent) == 4  # one request per batch
     else:
         assert sent == [platform.adapter.spec.lock_batch_path, platform.adapter.spec.unlock_batch_path]
-        assert platform.client.lacking == batch_paths  # asked once each, then single calls
+        assert set(platform.client.lacking) == batch_paths  # asked once each, then single calls
 
 
 def test_a_batch_of_credits_fails_only_the_block_that_cannot_be_taken(routes: bool) -> None:
@@ -205,6 +220,58 @@ def test_an_unreachable_platform_fails_every_call_of_the_batch_retryably() -> No
     outcomes = platform.client.lock_many([(b, f"k-{b['block_id']}") for b in held])
     assert all(isinstance(o, PlatformUnreachable) and o.retryable for o in outcomes)
     assert {platform.state()["blocks"][b["block_id"]] for b in held} == {"held"}
+
+
+def test_a_batch_refused_as_a_whole_is_asked_call_by_call_each_answered_alone() -> None:
+    """Finding: a batch route's refusal of the whole request (a 422 of a platform that validates
+    every item first and refuses the batch for one it cannot take) was every call's answer — the
+    round's locks refused for good (their transfers terminated), the round's notices refused for
+    good — though no call but one was refused. No item's answer, it is asked call by call now, as
+    a 413 is: each call answered on its own, and the batch route asked again next time."""
+    spec = ADAPTERS["JS"].spec
+    platform = Platform("JS", refusing={spec.lock_batch_path, spec.transfer_notice_batch_path})
+    held = platform.held()[:2]
+    unknown = {**held[0], "block_id": "NO-SUCH-BLOCK"}
+    calls = [(held[0], "k-1"), (held[1], "k-2"), (unknown, "k-3")]
+    outcomes = platform.client.lock_many(calls)
+    assert outcomes[:2] == [None, None]
+    assert isinstance(outcomes[2], PlatformRefused) and outcomes[2].status == 404
+    assert {platform.state()["blocks"][b["block_id"]] for b in held} == {"locked"}
+    notices = [(_notice(block, f"TR-{n}"), f"n-{n}") for n, (block, _) in enumerate(calls)]
+    told = platform.client.notify_transfer_completed_many(notices)
+    assert told[:2] == [None, None]
+    assert isinstance(told[2], PlatformRefused) and told[2].status == 404
+    assert platform.state()["transfer_notices"] == ["TR-0", "TR-1"]
+    assert not platform.client.lacking  # not taken for a platform without the routes
+    assert platform.transport.paths.count(spec.lock_path.format(block_id="NO-SUCH-BLOCK")) == 1
+
+
+def test_a_platform_that_gains_its_batch_route_is_asked_it_again_after_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding: a batch route answered 404 once was remembered as lacking for the client's life —
+    since the workers keep their clients, for the hub's: a platform deploying its batch route
+    later (or whose proxy answered one 404 during a deploy) was called once per item until the
+    hub restarted. It is asked again after ``ASK_AGAIN`` seconds."""
+    import time
+
+    from adapters.client import ASK_AGAIN
+
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    spec = ADAPTERS["JS"].spec
+    platform = Platform("JS", batch_routes=False)
+    held = platform.held()
+    calls = [(block, f"k-{block['block_id']}") for block in held[:2]]
+    assert platform.client.lock_many(calls[:1]) == [None]  # 404: told by a single call
+    platform.transport.missing.clear()  # the platform deploys its batch route
+    assert platform.client.lock_many(calls[1:]) == [None]  # not asked yet: a single call
+    assert platform.transport.paths.count(spec.lock_batch_path) == 1
+    now[0] += ASK_AGAIN + 1
+    platform.transport.paths.clear()
+    assert platform.client.lock_many(calls) == [None, None]  # replayed by key, in one batch
+    assert platform.transport.paths == [spec.lock_batch_path]
+    assert not platform.client.lacking
 
 
 def test_a_malformed_batch_is_refused_by_the_sandbox() -> None:

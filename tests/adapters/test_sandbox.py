@@ -163,3 +163,31 @@ def test_the_command_line_names_the_platforms(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "CCER" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("code", sorted(ADAPTERS))
+def test_a_body_that_is_not_json_is_refused_on_every_route(code: str) -> None:
+    """Finding: every JSON route of the sandboxes answered a body that is not JSON with 500 — a
+    platform failing, which the hub tries again — where the platform API has it refused (400).
+    The sandboxes are the reference the platforms are checked against."""
+    spec = ADAPTERS[code].spec
+    http = TestClient(create_sandbox(code), raise_server_exceptions=False)
+    routes = [
+        spec.lock_path.format(block_id="X-1"),
+        spec.unlock_path.format(block_id="X-1"),
+        spec.retirement_path,
+        spec.transfer_notice_path,
+        *(p for p in (spec.lock_batch_path, spec.unlock_batch_path, spec.import_batch_path) if p),
+        *([spec.transfer_notice_batch_path] if spec.transfer_notice_batch_path else []),
+    ]
+    for route in routes:
+        for body in (b"<html>", b"[" * 100_000, b'{"count": "many"}'):
+            answer = http.post(route, content=body, headers={"content-type": "application/json"})
+            assert answer.status_code == 400 or (body.startswith(b"{") and answer.status_code < 500), (
+                route,
+                body[:10],
+                answer.status_code,
+            )
+    for route in ("/_sandbox/notice-failures", "/_sandbox/webhook-failures"):  # the test controls
+        assert http.post(route, json={"count": "many"}).status_code == 400
+        assert http.post(route, content=b"<html>").status_code < 500

@@ -389,3 +389,22 @@ def test_integers_beyond_int64_are_refused_alike_in_a_bigint_column_and_exact_in
             for row in connection.execute(text("SELECT body FROM origin_notice WHERE subject LIKE 'big-%'"))
         ]
     assert [json.loads(b) if isinstance(b, str) else b for b in bodies] == [huge, huge]
+
+
+def test_rows_naming_one_key_twice_are_refused_alike_and_change_nothing(database: Database) -> None:
+    """Finding: two rows of one ``update_rows`` naming the same key (say a round changing one block
+    twice) were both applied on SQLite (an ``executemany``: the last one stays) while PostgreSQL's
+    ``UPDATE … FROM`` keeps whichever source row its join meets first — another row stored on each
+    backend. Refused on both before anything is written: each key once per call."""
+    table = SQLModel.metadata.tables["origin_notice"]
+    with database.engine.begin() as connection:
+        insert_rows(connection, table, [_notice("twice-0"), _notice("twice-1")])
+    key = {"kind": NOTICE["kind"], "platform_code": "JS"}
+    rows = [key | {"subject": f"twice-{n % 2}", "status": "refused", "attempts": n} for n in range(5)]
+    with pytest.raises(ValueError, match="rows 0 and 2 name the same"), database.engine.begin() as connection:
+        update_rows(connection, table, ("kind", "subject", "platform_code"), rows)
+    stored = _stored(database, "origin_notice", "subject LIKE :s", {"s": "twice-%"})
+    assert [(row[1], row[5], row[6]) for row in stored] == [
+        ("twice-0", "pending", 0),
+        ("twice-1", "pending", 0),
+    ]

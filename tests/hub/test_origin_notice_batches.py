@@ -147,6 +147,9 @@ HOSTILE = {
     "results not a list": _results(lambda items, results: {"0": results[0]}),
     "not JSON": lambda items, honest: httpx.Response(200, content=b"<html>ok</html>"),
     "a JSON list": lambda items, honest: httpx.Response(200, json=[{"status": 200, "body": {}}]),
+    # finding: nested past the parser's depth, it escaped the client as a RecursionError, taken for a
+    # fault of the hub's side: each notice was sent again alone and acknowledged by those calls
+    "nested too deep": lambda items, honest: httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000),
 }
 
 
@@ -220,7 +223,7 @@ def test_a_platform_without_the_batch_route_is_told_notice_by_notice(
     assert completed.paths.count(BATCH_ROUTE) == 1 and completed.paths.count(SINGLE_ROUTE) == len(IDS)
     assert set(_notified(hub, federation).values()) == {True}
     assert sorted(_taken(hub)) == sorted(IDS)
-    assert worker.clients["JS"][1].lacking == {TRANSFER_NOTICE_BATCH_PATH}  # not asked again
+    assert set(worker.clients["JS"][1].lacking) == {TRANSFER_NOTICE_BATCH_PATH}  # not asked for now
 
 
 class SingleOnly:
@@ -280,3 +283,40 @@ def test_a_fault_of_the_hubs_side_of_a_batch_sends_each_notice_alone(
     assert _run(hub, database, completed, worker=worker) == len(IDS)  # not the batch's word: each alone
     assert completed.paths.count(SINGLE_ROUTE) == len(IDS)
     assert set(_notified(hub, federation).values()) == {True}
+
+
+def test_a_batch_refused_as_a_whole_refuses_no_notice_for_good(hub, database, federation, completed) -> None:
+    """Finding: a 4xx to the batch request as a whole (a platform validating every item first) was
+    recorded as every notice's refusal, final: the round's transfers never origin-notified. Each
+    notice is sent alone then, and answered on its own."""
+    completed.honest_first = False
+    completed.answer = lambda items, honest: httpx.Response(422, json={"detail": "items/3: unreadable"})
+    worker = NoticeWorker(database, hub[1], transport=completed)
+    assert _run(hub, database, completed, worker=worker) == len(IDS)
+    assert completed.paths.count(BATCH_ROUTE) == 1 and completed.paths.count(SINGLE_ROUTE) == len(IDS)
+    assert {n.status for n in _notices(database).values()} == {"acknowledged"}
+    assert set(_notified(hub, federation).values()) == {True}
+    assert not worker.clients["JS"][1].lacking  # the batch route is asked again next round
+
+
+def test_a_notice_tried_many_times_waits_at_most_an_hour_and_holds_back_no_other(
+    hub, database, federation, completed
+) -> None:
+    """Finding: a notice's backoff doubled without bound — with PUHUI_WEBHOOK_MAX_ATTEMPTS above
+    ~45, its next attempt fell beyond the calendar (OverflowError): the round's answers could not
+    be recorded, together or one by one, and every notice leased with it was sent again at each
+    lease's end, never recorded. The wait is capped at an hour (as the other workers' are)."""
+    with database.unit_of_work() as session:
+        for notice in session.exec(select(OriginNotice)):
+            notice.attempts = 2000 if notice.subject == IDS[0] else 60
+            session.add(notice)
+    hub[0].post("/sandbox/js/_sandbox/notice-failures", json={"count": len(IDS), "status": 503})
+    settings = hub[1].model_copy(update={"webhook_max_attempts": 10_000})
+    now = datetime.now(UTC)
+    assert NoticeWorker(database, settings, transport=completed).run_once(now) == 0
+    notices = _notices(database)
+    assert {n.status for n in notices.values()} == {"pending"}
+    assert notices[IDS[0]].attempts == 2001 and {notices[t].attempts for t in IDS[1:]} == {61}
+    for notice in notices.values():
+        assert now < notice.next_attempt_at.replace(tzinfo=UTC) <= now + timedelta(hours=1)
+    assert _run(hub, database, completed, later=3601) == len(IDS)  # the platform is back

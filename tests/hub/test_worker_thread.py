@@ -209,7 +209,9 @@ def test_a_served_hub_runs_its_workers_only_when_they_are_on(database, settings,
     assert not _worker_threads()  # stopped with the app
 
 
-@pytest.mark.parametrize("value", [0, -1, 61, "soon", float("nan")])
+# finding: any positive number was taken — 1e-9 (or 5e-324) set every idle worker spinning:
+# two of them made ~770 empty rounds a second here (0.45 of a core); a look is 10 ms apart at least
+@pytest.mark.parametrize("value", [0, -1, 61, "soon", float("nan"), 1e-9, 5e-324, "0.009"])
 def test_a_poll_interval_out_of_bounds_is_refused(tmp_path, value: object) -> None:
     from pydantic import ValidationError
 
@@ -217,6 +219,30 @@ def test_a_poll_interval_out_of_bounds_is_refused(tmp_path, value: object) -> No
 
     with pytest.raises(ValidationError, match="worker_poll_interval"):
         Settings(data_dir=tmp_path, worker_poll_interval=value)
+
+
+SECONDS = [
+    "webhook_timeout",
+    "webhook_backoff",
+    "witness_timeout",
+    "checkpoint_interval",
+    "claims_pull_interval",
+]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", float("inf"), 10**7])
+@pytest.mark.parametrize("name", SECONDS)
+def test_the_workers_seconds_beyond_the_calendar_are_refused(tmp_path, name: str, value: object) -> None:
+    """Finding: these took any positive number, infinity too — PUHUI_WEBHOOK_TIMEOUT=inf started a
+    hub whose notice worker failed every round (its lease, twice the timeout from now, fell past
+    the calendar: no notice ever sent). Each has a ceiling now."""
+    from pydantic import ValidationError
+
+    from hub.settings import Settings
+
+    with pytest.raises(ValidationError, match=name):
+        Settings(data_dir=tmp_path, **{name: value})
+    assert getattr(Settings(data_dir=tmp_path, **{name: 600}), name) == 600  # ten minutes: fine
 
 
 def test_puhui_work_runs_the_workers_at_the_poll_interval_until_stopped(
