@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     )
     checkpoint_interval: float = Field(
         default=5.0,
-        gt=0,
+        ge=0.01,  # at most 100 rounds a second (a tiny interval would make the thread spin)
         le=86400,
         description="Seconds between checkpoints of the log (signed and sent to witnesses).",
     )
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
 
     claims_pull_interval: float = Field(
         default=30.0,
-        gt=0,
+        ge=0.01,  # at most 100 rounds a second (a tiny interval would make the thread spin)
         le=86400,
         description="Seconds between pulls of each peered hub's claim feed (cross-hub deduplication).",
     )

@@ -221,6 +221,18 @@ def test_a_poll_interval_out_of_bounds_is_refused(tmp_path, value: object) -> No
         Settings(data_dir=tmp_path, worker_poll_interval=value)
 
 
+@pytest.mark.parametrize("value", [1e-9, 5e-324, "0.009"])
+@pytest.mark.parametrize("name", ["checkpoint_interval", "claims_pull_interval"])
+def test_the_other_intervals_below_ten_milliseconds_are_refused(tmp_path, name: str, value: object) -> None:
+    """As the poll interval: the checkpointer's and the claim puller's rounds at most 100 a second."""
+    from pydantic import ValidationError
+
+    from hub.settings import Settings
+
+    with pytest.raises(ValidationError, match=name):
+        Settings(data_dir=tmp_path, **{name: value})
+
+
 SECONDS = [
     "webhook_timeout",
     "webhook_backoff",
