@@ -279,11 +279,15 @@ class _Reread(Exception):  # a signal, not an error
     """The streamed ingest leaves the batch to the exact path (``IngestService.ingest``)."""
 
 
-def _sent(stream: ParseStream, made: list[bytes]) -> Iterator[tuple[dict[str, Any], bytes]]:
-    """The blocks the stream hands out with their canonical bytes (kept in ``made``), as read;
-    then the rest of the parse, so it runs while the database still works on the last rows."""
+def _sent(
+    stream: ParseStream, sent: list[dict[str, Any]], made: list[bytes]
+) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """The blocks the stream hands out (kept in ``sent``) with their canonical bytes (kept in
+    ``made``), as read; then the rest of the parse, so it runs while the database still works on
+    the last rows."""
     for block in stream.blocks():
         piece = canonical_block(block)
+        sent.append(block)
         made.append(piece)
         yield block, piece
     stream.result()
@@ -398,16 +402,21 @@ class IngestService:
         checks decide and name every reason."""
         self.registry.lock_namespaces([platform])  # where its blocks issue, as ingest locks it first
         ingest_id = str(uuid.uuid4())
+        sent: list[dict[str, Any]] = []
         made: list[bytes] = []
         try:
             with self.session.begin_nested():
-                self.registry.insert_block_pairs(_sent(stream, made), ingest_id, plain=True)
+                self.registry.insert_block_pairs(_sent(stream, sent, made), ingest_id, plain=True)
                 result = stream.result()
-                if not result.ok or not made:
+                if not result.ok or not sent:
                     raise _Reread
                 records = Records(result.projects, result.blocks, result.batches)
+                if len(sent) > len(records.blocks) or any(
+                    a is not b for a, b in zip(sent, records.blocks, strict=False)
+                ):
+                    raise _Reread  # not the first blocks of the parse (an adapter's bug): as a whole
                 digest = BatchDigest(records, valid_blocks=True, made=made)
-                rest = records.blocks[len(made) :]  # the blocks sent are the first ones
+                rest = records.blocks[len(made) :]
                 self.registry.insert_blocks(rest, ingest_id, digest.blocks(), plain=True)
                 if not self._alone(platform, records):
                     raise _Reread

@@ -9,6 +9,7 @@ concurrent writers of overlapping serials. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapters.base import parse_stream
+from adapters.base import Draft, parse_stream
+from adapters.fields import Collector
+from adapters.jiangsu import JiangsuAdapter
+from adapters.privacy import Pseudonymizer
 from adapters.registry import get
 from bench.ingest import HEADER, MEDIA, PSEUDONYMIZER, csv_chunk, register_project
 from hub.database import Database
-from hub.registry.ingest import BatchRefused, IngestService, Records, refused_payload
+from hub.registry.ingest import BatchRefused, IngestService, Records, batch_digest, refused_payload
 from hub.registry.repository import RegistryRepository
 
 TABLES = ("credit_block", "issuance_claim", "ingest_batch", "log_entry", "project")
@@ -168,6 +172,28 @@ def test_an_empty_file_and_a_projects_file_stream_nothing_and_answer_as_before(
     assert assert_same_as_whole(registered, (HEADER + "\n").encode("gbk")) == "stored"
     projects = (get("JS").fixture_dir() / "good" / "projects-2025.csv").read_bytes()
     assert assert_same_as_whole(registered, projects) == "stored"
+
+
+class OutOfOrder(JiangsuAdapter):
+    """An adapter whose stream hands out its blocks in another order than its result lists them
+    (a bug the ingest must not trust): the ingest answers as ``ingest`` of the result."""
+
+    def read_stream(
+        self, text: str, pseudonymizer: Pseudonymizer, errors: Collector, draft: Draft
+    ) -> Iterator[dict[str, Any]]:
+        yield from reversed(list(super().read_stream(text, pseudonymizer, errors, draft)))
+
+
+def test_blocks_handed_out_out_of_order_are_ingested_as_the_parse_lists_them(registered: Database) -> None:
+    payload = csv_chunk(1_000, 300)
+    with registered.unit_of_work() as session:
+        stream = parse_stream(OutOfOrder(), payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+        report = IngestService(session).ingest_stream("JS", stream, actor="test", source="test").as_dict()
+        rows = _rows(session)
+    parsed = get("JS").parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+    assert report["digest"]["value"] == batch_digest(Records(blocks=parsed.blocks))[0]
+    positions = {row[0]: row[-1] for row in rows["issuance_claim"]}  # feed positions in parse order
+    assert [positions[block["block_id"]] for block in parsed.blocks] == list(range(300))
 
 
 def test_concurrent_streams_of_overlapping_serials_store_one(registered: Database) -> None:
