@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.claims.repository import ClaimRepository
 from hub.claims.service import Reservations, Resolution, part_requests
 from hub.idempotency.route import KeyReused
 from hub.log.bulk import queue_changes
@@ -59,13 +58,15 @@ class TransferBatches:
         used with another body, 422 with every issue when any transfer is refused."""
         digest = body_hash(body)
         self.session.flush()  # what the caller's session holds is written before the Core reads
-        claims = ClaimRepository(self.session)
-        claims.lock([f"transfer-batch {client_id} {key}"])
+        # the key's lock is a single proposal's with the same key (a key is for one request)
+        self.rows.lock_in_order([f"idempotency {client_id} {key}"])
         stored = self.session.get(TransferBatch, (client_id, key))
         if stored is not None:
             if stored.body_hash != digest:
                 raise KeyReused("this Idempotency-Key was used with another body", code="6004")
             return stored.answer, False
+        if self.rows.key_used(client_id, key):
+            raise KeyReused("this Idempotency-Key was used for a single transfer", code="6004")
         proposals: list[dict[str, Any]] = body["transfers"]
         ids = [proposal["transfer_id"] for proposal in proposals]
         reservations = Reservations(self.session)

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, Table, and_, bindparam, insert, or_, text
+from sqlalchemy import Executable, Table, and_, bindparam, insert, literal, or_, text
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel
 
@@ -15,7 +15,7 @@ from hub.claims.models import SerialClaim
 from hub.driver import in_names, in_values, run
 from hub.multirow import insert_many
 from hub.registry.models import CreditBlock
-from hub.transfers.models import Transfer
+from hub.transfers.models import Transfer, TransferBatch
 
 # Advisory locks on several names in ONE statement, in the order given (not sorted): the
 # aggregate takes them one by one as the ordered subquery yields them.
@@ -26,12 +26,14 @@ LOCK_IN_ORDER_SQL = (
 
 
 class Known(NamedTuple):
-    """A stored transfer that a proposal's key or id names."""
+    """A stored transfer that a proposal's key or id names — or, ``batch`` true, a batch of
+    transfers proposed with the key (``id`` empty)."""
 
     id: str
     client_id: str
     idempotency_key: str
     body_hash: str
+    batch: bool = False
 
 
 class BlockFacts(NamedTuple):
@@ -73,11 +75,19 @@ def _blocks_and_destination(count: int | None, *, with_destination: bool = True)
 @functools.cache
 def _statements() -> dict[str, Executable]:
     transfer = SQLModel.metadata.tables[Transfer.__tablename__]
+    batch = SQLModel.metadata.tables[TransferBatch.__tablename__]
     platform = SQLModel.metadata.tables["platform"]
     return {
+        # the transfer of the key, the transfer of the id, and a batch proposed with the key (a
+        # key is for one request: a single proposal's key is not a batch's, nor the other way)
         "known": core_select(
-            transfer.c.id, transfer.c.client_id, transfer.c.idempotency_key, transfer.c.body_hash
-        ).where(
+            transfer.c.id,
+            transfer.c.client_id,
+            transfer.c.idempotency_key,
+            transfer.c.body_hash,
+            literal(False).label("batch"),
+        )
+        .where(
             or_(
                 and_(
                     transfer.c.client_id == bindparam("client_id"),
@@ -85,6 +95,19 @@ def _statements() -> dict[str, Executable]:
                 ),
                 transfer.c.id == bindparam("id"),
             )
+        )
+        .union_all(
+            core_select(
+                literal("").label("id"),
+                batch.c.client_id,
+                batch.c.idempotency_key,
+                batch.c.body_hash,
+                literal(True).label("batch"),
+            ).where(batch.c.client_id == bindparam("client_id"), batch.c.idempotency_key == bindparam("key"))
+        ),
+        # whether a single proposal used the key (a batch's key is not one)
+        "key_used": core_select(transfer.c.id).where(
+            transfer.c.client_id == bindparam("client_id"), transfer.c.idempotency_key == bindparam("key")
         ),
         # what a transfer's checks read of its blocks (their records are not read)
         "blocks": _blocks_and_destination(None, with_destination=False),
@@ -131,7 +154,14 @@ class ProposalRepository:
             _statements()["known"],
             {"client_id": client_id, "key": key, "id": transfer_id},
         )
-        return [Known(*row) for row in rows]
+        return [Known(row[0], row[1], row[2], row[3], batch=bool(row[4])) for row in rows]
+
+    def key_used(self, client_id: str, key: str) -> bool:
+        """Whether this client proposed a single transfer with this key."""
+        found = run(
+            self.session.connection(), _statements()["key_used"], {"client_id": client_id, "key": key}
+        )
+        return found.first() is not None
 
     def transfer(self, transfer_id: str) -> Transfer | None:
         return self.session.get(Transfer, transfer_id)

@@ -78,6 +78,8 @@ class TransferService:
         # the transfer of this key, and the transfer of this id, in one statement
         found = proposals.known(client_id, key, body["transfer_id"])
         existing = next((t for t in found if (t.client_id, t.idempotency_key) == (client_id, key)), None)
+        if existing is not None and existing.batch:
+            raise KeyReused("this Idempotency-Key was used for a batch of transfers", code="6004")
         if existing is not None:
             if existing.body_hash != digest:
                 raise KeyReused("this Idempotency-Key was used with another body", code="6004")

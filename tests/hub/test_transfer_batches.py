@@ -268,3 +268,49 @@ def test_a_batch_refuses_serials_held_by_stored_claims_as_single_proposals_do(hu
     assert {code for _, code in expected} == {"3024"}
     accepted = send(jiangsu, [candidates[0], candidates[5]], key="free").json()
     assert accepted["quantity"] == 10 + 151
+
+
+def test_a_key_is_for_one_request_a_single_proposals_key_is_not_a_batchs_nor_the_other_way(
+    hub, federation
+) -> None:
+    """Found by the attacker's pass: a key used for a single proposal was taken again for a batch
+    (and the other way), each answered 201 — against the key's contract (another path: 422, 6004)."""
+    jiangsu = platform_client(hub, federation, "js")
+    single = jiangsu.request(
+        "POST",
+        "/v1/transfers",
+        json_body=transfer("TR-S", 100001, 100010),
+        headers={"Idempotency-Key": "k-1"},
+    )
+    assert single.status_code == 201
+    with pytest.raises(Refused) as reused:
+        send(jiangsu, tens(2, prefix="TR-B-"), key="k-1")
+    assert (reused.value.status, reused.value.code) == (422, "6004")
+    assert "single transfer" in reused.value.problem["detail"]
+    with pytest.raises(NotFound):
+        jiangsu.get("/v1/transfers/TR-B-0")  # nothing of the batch
+
+    batch = send(jiangsu, tens(2, prefix="TR-C-")[1:], key="k-2")
+    assert batch.status_code == 201
+    with pytest.raises(Refused) as taken:
+        jiangsu.request(
+            "POST",
+            "/v1/transfers",
+            json_body=transfer("TR-T", 100031, 100040),
+            headers={"Idempotency-Key": "k-2"},
+        )
+    assert (taken.value.status, taken.value.code) == (422, "6004")
+    assert "batch" in taken.value.problem["detail"]
+    with pytest.raises(NotFound):
+        jiangsu.get("/v1/transfers/TR-T")
+    # each key still answers its own request
+    assert (
+        jiangsu.request(
+            "POST",
+            "/v1/transfers",
+            json_body=transfer("TR-S", 100001, 100010),
+            headers={"Idempotency-Key": "k-1"},
+        ).status_code
+        == 200
+    )
+    assert send(jiangsu, tens(2, prefix="TR-C-")[1:], key="k-2").status_code == 200
