@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from pydantic import ValidationError
 
 from hub.cli import (
     adapters_cmd,
@@ -49,5 +52,20 @@ app.command("import")(adapters_cmd.import_file)
 app.command("sync")(adapters_cmd.sync_command)
 app.command("platform-check")(platform_check.platform_check)
 
+
+def main() -> None:
+    """``puhui``: the commands, and a configuration the hub cannot run with said in one line per
+    setting (its environment variable, why), exit status 2, instead of a traceback."""
+    try:
+        app()
+    except ValidationError as invalid:
+        if invalid.title != "Settings":
+            raise
+        for error in invalid.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            print(f"puhui: PUHUI_{name.upper()}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -181,3 +181,27 @@ def test_db_upgrade_then_demo_seed_is_idempotent(tmp_path: Path) -> None:
     assert seeded.exit_code == 0 and "SH, JS, ZJ, AH, CCER" in seeded.output
     again = runner.invoke(app, ["demo", "seed"])
     assert again.exit_code == 0 and "not seeding" in again.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PUHUI_WORKER_POLL_INTERVAL", "1e-9"),
+        ("PUHUI_WEBHOOK_TIMEOUT", "inf"),
+        ("PUHUI_CHECKPOINT_INTERVAL", "soon"),
+    ],
+)
+def test_a_setting_the_hub_cannot_run_with_is_said_in_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str
+) -> None:
+    """Found by the attacker's pass: a bad setting ended `puhui work` with a pydantic traceback."""
+    from hub.cli.main import main
+
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["puhui", "work"])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    assert ended.value.code == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"puhui: {variable}={value!r}: ") and "Traceback" not in said
+    assert said.count("\n") == 1
