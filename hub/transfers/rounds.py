@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -41,6 +42,10 @@ from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
 log = logging.getLogger("puhui.transfers")
 
+# the steps after which the next step needs no platform call: a round that records one applies the
+# next one too, in the same transaction (a credited transfer completes with its credit's record)
+CHAINED = frozenset({State.DESTINATION_CREDITED})
+
 
 class LocalRounds:
     """The worker's part that records a round's steps (mixed into ``TransferWorker``)."""
@@ -49,6 +54,7 @@ class LocalRounds:
     known: dict[str, Block]  # the blocks of the round being recorded, read at once
     locked: set[str]  # the namespaces the round's transaction has locked
     writes: RoundWrites | None  # the round's set-based writes, made together
+    unchained: set[str]  # jobs whose chained step failed in this round: recorded without it
 
     def _apply(self, session: Session, transfer: TransferRow, target: State, job: Job) -> None:
         if target is State.ORIGIN_LOCKED:
@@ -206,10 +212,17 @@ class LocalRounds:
             transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
                 continue  # another worker applied this step meanwhile
+            target = transition(job.state, NEXT_STEP[job.state])
             try:
-                self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
+                self._apply(session, transfer, target, job)
             except Exception as exc:
                 raise StepFault(job, exc) from exc
+            if target in CHAINED and job.hub is None and job.id not in self.unchained:
+                # its next step needs no call (the completion): applied in the same transaction
+                try:
+                    self._apply(session, transfer, NEXT_STEP[target], replace(job, state=target))
+                except Exception as exc:
+                    raise StepFault(job, exc, chained=True) from exc
             applied.append(transfer)
         self._write_splits(session)
         self._write_rest(session)
@@ -250,6 +263,7 @@ class LocalRounds:
         platforms may have acted already."""
         pending = list(jobs)
         batched = True
+        self.unchained = set()
         while pending:
             try:
                 try:
@@ -264,6 +278,17 @@ class LocalRounds:
                 )
                 batched = False
             except StepFault as fault:
+                if fault.chained and fault.job.id not in self.unchained:
+                    # the step chained to its own failed: the step is recorded alone, the next
+                    # one left to a round of its own
+                    log.warning(
+                        "transfer %s: the step after %s could not be recorded with it (%r)",
+                        fault.job.id,
+                        fault.job.state,
+                        fault.cause,
+                    )
+                    self.unchained.add(fault.job.id)
+                    continue
                 log.error(
                     "transfer %s: its %s step could not be recorded",
                     fault.job.id,

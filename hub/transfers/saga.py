@@ -158,12 +158,14 @@ class RoundFault(Exception):
 
 
 class StepFault(Exception):
-    """A step of one job could not be applied (its transaction is rolled back)."""
+    """A step of one job could not be applied (its transaction is rolled back); ``chained``: the
+    step applied right after the job's own, in the same transaction (``hub.transfers.rounds``)."""
 
-    def __init__(self, job: Job, cause: Exception) -> None:
+    def __init__(self, job: Job, cause: Exception, *, chained: bool = False) -> None:
         super().__init__(f"transfer {job.id}: {cause!r}")
         self.job = job
         self.cause = cause
+        self.chained = chained
 
 
 def many(client: Any, operation: str, calls: list[tuple[dict[str, Any], str]]) -> list[CallOutcome]:

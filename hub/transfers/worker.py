@@ -55,6 +55,7 @@ log = logging.getLogger("puhui.transfers")
 LEASE = timedelta(seconds=60)
 ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
 DUE = [str(state) for state in NEXT_STEP]  # the states the worker moves on
+UNCALLED = frozenset({str(State.DESTINATION_CREDITED)})  # the states whose step needs no call
 __all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker"]
 
 
@@ -74,6 +75,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
         self.known: dict[str, Block] = {}  # the blocks of the round being recorded, read at once
         self.locked: set[str] = set()  # the namespaces the round's transaction has locked
         self.writes: RoundWrites | None = None  # the round's set-based writes, made together
+        self.unchained: set[str] = set()  # jobs of the round recorded without their chained step
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers (rows, not ORM objects; pushed back past the lease in one
@@ -81,7 +83,9 @@ class TransferWorker(LocalRounds, CrossHubStep):
         with self.database.unit_of_work() as session:
             repository = TransferRounds(session)
             due = repository.due(now, ROUND, DUE)
-            repository.push_back([transfer.id for transfer in due], now + LEASE)
+            # a step that needs no call is recorded right after the lease: nothing to push back
+            calling = [transfer.id for transfer in due if transfer.state not in UNCALLED]
+            repository.push_back(calling, now + LEASE)
             wanted = [
                 item["block_id"] if transfer.state == State.ACCEPTED else item
                 for transfer in due

@@ -78,8 +78,8 @@ def test_a_round_makes_one_call_per_platform_and_step_and_completes_every_transf
     worker = TransferWorker(database, hub[1], transport=transport)
     assert worker.run_once() == 30  # all locked at the origin: one batch request
     clients = dict(worker.clients)
-    assert worker.run_once() == 30  # all credited at the destination: one batch request
-    assert worker.run_once() == 30  # completed: no call
+    assert worker.run_once() == 30  # all credited at the destination (one batch request), completed
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(30)} == {"completed"}
     assert worker.run_once() == 0
     assert transport.count(get("JS").spec.lock_batch_path) == 1
     assert transport.count(get("SH").spec.import_batch_path) == 1
@@ -183,7 +183,7 @@ def test_a_round_splits_several_blocks_of_one_namespace_at_once(hub, database, f
     assert BLOCK not in blocks and OTHER not in blocks
     for n in range(5):
         assert jiangsu.get(f"/v1/transfers/TR-{n}")["state"] == "origin_locked"
-    assert worker.run_once() == 5 and worker.run_once() == 5
+    assert worker.run_once() == 5 and worker.run_once() == 0  # credited and completed in one round
     assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(5)} == {"completed"}
     with database.engine.connect() as connection:  # the round's completions ended every claim
         active = connection.execute(
