@@ -55,6 +55,9 @@ class LocalRounds:
     locked: set[str]  # the namespaces the round's transaction has locked
     writes: RoundWrites | None  # the round's set-based writes, made together
     unchained: set[str]  # jobs whose chained step failed in this round: recorded without it
+    held_until: datetime | None  # while set, the round's locks keep their lease (credited next)
+    locked_now: list[TransferRow]  # the transfers the last record locked and kept leased
+    continuing: list[TransferRow]  # those the record being made locks and keeps leased
 
     def _apply(self, session: Session, transfer: TransferRow, target: State, job: Job) -> None:
         if target is State.ORIGIN_LOCKED:
@@ -200,6 +203,7 @@ class LocalRounds:
                 for item in transfer.request["blocks"]
             )
         applied: list[TransferRow] = []
+        continuing: list[TransferRow] = []  # locked now, credited next in the same round
         # the locks first: their splits are gathered and written together (one delete, one insert)
         # before the blocks every other step reads are read, at once
         jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
@@ -217,6 +221,9 @@ class LocalRounds:
                 self._apply(session, transfer, target, job)
             except Exception as exc:
                 raise StepFault(job, exc) from exc
+            if target is State.ORIGIN_LOCKED and job.hub is None and self.held_until is not None:
+                transfer.next_attempt_at = self.held_until  # its credit follows in this round
+                continuing.append(transfer)
             if target in CHAINED and job.hub is None and job.id not in self.unchained:
                 # its next step needs no call (the completion): applied in the same transaction
                 try:
@@ -228,6 +235,7 @@ class LocalRounds:
         self._write_rest(session)
         repository.write_steps([transfer.step() for transfer in applied])
         session.autoflush = True
+        self.continuing = continuing
         return len(applied)
 
     def _write_splits(self, session: Session) -> None:
@@ -269,9 +277,11 @@ class LocalRounds:
                 try:
                     self.writes = RoundWrites() if batched else None
                     with self.database.unit_of_work() as session:
-                        return self._record(session, pending)
+                        recorded = self._record(session, pending)
+                    self.locked_now = self.continuing  # committed: their credits may follow
+                    return recorded
                 finally:
-                    self.known, self.locked, self.writes = {}, set(), None
+                    self.known, self.locked, self.writes, self.continuing = {}, set(), None, []
             except RoundFault as fault:  # a set-based write failed: each step on its own finds which
                 log.warning(
                     "transfers: a round's set-based writes failed (%r); recorded step by step", fault.cause

@@ -59,6 +59,12 @@ UNCALLED = frozenset({str(State.DESTINATION_CREDITED)})  # the states whose step
 __all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker"]
 
 
+def _as_locked(pieces: list[str], known: dict[str, Block]) -> list[dict[str, Any]]:
+    """What a credit call names: the locked pieces' records (``known``: read at once)."""
+    found = [known.get(piece) for piece in pieces]
+    return [piece.record | {"status": piece.status} for piece in found if piece is not None]
+
+
 class TransferWorker(LocalRounds, CrossHubStep):
     """Leases rounds, calls the platforms, and has the round recorded (``hub.transfers.rounds``)
     or, for a transfer across hubs, takes its step (``hub.transfers.crosshub``); a failed step is
@@ -76,6 +82,9 @@ class TransferWorker(LocalRounds, CrossHubStep):
         self.locked: set[str] = set()  # the namespaces the round's transaction has locked
         self.writes: RoundWrites | None = None  # the round's set-based writes, made together
         self.unchained: set[str] = set()  # jobs of the round recorded without their chained step
+        self.held_until: datetime | None = None  # while set, the round's locks keep their lease
+        self.locked_now: list[TransferRow] = []  # the transfers the round's record locked, to credit
+        self.continuing: list[TransferRow] = []  # those the record being made locks, kept leased
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers (rows, not ORM objects; pushed back past the lease in one
@@ -130,8 +139,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
             return records
-        pieces = [known.get(piece) for piece in transfer.request.get("pieces", [])]
-        return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
+        return _as_locked(transfer.request.get("pieces", []), known)
 
     def _clients(self, codes: set[str]) -> dict[str, Any]:
         """A client per platform, kept for the worker's life (an ``httpx.Client`` costs tens of
@@ -246,14 +254,51 @@ class TransferWorker(LocalRounds, CrossHubStep):
         )
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Advance every due transfer of a round by one step; how many advanced. One batch call
-        per platform and step, one transaction for the round's records; a step that fails (its
-        call or its record) is recorded on its own — counted, backed off, terminated and
-        compensated at its deadline — and holds back no other."""
+        """Advance every due transfer of a round; how many advanced. One batch call per platform
+        and step, one transaction for the round's records; a step that fails (its call or its
+        record) is recorded on its own — counted, backed off, terminated and compensated at its
+        deadline — and holds back no other. The transfers the round locked at the origin go on
+        to their credit in the same round, still leased (no second lease), and complete with
+        it."""
         moment = now or datetime.now(UTC)
         jobs = self._lease(moment)
         if not jobs:
             return 0
+        self.held_until = moment + LEASE
+        try:
+            advanced = self._advance(jobs, moment)
+        finally:
+            self.held_until = None
+        if self.locked_now:
+            self._advance(self._credits(self.locked_now), moment)
+        return advanced
+
+    def _credits(self, locked: list[TransferRow]) -> list[Job]:
+        """The credit steps of the transfers the round just locked, their pieces read as locked."""
+        with self.database.unit_of_work() as session:
+            known = TransferRounds(session).blocks(p for row in locked for p in row.request["pieces"])
+        jobs = []
+        for row in locked:
+            blocks = _as_locked(row.request["pieces"], known)
+            deadline = aware(row.deadline)
+            jobs.append(
+                Job(
+                    row.id,
+                    State.ORIGIN_LOCKED,
+                    row.origin,
+                    row.destination,
+                    0,
+                    deadline,
+                    blocks,
+                    row.request["to_account"],
+                )
+            )
+        return jobs
+
+    def _advance(self, jobs: list[Job], moment: datetime) -> int:
+        """Take the next step of each of ``jobs`` (leased): the platforms' calls, the round's
+        record, the failed steps recorded one by one; how many were recorded."""
+        self.locked_now = []
         failed = {
             job.id: (f"internal error: {self.faults.pop(job.id)}", False)
             for job in jobs
