@@ -21,6 +21,7 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -193,14 +194,17 @@ def _run_plain(
     """Run ``plain`` once per row: each row's values in ``order`` through their processors, then
     the statement's constant values."""
     sql, processors, extra = plain
-    pairs = tuple(zip(order, processors, strict=True))
-    connection.exec_driver_sql(
-        sql,
-        [
-            (*(convert(row[name]) if convert else row[name] for name, convert in pairs), *extra)
-            for row in rows
-        ],
-    )
+    pick = itemgetter(*order)
+    converting = [(position, convert) for position, convert in enumerate(processors) if convert]
+    values = []
+    for row in rows:
+        picked = pick(row)
+        found = list(picked) if len(order) > 1 else [picked]
+        for position, convert in converting:
+            found[position] = convert(found[position])
+        found += extra
+        values.append(tuple(found))
+    connection.exec_driver_sql(sql, values)
 
 
 def _hex(value: bytes | None) -> str | None:

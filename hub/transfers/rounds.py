@@ -31,6 +31,7 @@ from hub.transfers.saga import (
     SagaFault,
     StepFault,
     advance,
+    credit_job,
     holders_of,
     notify_origin,
     round_blocks,
@@ -56,8 +57,8 @@ class LocalRounds:
     writes: RoundWrites | None  # the round's set-based writes, made together
     unchained: set[str]  # jobs whose chained step failed in this round: recorded without it
     held_until: datetime | None  # while set, the round's locks keep their lease (credited next)
-    locked_now: list[TransferRow]  # the transfers the last record locked and kept leased
-    continuing: list[TransferRow]  # those the record being made locks and keeps leased
+    locked_now: list[Job]  # the credits of the transfers the last record locked (kept leased)
+    continuing: list[Job]  # those of the record being made
 
     def _apply(self, session: Session, transfer: TransferRow, target: State, job: Job) -> None:
         if target is State.ORIGIN_LOCKED:
@@ -232,10 +233,12 @@ class LocalRounds:
                     raise StepFault(job, exc, chained=True) from exc
             applied.append(transfer)
         self._write_splits(session)
+        if continuing:  # their credits, the locked pieces read as split
+            pieces = repository.blocks(piece for row in continuing for piece in row.request["pieces"])
+            self.continuing = [credit_job(row, pieces) for row in continuing]
         self._write_rest(session)
         repository.write_steps([transfer.step() for transfer in applied])
         session.autoflush = True
-        self.continuing = continuing
         return len(applied)
 
     def _write_splits(self, session: Session) -> None:

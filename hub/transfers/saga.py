@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from adapters.client import call_each, idempotency_key_for
 from adapters.contract import BatchPlatformAPI, CallOutcome
+from hub.dates import aware
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_id
@@ -92,6 +93,29 @@ class Job:
     blocks: list[dict[str, Any]]
     to_account: dict[str, Any]
     hub: str | None = None  # the peer hub serving the destination (a transfer across hubs)
+
+
+def as_locked(pieces: list[str], known: Mapping[str, Block]) -> list[dict[str, Any]]:
+    """What a credit call names: the locked pieces' records (``known``: read at once)."""
+    found = [known.get(piece) for piece in pieces]
+    return [piece.record | {"status": piece.status} for piece in found if piece is not None]
+
+
+def credit_job(transfer: TransferRow, known: Mapping[str, Block]) -> Job:
+    """The credit step of a transfer just locked at the origin (its pieces among ``known``)."""
+    request = transfer.request
+    blocks = as_locked(request["pieces"], known)
+    deadline = aware(transfer.deadline)
+    return Job(
+        transfer.id,
+        State.ORIGIN_LOCKED,
+        transfer.origin,
+        transfer.destination,
+        0,
+        deadline,
+        blocks,
+        request["to_account"],
+    )
 
 
 def notify_origin(transfer: TransferRow, job: Job) -> dict[str, Any]:

@@ -45,7 +45,16 @@ from hub.transfers.crosshub import MAX_BACKOFF, CrossHubStep
 from hub.transfers.models import Transfer
 from hub.transfers.round_repository import TransferRounds, TransferRow
 from hub.transfers.rounds import LocalRounds
-from hub.transfers.saga import Block, Job, RoundWrites, SagaFault, holders_of, many, serials_key
+from hub.transfers.saga import (
+    Block,
+    Job,
+    RoundWrites,
+    SagaFault,
+    as_locked,
+    holders_of,
+    many,
+    serials_key,
+)
 from hub.transfers.service import move
 from mutual_recognition.block_states import BlockStatus
 from mutual_recognition.transfer_states import NEXT_STEP, State
@@ -57,12 +66,6 @@ ROUND = 200  # transfers leased per round: one batch call per platform and step 
 DUE = [str(state) for state in NEXT_STEP]  # the states the worker moves on
 UNCALLED = frozenset({str(State.DESTINATION_CREDITED)})  # the states whose step needs no call
 __all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker"]
-
-
-def _as_locked(pieces: list[str], known: dict[str, Block]) -> list[dict[str, Any]]:
-    """What a credit call names: the locked pieces' records (``known``: read at once)."""
-    found = [known.get(piece) for piece in pieces]
-    return [piece.record | {"status": piece.status} for piece in found if piece is not None]
 
 
 class TransferWorker(LocalRounds, CrossHubStep):
@@ -83,8 +86,8 @@ class TransferWorker(LocalRounds, CrossHubStep):
         self.writes: RoundWrites | None = None  # the round's set-based writes, made together
         self.unchained: set[str] = set()  # jobs of the round recorded without their chained step
         self.held_until: datetime | None = None  # while set, the round's locks keep their lease
-        self.locked_now: list[TransferRow] = []  # the transfers the round's record locked, to credit
-        self.continuing: list[TransferRow] = []  # those the record being made locks, kept leased
+        self.locked_now: list[Job] = []  # the credits of the transfers the round's record locked
+        self.continuing: list[Job] = []  # those of the record being made (kept leased)
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers (rows, not ORM objects; pushed back past the lease in one
@@ -139,7 +142,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
             return records
-        return _as_locked(transfer.request.get("pieces", []), known)
+        return as_locked(transfer.request.get("pieces", []), known)
 
     def _clients(self, codes: set[str]) -> dict[str, Any]:
         """A client per platform, kept for the worker's life (an ``httpx.Client`` costs tens of
@@ -270,30 +273,8 @@ class TransferWorker(LocalRounds, CrossHubStep):
         finally:
             self.held_until = None
         if self.locked_now:
-            self._advance(self._credits(self.locked_now), moment)
+            self._advance(self.locked_now, moment)
         return advanced
-
-    def _credits(self, locked: list[TransferRow]) -> list[Job]:
-        """The credit steps of the transfers the round just locked, their pieces read as locked."""
-        with self.database.unit_of_work() as session:
-            known = TransferRounds(session).blocks(p for row in locked for p in row.request["pieces"])
-        jobs = []
-        for row in locked:
-            blocks = _as_locked(row.request["pieces"], known)
-            deadline = aware(row.deadline)
-            jobs.append(
-                Job(
-                    row.id,
-                    State.ORIGIN_LOCKED,
-                    row.origin,
-                    row.destination,
-                    0,
-                    deadline,
-                    blocks,
-                    row.request["to_account"],
-                )
-            )
-        return jobs
 
     def _advance(self, jobs: list[Job], moment: datetime) -> int:
         """Take the next step of each of ``jobs`` (leased): the platforms' calls, the round's
