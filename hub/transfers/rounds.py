@@ -4,7 +4,9 @@ The transfers' rows are locked first, in id order, then the serials' namespaces 
 steps are applied on plain rows (``hub.transfers.round_repository``: no ORM objects), their writes
 gathered and made together — the round's splits (one delete, one insert), credited blocks,
 blocks' new statuses, notices to origins, ended claims, and the transfers' rows, each one
-statement for the round — and the log entries are appended in bulk last, at commit. Should a
+statement for the round — and the log entries are appended in bulk last, at commit. A step whose
+next step needs no call (a credit: the completion follows) has that one applied too, in the same
+transaction; should it fail, the step is recorded alone. Should a
 set-based write fail, the round is recorded again step by step to find the step at fault; a step
 that cannot be applied is taken out of the round and recorded on its own by the worker.
 """

@@ -8,7 +8,11 @@ without batch routes), each part with its own idempotency key per transfer, step
 repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
 one transaction that first re-reads their states under lock — the transfers' rows in id order,
 then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
-applied at most once, whatever crashes where (``hub.transfers.rounds``). The round works on plain
+applied at most once, whatever crashes where (``hub.transfers.rounds``). The transfers a round
+locks at the origin go on to their credit in the same round, still leased (recorded locked with
+``next_attempt_at`` kept past the calls' timeout), and a credited transfer completes in its
+credit's record (the completion needs no call): one lease and two record transactions per
+transfer. The round works on plain
 rows (``hub.transfers.round_repository``), its writes set-based: its splits, credited blocks, block
 statuses, notices, claim releases and transfer rows are each a statement or two for the whole
 round; should one fail, the round is recorded again step by step to find the step at fault. A
