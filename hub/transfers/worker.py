@@ -12,10 +12,10 @@ applied at most once, whatever crashes where (``hub.transfers.rounds``). The tra
 locks at the origin go on to their credit in the same round, still leased (recorded locked with
 ``next_attempt_at`` kept past the calls' timeout), and a credited transfer completes in its
 credit's record (the completion needs no call): one lease and two record transactions per
-transfer. The round works on plain
-rows (``hub.transfers.round_repository``), its writes set-based: its splits, credited blocks, block
-statuses, notices, claim releases and transfer rows are each a statement or two for the whole
-round; should one fail, the round is recorded again step by step to find the step at fault. A
+transfer. The round works on plain rows (``hub.transfers.round_repository``), its writes
+set-based: its splits, credited blocks, block statuses, notices, claim releases and transfer rows
+are each a statement or two for the whole round; should one fail, the round is recorded again step
+by step to find the step at fault. A
 step whose call or record fails is taken out of the round and recorded on its own: ``last_error`` and
 ``attempts``, exponential backoff until the deadline, then termination with compensation
 (unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
