@@ -4,7 +4,9 @@ The transfers' rows are locked first, in id order, then the serials' namespaces 
 steps are applied on plain rows (``hub.transfers.round_repository``: no ORM objects), their writes
 gathered and made together — the round's splits (one delete, one insert), credited blocks,
 blocks' new statuses, notices to origins, ended claims, and the transfers' rows, each one
-statement for the round — and the log entries are appended in bulk last, at commit. Should a
+statement for the round — and the log entries are appended in bulk last, at commit. A step whose
+next step needs no call (a credit: the completion follows) has that one applied too, in the same
+transaction; should it fail, the step is recorded alone. Should a
 set-based write fail, the round is recorded again step by step to find the step at fault; a step
 that cannot be applied is taken out of the round and recorded on its own by the worker.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -30,6 +33,7 @@ from hub.transfers.saga import (
     SagaFault,
     StepFault,
     advance,
+    credit_job,
     holders_of,
     notify_origin,
     round_blocks,
@@ -41,6 +45,10 @@ from mutual_recognition.transfer_states import NEXT_STEP, State, transition
 
 log = logging.getLogger("puhui.transfers")
 
+# the steps after which the next step needs no platform call: a round that records one applies the
+# next one too, in the same transaction (a credited transfer completes with its credit's record)
+CHAINED = frozenset({State.DESTINATION_CREDITED})
+
 
 class LocalRounds:
     """The worker's part that records a round's steps (mixed into ``TransferWorker``)."""
@@ -49,6 +57,10 @@ class LocalRounds:
     known: dict[str, Block]  # the blocks of the round being recorded, read at once
     locked: set[str]  # the namespaces the round's transaction has locked
     writes: RoundWrites | None  # the round's set-based writes, made together
+    unchained: set[str]  # jobs whose chained step failed in this round: recorded without it
+    held_until: datetime | None  # while set, the round's locks keep their lease (credited next)
+    locked_now: list[Job]  # the credits of the transfers the last record locked (kept leased)
+    continuing: list[Job]  # those of the record being made
 
     def _apply(self, session: Session, transfer: TransferRow, target: State, job: Job) -> None:
         if target is State.ORIGIN_LOCKED:
@@ -194,6 +206,7 @@ class LocalRounds:
                 for item in transfer.request["blocks"]
             )
         applied: list[TransferRow] = []
+        continuing: list[TransferRow] = []  # locked now, credited next in the same round
         # the locks first: their splits are gathered and written together (one delete, one insert)
         # before the blocks every other step reads are read, at once
         jobs = sorted(jobs, key=lambda job: (job.state is not State.ACCEPTED, job.id))
@@ -206,12 +219,25 @@ class LocalRounds:
             transfer = transfers.get(job.id)
             if transfer is None or transfer.state != str(job.state):
                 continue  # another worker applied this step meanwhile
+            target = transition(job.state, NEXT_STEP[job.state])
             try:
-                self._apply(session, transfer, transition(job.state, NEXT_STEP[job.state]), job)
+                self._apply(session, transfer, target, job)
             except Exception as exc:
                 raise StepFault(job, exc) from exc
+            if target is State.ORIGIN_LOCKED and job.hub is None and self.held_until is not None:
+                transfer.next_attempt_at = self.held_until  # its credit follows in this round
+                continuing.append(transfer)
+            if target in CHAINED and job.hub is None and job.id not in self.unchained:
+                # its next step needs no call (the completion): applied in the same transaction
+                try:
+                    self._apply(session, transfer, NEXT_STEP[target], replace(job, state=target))
+                except Exception as exc:
+                    raise StepFault(job, exc, chained=True) from exc
             applied.append(transfer)
         self._write_splits(session)
+        if continuing:  # their credits, the locked pieces read as split
+            pieces = repository.blocks(piece for row in continuing for piece in row.request["pieces"])
+            self.continuing = [credit_job(row, pieces) for row in continuing]
         self._write_rest(session)
         repository.write_steps([transfer.step() for transfer in applied])
         session.autoflush = True
@@ -250,20 +276,34 @@ class LocalRounds:
         platforms may have acted already."""
         pending = list(jobs)
         batched = True
+        self.unchained = set()
         while pending:
             try:
                 try:
                     self.writes = RoundWrites() if batched else None
                     with self.database.unit_of_work() as session:
-                        return self._record(session, pending)
+                        recorded = self._record(session, pending)
+                    self.locked_now = self.continuing  # committed: their credits may follow
+                    return recorded
                 finally:
-                    self.known, self.locked, self.writes = {}, set(), None
+                    self.known, self.locked, self.writes, self.continuing = {}, set(), None, []
             except RoundFault as fault:  # a set-based write failed: each step on its own finds which
                 log.warning(
                     "transfers: a round's set-based writes failed (%r); recorded step by step", fault.cause
                 )
                 batched = False
             except StepFault as fault:
+                if fault.chained and fault.job.id not in self.unchained:
+                    # the step chained to its own failed: the step is recorded alone, the next
+                    # one left to a round of its own
+                    log.warning(
+                        "transfer %s: the step after %s could not be recorded with it (%r)",
+                        fault.job.id,
+                        fault.job.state,
+                        fault.cause,
+                    )
+                    self.unchained.add(fault.job.id)
+                    continue
                 log.error(
                     "transfer %s: its %s step could not be recorded",
                     fault.job.id,

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from adapters.client import call_each, idempotency_key_for
 from adapters.contract import BatchPlatformAPI, CallOutcome
+from hub.dates import aware
 from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_id
@@ -94,6 +95,29 @@ class Job:
     hub: str | None = None  # the peer hub serving the destination (a transfer across hubs)
 
 
+def as_locked(pieces: list[str], known: Mapping[str, Block]) -> list[dict[str, Any]]:
+    """What a credit call names: the locked pieces' records (``known``: read at once)."""
+    found = [known.get(piece) for piece in pieces]
+    return [piece.record | {"status": piece.status} for piece in found if piece is not None]
+
+
+def credit_job(transfer: TransferRow, known: Mapping[str, Block]) -> Job:
+    """The credit step of a transfer just locked at the origin (its pieces among ``known``)."""
+    request = transfer.request
+    blocks = as_locked(request["pieces"], known)
+    deadline = aware(transfer.deadline)
+    return Job(
+        transfer.id,
+        State.ORIGIN_LOCKED,
+        transfer.origin,
+        transfer.destination,
+        0,
+        deadline,
+        blocks,
+        request["to_account"],
+    )
+
+
 def notify_origin(transfer: TransferRow, job: Job) -> dict[str, Any]:
     """The transfer completed: the notice to the origin (it finalizes the export), to be sent by
     the notice worker after the transaction commits; ``origin_notified`` false until acknowledged.
@@ -158,12 +182,14 @@ class RoundFault(Exception):
 
 
 class StepFault(Exception):
-    """A step of one job could not be applied (its transaction is rolled back)."""
+    """A step of one job could not be applied (its transaction is rolled back); ``chained``: the
+    step applied right after the job's own, in the same transaction (``hub.transfers.rounds``)."""
 
-    def __init__(self, job: Job, cause: Exception) -> None:
+    def __init__(self, job: Job, cause: Exception, *, chained: bool = False) -> None:
         super().__init__(f"transfer {job.id}: {cause!r}")
         self.job = job
         self.cause = cause
+        self.chained = chained
 
 
 def many(client: Any, operation: str, calls: list[tuple[dict[str, Any], str]]) -> list[CallOutcome]:

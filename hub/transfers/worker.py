@@ -8,10 +8,14 @@ without batch routes), each part with its own idempotency key per transfer, step
 repeated call after a crash gets the same answer. The steps whose calls succeeded are recorded in
 one transaction that first re-reads their states under lock — the transfers' rows in id order,
 then the serials' namespaces (sorted), the log entries appended in bulk last — so a step is
-applied at most once, whatever crashes where (``hub.transfers.rounds``). The round works on plain
-rows (``hub.transfers.round_repository``), its writes set-based: its splits, credited blocks, block
-statuses, notices, claim releases and transfer rows are each a statement or two for the whole
-round; should one fail, the round is recorded again step by step to find the step at fault. A
+applied at most once, whatever crashes where (``hub.transfers.rounds``). The transfers a round
+locks at the origin go on to their credit in the same round, still leased (recorded locked with
+``next_attempt_at`` kept past the calls' timeout), and a credited transfer completes in its
+credit's record (the completion needs no call): one lease and two record transactions per
+transfer. The round works on plain rows (``hub.transfers.round_repository``), its writes
+set-based: its splits, credited blocks, block statuses, notices, claim releases and transfer rows
+are each a statement or two for the whole round; should one fail, the round is recorded again step
+by step to find the step at fault. A
 step whose call or record fails is taken out of the round and recorded on its own: ``last_error`` and
 ``attempts``, exponential backoff until the deadline, then termination with compensation
 (unlocked at the origin, the blocks held again, its claims ended) whatever the cause. The
@@ -46,7 +50,16 @@ from hub.transfers.crosshub import MAX_BACKOFF, CrossHubStep
 from hub.transfers.models import Transfer
 from hub.transfers.round_repository import TransferRounds, TransferRow
 from hub.transfers.rounds import LocalRounds
-from hub.transfers.saga import Block, Job, RoundWrites, SagaFault, holders_of, many, serials_key
+from hub.transfers.saga import (
+    Block,
+    Job,
+    RoundWrites,
+    SagaFault,
+    as_locked,
+    holders_of,
+    many,
+    serials_key,
+)
 from hub.transfers.service import move
 from mutual_recognition.block_states import BlockStatus
 from mutual_recognition.transfer_states import NEXT_STEP, State
@@ -56,6 +69,7 @@ log = logging.getLogger("puhui.transfers")
 LEASE = timedelta(seconds=60)
 ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
 DUE = [str(state) for state in NEXT_STEP]  # the states the worker moves on
+UNCALLED = frozenset({str(State.DESTINATION_CREDITED)})  # the states whose step needs no call
 __all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker"]
 
 
@@ -75,6 +89,10 @@ class TransferWorker(LocalRounds, CrossHubStep):
         self.known: dict[str, Block] = {}  # the blocks of the round being recorded, read at once
         self.locked: set[str] = set()  # the namespaces the round's transaction has locked
         self.writes: RoundWrites | None = None  # the round's set-based writes, made together
+        self.unchained: set[str] = set()  # jobs of the round recorded without their chained step
+        self.held_until: datetime | None = None  # while set, the round's locks keep their lease
+        self.locked_now: list[Job] = []  # the credits of the transfers the round's record locked
+        self.continuing: list[Job] = []  # those of the record being made (kept leased)
 
     def _lease(self, now: datetime) -> list[Job]:
         """Lease the due transfers (rows, not ORM objects; pushed back past the lease in one
@@ -82,7 +100,9 @@ class TransferWorker(LocalRounds, CrossHubStep):
         with self.database.unit_of_work() as session:
             repository = TransferRounds(session)
             due = repository.due(now, ROUND, DUE)
-            repository.push_back([transfer.id for transfer in due], now + LEASE)
+            # a step that needs no call is recorded right after the lease: nothing to push back
+            calling = [transfer.id for transfer in due if transfer.state not in UNCALLED]
+            repository.push_back(calling, now + LEASE)
             wanted = [
                 item["block_id"] if transfer.state == State.ACCEPTED else item
                 for transfer in due
@@ -127,8 +147,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
                 part["quantity"] = item["end"] - item["start"] + 1
                 records.append(block.record | part | {"status": block.status})
             return records
-        pieces = [known.get(piece) for piece in transfer.request.get("pieces", [])]
-        return [piece.record | {"status": piece.status} for piece in pieces if piece is not None]
+        return as_locked(transfer.request.get("pieces", []), known)
 
     def _clients(self, codes: set[str]) -> dict[str, Any]:
         """A client per platform, kept for the worker's life (an ``httpx.Client`` costs tens of
@@ -243,14 +262,29 @@ class TransferWorker(LocalRounds, CrossHubStep):
         )
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Advance every due transfer of a round by one step; how many advanced. One batch call
-        per platform and step, one transaction for the round's records; a step that fails (its
-        call or its record) is recorded on its own — counted, backed off, terminated and
-        compensated at its deadline — and holds back no other."""
+        """Advance every due transfer of a round; how many advanced. One batch call per platform
+        and step, one transaction for the round's records; a step that fails (its call or its
+        record) is recorded on its own — counted, backed off, terminated and compensated at its
+        deadline — and holds back no other. The transfers the round locked at the origin go on
+        to their credit in the same round, still leased (no second lease), and complete with
+        it."""
         moment = now or datetime.now(UTC)
         jobs = self._lease(moment)
         if not jobs:
             return 0
+        self.held_until = moment + LEASE
+        try:
+            advanced = self._advance(jobs, moment)
+        finally:
+            self.held_until = None
+        if self.locked_now:
+            self._advance(self.locked_now, moment)
+        return advanced
+
+    def _advance(self, jobs: list[Job], moment: datetime) -> int:
+        """Take the next step of each of ``jobs`` (leased): the platforms' calls, the round's
+        record, the failed steps recorded one by one; how many were recorded."""
+        self.locked_now = []
         failed = {
             job.id: (f"internal error: {self.faults.pop(job.id)}", False)
             for job in jobs

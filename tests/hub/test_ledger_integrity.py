@@ -258,8 +258,8 @@ def test_a_saga_failing_inside_the_hub_is_counted_and_terminated_compensated_at_
     transport = FaultyTransport(hub[0]._transport)
     worker = TransferWorker(database, hub[1], transport=transport)
     now = datetime.now(UTC)
-    worker.run_once(now)  # locked at the origin
-    worker.run_once(datetime.now(UTC) + timedelta(seconds=1))  # the credit call fails inside the hub
+    worker.run_once(now)  # locked at the origin; its credit call, in the same round, fails inside the hub
+    worker.run_once(datetime.now(UTC) + timedelta(seconds=1))  # backed off: not yet again
     waiting = jiangsu.get("/v1/transfers/TR-X")
     assert waiting["state"] == "origin_locked"
     assert waiting["attempts"] == 1 and "internal error" in waiting["last_error"]

@@ -408,3 +408,57 @@ def test_rows_naming_one_key_twice_are_refused_alike_and_change_nothing(database
         ("twice-0", "pending", 0),
         ("twice-1", "pending", 0),
     ]
+
+
+def test_the_driver_path_stores_what_the_compiled_executemany_stores() -> None:
+    """SQLite: many rows go to the driver with each column's bind processor (no parameter
+    dictionary per row); the columns left out with a scalar default get it, as SQLAlchemy's
+    ``executemany`` gives it, and a table with another kind of default is written the compiled
+    way. The same rows through both paths are stored alike."""
+    from sqlalchemy import JSON, Column, Integer, LargeBinary, MetaData, String, Table, create_engine
+
+    from hub.models import UtcTimestamp
+
+    def build(name: str, **defaults: Any) -> Table:
+        return Table(
+            name,
+            metadata,
+            Column("id", String, primary_key=True),
+            Column("body", JSON, nullable=True),
+            Column("hash", LargeBinary),
+            Column("at", UtcTimestamp()),
+            Column("count", Integer, **defaults),
+        )
+
+    metadata = MetaData()
+    scalar, computed = build("scalar", default=7), build("computed", default=lambda: 8)
+    compiled = build("compiled", default=7)
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    moment = datetime(2026, 12, 1, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=8)))
+    rows = [
+        {"id": "a", "body": {"名": [2**62, None]}, "hash": b"\x00\xff", "at": moment},
+        {"id": "b", "body": None, "hash": b"", "at": moment.replace(tzinfo=None)},
+    ]
+    with engine.begin() as connection:
+        insert_rows(connection, scalar, rows)
+        insert_rows(connection, computed, rows)
+        connection.execute(insert(compiled), rows)
+        update_rows(connection, scalar, "id", [{"id": "b", "body": [1], "count": 9}])
+        connection.execute(update(compiled).where(compiled.c.id == "b").values(body=[1], count=9))
+        stored = {
+            name: connection.execute(
+                text(f"SELECT id, CAST(body AS TEXT), hash, CAST(at AS TEXT), count FROM {name} ORDER BY id")
+            ).all()
+            for name in ("scalar", "computed", "compiled")
+        }
+    from hub.multirow import _plain_insert
+
+    columns = ("id", "body", "hash", "at")
+    assert _plain_insert(scalar, columns, engine.dialect) is not None  # the driver path ran
+    assert _plain_insert(computed, columns, engine.dialect) is None  # the compiled one
+    assert stored["scalar"] == stored["compiled"]
+    assert [row[4] for row in stored["computed"]] == [8, 8]
+    assert stored["computed"][0][:4] == stored["compiled"][0][:4]  # "b" was updated in the others
+    assert stored["computed"][1][:4] == ("b", "null", b"", stored["compiled"][1][3])
+    engine.dispose()

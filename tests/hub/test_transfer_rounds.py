@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from adapters.registry import get
 from hub.transfers.worker import TransferWorker
@@ -76,10 +77,11 @@ def test_a_round_makes_one_call_per_platform_and_step_and_completes_every_transf
     propose(jiangsu, [part(f"TR-{n}", n) for n in range(30)])
     transport = Transport(hub[0]._transport)
     worker = TransferWorker(database, hub[1], transport=transport)
-    assert worker.run_once() == 30  # all locked at the origin: one batch request
+    # all locked at the origin (one batch request), then credited at the destination (one batch
+    # request) and completed, in one round
+    assert worker.run_once() == 30
     clients = dict(worker.clients)
-    assert worker.run_once() == 30  # all credited at the destination: one batch request
-    assert worker.run_once() == 30  # completed: no call
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(30)} == {"completed"}
     assert worker.run_once() == 0
     assert transport.count(get("JS").spec.lock_batch_path) == 1
     assert transport.count(get("SH").spec.import_batch_path) == 1
@@ -169,22 +171,21 @@ def test_a_round_splits_several_blocks_of_one_namespace_at_once(hub, database, f
     jiangsu = platform_client(hub, federation, "js")
     propose(jiangsu, [two_blocks(f"TR-{n}", n) for n in range(5)])
     worker = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
-    assert worker.run_once() == 5  # every lock of the round: both blocks split in one pass
+    assert worker.run_once() == 5  # every lock of the round: both blocks split in one pass, then
+    # every credit and completion
     blocks = {b["block_id"]: (b["status"], b["quantity"]) for b in jiangsu.get("/v1/blocks")}
     expected = {}
     for n in range(5):  # each taken range its own piece, the gaps held, adjacent ranges kept apart
-        expected[f"{BLOCK}:{100001 + 20 * n}-{100010 + 20 * n}"] = ("locked", 10)
+        expected[f"{BLOCK}:{100001 + 20 * n}-{100010 + 20 * n}"] = ("exported", 10)
         if n < 4:
             expected[f"{BLOCK}:{100011 + 20 * n}-{100020 + 20 * n}"] = ("held", 10)
-        expected[f"{OTHER}:{100351 + 5 * n}-{100355 + 5 * n}"] = ("locked", 5)
+        expected[f"{OTHER}:{100351 + 5 * n}-{100355 + 5 * n}"] = ("exported", 5)
     expected[f"{BLOCK}:100091-100350"] = ("held", 260)
     expected[f"{OTHER}:100376-100398"] = ("held", 23)
     assert {k: v for k, v in blocks.items() if k.startswith((BLOCK, OTHER))} == expected
     assert BLOCK not in blocks and OTHER not in blocks
-    for n in range(5):
-        assert jiangsu.get(f"/v1/transfers/TR-{n}")["state"] == "origin_locked"
-    assert worker.run_once() == 5 and worker.run_once() == 5
     assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(5)} == {"completed"}
+    assert worker.run_once() == 0
     with database.engine.connect() as connection:  # the round's completions ended every claim
         active = connection.execute(
             text("SELECT count(*) FROM serial_claim WHERE kind = 'transfer' AND active")
@@ -235,15 +236,74 @@ def test_a_failing_set_based_write_holds_back_only_its_own_step(hub, database, f
     worker = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
     assert worker.run_once() == 3
     states = {n: jiangsu.get(f"/v1/transfers/TR-{n}") for n in range(4)}
-    assert [states[n]["state"] for n in range(4)] == [
-        "origin_locked",
-        "origin_locked",
-        "accepted",
-        "origin_locked",
-    ]
+    assert [states[n]["state"] for n in range(4)] == ["completed", "completed", "accepted", "completed"]
     assert states[2]["attempts"] == 1 and "refused by the test" in states[2]["last_error"]
     blocks = {b["block_id"]: b["status"] for b in jiangsu.get("/v1/blocks")}
-    assert blocks[f"{BLOCK}:100001-100010"] == blocks[f"{BLOCK}:100031-100040"] == "locked"
+    assert blocks[f"{BLOCK}:100001-100010"] == blocks[f"{BLOCK}:100031-100040"] == "exported"
     assert blocks[f"{BLOCK}:100021-100030"] == "held"
     assert sum(b["quantity"] for b in jiangsu.get("/v1/blocks") if b["block_id"].startswith(BLOCK)) == 350
     worker.close()
+
+
+class Crash(BaseException):
+    """The worker's process dies (not an error the worker records)."""
+
+
+class CreditTransport(Transport):
+    """``Transport``, running ``during_credit`` when the round's credit batch goes out."""
+
+    def __init__(self, inner: httpx.BaseTransport, during_credit) -> None:
+        super().__init__(inner)
+        self.during_credit = during_credit
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(get("SH").spec.import_batch_path):
+            self.during_credit()
+        return super().handle_request(request)
+
+
+def test_a_round_keeps_its_lease_from_the_lock_to_the_credit(hub, database, federation) -> None:
+    """The transfers a round locked go on to their credit in the same round, still leased: another
+    worker finds none of them due meanwhile (once recorded as locked they are not due at once)."""
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(3)])
+    other = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
+    seen: list[int] = []
+
+    def look() -> None:
+        seen.append(other.run_once(datetime.now(UTC) + timedelta(seconds=30)))
+        seen.append(sum(jiangsu.get(f"/v1/transfers/TR-{n}")["state"] == "origin_locked" for n in range(3)))
+
+    worker = TransferWorker(database, hub[1], transport=CreditTransport(hub[0]._transport, look))
+    assert worker.run_once() == 3
+    assert seen == [0, 3]  # locked and recorded, but leased: the other worker took none of them
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(3)} == {"completed"}
+    worker.close()
+    other.close()
+
+
+def test_a_crash_between_the_lock_and_the_credit_credits_once_after_the_lease(
+    hub, database, federation
+) -> None:
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(3)])
+    crashes = iter([True])
+
+    def die() -> None:
+        if next(crashes, False):
+            raise Crash
+
+    worker = TransferWorker(database, hub[1], transport=CreditTransport(hub[0]._transport, die))
+    now = datetime.now(UTC)
+    with pytest.raises(Crash):
+        worker.run_once(now)
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(3)} == {"origin_locked"}
+    restarted = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
+    assert restarted.run_once(now + timedelta(seconds=30)) == 0  # still leased by the dead worker
+    assert restarted.run_once(now + timedelta(minutes=2)) == 3  # its lease expired: credited once
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(3)} == {"completed"}
+    imports = hub[0].get("/sandbox/sh/_sandbox/state").json()["imports"]
+    assert sorted(imports) == sorted(f"{BLOCK}:{100001 + 10 * n}-{100010 + 10 * n}" for n in range(3))
+    shanghai = platform_client(hub, federation, "sh")
+    assert sum(b["quantity"] for b in shanghai.get("/v1/blocks") if BLOCK in b["block_id"]) == 30
+    restarted.close()
