@@ -13,9 +13,9 @@ the driver's error as ``.orig``), so callers catch the same exceptions on either
 
 What it refuses (``ValueError``, when the statement is first compiled): an ``IN`` over an expanding
 parameter (its SQL depends on each call's list: use :func:`in_names` for a fixed count), and an
-insert or update that leaves out a column with a Python-side default (SQLAlchemy would compute the
-value; here every such column must be given). Statements built once (module-level or cached) are
-the ones to run here: each is compiled once per shape and kept for the process's life.
+insert or update that leaves out a column with a computed Python-side default (a constant one is
+filled in as SQLAlchemy fills it in; :func:`fits` tells beforehand). Statements built once
+(module-level or cached) are the ones to run here: each is compiled once per shape and kept.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Rows:
 # statements are compiled once per shape and kept: more shapes than this means statements built per
 # call (each kept for good), a leak refused instead
 MAX_SHAPES = 20_000
-_compiled: dict[tuple[int, str, tuple[str, ...] | None], _Compiled] = {}
+_compiled: dict[tuple[int, str, tuple[str, ...] | None], _Compiled | ValueError] = {}  # or its refusal
 _keep: dict[int, Executable] = {}  # the statements compiled (ids stay theirs while they are kept)
 _lock = threading.Lock()
 
@@ -113,9 +113,14 @@ def _compile(statement: Executable, connection: Connection, keys: tuple[str, ...
     expanding = sorted(name for name, bind in compiled.binds.items() if bind.expanding)
     if expanding:
         raise ValueError(f"an expanding parameter ({', '.join(expanding)}) has no fixed SQL: use in_names")
-    computed = [column.key for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+    # columns left out whose Python-side default SQLAlchemy would fill in: a constant is filled in
+    # here too (as a value the statement holds); a computed one must be given
+    prefetched = [(column, column.default) for column in compiled.insert_prefetch]
+    prefetched += [(column, column.onupdate) for column in compiled.update_prefetch]
+    computed = [column.key for column, default in prefetched if default is None or not default.is_scalar]
     if computed:
-        raise ValueError(f"columns with a Python-side default must be given: {', '.join(computed)}")
+        raise ValueError(f"columns with a computed Python-side default must be given: {', '.join(computed)}")
+    defaults = {column.key: default.arg for column, default in prefetched}  # type: ignore[union-attr]
     positional = compiled.positiontup is not None
     names = tuple(compiled.positiontup) if compiled.positiontup is not None else tuple(compiled.binds)
     escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
@@ -134,7 +139,8 @@ def _compile(statement: Executable, connection: Connection, keys: tuple[str, ...
         names=names,
         keys=tuple(escaped.get(name, name) for name in names),
         binds=binds,
-        fixed={name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required},
+        fixed={name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        | defaults,
         results=results,
         positional=positional,
         returns=returns,
@@ -147,11 +153,26 @@ def _shape(statement: Executable, connection: Connection, keys: tuple[str, ...] 
     if found is None:
         if len(_compiled) >= MAX_SHAPES:
             raise RuntimeError(f"over {MAX_SHAPES} statement shapes: run statements built once, not per call")
-        found = _compile(statement, connection, keys)
+        try:
+            found = _compile(statement, connection, keys)
+        except ValueError as refused:
+            found = refused
         with _lock:
             _keep[id(statement)] = statement
             _compiled[key] = found
+    if isinstance(found, ValueError):
+        raise found
     return found
+
+
+def fits(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> bool:
+    """Whether :func:`run` runs ``statement`` with parameters naming what ``params`` names (it
+    refuses a statement with no fixed SQL; the verdict is kept as the compiled form is)."""
+    try:
+        _shape(statement, connection, tuple(params) if isinstance(statement, UpdateBase) else None)
+    except ValueError:
+        return False
+    return True
 
 
 def run(

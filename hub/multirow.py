@@ -22,13 +22,11 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from datetime import date
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Connection,
-    Dialect,
     Executable,
     LargeBinary,
     Table,
@@ -42,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from hub.driver import run
+from hub.driver import fits, run
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -74,11 +72,10 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         return
     columns = _columns(rows)
     if connection.dialect.name != "postgresql":
-        plain = _plain_insert(table, columns, connection.dialect)
-        if plain is None:
+        if fits(connection, _insert(table), rows[0]):
+            run(connection, _insert(table), list(rows))
+        else:  # a column left out has a computed default: SQLAlchemy computes it
             connection.execute(_insert(table), list(rows))
-        else:
-            _run_plain(connection, plain, columns, rows)
         return
     run(connection, _pg_insert(table, columns), {"rows": _document(table, columns, rows)})
 
@@ -111,13 +108,14 @@ def update_rows(
     key = (key,) if isinstance(key, str) else key
     _each_key_once(rows, key)
     if connection.dialect.name != "postgresql":
-        plain = _plain_update(table, key, columns, connection.dialect)
-        if plain is None:
-            connection.execute(
-                _update(table, key, columns), [{f"v_{k}": v for k, v in row.items()} for row in rows]
-            )
-        else:
-            _run_plain(connection, plain, (*(c for c in columns if c not in key), *key), rows)
+        statement, named = (
+            _update(table, key, columns),
+            [{f"v_{k}": v for k, v in row.items()} for row in rows],
+        )
+        if fits(connection, statement, named[0]):
+            run(connection, statement, named)
+        else:  # a column left out has an onupdate SQLAlchemy computes
+            connection.execute(statement, named)
         return
     connection.execute(_pg_update(table, key, columns), {"rows": _document(table, columns, rows)})
 
@@ -149,76 +147,6 @@ def _update(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Exe
         .where(*(table.c[name] == bindparam(f"v_{name}") for name in key))
         .values({name: bindparam(f"v_{name}") for name in columns if name not in key})
     )
-
-
-# A statement run through the driver as it is (``exec_driver_sql``), with each column's bind
-# processor for the dialect: what SQLAlchemy's ``executemany`` sends, without building a parameter
-# dictionary per row (for a round's hundreds of rows that cost more than the driver's work).
-Plain = tuple[str, tuple[Callable[[Any], Any] | None, ...], tuple[Any, ...]]
-
-
-def _processors(
-    table: Table, names: Sequence[str], dialect: Dialect
-) -> tuple[Callable[[Any], Any] | None, ...]:
-    """Each column's bind processor for ``dialect`` (its variant for the dialect, decorated)."""
-    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-
-
-@functools.cache
-def _plain_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Plain | None:
-    """The insert of ``columns`` as driver SQL (qmark), the scalar defaults of the columns left
-    out written as SQLAlchemy writes them; None when one left out has another kind of default
-    (the compiled statement is used then)."""
-    missing = [column for column in table.c if column.name not in columns and column.default is not None]
-    if dialect.paramstyle != "qmark" or not all(column.default.is_scalar for column in missing):  # type: ignore[union-attr]
-        return None
-    defaulted = tuple(column.name for column in missing)
-    extra = tuple(
-        convert(column.default.arg) if convert else column.default.arg  # type: ignore[union-attr]
-        for column, convert in zip(missing, _processors(table, defaulted, dialect), strict=True)
-    )
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(name) for name in (*columns, *defaulted))
-    marks = ", ".join("?" for _ in (*columns, *defaulted))
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 (names from the schema)
-    return sql, _processors(table, columns, dialect), extra
-
-
-@functools.cache
-def _plain_update(
-    table: Table, key: tuple[str, ...], columns: tuple[str, ...], dialect: Dialect
-) -> Plain | None:
-    """The update of ``columns`` by ``key`` as driver SQL (qmark; the set columns first, then the
-    key's), or None when a column left out has an ``onupdate`` SQLAlchemy fills in."""
-    if dialect.paramstyle != "qmark" or any(
-        column.onupdate is not None for column in table.c if column.name not in columns
-    ):
-        return None
-    quote = dialect.identifier_preparer.quote
-    values = [name for name in columns if name not in key]
-    assignments = ", ".join(f"{quote(name)} = ?" for name in values)
-    where = " AND ".join(f"{quote(name)} = ?" for name in key)
-    sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {where}"  # noqa: S608 (names from the schema)
-    return sql, _processors(table, [*values, *key], dialect), ()
-
-
-def _run_plain(
-    connection: Connection, plain: Plain, order: Sequence[str], rows: Sequence[dict[str, Any]]
-) -> None:
-    """Run ``plain`` once per row: each row's values in ``order`` through their processors, then
-    the statement's constant values."""
-    sql, processors, extra = plain
-    pick = itemgetter(*order)
-    converting = [(position, convert) for position, convert in enumerate(processors) if convert]
-    values = []
-    for row in rows:
-        picked = pick(row)
-        found = list(picked) if len(order) > 1 else [picked]
-        for position, convert in converting:
-            found[position] = convert(found[position])
-        found += extra
-        values.append(tuple(found))
-    connection.exec_driver_sql(sql, values)
 
 
 def _hex(value: bytes | None) -> str | None:

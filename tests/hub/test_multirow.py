@@ -452,11 +452,11 @@ def test_the_driver_path_stores_what_the_compiled_executemany_stores() -> None:
             ).all()
             for name in ("scalar", "computed", "compiled")
         }
-    from hub.multirow import _plain_insert
+    from hub.driver import fits
 
-    columns = ("id", "body", "hash", "at")
-    assert _plain_insert(scalar, columns, engine.dialect) is not None  # the driver path ran
-    assert _plain_insert(computed, columns, engine.dialect) is None  # the compiled one
+    with engine.connect() as connection:
+        assert fits(connection, insert(scalar), rows[0])  # the driver path ran
+        assert not fits(connection, insert(computed), rows[0])  # the compiled one
     assert stored["scalar"] == stored["compiled"]
     assert [row[4] for row in stored["computed"]] == [8, 8]
     assert stored["computed"][0][:4] == stored["compiled"][0][:4]  # "b" was updated in the others
