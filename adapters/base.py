@@ -13,7 +13,7 @@ import json
 import operator
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import Message
@@ -29,6 +29,7 @@ from adapters.contract import (
     PROJECT,
     Fixture,
     ParseResult,
+    RegionAdapter,
     RenderError,
     Units,
 )
@@ -126,13 +127,24 @@ class BaseAdapter(ABC):
     def parse(
         self, payload: bytes, *, content_type: str | None = None, pseudonymizer: Pseudonymizer
     ) -> ParseResult:
-        errors = Collector()
+        return ParseStream(self, payload, content_type, pseudonymizer).result()
+
+    def parse_steps(
+        self,
+        payload: bytes,
+        content_type: str | None,
+        pseudonymizer: Pseudonymizer,
+        errors: Collector,
+        draft: Draft,
+    ) -> Generator[dict[str, Any], None, ParseResult]:
+        """The parse, yielding each credit block as :meth:`read_stream` reads it (kept in
+        ``draft``) and returning the :class:`ParseResult`."""
         if content_type is not None:
             self._check_media_type(content_type, errors)
         text = None if errors else self.decode(payload, errors)
         if text is None:
             return ParseResult.refused(errors.errors)
-        draft = self.read(text, pseudonymizer, errors)
+        yield from self.read_stream(text, pseudonymizer, errors, draft)
         if not errors:
             self._batch_checks(draft, errors)
         if not errors:
@@ -178,6 +190,17 @@ class BaseAdapter(ABC):
     @abstractmethod
     def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:
         """Labelled exchange records of the decoded payload; errors go to ``errors``."""
+
+    def read_stream(
+        self, text: str, pseudonymizer: Pseudonymizer, errors: Collector, draft: Draft
+    ) -> Iterator[dict[str, Any]]:
+        """What :meth:`read` reads, kept in ``draft``, each credit block yielded as it is appended
+        to ``draft.blocks``. This one reads the whole text first and yields nothing; a layout
+        that reads block by block yields as it goes (the Jiangsu CSV)."""
+        found = self.read(text, pseudonymizer, errors)
+        draft.projects, draft.blocks, draft.batches = found.projects, found.blocks, found.batches
+        draft.certified = found.certified
+        return iter(())
 
     def load_json(self, text: str, errors: Collector, label: str = "payload") -> Any:
         """JSON read by the hub's strict reader (schemas.strict_json) with decimals kept exact
@@ -300,3 +323,72 @@ class BaseAdapter(ABC):
                     )
                 )
         return found
+
+
+class ParseStream:
+    """One payload's parse (``parse``) whose credit blocks are handed out while the rest is read.
+
+    :meth:`blocks` yields, in order, the blocks read so far as long as each is certified valid
+    by its reader (``Draft.certified``) and no error has been recorded before it; it stops at
+    the first that is not (that block and every later one come only in :meth:`result`).
+    :meth:`result` reads whatever is left and gives exactly what ``parse`` gives: the blocks
+    handed out are the first ``result().blocks`` (the same objects), unless the payload is
+    refused — then a caller that stored them must undo that. An adapter that is not a
+    :class:`BaseAdapter` (any ``RegionAdapter``) is parsed whole and hands out nothing."""
+
+    def __init__(
+        self,
+        adapter: BaseAdapter | RegionAdapter,
+        payload: bytes,
+        content_type: str | None,
+        pseudonymizer: Pseudonymizer,
+    ) -> None:
+        self.adapter = adapter
+        self.errors = Collector()
+        self.draft = Draft()
+        self._steps = (
+            adapter.parse_steps(payload, content_type, pseudonymizer, self.errors, self.draft)
+            if isinstance(adapter, BaseAdapter)
+            else _whole(adapter, payload, content_type, pseudonymizer)
+        )
+        self._result: ParseResult | None = None
+
+    def blocks(self) -> Iterator[dict[str, Any]]:
+        errors, draft = self.errors, self.draft
+        while self._result is None:
+            try:
+                block = next(self._steps)
+            except StopIteration as done:
+                self._result = done.value
+                return
+            if errors or id(block) not in draft.certified:
+                return
+            yield block
+
+    def result(self) -> ParseResult:
+        while self._result is None:
+            try:
+                next(self._steps)
+            except StopIteration as done:
+                self._result = done.value
+        return self._result
+
+
+def _whole(
+    adapter: RegionAdapter, payload: bytes, content_type: str | None, pseudonymizer: Pseudonymizer
+) -> Generator[dict[str, Any], None, ParseResult]:
+    """The parse of an adapter that reads a payload only whole: nothing handed out early."""
+    yield from ()
+    return adapter.parse(payload, content_type=content_type, pseudonymizer=pseudonymizer)
+
+
+def parse_stream(
+    adapter: BaseAdapter | RegionAdapter,
+    payload: bytes,
+    *,
+    content_type: str | None = None,
+    pseudonymizer: Pseudonymizer,
+) -> ParseStream:
+    """The parse of ``payload`` by any registered adapter (``parse``), its credit blocks handed
+    out as they are read (:class:`ParseStream`), so a caller can store them while the rest is read."""
+    return ParseStream(adapter, payload, content_type, pseudonymizer)

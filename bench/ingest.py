@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 
-from adapters.base import BaseAdapter
+from adapters.base import BaseAdapter, parse_stream
 from adapters.privacy import Pseudonymizer
 from adapters.registry import get
 from bench.databases import bench_database
@@ -103,12 +103,9 @@ def ingest_rate(database: Database, first: int, blocks: int, chunk: int, prefix:
         payload = csv_chunk(start, min(chunk, first + blocks - start), prefix)
         server = server_cpu(database)
         began, cpu = time.perf_counter(), time.process_time()
-        parsed = adapter.parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
-        assert parsed.ok, parsed.errors[:3]
+        stream = parse_stream(adapter, payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
         with database.unit_of_work() as session:
-            IngestService(session).ingest(
-                "JS", Records(blocks=parsed.blocks), actor="bench", source="bench", schema_checked=True
-            )
+            IngestService(session).ingest_stream("JS", stream, actor="bench", source="bench")
         elapsed += time.perf_counter() - began
         CPU[0] += time.process_time() - cpu
         CPU[1] += _server_delta(server, server_cpu(database))

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from adapters.base import BaseAdapter, Draft
@@ -111,11 +112,18 @@ class JiangsuAdapter(BaseAdapter):
 
     def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:
         draft = Draft()
+        deque(self.read_stream(text, pseudonymizer, errors, draft), maxlen=0)
+        return draft
+
+    def read_stream(
+        self, text: str, pseudonymizer: Pseudonymizer, errors: Collector, draft: Draft
+    ) -> Iterator[dict[str, Any]]:
+        """The rows in order, each block yielded as it is appended to ``draft.blocks``."""
         plain = PlainDictReader.of(text) if self.fast_reader else None
         reader: PlainDictReader | csv.DictReader[str] = plain or csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         if not header:
-            return draft
+            return
         layout = (
             BLOCK_COLUMNS
             if "签发编号" in header
@@ -125,15 +133,15 @@ class JiangsuAdapter(BaseAdapter):
         )
         if layout is None:
             errors.add("row 1", "(header)", "neither the 减排量签发 nor the 项目清单 layout", "1043")
-            return draft
+            return
         for column in sorted(set(header) - set(layout)):
             errors.add("row 1", column, "is not a column of this layout", "1043")
         templates = BlockTemplates(self._block, UNIQUE_COLUMNS, TEMPLATE_COLUMNS, enabled=self.fast_reader)
         draft.certified = templates.certified
         by_cells = templates.cells_reader(header) if plain is not None and layout is BLOCK_COLUMNS else None
         if plain is not None and by_cells is not None:
-            self._read_cells(plain, by_cells, templates, draft, errors)
-            return draft
+            yield from self._read_cells(plain, by_cells, templates, draft, errors)
+            return
         try:
             for values in reader:
                 label = f"row {reader.line_num}"
@@ -144,13 +152,13 @@ class JiangsuAdapter(BaseAdapter):
                     block = templates.read(values, label, errors)
                     if block is not None:
                         draft.blocks.append((label, block))
+                        yield block
                 else:
                     project = self._project(Row(values, label, errors), pseudonymizer)
                     if project is not None:
                         draft.projects.append((label, project))
         except csv.Error as exc:
             errors.add(f"row {reader.line_num}", "(row)", f"not well-formed CSV: {exc}", "1043")
-        return draft
 
     @staticmethod
     def _read_cells(
@@ -159,9 +167,10 @@ class JiangsuAdapter(BaseAdapter):
         templates: BlockTemplates,
         draft: Draft,
         errors: Collector,
-    ) -> None:
+    ) -> Iterator[dict[str, Any]]:
         """The block rows of plain text, as the loop of ``read`` reads them: a row with as many
-        cells as the header through the positional template reader, any other as a dict."""
+        cells as the header through the positional template reader, any other as a dict; each
+        block yielded as it is appended."""
         width = len(reader.fieldnames or [])
         append = draft.blocks.append
         for cells in reader.cells():
@@ -176,6 +185,7 @@ class JiangsuAdapter(BaseAdapter):
                 block = templates.read(values, label, errors)
             if block is not None:
                 append((label, block))
+                yield block
 
     def _block(self, row: Row) -> dict[str, Any] | None:
         origin = row.text("原始登记簿", required=False, pattern=REGISTRY) or self.code

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.types import Scope
 
+from adapters.base import ParseStream, parse_stream
 from adapters.contract import PERSONAL_BATCH
 from adapters.registry import UnknownAdapter, get
 from hub.auth.principal import Forbidden, Principal, require
@@ -66,10 +67,6 @@ def exchange_records(document: Any) -> Records:
 Namer = Callable[[str], "tuple[str, str] | None"]
 
 
-def _no_names(pointer: str) -> tuple[str, str] | None:
-    return None
-
-
 def named_locally(refused: BatchRefused, names: Namer) -> BatchRefused:
     """``refused`` with each entry that points into a record also naming the record and the field
     as the platform's own file has them (``row 5``, ``签发编号``)."""
@@ -80,7 +77,9 @@ def named_locally(refused: BatchRefused, names: Namer) -> BatchRefused:
     return BatchRefused(refused.detail, code=refused.code, errors=entries)
 
 
-def local_records(code: str, body: bytes, content_type: str, settings: Any) -> tuple[Records, str, Namer]:
+def local_stream(code: str, body: bytes, content_type: str, settings: Any) -> tuple[ParseStream, str, Namer]:
+    """The parse of a local payload by the platform's adapter, read as the ingest stores it
+    (``IngestService.ingest_stream``); its refusal names the platform's rows and fields."""
     try:
         adapter = get(code)
     except UnknownAdapter as exc:
@@ -96,19 +95,13 @@ def local_records(code: str, body: bytes, content_type: str, settings: Any) -> t
             f"(puhui import {code} FILE) and send {EXCHANGE_FORM}",
             code="1044",
         )
-    parsed = adapter.parse(
-        body, content_type=content_type, pseudonymizer=pseudonymizer(settings.resolved_federation_key_file)
+    stream = parse_stream(
+        adapter,
+        body,
+        content_type=content_type,
+        pseudonymizer=pseudonymizer(settings.resolved_federation_key_file),
     )
-    if not parsed.ok:
-        errors = [
-            {"pointer": "", "record": e.record, "field": e.field, "code": e.code, "detail": e.reason}
-            for e in parsed.errors
-        ]
-        raise BatchRefused(
-            f"{len(errors)} problem(s) in the {code} payload", code=errors[0]["code"], errors=errors
-        )
-    records = Records(parsed.projects, parsed.blocks, parsed.batches)
-    return records, f"local:{code}", lambda pointer: adapter.local_names(parsed, pointer)
+    return stream, f"local:{code}", lambda pointer: adapter.local_names(stream.result(), pointer)
 
 
 async def _body(request: Request) -> bytes:
@@ -134,17 +127,17 @@ def ingest(
     if principal.platform_code != code:
         raise Forbidden(f"only {code} sends {code}'s batches", scope="blocks:write")
     content_type = request.headers.get("content-type", "")
-    names: Namer = _no_names
     if content_type.split(";")[0].strip().lower() == EXCHANGE_FORM:
-        records, source, checked = exchange_records(json_document(request.scope, body)), "exchange", False
+        records = exchange_records(json_document(request.scope, body))
+        report = IngestService(session).ingest(code, records, actor=principal.client_id, source="exchange")
     else:
-        (records, source, names), checked = local_records(code, body, content_type, settings), True
-    try:
-        report = IngestService(session).ingest(
-            code, records, actor=principal.client_id, source=source, schema_checked=checked
-        )
-    except BatchRefused as refused:  # a local file's refusal names its own rows and fields
-        raise named_locally(refused, names) from None
+        stream, source, names = local_stream(code, body, content_type, settings)
+        try:
+            report = IngestService(session).ingest_stream(
+                code, stream, actor=principal.client_id, source=source
+            )
+        except BatchRefused as refused:  # a local file's refusal names its own rows and fields
+            raise named_locally(refused, names) from None
     return IngestReportPublic.model_validate(report.as_dict())
 
 

@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from adapters.base import ParseStream
+from adapters.contract import LocalError
 from hub.claims.repository import ClaimRepository, NewClaim, pledge_owner
 from hub.log.changes import append_change
 from hub.problems import HubError
@@ -199,6 +203,15 @@ def _duplicate_issues(records: Records, scan: _Scan) -> list[Issue]:
     return issues
 
 
+def canonical_block(block: dict[str, Any]) -> bytes:
+    """The RFC 8785 bytes of a schema-valid credit block: orjson's with sorted keys (see
+    :class:`BatchDigest`); CanonicalizationError as ``canonicalize`` answers (a lone surrogate)."""
+    try:
+        return orjson.dumps(block, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise CanonicalizationError(str(exc)) from exc
+
+
 class BatchDigest:
     """SHA-256 of the canonical form of ``{"projects": [...], "blocks": [...], "batches": [...]}``,
     taken as the blocks' canonical bytes are read. RFC 8785 composes (an array is its members'
@@ -211,24 +224,21 @@ class BatchDigest:
     objects, strings, booleans and integers within ±2^53 only, whose canonical form is orjson's
     with sorted keys (``schemas.canonical``'s fast path), without asking per block."""
 
-    def __init__(self, records: Records, *, valid_blocks: bool = False) -> None:
+    def __init__(self, records: Records, *, valid_blocks: bool = False, made: Sequence[bytes] = ()) -> None:
         self._hash = hashlib.sha256()
-        self._pieces = self._generate(records, valid_blocks)
+        self._pieces = self._generate(records, valid_blocks, made)
 
-    def _generate(self, records: Records, valid_blocks: bool) -> Iterator[bytes]:
+    def _generate(self, records: Records, valid_blocks: bool, made: Sequence[bytes]) -> Iterator[bytes]:
+        """``made``: the canonical bytes of the first blocks, made already (hashed, not yielded)."""
         update = self._hash.update
         update(b'{"batches":[')
         update(b",".join(canonicalize(item) for item in records.batches))
         update(b'],"blocks":[')
-        dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
-        for position, item in enumerate(records.blocks):
-            if valid_blocks:
-                try:
-                    piece = dumps(item, option=sort)
-                except orjson.JSONEncodeError as exc:  # as canonicalize answers (a lone surrogate)
-                    raise CanonicalizationError(str(exc)) from exc
-            else:
-                piece = canonicalize(item)
+        if made:
+            update(b",".join(made))
+        for position in range(len(made), len(records.blocks)):
+            item = records.blocks[position]
+            piece = canonical_block(item) if valid_blocks else canonicalize(item)
             if position:
                 update(b",")
             update(piece)
@@ -252,6 +262,35 @@ def batch_digest(records: Records, *, valid_blocks: bool = False) -> tuple[str, 
     digest = BatchDigest(records, valid_blocks=valid_blocks)
     pieces = list(digest.blocks())
     return digest.hexdigest(), pieces
+
+
+def refused_payload(code: str, errors: Sequence[LocalError]) -> BatchRefused:
+    """The refusal of a local payload its adapter does not read: every error in the platform's
+    terms (record, field), none pointing into exchange records."""
+    entries = [
+        {"pointer": "", "record": e.record, "field": e.field, "code": e.code, "detail": e.reason}
+        for e in errors
+    ]
+    detail = f"{len(entries)} problem(s) in the {code} payload"
+    return BatchRefused(detail, code=entries[0]["code"], errors=entries)
+
+
+class _Reread(Exception):  # a signal, not an error
+    """The streamed ingest leaves the batch to the exact path (``IngestService.ingest``)."""
+
+
+def _sent(
+    stream: ParseStream, sent: list[dict[str, Any]], made: list[bytes]
+) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """The blocks the stream hands out (kept in ``sent``) with their canonical bytes (kept in
+    ``made``), as read; then the rest of the parse, so it runs while the database still works on
+    the last rows."""
+    for block in stream.blocks():
+        piece = canonical_block(block)
+        sent.append(block)
+        made.append(piece)
+        yield block, piece
+    stream.result()
 
 
 class IngestService:
@@ -341,10 +380,7 @@ class IngestService:
             assert refusal is not None  # the full check finds at least what the partial one did
             raise refusal
         ingest_id = str(uuid.uuid4())
-        keys = [(p["registry"], p["project_id"]) for p in records.projects]
-        known = self.registry.existing_projects(keys)
-        fresh = [p for p in records.projects if (p["registry"], p["project_id"]) not in known]
-        self.registry.insert_projects(fresh, ingest_id)
+        self._insert_projects(records, ingest_id)
         digest = BatchDigest(records, valid_blocks=True)  # checked above
         try:
             with self.session.begin_nested():  # the blocks hashed as they are sent
@@ -354,7 +390,73 @@ class IngestService:
             if refusal is None:  # the id is not registered after all: the driver's error, as before
                 raise (taken.__cause__ or taken) from None
             raise refusal from None
-        batch_hash = digest.hexdigest()
+        return self._store_rest(platform, records, ingest_id, digest.hexdigest(), actor=actor, source=source)
+
+    def ingest_stream(self, platform: str, stream: ParseStream, *, actor: str, source: str) -> IngestReport:
+        """Ingest a local payload while its adapter reads it: every block the stream hands out is
+        sent to the database as it is read (on PostgreSQL the server inserts them while the rest
+        of the payload is parsed), then the parse is finished, the rest sent, and the checks run
+        over what is stored. The outcome is always :meth:`ingest`'s of the parsed records: a
+        refused payload is refused as its parse says (:func:`refused_payload`), and a batch any
+        check (or the primary key) questions is undone and handed to :meth:`ingest`, whose
+        checks decide and name every reason."""
+        self.registry.lock_namespaces([platform])  # where its blocks issue, as ingest locks it first
+        ingest_id = str(uuid.uuid4())
+        sent: list[dict[str, Any]] = []
+        made: list[bytes] = []
+        try:
+            with self.session.begin_nested():
+                self.registry.insert_block_pairs(_sent(stream, sent, made), ingest_id, plain=True)
+                result = stream.result()
+                if not result.ok or not sent:
+                    raise _Reread
+                records = Records(result.projects, result.blocks, result.batches)
+                if len(sent) > len(records.blocks) or any(
+                    a is not b for a, b in zip(sent, records.blocks, strict=False)
+                ):
+                    raise _Reread  # not the first blocks of the parse (an adapter's bug): as a whole
+                digest = BatchDigest(records, valid_blocks=True, made=made)
+                rest = records.blocks[len(made) :]
+                self.registry.insert_blocks(rest, ingest_id, digest.blocks(), plain=True)
+                if not self._alone(platform, records):
+                    raise _Reread
+        except (_Reread, BlockIdTaken, CanonicalizationError, DBAPIError, psycopg.Error):
+            result = stream.result()
+            if not result.ok:
+                raise refused_payload(stream.adapter.code, result.errors) from None
+            records = Records(result.projects, result.blocks, result.batches)
+            return self.ingest(platform, records, actor=actor, source=source, schema_checked=True)
+        self._insert_projects(records, ingest_id)
+        return self._store_rest(platform, records, ingest_id, digest.hexdigest(), actor=actor, source=source)
+
+    def _alone(self, platform: str, records: Records) -> bool:
+        """After a streamed batch's blocks are stored: True when ``check`` would find nothing —
+        no issuer or in-batch issue, nothing registered in any of its namespaces' spans but its
+        own blocks (the batch's blocks counted, not read), no personal batch stored already, no
+        duplicate claim. False leaves the answer to :meth:`ingest`."""
+        scan = _scan(platform, records)
+        if scan.issuer or _duplicate_issues(records, scan):
+            return False
+        self.registry.lock_namespaces(scan.by_namespace)
+        for namespace, spans in scan.by_namespace.items():
+            low, high = scan.bounds[namespace]
+            if not self.registry.alone_in_span(namespace, low, high, len(spans)):
+                return False
+        if records.batches and self.registry.existing_personal([b["batch_id"] for b in records.batches]):
+            return False
+        return not self.dedup.issues(platform, records)
+
+    def _insert_projects(self, records: Records, ingest_id: str) -> None:
+        keys = [(p["registry"], p["project_id"]) for p in records.projects]
+        known = self.registry.existing_projects(keys)
+        fresh = [p for p in records.projects if (p["registry"], p["project_id"]) not in known]
+        self.registry.insert_projects(fresh, ingest_id)
+
+    def _store_rest(
+        self, platform: str, records: Records, ingest_id: str, batch_hash: str, *, actor: str, source: str
+    ) -> IngestReport:
+        """What follows the blocks: personal batches, pledges, the log entry, the claims (the
+        feed's entries), the ingest row."""
         self.registry.insert_personal(list(records.batches), ingest_id)
         self._claim_pledged(records)
         tonnes = sum(block["quantity"] for block in records.blocks)

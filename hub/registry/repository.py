@@ -51,6 +51,15 @@ NEIGHBOURS_SQL = (
 )
 
 
+# The end of the predecessor of the span's low end, and how many blocks start inside the span.
+ALONE_SQL = (
+    "SELECT (SELECT serial_end FROM credit_block WHERE serial_namespace = ? AND serial_start < ?"
+    " ORDER BY serial_start DESC LIMIT 1),"
+    " (SELECT count(*) FROM credit_block"
+    " WHERE serial_namespace = ? AND serial_start >= ? AND serial_start <= ?)"
+)
+
+
 # Other registries' claims on one project fingerprint that overlap a period: both sides of the
 # caller's registry in ix_issuance_claim_project, the period end bounded in the index.
 ISSUANCE_CANDIDATES_SQL = (
@@ -169,12 +178,23 @@ class RegistryRepository:
             if canonical is not None:
                 deque(canonical, maxlen=0)
             return
-        if self.backend == "postgresql":
-            texts: Iterable[str] = (
-                (data.decode() for data in canonical)
-                if canonical is not None
-                else (json.dumps(record) for record in records)
+        if canonical is None:
+            canonical = (
+                (json.dumps(record).encode() for record in records)
+                if self.backend == "postgresql"
+                else (b"" for _ in records)
             )
+        self.insert_block_pairs(zip(records, canonical, strict=True), batch_id, plain=plain)
+
+    def insert_block_pairs(
+        self, pairs: Iterable[tuple[dict[str, Any], bytes]], batch_id: str, *, plain: bool = False
+    ) -> None:
+        """(record, its RFC 8785 bytes) pairs, as they come (an iterator is read as the rows are
+        sent): one COPY on PostgreSQL, which stores the bytes as ``jsonb``; one executemany on
+        SQLite, which stores the record's text in member order (``plain``: :func:`record_text`
+        without asking :func:`is_plain`; the bytes are not used). :class:`BlockIdTaken` when the
+        primary key refuses a block id."""
+        if self.backend == "postgresql":
             driver = self.session.connection().connection.driver_connection
             columns = ", ".join(BLOCK_COLUMNS)
             try:
@@ -183,28 +203,40 @@ class RegistryRepository:
                     cursor.copy(f"COPY credit_block ({columns}) FROM STDIN") as copy,
                 ):
                     write = copy.write_row
-                    for record, data in zip(records, texts, strict=True):
-                        write(_block_columns(record, data, batch_id))
+                    for record, data in pairs:
+                        write(_block_columns(record, data.decode(), batch_id))
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == BLOCK_KEY:
                     raise BlockIdTaken(str(exc)) from exc
                 raise
             return
-        if canonical is not None:
-            deque(canonical, maxlen=0)
         marks = ", ".join("?" * len(BLOCK_COLUMNS))
         statement = f"INSERT INTO credit_block ({', '.join(BLOCK_COLUMNS)}) VALUES ({marks})"  # noqa: S608
         if plain:
             dumps = orjson.dumps
-            converted = [_block_columns(record, dumps(record).decode(), batch_id) for record in records]
+            rows = [_block_columns(record, dumps(record).decode(), batch_id) for record, _ in pairs]
         else:
-            converted = [_block_columns(record, record_text(record), batch_id) for record in records]
+            rows = [_block_columns(record, record_text(record), batch_id) for record, _ in pairs]
+        if not rows:
+            return
         try:
-            self.session.connection().exec_driver_sql(statement, converted)
+            self.session.connection().exec_driver_sql(statement, rows)
         except IntegrityError as exc:
             if "credit_block.block_id" in str(exc.orig):  # UNIQUE constraint failed: credit_block.block_id
                 raise BlockIdTaken(str(exc.orig)) from exc
             raise
+
+    def alone_in_span(self, namespace: str, low: int, high: int, count: int) -> bool:
+        """True when, besides ``count`` blocks just inserted that start in [low, high] (and
+        overlap nothing in it), nothing registered reaches into the span: the predecessor of
+        ``low`` ends before it and exactly ``count`` blocks start in the span — one ordered probe
+        and one count along ``ix_credit_block_serials``. False says only "look closer"
+        (:meth:`neighbours` gives the blocks)."""
+        self.session.flush()
+        connection = self.session.connection()
+        sql = ALONE_SQL if connection.dialect.paramstyle == "qmark" else ALONE_SQL.replace("?", "%s")
+        before, inside = connection.exec_driver_sql(sql, (namespace, low, namespace, low, high)).one()
+        return bool((before is None or before < low) and inside == count)
 
     # -- issuance claims (hub.registry.dedup) ------------------------------------------------
 

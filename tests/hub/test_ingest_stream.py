@@ -1,0 +1,219 @@
+"""The streamed ingest of a local payload (``IngestService.ingest_stream``: blocks sent to the
+database as the adapter reads them, the checks after) answers exactly what parsing whole and then
+``IngestService.ingest`` answers: the same report and the same stored rows, or the same refusal
+with nothing stored — a parse error after thousands of streamed rows, a registered id mid-COPY,
+serials into a registered block, a registered block in a gap of the batch's span (stored: only a
+closer look), a double issuance, a foreign registry, duplicates, an empty file, a projects file,
+concurrent writers of overlapping serials. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from adapters.base import Draft, parse_stream
+from adapters.fields import Collector
+from adapters.jiangsu import JiangsuAdapter
+from adapters.privacy import Pseudonymizer
+from adapters.registry import get
+from bench.ingest import HEADER, MEDIA, PSEUDONYMIZER, csv_chunk, register_project
+from hub.database import Database
+from hub.registry.ingest import BatchRefused, IngestService, Records, batch_digest, refused_payload
+from hub.registry.repository import RegistryRepository
+
+TABLES = ("credit_block", "issuance_claim", "ingest_batch", "log_entry", "project")
+# what a stored batch leaves, less what differs between two runs of it (ids, log positions)
+ROWS = {
+    "credit_block": "SELECT block_id, origin_registry, current_registry, serial_namespace, serial_start,"
+    " serial_end, quantity, vintage, catalogue_id, project_registry, project_id, holder_account, status,"
+    " record FROM credit_block ORDER BY block_id",
+    "issuance_claim": "SELECT block_id, registry_code, fingerprint, period_start, period_end, position"
+    " FROM issuance_claim ORDER BY block_id",
+    "ingest_batch": "SELECT platform, source, projects, blocks, tonnes, personal_batches, grams, digest"
+    " FROM ingest_batch ORDER BY digest",
+}
+
+
+class _Undo(Exception):
+    """Rolls back the unit of work of the reference run."""
+
+
+def _counts(database: Database) -> dict[str, int]:
+    with database.unit_of_work() as session:
+        return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+def _rows(session: Any) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: [tuple(row) for row in session.execute(text(sql))] for table, sql in ROWS.items()}
+
+
+def _answer(run: Any) -> tuple[str, Any]:
+    try:
+        report = run().as_dict()
+    except BatchRefused as refused:
+        return "refused", (refused.status, refused.code, refused.detail, refused.errors)
+    return "stored", {k: v for k, v in report.items() if k not in ("ingest_id", "log_index")}
+
+
+def _exact(session: Any, payload: bytes) -> Any:
+    """The reference: the adapter's whole parse, then ``ingest`` (as before streaming)."""
+    parsed = get("JS").parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+    if not parsed.ok:
+        raise refused_payload("JS", parsed.errors)
+    records = Records(parsed.projects, parsed.blocks, parsed.batches)
+    return IngestService(session).ingest("JS", records, actor="test", source="test", schema_checked=True)
+
+
+def _streamed(session: Any, payload: bytes) -> Any:
+    stream = parse_stream(get("JS"), payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+    return IngestService(session).ingest_stream("JS", stream, actor="test", source="test")
+
+
+def assert_same_as_whole(database: Database, payload: bytes) -> str:
+    """Runs the reference and rolls it back, then the streamed ingest (kept); both answers and
+    what each leaves stored are the same. Returns "stored" or "refused"."""
+    before = _counts(database)
+    with pytest.raises(_Undo), database.unit_of_work() as session:
+        expected = _answer(lambda: _exact(session, payload))
+        expected_rows = _rows(session)
+        raise _Undo
+    assert _counts(database) == before
+    with database.unit_of_work() as session:
+        found = _answer(lambda: _streamed(session, payload))
+        found_rows = _rows(session)
+    assert found == expected
+    assert found_rows == expected_rows
+    if found[0] == "refused":
+        assert _counts(database) == before
+    return found[0]
+
+
+def _edited(payload: bytes, row: int, column: str, value: str) -> bytes:
+    """``payload`` with one cell replaced: ``row`` counts the data rows from 0."""
+    lines = payload.decode("gbk").split("\n")
+    position = HEADER.split(",").index(column)
+    cells = lines[row + 1].split(",")
+    cells[position] = value
+    lines[row + 1] = ",".join(cells)
+    return "\n".join(lines).encode("gbk")
+
+
+@pytest.fixture
+def registered(database: Database, federation: Path) -> Database:
+    """The Kunshan project and 100 of its blocks (serials 1 .. 1,000) registered."""
+    register_project(database)
+    with database.unit_of_work() as session:
+        _streamed(session, csv_chunk(0, 100, "JS-B-OLD"))
+    return database
+
+
+def test_a_clean_batch_is_stored_as_ingest_stores_it(registered: Database) -> None:
+    assert assert_same_as_whole(registered, csv_chunk(1_000, 3_000)) == "stored"
+    assert _counts(registered)["credit_block"] == 3_100
+
+
+@pytest.mark.parametrize("row", [0, 1, 1_999, 2_999], ids=["first", "second", "mid", "last"])
+def test_a_parse_error_after_streamed_rows_is_the_parse_refusal(registered: Database, row: int) -> None:
+    payload = _edited(csv_chunk(1_000, 3_000), row, "减排量（吨）", "ten")
+    assert assert_same_as_whole(registered, payload) == "refused"
+
+
+def test_a_duplicate_id_of_the_file_is_the_parse_refusal(registered: Database) -> None:
+    payload = _edited(csv_chunk(1_000, 500), 400, "签发编号", "JS-B-BENCH-000001003")
+    assert assert_same_as_whole(registered, payload) == "refused"
+
+
+@pytest.mark.parametrize("row", [0, 250, 499])
+def test_a_registered_id_mid_copy_is_refused_with_3012(registered: Database, row: int) -> None:
+    payload = _edited(csv_chunk(1_000, 500), row, "签发编号", "JS-B-OLD-000000007")
+    assert assert_same_as_whole(registered, payload) == "refused"
+
+
+def test_serials_into_a_registered_block_are_refused_with_3011(registered: Database) -> None:
+    assert assert_same_as_whole(registered, csv_chunk(95, 50)) == "refused"  # blocks 95..99 again
+
+
+def test_a_registered_block_in_a_gap_of_the_span_is_only_looked_at_closer(registered: Database) -> None:
+    """A registered block between the batch's serials, overlapping none of its blocks: more blocks
+    in the span than the batch's says "look closer", and the exact check stores the batch."""
+    with registered.unit_of_work() as session:
+        _streamed(session, csv_chunk(150, 1, "JS-B-GAP"))  # serials 1,501 .. 1,510
+    rows = [
+        csv_chunk(first, count).decode("gbk").split("\n")[1:-1] for first, count in ((100, 50), (151, 49))
+    ]
+    payload = ("\n".join([HEADER, *rows[0], *rows[1]]) + "\n").encode("gbk")  # 1,001 .. 2,000 less the gap
+    assert assert_same_as_whole(registered, payload) == "stored"
+    assert _counts(registered)["credit_block"] == 100 + 1 + 99
+
+
+def test_a_double_issuance_is_refused_with_4001(registered: Database) -> None:
+    with registered.unit_of_work() as session:
+        fingerprint = session.execute(text("SELECT fingerprint FROM issuance_claim LIMIT 1")).scalar_one()
+        RegistryRepository(session).insert_issuance_claims(
+            [("CCER-B-1", "CCER", fingerprint, date(2025, 6, 1), date(2025, 6, 30))]
+        )
+    assert assert_same_as_whole(registered, csv_chunk(1_000, 500)) == "refused"
+
+
+def test_blocks_of_another_registry_are_refused_with_2004(registered: Database) -> None:
+    payload = _edited(csv_chunk(1_000, 500), 300, "原始登记簿", "SH")
+    assert assert_same_as_whole(registered, payload) == "refused"
+
+
+def test_an_empty_file_and_a_projects_file_stream_nothing_and_answer_as_before(
+    registered: Database,
+) -> None:
+    assert assert_same_as_whole(registered, (HEADER + "\n").encode("gbk")) == "stored"
+    projects = (get("JS").fixture_dir() / "good" / "projects-2025.csv").read_bytes()
+    assert assert_same_as_whole(registered, projects) == "stored"
+
+
+class OutOfOrder(JiangsuAdapter):
+    """An adapter whose stream hands out its blocks in another order than its result lists them
+    (a bug the ingest must not trust): the ingest answers as ``ingest`` of the result."""
+
+    def read_stream(
+        self, text: str, pseudonymizer: Pseudonymizer, errors: Collector, draft: Draft
+    ) -> Iterator[dict[str, Any]]:
+        yield from reversed(list(super().read_stream(text, pseudonymizer, errors, draft)))
+
+
+def test_blocks_handed_out_out_of_order_are_ingested_as_the_parse_lists_them(registered: Database) -> None:
+    payload = csv_chunk(1_000, 300)
+    with registered.unit_of_work() as session:
+        stream = parse_stream(OutOfOrder(), payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+        report = IngestService(session).ingest_stream("JS", stream, actor="test", source="test").as_dict()
+        rows = _rows(session)
+    parsed = get("JS").parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+    assert report["digest"]["value"] == batch_digest(Records(blocks=parsed.blocks))[0]
+    positions = {row[0]: row[-1] for row in rows["issuance_claim"]}  # feed positions in parse order
+    assert [positions[block["block_id"]] for block in parsed.blocks] == list(range(300))
+
+
+def test_concurrent_streams_of_overlapping_serials_store_one(registered: Database) -> None:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(3)
+
+    def write(prefix: str) -> None:
+        payload = csv_chunk(1_000, 2_000, prefix)  # the same serials, other ids
+        barrier.wait()
+        try:
+            with registered.unit_of_work() as session:
+                _streamed(session, payload)
+            outcomes.append("stored")
+        except BatchRefused as refused:
+            outcomes.append(",".join(sorted({e["code"] for e in refused.errors})))
+
+    threads = [threading.Thread(target=write, args=(f"JS-B-W{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["3011", "3011", "stored"]
+    assert _counts(registered)["credit_block"] == 2_100
