@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from hub import jsontext
+
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     database = make_url(url).database
@@ -46,7 +48,10 @@ def _begin_immediate(dbapi_connection: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` configured for the hub's concurrency rules."""
+    """An engine for ``url`` configured for the hub's concurrency rules; JSON columns written and
+    read through :mod:`hub.jsontext` (``json.dumps`` / ``json.loads``'s values, orjson's speed)."""
+    kwargs.setdefault("json_serializer", jsontext.dumps)
+    kwargs.setdefault("json_deserializer", jsontext.loads)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, **kwargs)
