@@ -6,25 +6,20 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import UTC, datetime
 from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.console.charts import bar_chart, flow_map
 from hub.console.pages import language, message_page, page, signed_in, translate
 from hub.deps import SessionDep
-from hub.log.models import LogEntry
 from hub.platforms.service import PlatformService
 from hub.reports.service import ReportService
-from hub.standards.models import RulesetRecord
-from hub.standards.repository import StandardsRepository
-from hub.transfers.models import Transfer
+from hub.standards.service import StandardsService
 from standards import diff_rulesets
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -80,15 +75,10 @@ class FederationTables:
         return rows
 
     def _transfers(self) -> list[dict[str, Any]]:
-        states = self.session.exec(select(Transfer.state, func.count()).group_by(Transfer.state)).all()
-        return [{"state": state, "transfers": int(count)} for state, count in sorted(states)]
+        return ReportService(self.session).transfer_states()
 
     def _events(self) -> list[dict[str, Any]]:
-        query = select(LogEntry).order_by(col(LogEntry.index).desc()).limit(RECENT_EVENTS)
-        return [
-            {"index": e.index, "type": e.type, "subject": e.subject_id, "at": e.created_at.isoformat()}
-            for e in self.session.exec(query).all()
-        ]
+        return ReportService(self.session).recent_events(RECENT_EVENTS)
 
     def table(self, name: str) -> list[dict[str, Any]] | None:
         """One table by name; None for a name the dashboard does not have."""
@@ -172,22 +162,13 @@ def dashboard_csv(request: Request, session: SessionDep, table: str = "flows") -
     )
 
 
-def _current(session: Session) -> set[tuple[str, int]]:
-    """(ruleset_id, version) of the newest version of each ruleset in force today."""
-    newest: dict[str, int] = {}
-    for record in StandardsRepository(session).in_force(datetime.now(UTC).date()):
-        newest[record.ruleset_id] = max(newest.get(record.ruleset_id, 0), record.version)
-    return set(newest.items())
-
-
 @router.get("/rulesets")
 def rulesets(request: Request, session: SessionDep) -> Response:
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    records = session.exec(
-        select(RulesetRecord).order_by(col(RulesetRecord.ruleset_id), col(RulesetRecord.version).desc())
-    ).all()
+    standards = StandardsService(session)
+    records = standards.listing(newest_first=True)
     diffs = []
     for newer, older in pairwise(records):
         if older.ruleset_id == newer.ruleset_id:
@@ -199,6 +180,6 @@ def rulesets(request: Request, session: SessionDep) -> Response:
         section="rulesets",
         page_title=translate(request)("rulesets.title"),
         records=records,
-        current=_current(session),
+        current=standards.newest_in_force(),
         diffs=diffs,
     )

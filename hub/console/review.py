@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.console.accounts import SignedIn
 from hub.console.i18n import catalogue
@@ -18,9 +18,10 @@ from hub.console.pages import FormDep, message_page, page, signed_in, translate
 from hub.console.verification import certificate_verification
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.keystore import KeyStore
-from hub.problems import HubError
+from hub.problems import HubError, NotFound
 from hub.recognition.models import Recognition
 from hub.recognition.public import recognition_public
+from hub.recognition.queue import ORDERS, PURPOSES, ReviewQueue
 from hub.recognition.service import (
     CONSOLE_PREFIX,
     OPEN,
@@ -34,13 +35,6 @@ from hub.settings import Settings
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 20
 MAX_PAGE = 1_000_000
-PURPOSES = ("ets-compliance", "voluntary-neutralization", "points-exchange", "charitable-retirement")
-ORDERS = {
-    "oldest": col(Recognition.created_at),
-    "newest": col(Recognition.created_at).desc(),
-    "largest": col(Recognition.quantity).desc(),
-    "smallest": col(Recognition.quantity),
-}
 
 
 def _ruleset_label(evaluation: dict[str, Any]) -> str:
@@ -92,49 +86,33 @@ def queue(
     if isinstance(who, Response):
         return who
     page_number = min(max(1, int(page_text)), MAX_PAGE) if page_text.isdecimal() else 1
-    mine = select(Recognition).where(Recognition.destination == who.region, col(Recognition.status).in_(OPEN))
-    origins = list(
-        session.exec(
-            select(Recognition.origin)
-            .where(Recognition.destination == who.region)
-            .distinct()
-            .order_by(col(Recognition.origin))
-        ).all()
-    )
+    queue = ReviewQueue(session, who.region)
+    origins = queue.origins()
     filters = {
         "origin": _choice(origin, origins),
         "purpose": _choice(purpose, PURPOSES),
         "status": _choice(status, OPEN),
         "order": order if order in ORDERS else "oldest",
     }
-    query = mine
-    if filters["origin"]:
-        query = query.where(Recognition.origin == filters["origin"])
-    if filters["purpose"]:
-        query = query.where(Recognition.purpose == filters["purpose"])
-    if filters["status"]:
-        query = query.where(Recognition.status == filters["status"])
-    found = session.exec(
-        query.order_by(ORDERS[filters["order"]], col(Recognition.id))
-        .offset((page_number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    ).all()
+    found = queue.page(
+        origin=filters["origin"],
+        purpose=filters["purpose"],
+        status=filters["status"],
+        order=filters["order"],
+        number=page_number,
+        size=PAGE_SIZE,
+    )
     return page(
         request,
         "queue.html",
         who=who,
         section="queue",
         page_title=translate(request)("queue.title", region=who.region),
-        items=[summary(item) for item in found[:PAGE_SIZE]],
-        filters={**filters, "page": page_number, "more": len(found) > PAGE_SIZE},
+        items=[summary(item) for item in found.items],
+        filters={**filters, "page": page_number, "more": found.more},
         pager_query=urlencode({key: value for key, value in filters.items() if value}),
-        choices={"origins": origins, "purposes": PURPOSES, "statuses": OPEN, "orders": tuple(ORDERS)},
+        choices={"origins": origins, "purposes": PURPOSES, "statuses": OPEN, "orders": ORDERS},
     )
-
-
-def _visible(session: Session, who: SignedIn, recognition_id: str) -> Recognition | None:
-    item = session.get(Recognition, recognition_id)
-    return item if item is not None and who.region in (item.destination, item.origin) else None
 
 
 def _decision_page(
@@ -184,7 +162,7 @@ def recognition_page(
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    item = _visible(session, who, recognition_id)
+    item = ReviewQueue(session, who.region).visible(recognition_id)
     if item is None:
         return message_page(request, 404, "recognition.not_found", who=who)
     return _decision_page(request, session, settings, keystore, who, item)
@@ -196,7 +174,7 @@ def certificate_download(recognition_id: str, request: Request, session: Session
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    item = _visible(session, who, recognition_id)
+    item = ReviewQueue(session, who.region).visible(recognition_id)
     if item is None or item.certificate_jws is None:
         return message_page(request, 404, "certificate.not_found", who=who)
     signed = {"certificate": item.certificate, "jws": item.certificate_jws}
@@ -231,8 +209,11 @@ def decide(
     if form.get("csrf") != who.csrf_token:
         return message_page(request, 403, "csrf.refused", who=who)
     service = RecognitionService(session, settings, keystore)
-    item = session.get(Recognition, recognition_id, with_for_update=True)  # one decision at a time
-    if item is None or item.destination != who.region:
+    try:
+        item = service.get(recognition_id, for_update=True)  # one decision at a time
+    except NotFound:
+        return message_page(request, 404, "recognition.not_in_queue", who=who)
+    if item.destination != who.region:
         return message_page(request, 404, "recognition.not_in_queue", who=who)
     reason = form.get("reason", "").strip()
     t = translate(request)

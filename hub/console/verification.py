@@ -9,7 +9,6 @@ from typing import Any
 from sqlmodel import Session
 
 from hub.keystore import KeyStore
-from hub.log.models import LogEntry
 from hub.log.reader import LogReader
 from hub.recognition.certificates import certificate_digest
 from hub.recognition.models import Recognition
@@ -36,12 +35,12 @@ def certificate_verification(session: Session, keystore: KeyStore, item: Recogni
         result["error"] = f"[{exc.code}] {exc.message}"
         return result
     index = int((item.certificate or {}).get("log_index", -1))
-    entry = session.get(LogEntry, index)
+    reader = LogReader(session)
+    entry = reader.entry(index)
     if entry is None:
         return result
     data = json.loads(entry.entry).get("data", {})
     result["logged"] = data.get("certificate_digest") == certificate_digest(item.certificate or {})
-    reader = LogReader(session)
     size = reader.size()
     path, root = reader.inclusion(index, size), reader.root(size)
     result["included"] = verify_inclusion(leaf_hash(entry.entry), index, size, path, root)

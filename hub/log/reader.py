@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from hub.keystore import KeyStore
-from hub.log.models import TreeHead
+from hub.log.models import LogEntry, TreeHead
 from hub.log.repository import LogRepository
 from hub.problems import BadRequest
 from schemas.jws import sign_record
@@ -24,6 +24,10 @@ class LogReader:
 
     def size(self) -> int:
         return self.repository.size()
+
+    def entry(self, index: int) -> LogEntry | None:
+        """The entry at ``index``; None past the end (or for a negative index)."""
+        return self.repository.entry(index) if index >= 0 else None
 
     def root(self, size: int) -> bytes:
         return range_hash(0, size, self.repository.nodes(frontier(size)))

@@ -144,6 +144,9 @@ class LogRepository:
     def flush(self) -> None:
         self.session.flush()
 
+    def entry(self, index: int) -> LogEntry | None:
+        return self.session.get(LogEntry, index)
+
     def entries(self, start: int, end: int) -> Sequence[LogEntry]:
         return self.session.exec(
             select(LogEntry)

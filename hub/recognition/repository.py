@@ -11,6 +11,13 @@ from hub.recognition.models import Recognition
 from mutual_recognition.recognition_states import RecognitionState
 
 COUNTED = (str(RecognitionState.APPROVED), str(RecognitionState.USED))
+# the orders a review queue can be read in
+QUEUE_ORDERS = {
+    "oldest": col(Recognition.created_at),
+    "newest": col(Recognition.created_at).desc(),
+    "largest": col(Recognition.quantity).desc(),
+    "smallest": col(Recognition.quantity),
+}
 
 
 class RecognitionRepository:
@@ -45,3 +52,41 @@ class RecognitionRepository:
         if status:
             query = query.where(Recognition.status == status)
         return self.session.exec(query.order_by(col(Recognition.created_at))).all()
+
+    def get(self, recognition_id: str) -> Recognition | None:
+        return self.session.get(Recognition, recognition_id)
+
+    def origins_toward(self, destination: str) -> list[str]:
+        """The platforms that asked ``destination`` for a recognition, in order."""
+        return list(
+            self.session.exec(
+                select(Recognition.origin)
+                .where(Recognition.destination == destination)
+                .distinct()
+                .order_by(col(Recognition.origin))
+            ).all()
+        )
+
+    def toward(
+        self,
+        destination: str,
+        statuses: Iterable[str],
+        *,
+        origin: str | None,
+        purpose: str | None,
+        order: str,
+        offset: int,
+        limit: int,
+    ) -> Sequence[Recognition]:
+        """Recognitions asked of ``destination`` in one of ``statuses`` (from ``origin``, for
+        ``purpose`` when given), in ``order`` (a key of :data:`QUEUE_ORDERS`), the id breaking ties."""
+        query = select(Recognition).where(
+            Recognition.destination == destination, col(Recognition.status).in_(sorted(set(statuses)))
+        )
+        if origin:
+            query = query.where(Recognition.origin == origin)
+        if purpose:
+            query = query.where(Recognition.purpose == purpose)
+        return self.session.exec(
+            query.order_by(QUEUE_ORDERS[order], col(Recognition.id)).offset(offset).limit(limit)
+        ).all()

@@ -1,4 +1,5 @@
-"""The reports' queries: approved recognitions, completed transfers, retirements, holdings."""
+"""The reports' queries: approved recognitions, completed transfers, retirements, holdings, and the
+dashboard's transfer states and recent log events."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from hub.log.models import LogEntry
 from hub.recognition.models import Recognition
 from hub.registry.models import CreditBlock
 from hub.retirement.models import RetirementRecord
@@ -36,3 +38,11 @@ class ReportRepository:
                 c.current_registry, c.status, c.catalogue_id, c.vintage, func.count(), func.sum(c.quantity)
             ).group_by(c.current_registry, c.status, c.catalogue_id, c.vintage)
         ).all()
+
+    def transfer_states(self) -> Sequence[Any]:
+        """(state, transfers) rows."""
+        return self.session.exec(select(Transfer.state, func.count()).group_by(Transfer.state)).all()
+
+    def recent_events(self, limit: int) -> Sequence[LogEntry]:
+        """The last ``limit`` log entries, newest first."""
+        return self.session.exec(select(LogEntry).order_by(col(LogEntry.index).desc()).limit(limit)).all()

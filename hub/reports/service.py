@@ -68,3 +68,17 @@ class ReportService:
                 for r, s, m, v, n, t in sorted(self.repository.holdings())
             ]
         }
+
+    def transfer_states(self) -> list[dict[str, Any]]:
+        """Transfers by state, states in order."""
+        return [
+            {"state": state, "transfers": int(count)}
+            for state, count in sorted(self.repository.transfer_states())
+        ]
+
+    def recent_events(self, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` log events, newest first: index, type, subject, instant."""
+        return [
+            {"index": e.index, "type": e.type, "subject": e.subject_id, "at": e.created_at.isoformat()}
+            for e in self.repository.recent_events(limit)
+        ]

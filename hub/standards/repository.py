@@ -42,9 +42,14 @@ class StandardsRepository:
             .order_by(col(RulesetRecord.version))
         ).all()
 
-    def rulesets(self) -> Sequence[RulesetRecord]:
+    def rulesets(self, *, newest_first: bool = False) -> Sequence[RulesetRecord]:
+        """Every ruleset version, by ruleset id, each ruleset's versions in order (``newest_first``:
+        in reverse)."""
+        version = col(RulesetRecord.version)
         return self.session.exec(
-            select(RulesetRecord).order_by(col(RulesetRecord.ruleset_id), col(RulesetRecord.version))
+            select(RulesetRecord).order_by(
+                col(RulesetRecord.ruleset_id), version.desc() if newest_first else version
+            )
         ).all()
 
     def in_force(self, on_date: date) -> Sequence[RulesetRecord]:

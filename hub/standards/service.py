@@ -203,8 +203,16 @@ class StandardsService:
             raise NotFound(f"no ruleset {ruleset_id} version {version}", code="5008")
         return Published(record, _parse(record))
 
-    def listing(self) -> list[RulesetRecord]:
-        return list(self.repository.rulesets())
+    def listing(self, *, newest_first: bool = False) -> list[RulesetRecord]:
+        return list(self.repository.rulesets(newest_first=newest_first))
+
+    def newest_in_force(self, on_date: date | None = None) -> set[tuple[str, int]]:
+        """(ruleset id, version) of the newest version of each ruleset in force on ``on_date``
+        (today when not given)."""
+        newest: dict[str, int] = {}
+        for record in self.repository.in_force(on_date or datetime.now(UTC).date()):
+            newest[record.ruleset_id] = max(newest.get(record.ruleset_id, 0), record.version)
+        return set(newest.items())
 
     def current(self, origin: str, destination: str, on_date: date | None = None) -> Published:
         day = on_date or datetime.now(UTC).date()
