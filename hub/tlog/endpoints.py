@@ -9,6 +9,7 @@ may read its object.
 from __future__ import annotations
 
 import gzip
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -21,7 +22,7 @@ from hub.crosshub.repository import CrossHubRepository
 from hub.crosshub.verify import own_log_index
 from hub.deps import KeyStoreDep, SessionDep, SettingsDep
 from hub.problems import NotFound, problem_responses
-from hub.recognition.models import Recognition
+from hub.recognition.repository import RecognitionRepository
 from hub.retirement.service import RetirementService
 from hub.tlog.checkpoints import CheckpointService
 from hub.tlog.policy import WitnessPolicy, no_witnesses, policy_text
@@ -35,7 +36,7 @@ from hub.tlog.public import (
     content,
 )
 from hub.tlog.tiles import TileReader
-from hub.transfers.models import Transfer
+from hub.transfers.service import TransferService
 from transparency.proof import EXTENSION, TlogProof
 
 router = APIRouter(tags=["log"])
@@ -146,7 +147,7 @@ def certificate_proof(
     keystore: KeyStoreDep,
     actor: CurrentActor,
 ) -> NoteResponse:
-    item = session.get(Recognition, recognition_id)
+    item = RecognitionRepository(session).get(recognition_id)
     visible = item is not None and can_read_recognition(
         actor, target_of(session, item.origin), target_of(session, item.destination)
     )
@@ -172,7 +173,7 @@ def transfer_proof(
     keystore: KeyStoreDep,
     principal: CurrentPrincipal,
 ) -> NoteResponse:
-    transfer = session.get(Transfer, transfer_id)
+    transfer = TransferService(session, timedelta(0)).get(transfer_id)
     if transfer is None or not (principal.owns(transfer.origin) or principal.owns(transfer.destination)):
         raise NotFound(f"no transfer {transfer_id}")
     service = ProofService(session, settings, keystore)

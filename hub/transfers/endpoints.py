@@ -16,7 +16,6 @@ from hub.deps import SessionDep, SettingsDep, in_one_hop
 from hub.idempotency.route import checked_key, idempotent
 from hub.problems import BadRequest, NotFound, coded_error
 from hub.text import Integer, Text
-from hub.transfers.models import Transfer
 from hub.transfers.public import TransferPublic, transfer_public
 from hub.transfers.repository import ProposalRepository
 from hub.transfers.service import TransferService
@@ -121,7 +120,7 @@ def wake_the_worker(request: Request, session: Session) -> None:
 
 @router.get("/{transfer_id}", summary="A transfer with its state history (ITL status numbers)")
 def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> TransferPublic:
-    transfer = session.get(Transfer, transfer_id)
+    transfer = TransferService(session, timedelta(0)).get(transfer_id)
     if transfer is None:  # one received from another hub: its half here, for the destination
         inbound = TransferExchangeRepository(session).by_id(transfer_id, Side.DESTINATION)
         if inbound is not None and inbound.request and principal.owns(inbound.destination_registry):
@@ -137,7 +136,8 @@ def get(transfer_id: str, session: SessionDep, principal: CurrentPrincipal) -> T
 def cancel(
     transfer_id: str, session: SessionDep, principal: Sender, signed: SignedRequestDep
 ) -> TransferPublic:
-    transfer = session.get(Transfer, transfer_id, with_for_update=True)
+    service = TransferService(session, timedelta(0))
+    transfer = service.get(transfer_id, for_update=True)
     if transfer is None or not principal.owns(transfer.origin):
         raise NotFound(f"no transfer {transfer_id}")
-    return transfer_public(TransferService(session, timedelta(0)).cancel(transfer, actor=principal.client_id))
+    return transfer_public(service.cancel(transfer, actor=principal.client_id))

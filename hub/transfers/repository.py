@@ -163,8 +163,9 @@ class ProposalRepository:
         )
         return found.first() is not None
 
-    def transfer(self, transfer_id: str) -> Transfer | None:
-        return self.session.get(Transfer, transfer_id)
+    def transfer(self, transfer_id: str, *, for_update: bool = False) -> Transfer | None:
+        """One transfer; ``for_update`` locks its row (PostgreSQL; SQLite writers are serialized)."""
+        return self.session.get(Transfer, transfer_id, with_for_update=for_update or None)
 
     def blocks(self, ids: set[str]) -> dict[str, BlockFacts]:
         """The named blocks that exist, by id: what a transfer's checks read of them."""

@@ -236,6 +236,10 @@ class TransferService:
             return None
         return named
 
+    def get(self, transfer_id: str, *, for_update: bool = False) -> Transfer | None:
+        """One transfer by id (None when unknown); ``for_update`` locks it for a change."""
+        return ProposalRepository(self.session).transfer(transfer_id, for_update=for_update)
+
     def cancel(self, transfer: Transfer, *, actor: str) -> Transfer:
         """The origin withdraws a transfer nothing has moved for yet (accepted, not locked)."""
         move(self.session, transfer, State.CANCELLED, actor=actor, reason="cancelled by the origin")
