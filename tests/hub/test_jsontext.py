@@ -204,3 +204,13 @@ def test_texts_json_refuses_are_refused(text: str) -> None:
         json.loads(text)
     with pytest.raises(json.JSONDecodeError):
         jsontext.loads(text)
+
+
+def test_a_memoryview_is_refused_as_json_refuses_it() -> None:
+    """psycopg hands bytes (it copies a memoryview first); json.loads refuses a memoryview with
+    a TypeError, and so does loads (not an AttributeError from its digit scan)."""
+    with pytest.raises(TypeError):
+        json.loads(memoryview(b"[1]"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        jsontext.loads(memoryview(b"[1]"))  # type: ignore[arg-type]
+    assert jsontext.loads(bytearray(b"[12345678901234567890]")) == [12345678901234567890]
