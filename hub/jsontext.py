@@ -47,9 +47,16 @@ def dumps(value: Any) -> str:
     return data.decode()
 
 
-def loads(text: str | bytes) -> Any:
-    """The value of JSON ``text``: what ``json.loads(text)`` gives."""
-    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+def loads(text: str | bytes | bytearray) -> Any:
+    """The value of JSON ``text``: what ``json.loads(text)`` gives (a TypeError for what is not
+    text, bytes or a bytearray: a memoryview, which orjson would read)."""
+    data: bytes | bytearray
+    if isinstance(text, str):
+        data = text.encode("utf-8", "surrogatepass")
+    elif isinstance(text, bytes | bytearray):
+        data = text
+    else:  # json.loads's TypeError
+        return json.loads(text)
     if _LONG_RUN not in data.translate(_DIGITS):
         try:
             return orjson.loads(text)

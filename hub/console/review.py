@@ -5,6 +5,7 @@ reason) and, once approved, the certificate with the check of its signature and 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -68,6 +69,18 @@ def summary(item: Recognition) -> dict[str, Any]:
     }
 
 
+def _page_number(text: str) -> int:
+    """The page a ``page`` parameter asks for, from 1 to :data:`MAX_PAGE`; 1 when it is not a
+    whole number. A number longer than ``MAX_PAGE`` (leading zeros aside) is not converted:
+    ``int`` refuses a text of more than 4300 digits."""
+    if not text.isdecimal():
+        return 1
+    digits = "".join(str(unicodedata.decimal(c)) for c in text).lstrip("0")  # ٣ is 3, as int reads it
+    if len(digits) > len(str(MAX_PAGE)):
+        return MAX_PAGE
+    return min(max(1, int(digits or "0")), MAX_PAGE)
+
+
 def _choice(value: str | None, allowed: tuple[str, ...] | list[str]) -> str:
     return value if value is not None and value in allowed else ""
 
@@ -85,7 +98,7 @@ def queue(
     who = signed_in(request, session)
     if isinstance(who, Response):
         return who
-    page_number = min(max(1, int(page_text)), MAX_PAGE) if page_text.isdecimal() else 1
+    page_number = _page_number(page_text)
     queue = ReviewQueue(session, who.region)
     origins = queue.origins()
     filters = {

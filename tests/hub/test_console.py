@@ -355,6 +355,35 @@ def test_odd_page_numbers_show_a_page(english: TestClient, operators, jiangsu) -
     assert pending["id"] in english.get("/console", params={"page": "abc"}).text
 
 
+def test_page_numbers_past_pythons_digit_limit_show_a_page(english: TestClient, operators, jiangsu) -> None:
+    """int() refuses a text of more than 4300 digits (ValueError, a 500): the number is clamped
+    as any large one is, and a long run of zeros before a 1 is still the first page."""
+    pending = _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    # ٣ and ٠ are decimal digits too (int reads them)
+    for value in ["9" * 5000, "0" * 5000 + "1", "\u0663" * 4400, "\u0660" * 4400 + "1"]:
+        answer = english.get("/console", params={"page": value})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert pending["id"] in english.get("/console", params={"page": "0" * 5000 + "1"}).text
+    assert pending["id"] in english.get("/console", params={"page": "\u0660" * 4400 + "1"}).text
+    assert pending["id"] not in english.get("/console", params={"page": "9" * 5000}).text
+
+
+def test_a_decision_on_a_recognition_that_does_not_exist_is_a_404_page(
+    english: TestClient, operators, jiangsu
+) -> None:
+    _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    csrf = _csrf(english.get("/console").text)
+    for missing in ["no-such-recognition", "%27%20OR%201=1", "x" * 300]:
+        answer = english.post(
+            f"/console/recognitions/{missing}/decision",
+            data={"decision": "approve", "reason": "there is nothing here", "csrf": csrf},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+
+
 def test_the_language_link_on_a_refusal_leads_to_a_page(english: TestClient, operators, jiangsu) -> None:
     pending = _pending(jiangsu)
     _sign_in(english, "alice", operators["alice"])

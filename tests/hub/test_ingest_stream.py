@@ -8,6 +8,7 @@ concurrent writers of overlapping serials. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from adapters.base import Draft, parse_stream
@@ -150,6 +153,47 @@ def test_a_registered_block_in_a_gap_of_the_span_is_only_looked_at_closer(regist
     payload = ("\n".join([HEADER, *rows[0], *rows[1]]) + "\n").encode("gbk")  # 1,001 .. 2,000 less the gap
     assert assert_same_as_whole(registered, payload) == "stored"
     assert _counts(registered)["credit_block"] == 100 + 1 + 99
+
+
+# hostile edits of one row (data rows counted from 0), each a list of (column, value) by the row's
+# first block number n (serials 10n+1 .. 10n+10) and the payload's first block number
+EDITS = {
+    "registered id": lambda n, first: [("签发编号", "JS-B-OLD-000000007")],
+    "id of row 0": lambda n, first: [("签发编号", f"{PREFIXES[first]}-{first:09d}")],
+    "overlaps the row before": lambda n, first: [
+        ("起始序列号", str(10 * n - 4)),
+        ("终止序列号", str(10 * n + 5)),
+    ],
+    "overlaps a registered block": lambda n, first: [("起始序列号", "995"), ("终止序列号", "1004")],
+    "pledged": lambda n, first: [("状态", "质押")],
+    "retired": lambda n, first: [("状态", "已注销")],
+    "another registry": lambda n, first: [("原始登记簿", "SH"), ("当前登记簿", "SH")],
+    "another template": lambda n, first: [("年度", "2024")],
+    "zero-padded serial": lambda n, first: [("起始序列号", f"{10 * n + 1:012d}")],
+    "half a tonne": lambda n, first: [("减排量（吨）", "10.500")],
+}
+PREFIXES: dict[int, str] = {}
+FIRSTS = itertools.count(10_000, 100)
+
+
+@given(
+    st.integers(1, 40),
+    st.lists(st.tuples(st.integers(0, 39), st.sampled_from(sorted(EDITS))), max_size=3),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_hostile_rows_anywhere_answer_as_the_whole_parse(
+    registered: Database, count: int, edits: list[tuple[int, str]]
+) -> None:
+    """Clean rows with up to three hostile ones among them (a stored batch stays: later examples
+    meet its ids and serials only through the edits)."""
+    first = next(FIRSTS)
+    PREFIXES[first] = f"JS-B-H{first}"
+    payload = csv_chunk(first, count, PREFIXES[first])
+    for row, name in edits:
+        row %= count
+        for column, value in EDITS[name](first + row, first):
+            payload = _edited(payload, row, column, value)
+    assert_same_as_whole(registered, payload)
 
 
 def test_a_double_issuance_is_refused_with_4001(registered: Database) -> None:

@@ -158,3 +158,59 @@ def test_a_json_column_round_trips_through_the_engine(database_url: str) -> None
     finally:
         metadata.drop_all(engine)
         engine.dispose()
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {"leaf": 1.5}
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class Grade(enum.IntEnum):
+    A = 1
+
+
+class Ratio(float):
+    def __repr__(self) -> str:  # json.dumps writes float.__repr__, not this
+        return "42"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        _nested(300),  # past orjson's writer depth (255): json.dumps writes it
+        {1: "a", "1": "b"},  # json.dumps writes two "1" members: the last is read
+        {None: 1, True: 2, 1.5: 3, Grade.A: 4},
+        [Grade.A, Ratio(0.5), 1e16, -1e-7, 5e-324, 1.7976931348623157e308],
+        {"bom": "\ufeff", "nul": "\x00", "pair": "\ud83d\ude00", "lone": "\udc00x"},
+    ],
+    ids=["300 deep", "colliding keys", "keys json turns to text", "odd numbers", "odd texts"],
+)
+def test_what_orjson_writes_or_reads_otherwise_keeps_json_s_value(value: Any) -> None:
+    written = jsontext.dumps(value)
+    assert same(json.loads(written), json.loads(json.dumps(value)))
+    assert same(jsontext.loads(written), json.loads(written))
+    assert same(jsontext.loads(written.encode("utf-8", "surrogatepass")), json.loads(written))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\ufeff[1]", " \t\n\r", "[1]\x00", "[1]\x0c", '"\x01"', "[1,2", "-", "01", "1.", ".5", "+1"],
+    ids=repr,
+)
+def test_texts_json_refuses_are_refused(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.loads(text)
+
+
+def test_a_memoryview_is_refused_as_json_refuses_it() -> None:
+    """psycopg hands bytes (it copies a memoryview first); json.loads refuses a memoryview with
+    a TypeError, and so does loads (not an AttributeError from its digit scan)."""
+    with pytest.raises(TypeError):
+        json.loads(memoryview(b"[1]"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        jsontext.loads(memoryview(b"[1]"))  # type: ignore[arg-type]
+    assert jsontext.loads(bytearray(b"[12345678901234567890]")) == [12345678901234567890]
