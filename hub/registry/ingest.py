@@ -280,12 +280,16 @@ class _Reread(Exception):  # a signal, not an error
 
 
 def _sent(
-    stream: ParseStream, sent: list[dict[str, Any]], made: list[bytes]
+    platform: str, stream: ParseStream, sent: list[dict[str, Any]], made: list[bytes]
 ) -> Iterator[tuple[dict[str, Any], bytes]]:
     """The blocks the stream hands out (kept in ``sent``) with their canonical bytes (kept in
-    ``made``), as read; then the rest of the parse, so it runs while the database still works on
-    the last rows."""
+    ``made``), as read, up to the first ``platform`` may not issue (its issuer issues, 2004 or
+    3013: such a block, which may name another platform's ids, is never written before the
+    checks); then the rest of the parse, so it runs while the database still works on the last
+    rows."""
     for block in stream.blocks():
+        if _block_issuer_issues(platform, 0, block):
+            break
         piece = canonical_block(block)
         sent.append(block)
         made.append(piece)
@@ -406,7 +410,7 @@ class IngestService:
         made: list[bytes] = []
         try:
             with self.session.begin_nested():
-                self.registry.insert_block_pairs(_sent(stream, sent, made), ingest_id, plain=True)
+                self.registry.insert_block_pairs(_sent(platform, stream, sent, made), ingest_id, plain=True)
                 result = stream.result()
                 if not result.ok or not sent:
                     raise _Reread
@@ -415,10 +419,13 @@ class IngestService:
                     a is not b for a, b in zip(sent, records.blocks, strict=False)
                 ):
                     raise _Reread  # not the first blocks of the parse (an adapter's bug): as a whole
+                scan = _scan(platform, records)
+                if scan.issuer or _duplicate_issues(records, scan):
+                    raise _Reread  # before the rest is written: ingest names the issues
                 digest = BatchDigest(records, valid_blocks=True, made=made)
                 rest = records.blocks[len(made) :]
                 self.registry.insert_blocks(rest, ingest_id, digest.blocks(), plain=True)
-                if not self._alone(platform, records):
+                if not self._alone(platform, records, scan):
                     raise _Reread
         except (_Reread, BlockIdTaken, CanonicalizationError, DBAPIError, psycopg.Error):
             result = stream.result()
@@ -429,14 +436,12 @@ class IngestService:
         self._insert_projects(records, ingest_id)
         return self._store_rest(platform, records, ingest_id, digest.hexdigest(), actor=actor, source=source)
 
-    def _alone(self, platform: str, records: Records) -> bool:
-        """After a streamed batch's blocks are stored: True when ``check`` would find nothing —
-        no issuer or in-batch issue, nothing registered in any of its namespaces' spans but its
-        own blocks (the batch's blocks counted, not read), no personal batch stored already, no
-        duplicate claim. False leaves the answer to :meth:`ingest`."""
-        scan = _scan(platform, records)
-        if scan.issuer or _duplicate_issues(records, scan):
-            return False
+    def _alone(self, platform: str, records: Records, scan: _Scan) -> bool:
+        """After a streamed batch's blocks are stored (``scan``: its pass, with no issuer or
+        in-batch issue): True when ``check`` would find nothing else — nothing registered in any
+        of its namespaces' spans but its own blocks (the batch's blocks counted, not read), no
+        personal batch stored already, no duplicate claim. False leaves the answer to
+        :meth:`ingest`."""
         self.registry.lock_namespaces(scan.by_namespace)
         for namespace, spans in scan.by_namespace.items():
             low, high = scan.bounds[namespace]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from adapters.base import Draft, parse_stream
 from adapters.fields import Collector
@@ -205,7 +205,8 @@ def test_a_double_issuance_is_refused_with_4001(registered: Database) -> None:
     assert assert_same_as_whole(registered, csv_chunk(1_000, 500)) == "refused"
 
 
-def test_blocks_of_another_registry_are_refused_with_2004(registered: Database) -> None:
+def test_blocks_of_another_registry_are_refused_as_the_whole_parse_refuses_them(registered: Database) -> None:
+    # SH's catalogue lacks the JS methodology: the parse refuses the row (5010) before any 2004
     payload = _edited(csv_chunk(1_000, 500), 300, "原始登记簿", "SH")
     assert assert_same_as_whole(registered, payload) == "refused"
 
@@ -261,3 +262,66 @@ def test_concurrent_streams_of_overlapping_serials_store_one(registered: Databas
         thread.join()
     assert sorted(outcomes) == ["3011", "3011", "stored"]
     assert _counts(registered)["credit_block"] == 2_100
+
+
+def test_a_block_the_platform_may_not_issue_is_never_written_before_the_refusal(registered: Database) -> None:
+    """A row the platform may not issue (its issuer issues: another registry, 2004, or a status a
+    new block may not have, 3013 — here a retired one) stops the stream: neither it nor any row
+    after it is written before the checks, so no other transaction waits on the id of a batch
+    that will be refused. PostgreSQL: another transaction holds that id, uncommitted, and the
+    refusal still comes at once; SQLite (one writer at a time): the rows sent to credit_block stop
+    before it."""
+    payload = _edited(csv_chunk(1_000, 500), 300, "状态", "已注销")
+    parsed = get("JS").parse(payload, content_type=MEDIA, pseudonymizer=PSEUDONYMIZER)
+    foreign = parsed.blocks[300]["block_id"]
+    engine = registered.engine
+    if engine.dialect.name == "sqlite":
+        written: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if statement.startswith("INSERT INTO credit_block") and isinstance(parameters, list):
+                written.extend(row[0] for row in parameters)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with pytest.raises(BatchRefused) as caught, registered.unit_of_work() as session:
+                _streamed(session, payload)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert foreign not in written
+        assert len(written) == 300  # the rows before it, rolled back
+        errors = caught.value.errors
+    else:
+        holder = engine.connect()
+        holder.begin()
+        holder.execute(
+            text(
+                "INSERT INTO credit_block (block_id, origin_registry, current_registry, serial_namespace,"
+                " serial_start, serial_end, quantity, vintage, catalogue_id, project_registry, project_id,"
+                " holder_account, status, record, batch_id) VALUES (:id, 'SH', 'SH', 'SH', 1, 1, 1, 2025,"
+                " 'X', 'SH', 'SH-P', 'SH-A', 'held', CAST('{}' AS jsonb), 'other')"
+            ),
+            {"id": foreign},
+        )
+        answers: list[BatchRefused] = []
+
+        def ingest() -> None:
+            try:
+                with registered.unit_of_work() as session:
+                    _streamed(session, payload)
+            except BatchRefused as exc:
+                answers.append(exc)
+
+        worker = threading.Thread(target=ingest, daemon=True)
+        try:
+            worker.start()
+            worker.join(timeout=30)  # a wait on the held id would last until the holder ends
+            assert not worker.is_alive(), "the streamed ingest waited on another transaction's block id"
+        finally:
+            holder.rollback()
+            holder.close()
+            worker.join()
+        assert len(answers) == 1
+        errors = answers[0].errors
+    assert {entry["code"] for entry in errors} == {"3013"}
+    assert _counts(registered)["credit_block"] == 100
