@@ -27,7 +27,7 @@ from mutual_recognition.dedup import (
 from schemas.validation import Issue
 
 if TYPE_CHECKING:
-    from hub.registry.ingest import Records
+    from hub.registry.batch import Records
 
 __all__ = ["PEER_PREFIX", "DedupService", "IssuanceClaim", "PersonalActivity", "peer_id", "split_peer_id"]
 

@@ -10,14 +10,12 @@ one log entry for the batch, one ingest record.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -27,14 +25,26 @@ from adapters.contract import LocalError
 from hub.claims.repository import ClaimRepository, NewClaim, pledge_owner
 from hub.log.changes import append_change
 from hub.problems import HubError
+from hub.registry.batch import BatchDigest, Records, batch_digest, canonical_block
 from hub.registry.dedup import DedupService
 from hub.registry.models import IngestBatch
 from hub.registry.repository import BlockIdTaken, RegistryRepository
 from hub.xdedup.feed import publish_activities
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.serials import SerialRange, overlaps_with, overlaps_within
-from schemas.canonical import CanonicalizationError, canonicalize
+from schemas.canonical import CanonicalizationError
 from schemas.validation import Issue, validate
+
+__all__ = [
+    "BatchDigest",
+    "BatchRefused",
+    "IngestReport",
+    "IngestService",
+    "Records",
+    "batch_digest",
+    "canonical_block",
+    "refused_payload",
+]
 
 ISSUABLE = frozenset({"held", "encumbered"})
 
@@ -43,15 +53,6 @@ class BatchRefused(HubError):
     status = 422
     slug = "batch-refused"
     title = "The batch is refused; nothing was stored"
-
-
-@dataclass(frozen=True)
-class Records:
-    """The exchange records of one upload."""
-
-    projects: Sequence[dict[str, Any]] = ()
-    blocks: Sequence[dict[str, Any]] = ()
-    batches: Sequence[dict[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -201,67 +202,6 @@ def _duplicate_issues(records: Records, scan: _Scan) -> list[Issue]:
         Issue("/batches", "3007", f"batch {b} appears {n} times") for b, n in seen_batches.items() if n > 1
     ]
     return issues
-
-
-def canonical_block(block: dict[str, Any]) -> bytes:
-    """The RFC 8785 bytes of a schema-valid credit block: orjson's with sorted keys (see
-    :class:`BatchDigest`); CanonicalizationError as ``canonicalize`` answers (a lone surrogate)."""
-    try:
-        return orjson.dumps(block, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError as exc:
-        raise CanonicalizationError(str(exc)) from exc
-
-
-class BatchDigest:
-    """SHA-256 of the canonical form of ``{"projects": [...], "blocks": [...], "batches": [...]}``,
-    taken as the blocks' canonical bytes are read. RFC 8785 composes (an array is its members'
-    canonical forms joined by commas, an object its sorted members), so each record is
-    canonicalized once, on its own, and the document is hashed piece by piece: ``blocks()`` yields
-    each block's canonical bytes as it hashes them (a COPY can send each block while the next is
-    made), ``hexdigest()`` reads whatever is left and gives the digest.
-
-    ``valid_blocks``: the blocks passed their exchange schema, so they are made of ASCII-keyed
-    objects, strings, booleans and integers within ±2^53 only, whose canonical form is orjson's
-    with sorted keys (``schemas.canonical``'s fast path), without asking per block."""
-
-    def __init__(self, records: Records, *, valid_blocks: bool = False, made: Sequence[bytes] = ()) -> None:
-        self._hash = hashlib.sha256()
-        self._pieces = self._generate(records, valid_blocks, made)
-
-    def _generate(self, records: Records, valid_blocks: bool, made: Sequence[bytes]) -> Iterator[bytes]:
-        """``made``: the canonical bytes of the first blocks, made already (hashed, not yielded)."""
-        update = self._hash.update
-        update(b'{"batches":[')
-        update(b",".join(canonicalize(item) for item in records.batches))
-        update(b'],"blocks":[')
-        if made:
-            update(b",".join(made))
-        for position in range(len(made), len(records.blocks)):
-            item = records.blocks[position]
-            piece = canonical_block(item) if valid_blocks else canonicalize(item)
-            if position:
-                update(b",")
-            update(piece)
-            yield piece
-        update(b'],"projects":[')
-        update(b",".join(canonicalize(item) for item in records.projects))
-        update(b"]}")
-
-    def blocks(self) -> Iterator[bytes]:
-        """Each block's canonical bytes, in order, hashed as they are read (once)."""
-        return self._pieces
-
-    def hexdigest(self) -> str:
-        for _ in self._pieces:  # blocks nobody read (none, or a caller that stopped) are hashed now
-            pass
-        return self._hash.hexdigest()
-
-
-def batch_digest(records: Records, *, valid_blocks: bool = False) -> tuple[str, list[bytes]]:
-    """The batch's digest (:class:`BatchDigest`) and the canonical bytes of each block."""
-    digest = BatchDigest(records, valid_blocks=valid_blocks)
-    pieces = list(digest.blocks())
-    return digest.hexdigest(), pieces
 
 
 def refused_payload(code: str, errors: Sequence[LocalError]) -> BatchRefused:
