@@ -78,7 +78,12 @@ class Settings(BaseSettings):
     webhook_backoff: float = Field(
         default=5.0, gt=0, le=3600, description="Seconds before the first retry; doubles (up to an hour)."
     )
-    webhook_timeout: float = Field(default=10.0, gt=0, le=600, description="Seconds to wait for a receiver.")
+    webhook_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds to wait for a receiver: a webhook's, a platform's API, a peered hub.",
+    )
 
     origin: str | None = Field(
         default=None,

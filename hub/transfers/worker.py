@@ -66,11 +66,19 @@ from mutual_recognition.transfer_states import NEXT_STEP, State
 
 log = logging.getLogger("puhui.transfers")
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=60)  # at least; longer when the calls' timeout needs it (lease_for)
 ROUND = 200  # transfers leased per round: one batch call per platform and step for all of them
 DUE = [str(state) for state in NEXT_STEP]  # the states the worker moves on
 UNCALLED = frozenset({str(State.DESTINATION_CREDITED)})  # the states whose step needs no call
-__all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker"]
+__all__ = ["LEASE", "MAX_BACKOFF", "ROUND", "TransferWorker", "lease_for"]
+
+
+def lease_for(timeout: float) -> timedelta:
+    """How long a round keeps its transfers: :data:`LEASE`, or longer when the platforms' timeout
+    needs it — a round's two steps (the lock, then the credit) each wait at most twice
+    ``timeout`` for a whole answer (``adapters.bounded``). A lease that runs out early costs only
+    a repeated call (every call is idempotent, every record re-read under lock)."""
+    return max(LEASE, timedelta(seconds=4 * timeout))
 
 
 class TransferWorker(LocalRounds, CrossHubStep):
@@ -90,6 +98,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
         self.locked: set[str] = set()  # the namespaces the round's transaction has locked
         self.writes: RoundWrites | None = None  # the round's set-based writes, made together
         self.unchained: set[str] = set()  # jobs of the round recorded without their chained step
+        self.lease = lease_for(settings.webhook_timeout)
         self.held_until: datetime | None = None  # while set, the round's locks keep their lease
         self.locked_now: list[Job] = []  # the credits of the transfers the round's record locked
         self.continuing: list[Job] = []  # those of the record being made (kept leased)
@@ -102,7 +111,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
             due = repository.due(now, ROUND, DUE)
             # a step that needs no call is recorded right after the lease: nothing to push back
             calling = [transfer.id for transfer in due if transfer.state not in UNCALLED]
-            repository.push_back(calling, now + LEASE)
+            repository.push_back(calling, now + self.lease)
             wanted = [
                 item["block_id"] if transfer.state == State.ACCEPTED else item
                 for transfer in due
@@ -162,7 +171,8 @@ class TransferWorker(LocalRounds, CrossHubStep):
             if kept is None or kept[0] != url:
                 if kept is not None:
                     kept[1].close()
-                self.clients[code] = (url, get(code).client(url, self.transport))
+                timeout = self.settings.webhook_timeout
+                self.clients[code] = (url, get(code).client(url, self.transport, timeout=timeout))
         return {code: self.clients[code][1] for code in codes}
 
     def close(self) -> None:
@@ -272,7 +282,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
         jobs = self._lease(moment)
         if not jobs:
             return 0
-        self.held_until = moment + LEASE
+        self.held_until = moment + self.lease
         try:
             advanced = self._advance(jobs, moment)
         finally:

@@ -64,7 +64,7 @@ class InboundTransferWorker:
             platforms = PlatformRepository(session)
             found = []
             for row in TransferExchangeRepository(session).due_credits(now, ROUND):
-                row.next_attempt_at = now + LEASE
+                row.next_attempt_at = now + max(LEASE, timedelta(seconds=2 * self.settings.webhook_timeout))
                 session.add(row)
                 platform = platforms.get(row.destination_registry)
                 offer = TransferOffer.model_validate(row.request)
@@ -96,7 +96,9 @@ class InboundTransferWorker:
             (block, idempotency_key_for("credit", credit.transfer_id, *serials_key(block)))
             for block in credit.blocks
         ]
-        client = get(credit.destination).client(credit.base_url, self.transport)
+        client = get(credit.destination).client(
+            credit.base_url, self.transport, timeout=self.settings.webhook_timeout
+        )
         try:
             outcomes = many(client, "credit", calls)
         finally:

@@ -307,3 +307,44 @@ def test_a_crash_between_the_lock_and_the_credit_credits_once_after_the_lease(
     shanghai = platform_client(hub, federation, "sh")
     assert sum(b["quantity"] for b in shanghai.get("/v1/blocks") if BLOCK in b["block_id"]) == 30
     restarted.close()
+
+
+class TimeoutTransport(Transport):
+    """``Transport``, recording the read timeout each platform call was sent with."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        super().__init__(inner)
+        self.timeouts: set[float | None] = set()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.timeouts.add(request.extensions["timeout"]["read"])
+        return super().handle_request(request)
+
+
+def test_the_platform_calls_wait_the_configured_timeout_and_the_lease_covers_them(
+    hub, database, federation
+) -> None:
+    """PUHUI_WEBHOOK_TIMEOUT is every receiver's timeout, the platforms' APIs included: the
+    worker's calls carry it, and a round's lease outlasts its two steps' calls (4 × 45 s here,
+    not the 60 s floor), so a worker that died between the lock and the credit is taken over only
+    after that."""
+    slow = hub[1].model_copy(update={"webhook_timeout": 45.0})
+    jiangsu = platform_client(hub, federation, "js")
+    propose(jiangsu, [part(f"TR-{n}", n) for n in range(3)])
+    crashes = iter([True])
+
+    def die() -> None:
+        if next(crashes, False):
+            raise Crash
+
+    worker = TransferWorker(database, slow, transport=CreditTransport(hub[0]._transport, die))
+    now = datetime.now(UTC)
+    with pytest.raises(Crash):
+        worker.run_once(now)
+    transport = TimeoutTransport(hub[0]._transport)
+    restarted = TransferWorker(database, slow, transport=transport)
+    assert restarted.run_once(now + timedelta(seconds=100)) == 0  # past 60 s, inside 180 s: leased
+    assert restarted.run_once(now + timedelta(seconds=181)) == 3
+    assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(3)} == {"completed"}
+    assert transport.timeouts == {45.0}
+    restarted.close()
