@@ -93,6 +93,8 @@ class BaseAdapter(ABC):
     spec: ClassVar[ClientSpec]
     encoding: ClassVar[str] = "utf-8"
     charsets: ClassVar[tuple[str, ...]] = ("utf-8",)
+    # what an error names a line of the decoded text by ("row" in a CSV format: its rows are lines)
+    line_label: ClassVar[str] = "line"
     # local field names used by the shared batch checks and by the last validation
     block_id_field: ClassVar[str] = ""
     serial_field: ClassVar[str] = ""
@@ -177,15 +179,23 @@ class BaseAdapter(ABC):
             )
 
     def decode(self, payload: bytes, errors: Collector) -> str | None:
-        """The payload as text in the format's encoding; 1040 when it is not in that encoding."""
+        """The payload as text in the format's encoding; 1040 when it is not in that encoding,
+        1049 when the text holds a NUL character (no text the hub stores may: PostgreSQL's
+        ``text`` and ``jsonb`` cannot hold one), naming the line of the first."""
         codec = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
         try:
-            return payload.decode(codec)
+            text = payload.decode(codec)
         except UnicodeDecodeError as exc:
             errors.add(
                 f"byte {exc.start}", "(encoding)", f"the payload is not valid {self.encoding.upper()}", "1040"
             )
             return None
+        nul = text.find("\x00")
+        if nul >= 0:
+            line = text.count("\n", 0, nul) + 1
+            errors.add(f"{self.line_label} {line}", "(text)", "the text holds a NUL character", "1049")
+            return None
+        return text
 
     @abstractmethod
     def read(self, text: str, pseudonymizer: Pseudonymizer, errors: Collector) -> Draft:

@@ -68,6 +68,7 @@ class JiangsuAdapter(BaseAdapter):
     media_types = ("text/csv; charset=gbk", "text/csv; charset=gb18030")
     encoding = "gb18030"
     charsets = ("gbk", "gb18030", "gb2312")
+    line_label = "row"
     record_kinds = (PROJECT, CREDIT_BLOCK)
     units = Units(credit_unit="吨 (decimal string, three places)", personal_unit=None, grams_per_point=None)
     spec = ClientSpec(

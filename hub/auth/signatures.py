@@ -21,7 +21,7 @@ from starlette.requests import Request
 from hub.auth.models import SignedRequest
 from hub.auth.repository import AuthRepository
 from hub.auth.scopes import ClientKind
-from hub.problems import HubError
+from hub.problems import BadRequest, HubError
 from hub.settings import Settings
 from schemas.jwk import JWKError, JWKSet
 from schemas.jws import JWSError, verify_detached
@@ -106,6 +106,22 @@ def verify_received(
     )
 
 
+# the columns a signed request is kept in, exactly as received (signed_request.path, .content_type)
+PATH_MAX_LENGTH = 500
+CONTENT_TYPE_MAX_LENGTH = 200
+
+
+def _fits_as_received(path: str, content_type: str | None) -> None:
+    """A signed request is kept exactly as received: a path or content type longer than its
+    column is refused (400, 1004) before the signature is checked or anything written."""
+    for name, value, limit in (
+        ("path", path, PATH_MAX_LENGTH),
+        ("Content-Type", content_type or "", CONTENT_TYPE_MAX_LENGTH),
+    ):
+        if len(value) > limit:
+            raise BadRequest(f"the {name} of a signed request is at most {limit} characters", code="1004")
+
+
 def verify_request(
     method: str,
     path: str,
@@ -122,6 +138,7 @@ def verify_request(
         if principal.kind in MUST_SIGN:
             raise SignatureRefused(f"a {SIGNATURE_HEADER} header is required", code="1016")
         return None
+    _fits_as_received(path, content_type)
     repository = AuthRepository(session)
     now = datetime.now(UTC)
     state = principal.state

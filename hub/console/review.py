@@ -32,6 +32,7 @@ from hub.recognition.service import (
     person,
 )
 from hub.settings import Settings
+from schemas.strict_json import text_problem
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 20
@@ -236,6 +237,8 @@ def decide(
         error = t("decision.reason_required")
     elif len(reason) > REASON_MAX_LENGTH:
         error = t("decision.reason_too_long", limit=REASON_MAX_LENGTH)
+    elif text_problem(reason):  # refused as the API refuses it (1049)
+        error = t("form.text_character")
     else:
         try:
             service.decide(

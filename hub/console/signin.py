@@ -30,6 +30,7 @@ from hub.console.pages import (
     translate,
 )
 from hub.deps import DatabaseDep, SessionDep
+from schemas.strict_json import text_problem
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE = "puhui_login_csrf"
@@ -81,6 +82,8 @@ async def login(request: Request, database: DatabaseDep, form: FormDep) -> Respo
     username, password = form.get("username", ""), form.get("password", "")
     if max(len(username), len(password)) > MAX_TEXT:
         return _login_page(request, "form.too_long", 422, limit=MAX_TEXT)
+    if text_problem(username) or text_problem(password):  # a NUL: PostgreSQL cannot even look it up
+        return _login_page(request, "form.text_character", 422)
     sign_in = SignIn(database).sign_in
     outcome = await to_thread.run_sync(sign_in, username, password, limiter=_sign_in_limiter())
     if isinstance(outcome, str):

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from hub.auth.actors import CurrentActor, enforce, target
 from hub.auth.policy import (
@@ -115,10 +116,26 @@ def approve_key_override(
     return key_override_public(KeyService(session).approve_override(code, override_id, actor=actor))
 
 
+WEBHOOK_URL_MAX_LENGTH = 500  # platform.webhook_url is VARCHAR(500)
+
+
+def _fits_its_column(url: AnyHttpUrl) -> AnyHttpUrl:
+    """The URL as it is stored (normalized: percent-encoded, punycode), at most 500 characters."""
+    if len(str(url)) > WEBHOOK_URL_MAX_LENGTH:
+        raise PydanticCustomError(
+            "url_too_long",
+            "the URL is longer than {limit} characters as stored (normalized)",
+            {"limit": WEBHOOK_URL_MAX_LENGTH},
+        )
+    return url
+
+
 class WebhookTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: AnyHttpUrl | None = Field(description="Where events are delivered; null to stop.")
+    url: Annotated[AnyHttpUrl, AfterValidator(_fits_its_column)] | None = Field(
+        description="Where events are delivered (at most 500 characters once normalized); null to stop."
+    )
 
 
 @router.put("/{code}/webhook", summary="Where a platform's events are delivered (itself or an administrator)")

@@ -142,3 +142,27 @@ def test_the_sign_in_form_caps_its_fields(english: TestClient, operators, databa
         assert "Too long: each field takes at most 2000 characters." in refused.text
         assert 'name="csrf"' in refused.text  # the form again, ready for another try
     assert _account(database, "alice").failed_attempts == 0  # refused before any password check
+
+
+def test_a_nul_character_in_a_form_is_refused_before_anything(
+    english: TestClient, operators, jiangsu, database
+) -> None:
+    """A NUL typed (or posted) into a console form: the form again with why (422), as the API
+    refuses it (1049) — not a 500 on PostgreSQL, whose text cannot hold it, at the account look-up
+    or the decision's update; SQLite would have stored it."""
+    for field in ["username", "password"]:
+        form = english.get("/console/login")
+        data = {"username": "alice", "password": operators["alice"], "csrf": _csrf(form.text)}
+        data[field] += "\x00"
+        refused = english.post("/console/login", data=data, follow_redirects=False)
+        assert refused.status_code == 422
+        assert "A field holds a NUL character, which the hub does not accept." in refused.text
+        assert 'name="csrf"' in refused.text
+    assert _account(database, "alice").failed_attempts == 0
+    pending = _pending(jiangsu)
+    _sign_in(english, "alice", operators["alice"])
+    refused = _decide(english, pending["id"], "reject", "not\x00eligible")
+    assert refused.status_code == 422
+    assert "A field holds a NUL character, which the hub does not accept." in refused.text
+    assert 'role="alert"' in refused.text
+    assert jiangsu.get(f"/v1/recognitions/{pending['id']}")["status"] == "pending_review"

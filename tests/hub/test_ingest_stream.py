@@ -325,3 +325,17 @@ def test_a_block_the_platform_may_not_issue_is_never_written_before_the_refusal(
         errors = answers[0].errors
     assert {entry["code"] for entry in errors} == {"3013"}
     assert _counts(registered)["credit_block"] == 100
+
+
+@pytest.mark.parametrize("row", [0, 499], ids=["first", "last"])
+def test_a_nul_character_in_a_cell_is_refused_with_1049(registered: Database, row: int) -> None:
+    """A NUL in a CSV cell (GBK decodes it as U+0000): refused as a text character (1049) naming
+    its row, as the strict JSON reader refuses one in a JSON payload — not a 500 from PostgreSQL,
+    whose ``jsonb`` cannot hold it, after the rows before it were sent."""
+    before = _counts(registered)
+    payload = _edited(csv_chunk(1_000, 500), row, "排放因子来源", "MEE\x00NBS")
+    with pytest.raises(BatchRefused) as refused, registered.unit_of_work() as session:
+        _streamed(session, payload)
+    assert refused.value.code == "1049"
+    assert [(e["record"], e["code"]) for e in refused.value.errors] == [(f"row {row + 2}", "1049")]
+    assert _counts(registered) == before

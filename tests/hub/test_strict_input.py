@@ -317,3 +317,22 @@ def test_a_quantity_that_is_not_a_json_integer_is_a_422_with_code_1002_everywher
     assert (
         _send(jiangsu, "/v1/retirements", _with_number(_retirement(), ("quantity",), "50")).status_code == 201
     )
+
+
+@pytest.mark.parametrize("part", ["path", "content-type"])
+def test_a_signed_request_too_long_to_keep_as_received_is_a_400_with_code_1004(
+    client: TestClient, jiangsu: PlatformClient, part: str
+) -> None:
+    """A signed request is kept exactly as received (``signed_request``: its path in 500
+    characters, its content type in 200): one that does not fit is refused before anything is
+    written — not a 500 from PostgreSQL's VARCHAR, nor a receipt SQLite would keep whole."""
+    before = _state(client, jiangsu)
+    if part == "path":
+        response = _send(jiangsu, "/v1/recognitions/" + "R" * 500 + "/withdraw", b'{"reason": "not needed"}')
+    else:
+        long_type = f"{JSON}; profile={'p' * 200}"
+        response = _send(jiangsu, f"/v1/blocks/{BLOCK}/pledge", b'{"reason": "collateral"}', long_type)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "1004"
+    assert _state(client, jiangsu) == before

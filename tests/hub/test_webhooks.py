@@ -149,3 +149,25 @@ def test_end_to_end_delivery_to_the_sandbox_platform(database, settings, federat
 def test_an_idle_round_builds_no_client(worker) -> None:
     assert worker.run_once(datetime.now(UTC) + timedelta(days=1)) == 0
     assert worker.client is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://js.example/" + "a" * 490, "https://js.example/" + "é" * 100],  # é is stored as %C3%A9
+    ids=["long", "longer-once-normalized"],
+)
+def test_a_webhook_url_longer_than_its_column_is_refused(as_client, url: str) -> None:
+    """The URL as stored (normalized: percent-encoded, punycode) fits ``platform.webhook_url``
+    (500 characters) or is refused with 1002 — not a 500 from PostgreSQL's VARCHAR(500), nor kept
+    whole by SQLite; the webhook set before stays."""
+    from hub.client import Refused
+
+    jiangsu = as_client("js")
+    jiangsu.put("/v1/platforms/JS/webhook", {"url": HOOK})
+    with pytest.raises(Refused) as refused:
+        jiangsu.put("/v1/platforms/JS/webhook", {"url": url})
+    assert refused.value.status == 422
+    assert [(e["pointer"], e["code"]) for e in refused.value.problem["errors"]] == [("/url", "1002")]
+    assert jiangsu.get("/v1/platforms/JS")["webhook_url"] == HOOK
+    longest = "https://js.example/" + "a" * (500 - len("https://js.example/"))
+    assert jiangsu.put("/v1/platforms/JS/webhook", {"url": longest})["webhook_url"] == longest
