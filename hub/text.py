@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Strict
+from pydantic import AfterValidator, AnyHttpUrl, Strict
 from pydantic_core import PydanticCustomError
 
 from schemas.strict_json import text_problem
@@ -34,3 +34,23 @@ Text = Annotated[str, AfterValidator(checked_text)]
 
 Integer = Annotated[int, Strict()]
 """An integer of a request: a JSON integer, never a string of digits, a boolean or a float."""
+
+
+URL_MAX_LENGTH = 500
+"""The columns that keep a URL (a platform's webhook and API, a peered hub's address) hold 500."""
+
+
+def _fits_its_column(url: AnyHttpUrl) -> AnyHttpUrl:
+    """The URL as it is stored (normalized: percent-encoded, punycode), at most 500 characters."""
+    if len(str(url)) > URL_MAX_LENGTH:
+        raise PydanticCustomError(
+            "url_too_long",
+            "the URL is longer than {limit} characters as stored (normalized)",
+            {"limit": URL_MAX_LENGTH},
+        )
+    return url
+
+
+StoredUrl = Annotated[AnyHttpUrl, AfterValidator(_fits_its_column)]
+"""An http(s) URL of a request that is kept: at most :data:`URL_MAX_LENGTH` characters once
+normalized (1002 at its pointer otherwise, never the column's error)."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.peering.models import HubPeer, PeerStatus
 from hub.records import Public
-from hub.text import Text
+from hub.text import StoredUrl, Text
 
 
 class HubIdentityPublic(Public):
@@ -29,7 +29,7 @@ class PeerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     origin: Text = Field(min_length=1, max_length=200)
-    base_url: AnyHttpUrl
+    base_url: StoredUrl
     jwks: dict[str, Any]
     log_vkeys: list[Text] = Field(min_length=1, max_length=16)
     witness_vkeys: list[Text] = Field(min_length=1, max_length=16)

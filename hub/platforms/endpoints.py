@@ -7,8 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.auth.actors import CurrentActor, enforce, target
 from hub.auth.policy import (
@@ -27,7 +26,7 @@ from hub.platforms.models import PlatformCreate, PlatformStatus
 from hub.platforms.public import KeyOverridePublic, PlatformRecord, key_override_public
 from hub.platforms.records import platform_record
 from hub.platforms.service import PlatformService, checked_jwks
-from hub.text import Text
+from hub.text import StoredUrl, Text
 
 router = APIRouter(prefix="/v1/platforms", tags=["platforms"])
 
@@ -116,24 +115,10 @@ def approve_key_override(
     return key_override_public(KeyService(session).approve_override(code, override_id, actor=actor))
 
 
-WEBHOOK_URL_MAX_LENGTH = 500  # platform.webhook_url is VARCHAR(500)
-
-
-def _fits_its_column(url: AnyHttpUrl) -> AnyHttpUrl:
-    """The URL as it is stored (normalized: percent-encoded, punycode), at most 500 characters."""
-    if len(str(url)) > WEBHOOK_URL_MAX_LENGTH:
-        raise PydanticCustomError(
-            "url_too_long",
-            "the URL is longer than {limit} characters as stored (normalized)",
-            {"limit": WEBHOOK_URL_MAX_LENGTH},
-        )
-    return url
-
-
 class WebhookTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[AnyHttpUrl, AfterValidator(_fits_its_column)] | None = Field(
+    url: StoredUrl | None = Field(
         description="Where events are delivered (at most 500 characters once normalized); null to stop."
     )
 

@@ -98,6 +98,15 @@ BAD_PEERINGS = [
     BadPeering("a registry served here", {"registries": ["GD", "JS"]}, "2022", "/registries/1"),
     BadPeering("not a registry code", {"registries": ["gd"]}, "1002", "/registries/0"),
     BadPeering("this hub's own origin", {"origin": "yrd.hub.test/log"}, "2022", "/origin"),
+    BadPeering(
+        "an address past its column", {"base_url": "https://gd.hub.test/" + "a" * 481}, "1002", "/base_url"
+    ),
+    BadPeering(  # 100 × é is 600 characters once percent-encoded, as the address is stored
+        "an address past its column once encoded",
+        {"base_url": "https://gd.hub.test/" + "é" * 100},
+        "1002",
+        "/base_url",
+    ),
     BadPeering("not an administrator", {}, "1033", as_admin=False),
 ]
 
