@@ -383,6 +383,12 @@ class RegistryRepository:
         found = self.session.exec(query.execution_options(populate_existing=True))
         return {block.block_id: block for block in found}
 
+    def stored_blocks(self, block_ids: Iterable[str]) -> dict[str, CreditBlock]:
+        """The registered blocks among ``block_ids`` by id (the session's copy of a block it
+        already holds: unlike :meth:`by_ids`, not read again)."""
+        read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(block_ids))))
+        return {block.block_id: block for block in read}
+
     def blocks(self, registry: str, after: str | None, limit: int) -> Sequence[CreditBlock]:
         query = (
             select(CreditBlock)
