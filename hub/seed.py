@@ -31,7 +31,7 @@ from hub.platforms.service import PlatformService
 from hub.recognition.service import RecognitionService
 from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import IngestService, Records
-from hub.registry.sync import SyncCursor
+from hub.registry.models import SyncCursor
 from hub.seed_standards import seed_committee
 from hub.settings import Settings
 from schemas.jwk import Ed25519Key

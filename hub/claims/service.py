@@ -16,10 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.claims.repository import ActiveClaim, ClaimRepository, NewClaim
 from hub.registry.models import CreditBlock
+from hub.registry.repository import RegistryRepository
 from mutual_recognition.checks import CheckOutcome, block_checks
 from mutual_recognition.claims import ClaimKind, Holder, Verdict, may_follow
 from mutual_recognition.parts import BlockExtent, Normalized, Part, PartRequest, normalize
@@ -103,6 +104,7 @@ class Reservations:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.claims = ClaimRepository(session)
+        self.registry = RegistryRepository(session)
         self.known: dict[str, HeldBlock] = {}  # blocks read ahead for the requests to come
         self.locked: set[str] = set()  # namespaces locked by this instance's transaction
         self.ahead: dict[str, ClaimsAhead] = {}  # claims read ahead, per namespace
@@ -150,8 +152,7 @@ class Reservations:
         ]
 
     def _read(self, ids: set[str]) -> dict[str, CreditBlock]:
-        read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(ids))))
-        return {block.block_id: block for block in read}
+        return self.registry.stored_blocks(ids)
 
     def _blocks(self, ids: set[str]) -> dict[str, HeldBlock]:
         found = {block_id: self.known[block_id] for block_id in ids if block_id in self.known}

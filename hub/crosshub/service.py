@@ -36,6 +36,7 @@ from hub.platforms.repository import PlatformRepository
 from hub.problems import Conflict, HubError, NotFound, SchemaViolation
 from hub.recognition.certificates import CERTIFICATE_TYPE, certificate_digest
 from hub.recognition.models import Recognition
+from hub.recognition.repository import RecognitionRepository
 from hub.recognition.service import Candidate, RecognitionService
 from hub.recognition.use import certificate_id, move
 from hub.settings import Settings
@@ -75,6 +76,7 @@ class CrossHubService:
         self.settings = settings
         self.keystore = keystore
         self.repository = CrossHubRepository(session)
+        self.recognition_rows = RecognitionRepository(session)
         self.recognitions = RecognitionService(session, settings, keystore)
 
     # at the destination's hub
@@ -83,7 +85,7 @@ class CrossHubService:
         known = self.repository.federated(forwarded.recognition_id)
         if known is not None and known.role == Role.DESTINATION and known.peer_origin == peer.origin:
             return forward_answer(self.recognitions.get(forwarded.recognition_id))  # sent again, days later
-        if known is not None or self.session.get(Recognition, forwarded.recognition_id) is not None:
+        if known is not None or self.recognition_rows.get(forwarded.recognition_id) is not None:
             raise Conflict(f"recognition {forwarded.recognition_id} exists already", code="3012")
         request = forwarded.request
         issues = validate("recognition-request", request)
@@ -174,7 +176,7 @@ class CrossHubService:
     def countersigned(self, recognition_id: str, peer: HubPeer, answer: dict[str, Any]) -> None:
         """The origin's hub acknowledged the decision: keep its countersignature (if it verifies)."""
         row = self.repository.federated(recognition_id, for_update=True)
-        recognition = self.session.get(Recognition, recognition_id)
+        recognition = self.recognition_rows.get(recognition_id)
         signature = answer.get("countersignature")
         if (
             row is None
@@ -208,7 +210,7 @@ class CrossHubService:
 
     def accepted(self, recognition_id: str, answer: dict[str, Any]) -> None:
         """The destination's hub holds the recognition pending review: keep its evaluation."""
-        recognition = self.session.get(Recognition, recognition_id, with_for_update=True)
+        recognition = self.recognition_rows.locked(recognition_id)
         if recognition is None or RecognitionState(recognition.status) not in OPEN:
             return
         parsed = ForwardAnswer.model_validate(answer)
@@ -222,7 +224,7 @@ class CrossHubService:
 
     def refused(self, recognition_id: str, peer_origin: str, problem: Any) -> None:
         """The destination's hub refused the forwarded recognition: rejected here, serials free."""
-        recognition = self.session.get(Recognition, recognition_id, with_for_update=True)
+        recognition = self.recognition_rows.locked(recognition_id)
         if recognition is None or RecognitionState(recognition.status) not in OPEN:
             return
         problem = problem if isinstance(problem, dict) else {}

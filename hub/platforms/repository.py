@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -19,6 +19,10 @@ class PlatformRepository:
         if for_update:
             return self.session.get(Platform, code, with_for_update=True, populate_existing=True)
         return self.session.get(Platform, code)
+
+    def by_codes(self, codes: Iterable[str]) -> Sequence[Platform]:
+        """The platforms among ``codes`` that exist (no order)."""
+        return self.session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
 
     def region_of(self, code: str) -> str | None:
         return self.session.exec(select(Platform.region).where(Platform.code == code)).first()

@@ -53,8 +53,23 @@ class RecognitionRepository:
             query = query.where(Recognition.status == status)
         return self.session.exec(query.order_by(col(Recognition.created_at))).all()
 
-    def get(self, recognition_id: str) -> Recognition | None:
-        return self.session.get(Recognition, recognition_id)
+    def get(self, recognition_id: str, *, for_update: bool = False) -> Recognition | None:
+        """One recognition, or None; ``for_update`` locks its row (PostgreSQL; SQLite writers are
+        serialized) and reads it again even when the session knows it."""
+        return self.session.get(
+            Recognition, recognition_id, with_for_update=for_update or None, populate_existing=for_update
+        )
+
+    def locked(self, recognition_id: str) -> Recognition | None:
+        """One recognition, or None, its row locked (PostgreSQL; SQLite writers are serialized);
+        unlike ``get(for_update=True)``, a copy the session holds keeps its attributes."""
+        return self.session.get(Recognition, recognition_id, with_for_update=True)
+
+    def id_of_request(self, origin: str, request_id: str) -> str | None:
+        """The id of the recognition ``origin`` asked for with ``request_id``, or None."""
+        return self.session.exec(
+            select(Recognition.id).where(Recognition.origin == origin, Recognition.request_id == request_id)
+        ).first()
 
     def origins_toward(self, destination: str) -> list[str]:
         """The platforms that asked ``destination`` for a recognition, in order."""

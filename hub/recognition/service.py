@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.claims.service import Reservations, Resolution, part_requests
 from hub.crosshub.outbound import answer_origin, forward, forwarding_peer, received_from_peer
@@ -18,7 +18,7 @@ from hub.recognition.certificates import issue_certificate
 from hub.recognition.models import Recognition
 from hub.recognition.repository import RecognitionRepository
 from hub.recognition.use import certificate_id, move
-from hub.registry.models import CreditBlock, ProjectRecord
+from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.settings import Settings
 from hub.standards.service import StandardsService
@@ -93,11 +93,7 @@ class RecognitionService:
             raise SchemaViolation("not a valid recognition-request", code=issues[0].code, errors=issues)
         if request["origin_registry"] != sender:
             raise _refuse([Issue("/origin_registry", "2004", f"{sender} asks only for its own credits")])
-        exists = self.session.exec(
-            select(Recognition.id).where(
-                Recognition.origin == sender, Recognition.request_id == request["request_id"]
-            )
-        ).first()
+        exists = RecognitionRepository(self.session).id_of_request(sender, request["request_id"])
         if exists:
             raise Conflict(f"request {request['request_id']} was already submitted as {exists}", code="3012")
         origin, destination = request["origin_registry"], request["destination_registry"]
@@ -125,6 +121,7 @@ class RecognitionService:
     def candidates(self, blocks: list[tuple[CreditBlock, Part]]) -> list[Candidate]:
         """The parts of held blocks a request names, as the ruleset evaluates them."""
         found = []
+        registry = RegistryRepository(self.session)
         for block, part in blocks:
             record = {
                 **block.record,
@@ -132,7 +129,7 @@ class RecognitionService:
                 "serial_end": part.serials.end,
                 "quantity": part.quantity,
             }
-            project = self.session.get(ProjectRecord, (block.project_registry, block.project_id))
+            project = registry.project(block.project_registry, block.project_id)
             found.append(
                 Candidate(record, part.position, block.block_id, project.record if project else None)
             )
@@ -235,16 +232,9 @@ class RecognitionService:
         """Serials the sender holds that add up to ``quantity``: held blocks, oldest vintage and
         lowest serial first, skipping serials already under a recognition or a transfer; 3020 when
         they do not suffice."""
-        query = select(CreditBlock).where(
-            CreditBlock.current_registry == sender, CreditBlock.status == "held"
-        )
-        if catalogue_id:
-            query = query.where(CreditBlock.catalogue_id == catalogue_id)
         chosen: list[dict[str, Any]] = []
         needed = quantity
-        for block in self.session.exec(
-            query.order_by(col(CreditBlock.vintage), col(CreditBlock.serial_start))
-        ).all():
+        for block in RegistryRepository(self.session).held_by(sender, catalogue_id):
             start = block.serial_start
             claims = Reservations(self.session).claims
             for taken in claims.overlapping(block.serial_namespace, block.serial_start, block.serial_end):
@@ -288,9 +278,7 @@ class RecognitionService:
     def get(self, recognition_id: str, *, for_update: bool = False) -> Recognition:
         """One recognition; `for_update` locks its row (PostgreSQL; SQLite transactions are
         serialized) so that two decisions at once cannot overwrite each other's approval."""
-        found = self.session.get(
-            Recognition, recognition_id, with_for_update=for_update or None, populate_existing=for_update
-        )
+        found = RecognitionRepository(self.session).get(recognition_id, for_update=for_update)
         if found is None:
             raise NotFound(f"no recognition {recognition_id}")
         return found

@@ -11,6 +11,7 @@ from hub.claims.service import Reservations
 from hub.log.transitions import apply_transition
 from hub.problems import Conflict
 from hub.recognition.models import Recognition
+from hub.recognition.repository import RecognitionRepository
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.recognition_states import RECOGNITION, RecognitionState
 from schemas.validation import Issue
@@ -52,7 +53,7 @@ class Certificates:
         """The approved recognition whose certificate an operation names, or why it cannot be used
         (5013: no such certificate; 5015: used, withdrawn)."""
         found = (
-            self.session.get(Recognition, certificate.removeprefix("RC-"))
+            RecognitionRepository(self.session).get(certificate.removeprefix("RC-"))
             if certificate.startswith("RC-")
             else None
         )
@@ -85,7 +86,7 @@ class Certificates:
         transfer or retirement that uses the certificate is one or the other, never both."""
         reservations = Reservations(self.session)
         reservations.claims.lock(part["namespace"] for part in recognition.request["blocks"])
-        locked = self.session.get(Recognition, recognition.id, with_for_update=True, populate_existing=True)
+        locked = RecognitionRepository(self.session).get(recognition.id, for_update=True)
         assert locked is not None, "recognitions are never deleted"
         if locked.status == RecognitionState.APPROVED and not reservations.claims.of(
             ClaimKind.CERTIFICATE, certificate_id(locked)

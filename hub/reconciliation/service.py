@@ -6,34 +6,30 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.log.changes import append_change, record_change
-from hub.log.models import LogEntry
 from hub.problems import Conflict, NotFound
 from hub.reconciliation.models import Reconciliation
-from hub.registry.models import CreditBlock, IngestBatch
+from hub.reconciliation.repository import ReconciliationRepository
 from mutual_recognition.reconciliation import BlockView, Discrepancy, Status, reconcile
 
 
 class ReconciliationService:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.repository = ReconciliationRepository(session)
 
     def _hub_blocks(self, platform: str) -> list[BlockView]:
-        rows = self.session.exec(
-            select(CreditBlock)
-            .where(CreditBlock.current_registry == platform)
-            .order_by(col(CreditBlock.block_id))
-        ).all()
+        rows = self.repository.blocks_held_by(platform)
         return [BlockView(b.block_id, b.serial_start, b.serial_end, b.quantity, b.status) for b in rows]
 
     def _audit_trail(self, platform: str) -> list[Discrepancy]:
         """Every ingest of the platform is recorded, with the same digest, at its log index."""
         found = []
-        batches = self.session.exec(select(IngestBatch).where(IngestBatch.platform == platform)).all()
+        batches = self.repository.ingests_of(platform)
         for batch in batches:
-            entry = self.session.get(LogEntry, batch.log_index)
+            entry = self.repository.log_entry(batch.log_index)
             if entry is None or entry.type != "batch.ingested" or entry.subject_id != batch.id:
                 found.append(
                     Discrepancy("audit_trail", "7005", batch.id, f"no log entry {batch.log_index} for it")
@@ -78,7 +74,7 @@ class ReconciliationService:
         return record
 
     def get(self, reconciliation_id: str) -> Reconciliation:
-        found = self.session.get(Reconciliation, reconciliation_id)
+        found = self.repository.get(reconciliation_id)
         if found is None:
             raise NotFound(f"no reconciliation {reconciliation_id}")
         return found

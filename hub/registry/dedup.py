@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from hub.dates import aware
-from hub.registry.models import IssuanceClaim, PersonalActivity, ProjectRecord
+from hub.registry.models import IssuanceClaim, PersonalActivity
 from hub.registry.repository import RegistryRepository
 from mutual_recognition.dedup import (
     Activity,
@@ -86,7 +86,7 @@ class DedupService:
             key = (ref["registry"], ref["project_id"])
             if key not in prints:
                 if key not in projects:
-                    stored = self.session.get(ProjectRecord, key)
+                    stored = self.repository.project(*key)
                     projects[key] = stored.record if stored else None
                 project = projects[key]
                 prints[key] = None if project is None else project_fingerprint(project)

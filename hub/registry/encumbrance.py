@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from hub.auth.principal import Principal, require
 from hub.auth.signing import SignedRequestDep
@@ -21,6 +20,7 @@ from hub.log.transitions import apply_transition
 from hub.problems import Conflict, HubError, NotFound
 from hub.registry.models import CreditBlock
 from hub.registry.public import CreditBlockRecord
+from hub.registry.repository import RegistryRepository
 from hub.text import Text
 from mutual_recognition.block_states import BLOCK, BlockStatus
 from mutual_recognition.claims import ClaimKind
@@ -65,10 +65,11 @@ def release_block(session: Session, block_id: str, holder: str, *, actor: str, r
 def _held(session: Session, block_id: str, holder: str) -> CreditBlock:
     """The block, locked — after its namespace's lock, the order every writer of serials takes
     (a row lock first would deadlock with a retirement splitting the block)."""
-    found = session.get(CreditBlock, block_id)
+    registry = RegistryRepository(session)
+    found = registry.block(block_id)
     if found is not None:
         ClaimRepository(session).lock([found.serial_namespace])
-        found = session.get(CreditBlock, block_id, with_for_update=True, populate_existing=True)
+        found = registry.locked_block(block_id)
     if found is None or found.current_registry != holder:
         raise NotFound(f"{holder} holds no block {block_id}")
     return found
@@ -89,12 +90,10 @@ def _move(
         platforms=[block.current_registry],
         data={"reason": reason},
     )
-    changed = session.execute(
-        update(CreditBlock)
-        .where(col(CreditBlock.block_id) == block.block_id, col(CreditBlock.status) == before)
-        .values(status=str(target), record=block.record | {"status": str(target)})
+    changed = RegistryRepository(session).set_status_if(
+        block.block_id, before, str(target), block.record | {"status": str(target)}
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+    if changed != 1:
         raise Conflict(f"block {block.block_id} changed meanwhile", code="6001")
     session.refresh(block)
     return block

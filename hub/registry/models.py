@@ -136,3 +136,12 @@ class PersonalActivity(SQLModel, table=True):
     window_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     window_end: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     trip_id: str | None = Field(default=None, max_length=128)
+
+
+# pull mode's cursor per platform (hub.registry.sync)
+class SyncCursor(SQLModel, table=True):
+    __tablename__ = "sync_cursor"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    cursor: str = Field(max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import insert, text
+from sqlalchemy import delete, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,6 +20,7 @@ from hub.registry.models import (
     PersonalActivity,
     PersonalBatch,
     ProjectRecord,
+    SyncCursor,
 )
 from mutual_recognition.serials import SerialRange
 from schemas.canonical import is_plain
@@ -342,6 +343,10 @@ class RegistryRepository:
                 found.add((registry, project_id))
         return found
 
+    def project(self, registry: str, project_id: str) -> ProjectRecord | None:
+        """The registered project ``project_id`` of ``registry``, or None."""
+        return self.session.get(ProjectRecord, (registry, project_id))
+
     def insert_personal(self, records: Sequence[dict[str, Any]], ingest_id: str) -> None:
         if records:
             self.session.execute(
@@ -373,6 +378,38 @@ class RegistryRepository:
     def block(self, block_id: str) -> CreditBlock | None:
         return self.session.get(CreditBlock, block_id)
 
+    def locked_block(self, block_id: str) -> CreditBlock | None:
+        """The block as the database holds it now, its row locked for the transaction
+        (PostgreSQL; SQLite writers are serialized), or None."""
+        return self.session.get(CreditBlock, block_id, with_for_update=True, populate_existing=True)
+
+    def set_status_if(self, block_id: str, before: str, status: str, record: dict[str, Any]) -> int:
+        """Give the block ``status`` and ``record`` if its status is still ``before`` (an ORM
+        update, as the session synchronizes it): how many rows changed (1, or 0 when it changed)."""
+        changed = self.session.execute(
+            update(CreditBlock)
+            .where(col(CreditBlock.block_id) == block_id, col(CreditBlock.status) == before)
+            .values(status=status, record=record)
+        )
+        return int(changed.rowcount)  # type: ignore[attr-defined]
+
+    def delete_if_unchanged(self, block: CreditBlock) -> int:
+        """Delete the block's row if its serials and status are still those of ``block`` (an ORM
+        delete, as the session synchronizes it): how many rows went (1, or 0 when it changed)."""
+        removed = self.session.execute(
+            delete(CreditBlock).where(
+                col(CreditBlock.block_id) == block.block_id,
+                col(CreditBlock.serial_start) == block.serial_start,
+                col(CreditBlock.serial_end) == block.serial_end,
+                col(CreditBlock.status) == block.status,
+            )
+        )
+        return int(removed.rowcount)  # type: ignore[attr-defined]
+
+    def insert_block_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert blocks given as column values (an ORM bulk insert of ``CreditBlock``)."""
+        self.session.execute(insert(CreditBlock), rows)
+
     def by_ids(self, block_ids: Iterable[str]) -> dict[str, CreditBlock]:
         """The registered blocks among ``block_ids``, as the database holds them now (read again
         even when the session knows them: a split in this transaction may have replaced them)."""
@@ -383,6 +420,12 @@ class RegistryRepository:
         found = self.session.exec(query.execution_options(populate_existing=True))
         return {block.block_id: block for block in found}
 
+    def stored_blocks(self, block_ids: Iterable[str]) -> dict[str, CreditBlock]:
+        """The registered blocks among ``block_ids`` by id (the session's copy of a block it
+        already holds: unlike :meth:`by_ids`, not read again)."""
+        read = self.session.exec(select(CreditBlock).where(col(CreditBlock.block_id).in_(sorted(block_ids))))
+        return {block.block_id: block for block in read}
+
     def blocks(self, registry: str, after: str | None, limit: int) -> Sequence[CreditBlock]:
         query = (
             select(CreditBlock)
@@ -392,6 +435,18 @@ class RegistryRepository:
         if after:
             query = query.where(col(CreditBlock.block_id) > after)
         return self.session.exec(query.limit(limit)).all()
+
+    def held_by(self, registry: str, catalogue_id: str | None) -> Sequence[CreditBlock]:
+        """The blocks ``registry`` holds (status held), of ``catalogue_id`` when given, oldest
+        vintage and lowest serial first."""
+        query = select(CreditBlock).where(
+            CreditBlock.current_registry == registry, CreditBlock.status == "held"
+        )
+        if catalogue_id:
+            query = query.where(CreditBlock.catalogue_id == catalogue_id)
+        return self.session.exec(
+            query.order_by(col(CreditBlock.vintage), col(CreditBlock.serial_start))
+        ).all()
 
     def holding(self, namespace: str, serial: int) -> Sequence[CreditBlock]:
         """Every registered block whose serials include ``serial``: the one that holds it now, and
@@ -414,6 +469,10 @@ class RegistryRepository:
             if block.current_registry == registry and block.status != "exported" and end <= block.serial_end:
                 return block
         return None
+
+    def sync_cursor(self, code: str) -> SyncCursor | None:
+        """Pull mode's stored cursor of platform ``code``, or None before its first page."""
+        return self.session.get(SyncCursor, code)
 
     def ingest(self, ingest_id: str) -> IngestBatch | None:
         return self.session.get(IngestBatch, ingest_id)

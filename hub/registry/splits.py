@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from hub.multirow import delete_rows, insert_rows
 from hub.problems import Conflict
 from hub.registry.models import CreditBlock
+from hub.registry.repository import RegistryRepository
 from mutual_recognition.splitting import block_base, piece_id, split_many
 
 
@@ -79,17 +79,10 @@ def split_block(
     rows = [
         derived_row(block, p.start, p.end, status=taken_status if p.taken else block.status) for p in pieces
     ]
-    removed = session.execute(
-        delete(CreditBlock).where(
-            col(CreditBlock.block_id) == block.block_id,
-            col(CreditBlock.serial_start) == block.serial_start,
-            col(CreditBlock.serial_end) == block.serial_end,
-            col(CreditBlock.status) == block.status,
-        )
-    )
-    if removed.rowcount != 1:  # type: ignore[attr-defined]
+    registry = RegistryRepository(session)
+    if registry.delete_if_unchanged(block) != 1:
         raise Conflict(f"block {block.block_id} changed meanwhile; nothing was stored, retry", code="6001")
-    session.execute(insert(CreditBlock), rows)
+    registry.insert_block_rows(rows)
     taken_ids = [row["block_id"] for row, p in zip(rows, pieces, strict=True) if p.taken]
     return taken_ids, [row["block_id"] for row in rows]
 

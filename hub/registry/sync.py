@@ -4,30 +4,22 @@ a batch)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import httpx
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
 from adapters.registry import get
 from hub.database import Database
-from hub.models import timestamp_column, utcnow
+from hub.models import utcnow
 from hub.platforms.service import PlatformService
 from hub.registry.federation_key import pseudonymizer
 from hub.registry.ingest import BatchRefused, IngestReport, IngestService, Records
+from hub.registry.models import SyncCursor
+from hub.registry.repository import RegistryRepository
 from hub.settings import Settings
 
 
-class SyncCursor(SQLModel, table=True):
-    __tablename__ = "sync_cursor"
-
-    platform: str = Field(primary_key=True, max_length=16)
-    cursor: str = Field(max_length=500)
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
-
-
 def _cursor(session: Session, code: str) -> str | None:
-    found = session.get(SyncCursor, code)
+    found = RegistryRepository(session).sync_cursor(code)
     return found.cursor if found else None
 
 
@@ -62,7 +54,9 @@ def _sync_page(
             report = IngestService(session).ingest(
                 code, records, actor="hub-sync", source=f"sync:{code}", schema_checked=True
             )
-        stored = session.get(SyncCursor, code) or SyncCursor(platform=code, cursor=next_cursor)
+        stored = RegistryRepository(session).sync_cursor(code) or SyncCursor(
+            platform=code, cursor=next_cursor
+        )
         stored.cursor, stored.updated_at = next_cursor, utcnow()
         session.add(stored)
     return report, next_cursor, bool(len(result)) and next_cursor != cursor

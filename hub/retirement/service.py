@@ -25,6 +25,7 @@ from hub.recognition.use import Certificates
 from hub.registry.models import CreditBlock
 from hub.registry.splits import split_block
 from hub.retirement.models import RetirementRecord
+from hub.retirement.repository import RetirementRepository
 from mutual_recognition.claims import ClaimKind
 from mutual_recognition.parts import Part, total_issue
 from mutual_recognition.recognition_states import RecognitionState
@@ -48,6 +49,7 @@ class RetirementService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.certificates = Certificates(session)
+        self.repository = RetirementRepository(session)
 
     def _certificate(self, record: dict[str, Any]) -> tuple[Recognition | None, list[Issue]]:
         """The certificate the retirement names: approved, and for this purpose and beneficiary."""
@@ -105,7 +107,7 @@ class RetirementService:
         record = form.body
         if record["registry"] != sender:
             raise _refuse([Issue("/registry", "2004", f"{sender} retires as {sender}")])
-        if self.session.get(RetirementRecord, (sender, record["retirement_id"])) is not None:
+        if self.repository.get(sender, record["retirement_id"]) is not None:
             raise Conflict(f"retirement {record['retirement_id']} exists", code="3012")
         certificate, issues = self._certificate(record)
         reservations = Reservations(self.session)
@@ -187,7 +189,7 @@ class RetirementService:
 
     def get(self, registry: str, retirement_id: str) -> dict[str, Any] | None:
         """A retirement of ``registry`` as stored (``origin_notified`` as acknowledged so far)."""
-        found = self.session.get(RetirementRecord, (registry, retirement_id))
+        found = self.repository.get(registry, retirement_id)
         return None if found is None else found.record
 
 

@@ -60,7 +60,7 @@ class TransferBatches:
         self.session.flush()  # what the caller's session holds is written before the Core reads
         # the key's lock is a single proposal's with the same key (a key is for one request)
         self.rows.lock_in_order([f"idempotency {client_id} {key}"])
-        stored = self.session.get(TransferBatch, (client_id, key))
+        stored = self.rows.batch(client_id, key)
         if stored is not None:
             if stored.body_hash != digest:
                 raise KeyReused("this Idempotency-Key was used with another body", code="6004")

@@ -10,7 +10,7 @@ from hub.database import Database
 from hub.dates import aware
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import root_of
-from hub.transfers.models import Transfer
+from hub.transfers.repository import ProposalRepository
 from hub.transfers.saga import Job
 from hub.xtransfer.models import Side
 from hub.xtransfer.repository import TransferExchangeRepository
@@ -33,7 +33,7 @@ class CrossHubStep:
         terminated); once committed, wait for the outcome, never compensating on its own. True
         when it offered, a final failure to compensate, else False."""
         with self.database.unit_of_work() as session:
-            transfer = session.get(Transfer, job.id, with_for_update=True)
+            transfer = ProposalRepository(session).transfer(job.id, for_update=True)
             if transfer is None or transfer.state != State.ORIGIN_LOCKED or job.hub is None:
                 return False
             exchange = TransferExchange(session)

@@ -167,6 +167,15 @@ class ProposalRepository:
         """One transfer; ``for_update`` locks its row (PostgreSQL; SQLite writers are serialized)."""
         return self.session.get(Transfer, transfer_id, with_for_update=for_update or None)
 
+    def locked_afresh(self, transfer_id: str) -> Transfer | None:
+        """One transfer, or None, its row locked (PostgreSQL; SQLite writers are serialized) and
+        read again even when the session knows it."""
+        return self.session.get(Transfer, transfer_id, with_for_update=True, populate_existing=True)
+
+    def batch(self, client_id: str, key: str) -> TransferBatch | None:
+        """The batch this client proposed with this Idempotency-Key, or None."""
+        return self.session.get(TransferBatch, (client_id, key))
+
     def blocks(self, ids: set[str]) -> dict[str, BlockFacts]:
         """The named blocks that exist, by id: what a transfer's checks read of them."""
         self.session.flush()  # what the session holds first, as the ORM would autoflush it

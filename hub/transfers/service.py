@@ -18,7 +18,7 @@ from hub.log.changes import record_change
 from hub.log.transitions import apply_transition
 from hub.peering.models import PeerStatus
 from hub.peering.repository import PeerRepository
-from hub.platforms.models import Platform
+from hub.platforms.repository import PlatformRepository
 from hub.problems import Conflict, HubError
 from hub.recognition.use import Certificates
 from hub.transfers.models import Transfer
@@ -163,7 +163,7 @@ class TransferService:
         docs/federation-transfers.md); a suspended peering is an issue (2020)."""
         if destination in self.peers:
             return self.peers[destination]
-        if self.session.get(Platform, destination) is not None:
+        if PlatformRepository(self.session).get(destination) is not None:
             self.peers[destination] = None
             return None
         peer = PeerRepository(self.session).serving(destination)

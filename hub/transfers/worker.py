@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from adapters.client import idempotency_key_for
 from adapters.contract import AdapterError, PlatformAPIError, PlatformRefused
@@ -44,10 +44,11 @@ from adapters.registry import get
 from hub.database import Database
 from hub.dates import aware
 from hub.outbox import backoff
-from hub.platforms.models import Platform
+from hub.platforms.repository import PlatformRepository
 from hub.settings import Settings
 from hub.transfers.crosshub import MAX_BACKOFF, CrossHubStep
 from hub.transfers.models import Transfer
+from hub.transfers.repository import ProposalRepository
 from hub.transfers.round_repository import TransferRounds, TransferRow
 from hub.transfers.rounds import LocalRounds
 from hub.transfers.saga import (
@@ -163,7 +164,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
         milliseconds to build); the addresses are read each round, and a client whose platform
         moved is replaced."""
         with self.database.unit_of_work() as session:
-            found = session.exec(select(Platform).where(col(Platform.code).in_(sorted(codes)))).all()
+            found = PlatformRepository(session).by_codes(codes)
             base_urls = {platform.code: platform.api_base_url for platform in found}
         for code in codes:
             url = base_urls.get(code, "")
@@ -238,7 +239,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
         if terminate:
             try:
                 with self.database.unit_of_work() as session:
-                    transfer = session.get(Transfer, job.id, with_for_update=True)
+                    transfer = ProposalRepository(session).transfer(job.id, for_update=True)
                     if transfer is None or transfer.state != str(job.state):
                         return
                     transfer.attempts += 1
@@ -249,7 +250,7 @@ class TransferWorker(LocalRounds, CrossHubStep):
                 log.exception("transfer %s: could not be terminated", job.id)
                 error = f"{error}; termination failed: {exc!r}"
         with self.database.unit_of_work() as session:
-            transfer = session.get(Transfer, job.id, with_for_update=True)
+            transfer = ProposalRepository(session).transfer(job.id, for_update=True)
             if transfer is None or transfer.state != str(job.state):
                 return
             transfer.attempts += 1

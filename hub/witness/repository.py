@@ -121,6 +121,11 @@ class WitnessRepository:
             query = query.where(EVIDENCE.c.acknowledged_at.is_(None))
         return list(self.session.execute(query).scalars().all())
 
+    def evidence_row(self, evidence_id: int) -> WitnessEvidence | None:
+        """The evidence ``evidence_id`` as the database holds it now (read again even when the
+        session knows it: a Core update may have changed it), or None."""
+        return self.session.get(WitnessEvidence, evidence_id, populate_existing=True)
+
     def open_alarms(self) -> int:
         found = self.session.execute(
             select(func.count()).select_from(EVIDENCE).where(EVIDENCE.c.acknowledged_at.is_(None))

@@ -224,7 +224,7 @@ class WitnessedLogs:
             actor=actor,
             data={},
         )
-        found = self.session.get(WitnessEvidence, evidence_id, populate_existing=True)
+        found = self.repository.evidence_row(evidence_id)
         assert found is not None
         return found
 

@@ -21,7 +21,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from hub.claims.repository import ClaimRepository
@@ -35,6 +34,7 @@ from hub.registry.models import CreditBlock
 from hub.registry.repository import RegistryRepository
 from hub.registry.splits import derived_row
 from hub.transfers.models import Transfer
+from hub.transfers.repository import ProposalRepository
 from hub.transfers.service import move, step
 from hub.xtransfer.models import FederatedTransfer, Side
 from hub.xtransfer.public import ExchangeAnswer, TransferDecision, TransferOffer, TransferOutcome
@@ -142,7 +142,7 @@ class TransferExchange:
     def _origin_half(
         self, peer_origin: str, transfer_id: str
     ) -> tuple[Transfer | None, FederatedTransfer | None]:
-        transfer = self.session.get(Transfer, transfer_id, with_for_update=True, populate_existing=True)
+        transfer = ProposalRepository(self.session).locked_afresh(transfer_id)
         row = self.repository.get(peer_origin, transfer_id, Side.ORIGIN, for_update=True)
         return transfer, row
 
@@ -380,7 +380,7 @@ class TransferExchange:
         existing = RegistryRepository(self.session).by_ids(r["block_id"] for r in rows)
         if existing:
             raise Conflict(f"blocks {sorted(existing)} are registered here already", code="6015")
-        self.session.execute(insert(CreditBlock), rows)
+        RegistryRepository(self.session).insert_block_rows(rows)
         ids = [str(r["block_id"]) for r in rows]
         row.credited = ids
         self._phase(
