@@ -85,7 +85,7 @@ class FakePlatforms:
         self.refuse = False
         self.locked: set[str] = set()
 
-    def client(self, base_url: str, transport: object = None) -> FakePlatforms:
+    def client(self, base_url: str, transport: object = None, *, timeout: float = 10.0) -> FakePlatforms:
         return self
 
     def lock(self, block: dict, *, idempotency_key: str | None = None) -> None:
