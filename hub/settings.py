@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default=None, description="The federation's pseudonymization key; default data_dir/federation.key."
     )
     demo: bool = Field(default=False, description="Demo mode: seeds and serves the demo federation.")
+    webhook_private_addresses: bool = Field(
+        default=False,
+        description="Let platforms' webhooks go to loopback, private or link-local addresses (demo: yes).",
+    )
     log_level: str = "info"
     processes: int = Field(
         default=1,
@@ -119,6 +123,11 @@ class Settings(BaseSettings):
     @property
     def client_secret_basic_enabled(self) -> bool:
         return self.demo if self.allow_client_secret_basic is None else self.allow_client_secret_basic
+
+    @property
+    def private_receivers_allowed(self) -> bool:
+        """Whether webhooks may go to non-public addresses (hub.receivers): set, or demo mode."""
+        return self.webhook_private_addresses or self.demo
 
     @property
     def issuer(self) -> str:

@@ -297,8 +297,14 @@ def database(database_url: str) -> Iterator[Database]:
 
 def hub_settings(data_dir: Path) -> Settings:
     """Test settings: the hub at a loopback URL; client_secret_basic off (as outside the demo);
-    webhooks are delivered by the tests calling the worker, not by a background thread."""
-    return Settings(data_dir=data_dir, public_url="http://127.0.0.1:8000", webhook_worker=False)
+    webhooks are delivered by the tests calling the worker, not by a background thread, to
+    receivers at any address (hub.receivers; tests/hub/test_webhook_receivers.py refuses them)."""
+    return Settings(
+        data_dir=data_dir,
+        public_url="http://127.0.0.1:8000",
+        webhook_worker=False,
+        webhook_private_addresses=True,  # the suite's receivers are on loopback or fake hosts
+    )
 
 
 def seed_federation(database: Database, data_dir: Path) -> None:

@@ -29,6 +29,7 @@ from hub.log.changes import event_id
 from hub.log.models import WebhookDelivery
 from hub.log.repository import LogRepository
 from hub.outbox import Outbox, attempted, retry_later
+from hub.receivers import Resolver, not_public, resolve
 from hub.settings import Settings
 
 log = logging.getLogger("puhui.webhooks")
@@ -80,6 +81,7 @@ class WebhookWorker:
         self.settings = settings
         self.transport = transport
         self.client: httpx.Client | None = None  # built at the first delivery, kept
+        self.resolver: Resolver = resolve  # the receivers' names to addresses (hub.receivers)
 
     def _http(self) -> httpx.Client:
         """The worker's HTTP client, kept for its life (building one costs tens of milliseconds:
@@ -97,7 +99,9 @@ class WebhookWorker:
         return OUTBOX.lease(self.database, self.settings, now)
 
     def _send(self, client: httpx.Client, job: Job) -> str | None:
-        """None when delivered, else why not."""
+        """None when delivered, else why not (a receiver at a non-public address is not called)."""
+        if not self.settings.private_receivers_allowed and (why := not_public(job.url, self.resolver)):
+            return f"not sent: {why}"
         headers = signature_headers(self.keystore, event_id(job.index), job.body, int(time.time()))
         try:
             response = client.post(job.url, content=job.body, headers=headers)

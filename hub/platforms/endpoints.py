@@ -26,6 +26,8 @@ from hub.platforms.models import PlatformCreate, PlatformStatus
 from hub.platforms.public import KeyOverridePublic, PlatformRecord, key_override_public
 from hub.platforms.records import platform_record
 from hub.platforms.service import PlatformService, checked_jwks
+from hub.problems import SchemaViolation
+from hub.receivers import not_public
 from hub.text import StoredUrl, Text
 
 router = APIRouter(prefix="/v1/platforms", tags=["platforms"])
@@ -129,12 +131,20 @@ def set_webhook(
     code: str,
     body: WebhookTarget,
     session: SessionDep,
+    settings: SettingsDep,
     actor: CurrentActor,
     signed: SignedRequestDep,
 ) -> PlatformRecord:
     service = PlatformService(session)
     enforce(can_set_webhook(actor, target(service.get(code))))
     url = str(body.url) if body.url is not None else None
+    why = None if url is None or settings.private_receivers_allowed else not_public(url)
+    if why is not None:
+        raise SchemaViolation(
+            f"the hub sends webhooks to public addresses only: {why}",
+            code="1002",
+            errors=[{"pointer": "/url", "code": "1002", "detail": why}],
+        )
     return platform_record(service.set_webhook(code, url, actor=actor.client_id))
 
 
