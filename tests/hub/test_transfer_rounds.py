@@ -6,6 +6,7 @@ the worker's transport."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -282,9 +283,9 @@ def test_a_round_keeps_its_lease_from_the_lock_to_the_credit(hub, database, fede
     other.close()
 
 
-def test_a_crash_between_the_lock_and_the_credit_credits_once_after_the_lease(
-    hub, database, federation
-) -> None:
+def die_between_lock_and_credit(hub, database, federation, settings) -> tuple[Any, datetime]:
+    """Three transfers proposed by Jiangsu, and a worker that dies as its round's credit batch goes
+    out (the three locked at the origin, recorded, not credited): Jiangsu's client and when."""
     jiangsu = platform_client(hub, federation, "js")
     propose(jiangsu, [part(f"TR-{n}", n) for n in range(3)])
     crashes = iter([True])
@@ -293,10 +294,17 @@ def test_a_crash_between_the_lock_and_the_credit_credits_once_after_the_lease(
         if next(crashes, False):
             raise Crash
 
-    worker = TransferWorker(database, hub[1], transport=CreditTransport(hub[0]._transport, die))
+    worker = TransferWorker(database, settings, transport=CreditTransport(hub[0]._transport, die))
     now = datetime.now(UTC)
     with pytest.raises(Crash):
         worker.run_once(now)
+    return jiangsu, now
+
+
+def test_a_crash_between_the_lock_and_the_credit_credits_once_after_the_lease(
+    hub, database, federation
+) -> None:
+    jiangsu, now = die_between_lock_and_credit(hub, database, federation, hub[1])
     assert {jiangsu.get(f"/v1/transfers/TR-{n}")["state"] for n in range(3)} == {"origin_locked"}
     restarted = TransferWorker(database, hub[1], transport=Transport(hub[0]._transport))
     assert restarted.run_once(now + timedelta(seconds=30)) == 0  # still leased by the dead worker
@@ -329,18 +337,7 @@ def test_the_platform_calls_wait_the_configured_timeout_and_the_lease_covers_the
     not the 60 s floor), so a worker that died between the lock and the credit is taken over only
     after that."""
     slow = hub[1].model_copy(update={"webhook_timeout": 45.0})
-    jiangsu = platform_client(hub, federation, "js")
-    propose(jiangsu, [part(f"TR-{n}", n) for n in range(3)])
-    crashes = iter([True])
-
-    def die() -> None:
-        if next(crashes, False):
-            raise Crash
-
-    worker = TransferWorker(database, slow, transport=CreditTransport(hub[0]._transport, die))
-    now = datetime.now(UTC)
-    with pytest.raises(Crash):
-        worker.run_once(now)
+    jiangsu, now = die_between_lock_and_credit(hub, database, federation, slow)
     transport = TimeoutTransport(hub[0]._transport)
     restarted = TransferWorker(database, slow, transport=transport)
     assert restarted.run_once(now + timedelta(seconds=100)) == 0  # past 60 s, inside 180 s: leased
